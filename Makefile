@@ -1,0 +1,59 @@
+# gpuscale front door. Each target installs missing Debian packages first (scripts/deps.sh).
+#   make demo   release build, then `gpuscale simulate` on the bundled default scenario
+#   make test   ASan+UBSan debug build (leak checks on), then the whole CTest suite
+#   make bench  release build, then every benchmark in bench/
+#   make fuzz   clang libFuzzer build, each harness for FUZZ_SECONDS on its seed corpus
+#   make clean  remove build directories
+
+BUILD_DEBUG   ?= build/debug
+BUILD_RELEASE ?= build/release
+BUILD_FUZZ    ?= build/fuzz
+FUZZ_SECONDS  ?= 30
+JOBS          ?= $(shell nproc 2>/dev/null || echo 2)
+CC_DEBUG      ?= gcc
+
+.PHONY: all deps debug release demo test bench fuzz clean lint-clang
+
+all: release
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD_DEBUG)/build.ninja: | deps
+	CC=$(CC_DEBUG) cmake -S . -B $(BUILD_DEBUG) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGS_SANITIZE=ON
+
+$(BUILD_RELEASE)/build.ninja: | deps
+	cmake -S . -B $(BUILD_RELEASE) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+debug: $(BUILD_DEBUG)/build.ninja
+	cmake --build $(BUILD_DEBUG) -j $(JOBS)
+
+release: $(BUILD_RELEASE)/build.ninja
+	cmake --build $(BUILD_RELEASE) -j $(JOBS)
+
+demo: release
+	$(BUILD_RELEASE)/gpuscale simulate
+
+test: debug
+	cd $(BUILD_DEBUG) && ctest --output-on-failure -j $(JOBS)
+
+bench: release
+	@set -e; for b in $(BUILD_RELEASE)/bench/bench_*; do \
+	  [ -x "$$b" ] || continue; echo "== $$(basename $$b)"; "$$b"; done
+
+fuzz: | deps
+	CC=clang-14 cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGS_FUZZ=ON
+	cmake --build $(BUILD_FUZZ) -j $(JOBS)
+	@set -e; for f in $(BUILD_FUZZ)/fuzz/fuzz_*; do \
+	  [ -x "$$f" ] || continue; n=$$(basename $$f); c=fuzz/corpus/$${n#fuzz_}; \
+	  mkdir -p $(BUILD_FUZZ)/corpus/$${n#fuzz_}; \
+	  echo "== $$n for $(FUZZ_SECONDS)s"; \
+	  "$$f" -max_total_time=$(FUZZ_SECONDS) $(BUILD_FUZZ)/corpus/$${n#fuzz_} $$c; done
+
+# The same warning set under clang 14 with -Werror (CI runs it too via tests/ once wired).
+lint-clang: | deps
+	CC=clang-14 cmake -S . -B build/clang -G Ninja -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build/clang -j $(JOBS)
+
+clean:
+	rm -rf build

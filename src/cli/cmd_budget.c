@@ -1,0 +1,9 @@
+#include "cli/cli.h"
+
+int gs_cmd_budget(int argc, char **argv) {
+    if (gs_cli_wants_help(argc, argv)) {
+        printf("usage: gpuscale budget\n\nNot available yet: budgets land with issue #6.\n");
+        return GS_EXIT_OK;
+    }
+    return gs_cli_not_landed("budget", "budgets land with issue #6");
+}

@@ -1,0 +1,9 @@
+#include "cli/cli.h"
+
+int gs_cmd_cost(int argc, char **argv) {
+    if (gs_cli_wants_help(argc, argv)) {
+        printf("usage: gpuscale cost\n\nNot available yet: the spend ledger lands with issue #6.\n");
+        return GS_EXIT_OK;
+    }
+    return gs_cli_not_landed("cost", "the spend ledger lands with issue #6");
+}
