@@ -124,13 +124,16 @@ int gs_kube_setup_easy(gs_kube *k, CURL *e, const char *path, const char *extra_
     }
     if (k->cfg.cert_pem) {
         struct curl_blob c = {k->cfg.cert_pem, strlen(k->cfg.cert_pem), CURL_BLOB_COPY};
-        struct curl_blob kk = {k->cfg.key_pem, strlen(k->cfg.key_pem), CURL_BLOB_COPY};
         curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &c);
-        curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &kk);
         curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
     } else if (k->cfg.cert_file[0]) {
         curl_easy_setopt(e, CURLOPT_SSLCERT, k->cfg.cert_file);
+    }
+    if (k->cfg.key_pem) {
+        struct curl_blob kk = {k->cfg.key_pem, strlen(k->cfg.key_pem), CURL_BLOB_COPY};
+        curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &kk);
+        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    } else if (k->cfg.key_file[0]) {
         curl_easy_setopt(e, CURLOPT_SSLKEY, k->cfg.key_file);
     }
     struct curl_slist *h = NULL;

@@ -93,36 +93,42 @@ int gs_kubeconfig_parse(const char *text, size_t len, const char *file, const ch
     if (rc) return rc;
     const json_t *root = json_array_get(docs, 0);
     if (!json_is_object(root)) {
+        int r_ = gs_error_set(err, GS_EPARSE, "%s: not a kubeconfig (expected a mapping)", file);
         json_decref(docs);
-        return gs_error_set(err, GS_EPARSE, "%s: not a kubeconfig (expected a mapping)", file);
+        return r_;
     }
     const char *ctxname = context ? context : str(root, "current-context");
     if (!ctxname || !ctxname[0]) {
+        int r_ = gs_error_set(err, GS_EINVAL, "%s: no current-context set and no --context given", file);
         json_decref(docs);
-        return gs_error_set(err, GS_EINVAL, "%s: no current-context set and no --context given", file);
+        return r_;
     }
     const json_t *ctx = find_named(json_object_get(root, "contexts"), ctxname, "context");
     if (!json_is_object(ctx)) {
+        int r_ = gs_error_set(err, GS_ENOENT, "%s: context \"%s\" not found", file, ctxname);
         json_decref(docs);
-        return gs_error_set(err, GS_ENOENT, "%s: context \"%s\" not found", file, ctxname);
+        return r_;
     }
     const char *cl = str(ctx, "cluster"), *us = str(ctx, "user"), *ns = str(ctx, "namespace");
     const json_t *cluster = cl ? find_named(json_object_get(root, "clusters"), cl, "cluster") : NULL;
     if (!json_is_object(cluster)) {
-        json_decref(docs);
-        return gs_error_set(err, GS_ENOENT, "%s: cluster \"%s\" of context \"%s\" not found", file,
+        int r_ = gs_error_set(err, GS_ENOENT, "%s: cluster \"%s\" of context \"%s\" not found", file,
                             cl ? cl : "", ctxname);
+        json_decref(docs);
+        return r_;
     }
     const json_t *user = us ? find_named(json_object_get(root, "users"), us, "user") : NULL;
     if (us && !user) {
+        int r_ = gs_error_set(err, GS_ENOENT, "%s: user \"%s\" of context \"%s\" not found", file, us, ctxname);
         json_decref(docs);
-        return gs_error_set(err, GS_ENOENT, "%s: user \"%s\" of context \"%s\" not found", file, us, ctxname);
+        return r_;
     }
     const char *server = str(cluster, "server");
     if (!server || strncmp(server, "https://", 8) != 0) {
-        json_decref(docs);
-        return gs_error_set(err, GS_EINVAL, "%s: cluster \"%s\": server must be an https:// URL (got \"%s\")",
+        int r_ = gs_error_set(err, GS_EINVAL, "%s: cluster \"%s\": server must be an https:// URL (got \"%s\")",
                             file, cl, server ? server : "");
+        json_decref(docs);
+        return r_;
     }
     rc = copy_str(out->server, sizeof out->server, server, file, "server", err);
     if (!rc) {
