@@ -11,6 +11,9 @@
 #                                DIR/user.kubeconfig (unprivileged "gpuscale" user), DIR/*.log;
 #                                waits for /readyz
 #   kube-testenv.sh stop DIR     stop what `start DIR` started (by the pids it recorded)
+#   kube-testenv.sh restart-apiserver DIR   kill the API server and start it again, same port
+#
+# start: with GS_KUBE_OWNER_PID set, a watchdog stops everything once that process is gone.
 #
 # Cache: $GS_KUBE_CACHE, else /var/cache/gpuscale-kube/1.20.2 (root) or
 # $HOME/.cache/gpuscale/kube-1.20.2. Options for start: GS_KUBE_NO_SCHED=1 skips the scheduler and
@@ -251,6 +254,11 @@ do_start() {
       --use-service-account-credentials=false --controllers '*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-ttl,-bootstrapsigner,-tokencleaner,-csrsigning,-csrapproving,-csrcleaner,-route,-service,-attachdetach,-persistentvolume-binder,-persistentvolume-expander,-pvc-protection,-pv-protection,-endpointslicemirroring' \
       >"$dir/controller-manager.log" 2>&1 </dev/null &
     echo "KCM_PID=$!" >> "$dir/env"
+  fi
+  # Owner watchdog: when GS_KUBE_OWNER_PID (the test process) dies, even by a crash, stop all.
+  if [ -n "${GS_KUBE_OWNER_PID:-}" ]; then
+    ( trap '' HUP; while kill -0 "$GS_KUBE_OWNER_PID" 2>/dev/null && [ -f "$dir/env" ]; do sleep 1; done
+      do_stop "$dir" ) >/dev/null 2>&1 </dev/null &
   fi
   log "ready: $server (kubeconfigs in $dir)"
 }

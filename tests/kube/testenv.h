@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../testutil.h"
 
@@ -56,8 +57,8 @@ static int kt_start(kt_env *e, int with_scheduler) {
         exit(77);
     }
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%sbash " GS_SOURCE_DIR "/scripts/kube-testenv.sh start %s 2>&1",
-             with_scheduler ? "" : "GS_KUBE_NO_SCHED=1 ", e->dir);
+    snprintf(cmd, sizeof cmd, "GS_KUBE_OWNER_PID=%ld %sbash " GS_SOURCE_DIR "/scripts/kube-testenv.sh start %s 2>&1",
+             (long)getpid(), with_scheduler ? "" : "GS_KUBE_NO_SCHED=1 ", e->dir);
     if (gs_test_sh(cmd, &out) != 0) {
         fprintf(stderr, "control plane failed to start:\n%s\n", out ? out : "");
         free(out);
