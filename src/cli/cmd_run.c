@@ -241,8 +241,11 @@ static void pod_event(void *ud, gs_informer *inf, gs_watch_type t, const json_t 
 
 static void lease_tick(ctl *c) {
     int64_t now = mono_ms();
-    if (now - c->last_lease_try < 1000 * c->lease_s / 5 && !(c->leader == false && c->last_lease_try == 0)) {
-        if (c->leader && now - c->last_renew_ok > 1000 * c->lease_s * 2 / 3) c->leader = false;
+    if (now - c->last_lease_try < 1000 * c->lease_s / 5 && c->last_lease_try != 0) {
+        if (c->leader && now - c->last_renew_ok > 1000 * c->lease_s * 2 / 3) {
+            c->leader = false;
+            gs_log_warn("not leader", "id=%s reason=\"lease not renewed in time\"", c->id);
+        }
         return;
     }
     c->last_lease_try = now;
@@ -990,7 +993,7 @@ int gs_cmd_run(int argc, char **argv) {
     int rc = kubeconfig ? gs_kubeconfig_load(kubeconfig, context, &kc, &e)
                         : gs_kube_incluster(getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT"),
                                             GS_KUBE_SA_DIR, &kc, &e);
-    if (rc == 0) rc = gs_kube_new(&kc, 15000, &c->k, &e);
+    if (rc == 0) rc = gs_kube_new(&kc, 5000, &c->k, &e);
     gs_kube_config_free(&kc);
     if (rc) {
         fprintf(stderr, "gpuscale run: %s\n", gs_error_format(&e, ebuf, sizeof ebuf));

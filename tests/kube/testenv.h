@@ -88,7 +88,9 @@ static int kt_start(kt_env *e, int with_scheduler) {
 __attribute__((unused)) static void kt_stop(kt_env *e) {
     if (!e->dir[0]) return;
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "bash " GS_SOURCE_DIR "/scripts/kube-testenv.sh stop %s; rm -rf %s", e->dir, e->dir);
+    /* GS_KUBETEST_KEEP=1 keeps the directory (logs) for a post-mortem */
+    snprintf(cmd, sizeof cmd, "bash " GS_SOURCE_DIR "/scripts/kube-testenv.sh stop %s; [ \"$GS_KUBETEST_KEEP\" = 1 ] || rm -rf %s",
+             e->dir, e->dir);
     gs_test_sh(cmd, NULL);
     e->dir[0] = '\0';
 }

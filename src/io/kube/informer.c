@@ -199,7 +199,10 @@ int gs_informer_feed_line(gs_informer *inf, const char *line, size_t len, gs_err
                               msg ? msg : "");
         }
     } else {
-        const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+        const char *rv0 = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+        char rvbuf[64] = "";
+        if (rv0) snprintf(rvbuf, sizeof rvbuf, "%s", rv0); /* the trim may replace metadata */
+        const char *rv = rv0 ? rvbuf : NULL;
         if (strcmp(type, "BOOKMARK") == 0) {
             inf->st.bookmarks++;
         } else {
