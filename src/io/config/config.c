@@ -1210,7 +1210,7 @@ static int trig_metadata(ld *L, const node *md, gs_trigger *t, const tkey *keys)
                 return failnp(L, k, "'%s' would put a secret in the configuration; use %sFromEnv (an environment "
                                     "variable) or %sFromFile (a mounted file) instead",
                               child(L, show(k, b, sizeof b), f, sizeof f), b, b);
-            return failnp(L, k, "unknown field '%s' for a %s trigger%s", child(L, show(k, b, sizeof b), f, sizeof f),
+            return failnp(L, k, "unknown field '%s' for trigger type %s%s", child(L, show(k, b, sizeof b), f, sizeof f),
                           TRIGGER_TYPES[t->type], hint(k->str, names, nk, h, sizeof h));
         }
         size_t o = push(L, k->str);
@@ -1269,7 +1269,7 @@ static int trig_metadata(ld *L, const node *md, gs_trigger *t, const tkey *keys)
 static int need_meta(ld *L, const node *md, const gs_trigger *t, const char *k) {
     if (gs_trigger_meta(t, k)) return 0;
     char f[320];
-    return failnp(L, md, "missing required field '%s' for a %s trigger", child(L, k, f, sizeof f), TRIGGER_TYPES[t->type]);
+    return failnp(L, md, "missing required field '%s' for trigger type %s", child(L, k, f, sizeof f), TRIGGER_TYPES[t->type]);
 }
 
 static int one_of(ld *L, const node *md, const gs_trigger *t, const char *a, const char *b) {
@@ -1277,7 +1277,7 @@ static int one_of(ld *L, const node *md, const gs_trigger *t, const char *a, con
     if (gs_trigger_meta(t, a) && gs_trigger_meta(t, b))
         return failnp(L, get(md, b), "give only one of '%s' and '%s'", child(L, a, f, sizeof f), b);
     if (!gs_trigger_meta(t, a) && !gs_trigger_meta(t, b))
-        return failnp(L, md, "missing required field '%s' (or '%s') for a %s trigger", child(L, a, f, sizeof f), b,
+        return failnp(L, md, "missing required field '%s' (or '%s') for trigger type %s", child(L, a, f, sizeof f), b,
                       TRIGGER_TYPES[t->type]);
     return 0;
 }
@@ -1399,10 +1399,18 @@ static int trig_post(ld *L, const node *md, gs_trigger *t) {
             rc = meta_add(L, md, t, "mode", mode);
             if (rc) return rc;
         }
-        if (strcmp(mode, "MessageRate") == 0 && strcmp(proto, "http") != 0)
-            return failnp(L, get(md, "mode"), "mode MessageRate needs the management API (protocol http)");
-        if (gs_trigger_meta(t, "excludeUnacknowledged") && strcmp(proto, "http") != 0)
-            return failnp(L, get(md, "excludeUnacknowledged"), "excludeUnacknowledged needs the management API (protocol http)");
+        if (strcmp(mode, "MessageRate") == 0 && strcmp(proto, "http") != 0) {
+            size_t o = push(L, "mode");
+            rc = fail(L, get(md, "mode"), "MessageRate needs the management API (an http(s):// host), not %s", proto);
+            pop(L, o);
+            return rc;
+        }
+        if (gs_trigger_meta(t, "excludeUnacknowledged") && strcmp(proto, "http") != 0) {
+            size_t o = push(L, "excludeUnacknowledged");
+            rc = fail(L, get(md, "excludeUnacknowledged"), "needs the management API (an http(s):// host), not %s", proto);
+            pop(L, o);
+            return rc;
+        }
         return set_target(L, md, t, has_ql ? "queueLength" : "value", 20000, "activationValue");
     }
     case GS_TRIG_PROMETHEUS: {
@@ -1856,8 +1864,9 @@ static int document(ld *L, const node *doc) {
     L->obj[0] = '\0';
     L->plen = 0;
     L->path[0] = '\0';
-    int rc = want(L, doc, GS_YAML_MAP);
-    if (!rc) rc = check_keys(L, doc, keys);
+    if (doc->kind != GS_YAML_MAP)
+        return failnp(L, doc, "expected a mapping with apiVersion, kind, metadata and spec, got %s", gs_yaml_kind_name(doc));
+    int rc = check_keys(L, doc, keys);
     if (rc) return rc;
     const node *av = get(doc, "apiVersion"), *kn = get(doc, "kind"), *md = NULL, *spec = NULL;
     if (!av) return missing(L, doc, "apiVersion");
@@ -1894,8 +1903,8 @@ static int document(ld *L, const node *doc) {
     if (!rc) rc = name_field(L, md, "namespace", ns, false, &nsn);
     bool cluster_scoped = kind == 0 || kind == 2;
     if (!rc && nsn && cluster_scoped)
-        rc = failnp(L, nsn, "%s is cluster-scoped: remove metadata.namespace (use spec.project for a %s's project)",
-                    KINDS[kind], KINDS[kind]);
+        rc = failnp(L, nsn, "%s is cluster-scoped: remove metadata.namespace%s", KINDS[kind],
+                    kind == 2 ? " (spec.project names the project it limits)" : "");
     if (!rc && !nsn) snprintf(ns, sizeof ns, "default");
     if (!rc) {
         gs_kv tmp[GS_MAX_LABELS];
@@ -2042,6 +2051,9 @@ static int errat(ld *L, const pos *p, const char *fmt, ...) {
     return gs_error_setpos(L->err, GS_EINVAL, file, p->line, p->col, "%s", msg);
 }
 
+static const char *const RES_NAMES[] = {"", "nvidia.com/gpu", "nvidia.com/mig-", "nvidia.com/gpu.shared",
+                                        "gpuscale.dev/gpu-milli"};
+
 static int check_deferred(ld *L, const deferred *d) {
     gs_config *c = &L->cfg;
     const gs_pod_spec *ps;
@@ -2088,9 +2100,10 @@ static int check_deferred(ld *L, const deferred *d) {
     default: ok = true; break;
     }
     if (!ok)
-        return errat(L, &d->gpu_at, "%s '%s': %s asks for %s GPUs but GPUPool '%s' shares GPUs as %s "
+        return errat(L, &d->gpu_at, "%s '%s': %s asks for %s%s but GPUPool '%s' shares GPUs as %s "
                                     "(this request needs sharing.mode %s)",
-                     kind, name, what, gs_gpu_form_name(g->form), p->name, mode, need[g->form]);
+                     kind, name, what, RES_NAMES[g->form], g->form == GS_GPU_MIG ? g->mig_profile : "", p->name,
+                     mode, need[g->form]);
     unsigned models;
     int32_t max_gpus;
     pool_types(L, p, &models, &max_gpus);
