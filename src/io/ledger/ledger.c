@@ -281,6 +281,26 @@ int gs_ledger_sum(gs_ledger *l, const char *project, gs_ms from, gs_ms to, gs_us
     return rc;
 }
 
+int gs_ledger_rate(gs_ledger *l, const char *project, gs_ms at, gs_usd_u *out, gs_error *err) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db,
+                           "SELECT COALESCE(SUM(usd_micro * 3600000 / (end_ms - start_ms)), 0) FROM spend s"
+                           " WHERE project = :p AND end_ms > start_ms AND start_ms <= :at AND end_ms >= :at - 300000"
+                           " AND start_ms = (SELECT MAX(start_ms) FROM spend t WHERE t.node = s.node"
+                           "  AND t.project = s.project AND t.workload = s.workload AND t.start_ms <= :at)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(l, err, GS_EIO, "rate");
+    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":p"), project, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":at"), at);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = db_fail(l, err, GS_EIO, "rate");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int gs_ledger_report(gs_ledger *l, gs_ledger_by by, gs_ms since, gs_ms until,
                      gs_cost_row **rows, int32_t *nrows, gs_error *err) {
     *rows = NULL;

@@ -57,6 +57,11 @@ int gs_ledger_append(gs_ledger *l, const gs_spend *rows, int32_t n, int32_t *ins
 int gs_ledger_sum(gs_ledger *l, const char *project, gs_ms from, gs_ms to, gs_usd_u *out,
                   gs_error *err);
 
+/* The project's burn rate at `at` in micro-dollars per hour: for each (node, workload) of the
+ * project, the latest interval that started at or before `at` and ended within 5 minutes
+ * before it, as usd x 1h / length; summed. 0 when nothing is running. */
+int gs_ledger_rate(gs_ledger *l, const char *project, gs_ms at, gs_usd_u *out, gs_error *err);
+
 /* Report grouped by a column. */
 typedef enum {
     GS_LEDGER_BY_PROJECT,
