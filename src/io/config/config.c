@@ -52,7 +52,8 @@ typedef struct ld {
 
 /* ---------- messages ---------- */
 
-__attribute__((format(printf, 4, 0))) static int failv(ld *L, const node *n, bool with_path, const char *fmt, va_list ap) {
+__attribute__((format(printf, 4, 0)))
+static int failv(ld *L, const node *n, bool with_path, const char *fmt, va_list ap) {
     char msg[GS_ERROR_MSG_MAX];
     vsnprintf(msg, sizeof msg, fmt, ap);
     char full[GS_ERROR_MSG_MAX + 512];
