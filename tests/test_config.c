@@ -523,6 +523,9 @@ static void test_limits(void **st) {
     for (int i = 0; i < 5000; i++) buf[n++] = '[';
     assert_int_equal(gs_config_load_string(&c, buf, n, "deep.yaml", &CAT, &e), GS_ETOOBIG);
     assert_non_null(strstr(e.msg, "nested too deeply"));
+    /* nothing at all */
+    assert_int_equal(gs_config_load_string(&c, NULL, 0, NULL, &CAT, &e), GS_EINVAL);
+    assert_non_null(strstr(e.msg, "no configuration"));
     /* an alias */
     const char *al = "a: &x 1\nb: *x\n";
     assert_int_equal(gs_config_load_string(&c, al, strlen(al), NULL, &CAT, &e), GS_EPARSE);
