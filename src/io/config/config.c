@@ -1635,8 +1635,8 @@ static int decode_scaler(ld *L, const node *spec, gs_scaler *s, deferred *d) {
         pop(L, o);
     }
     if (!rc) rc = opt_map(L, spec, "template", &tpl);
-    if (!rc && !tpl) rc = missing(L, spec, "template");
-    if (!rc) {
+    if (!rc && !tpl) s->pod_from_target = true;
+    if (!rc && tpl) {
         size_t o = push(L, "template");
         rc = pod_template(L, tpl, &s->pod, &d->gpu_at);
         pop(L, o);
