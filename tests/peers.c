@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -78,6 +79,9 @@ bool gs_peer_wait_port(int port, int timeout_ms) {
 }
 
 pid_t gs_peer_spawn(const char *const argv[], char *const env[], const char *logfile) {
+    /* Orphans of our peers (beam.smp under the rabbitmq script, epmd...) come back to us so
+     * that gs_peer_kill can reap them instead of leaving zombies behind. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L);
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
@@ -104,6 +108,8 @@ pid_t gs_peer_spawn(const char *const argv[], char *const env[], const char *log
     return pid;
 }
 
+static void reap_orphans(int wait_ms);
+
 void gs_peer_kill(pid_t pid, int wait_ms) {
     if (pid <= 0) return;
     kill(-pid, SIGCONT);
@@ -111,12 +117,24 @@ void gs_peer_kill(pid_t pid, int wait_ms) {
     for (int waited = 0; waited < wait_ms; waited += 20) {
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             kill(-pid, SIGKILL); /* stragglers of the group */
+            reap_orphans(0);
             return;
         }
         msleep(20);
     }
     kill(-pid, SIGKILL);
     waitpid(pid, NULL, 0);
+}
+
+/* Reaps orphans handed to us as subreaper (their group was killed already). */
+static void reap_orphans(int wait_ms) {
+    for (int waited = 0; waited <= wait_ms; waited += 20) {
+        pid_t r;
+        while ((r = waitpid(-1, NULL, WNOHANG)) > 0) {
+        }
+        if (r < 0) return; /* no children left */
+        msleep(20);
+    }
 }
 
 void gs_peer_pause(const gs_peer *p) { kill(-p->pid, SIGSTOP); }
@@ -266,12 +284,20 @@ int gs_rabbit_start(gs_peer *p, int stats_ms) {
              "management.tcp.ip = 127.0.0.1\n"
              "collect_statistics_interval = %d\n"
              "loopback_users = none\n"
+             "management.sample_retention_policies.global.minute = 1\n"
+             "management.sample_retention_policies.basic.minute = 1\n"
+             "management.sample_retention_policies.detailed.10 = 1\n"
              "load_definitions = %s/defs.json\n"
              "log.console = false\n",
              p->port, p->port2, stats_ms, p->dir);
     snprintf(path, sizeof path, "%s/rabbitmq.conf", p->dir);
     write_file(path, text);
 
+    return gs_rabbit_restart(p);
+}
+
+int gs_rabbit_restart(gs_peer *p) {
+    const char *srv = "/usr/lib/rabbitmq/bin/rabbitmq-server";
     char envstore[4096], ports[16], log[400];
     char **env = rabbit_env(p, envstore, sizeof envstore);
     snprintf(ports, sizeof ports, "%d", p->port3);
@@ -305,9 +331,17 @@ int gs_rabbit_ctl(const gs_peer *p, const char *args) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+void gs_rabbit_kill(gs_peer *p) {
+    gs_peer_kill(p->pid, 0);
+    gs_peer_kill(p->epmd, 1000);
+    reap_orphans(300);
+    p->pid = p->epmd = 0;
+}
+
 void gs_rabbit_stop(gs_peer *p) {
     gs_peer_kill(p->pid, 200); /* a test broker needs no graceful shutdown */
     gs_peer_kill(p->epmd, 1000);
+    reap_orphans(300);
     p->pid = p->epmd = 0;
     if (p->dir[0]) gs_peer_rmdir(p->dir);
     p->dir[0] = '\0';

@@ -42,6 +42,9 @@ void gs_redis_stop(gs_peer *p);
  * AMQP answer (up to 60 s). */
 int gs_rabbit_start(gs_peer *p, int stats_ms);
 void gs_rabbit_stop(gs_peer *p);
+/* Kills the broker (SIGKILL, data kept) / starts it again on the same ports and data. */
+void gs_rabbit_kill(gs_peer *p);
+int gs_rabbit_restart(gs_peer *p);
 /* Runs rabbitmqctl against the node; returns its exit status. */
 int gs_rabbit_ctl(const gs_peer *p, const char *args);
 
