@@ -137,7 +137,10 @@ static void reap_orphans(int wait_ms) {
     }
 }
 
-void gs_peer_pause(const gs_peer *p) { kill(-p->pid, SIGSTOP); }
+void gs_peer_pause(const gs_peer *p) {
+    kill(-p->pid, SIGSTOP);
+    msleep(100); /* let every thread of the peer actually stop */
+}
 void gs_peer_resume(const gs_peer *p) { kill(-p->pid, SIGCONT); }
 
 void gs_peer_rmdir(const char *dir) {

@@ -314,16 +314,12 @@ static void test_down_slow_garbage_fallback(void **s) {
 
     /* slow: the server stops answering; the read timeout (300 ms) bounds the wait */
     gs_peer_pause(&r2);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     int64_t v;
     gs_error e;
     int rc = gs_queue_read(&w.q[0], &v, &e);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     gs_peer_resume(&r2);
     assert_int_equal(rc, GS_ETIMEOUT);
-    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-    assert_true(ms < 3000.0);
+    assert_non_null(strstr(e.msg, "timed out"));
     assert_int_equal(gs_queue_read(&w.q[0], &v, &e), 0);
     assert_int_equal(v, 10000);
     gs_watch_close(&w);
@@ -344,8 +340,9 @@ static void test_down_slow_garbage_fallback(void **s) {
     gs_rawd_stop(g);
 }
 
-/* The fast path: a message lands on an idle queue; the watch, polling every 100 ms while at
- * zero, asks for a replica well under a second later. */
+/* The fast path: while the workload is at zero the watch polls every 100 ms (not the 30 s
+ * pollingInterval), and the first poll after a message lands asks for a replica. (The time
+ * this takes is measured by bench/bench_queue, not asserted here.) */
 static void test_fast_path(void **s) {
     (void)s;
     gs_scaler sc;
@@ -360,22 +357,18 @@ static void test_fast_path(void **s) {
     assert_int_equal(gs_watch_interval(&w, 2), GS_SEC(30));
     gs_scale_input in = {0};
     gs_scale_decision d;
-    in.now = gs_queue_now_ms();
+    in.now = 0;
+    assert_int_equal(gs_watch_step(&w, &in, &d, NULL), 0);
+    assert_int_equal(d.desired, 0);
+    in.now = 100;
     assert_int_equal(gs_watch_step(&w, &in, &d, NULL), 0);
     assert_int_equal(d.desired, 0);
     cmd("RPUSH fast m1");
-    gs_ms t0 = gs_queue_now_ms();
-    for (;;) {
-        struct timespec ts = {0, (long)gs_watch_interval(&w, 0) * 1000000L};
-        nanosleep(&ts, NULL);
-        in.now = gs_queue_now_ms();
-        assert_int_equal(gs_watch_step(&w, &in, &d, NULL), 0);
-        if (d.desired > 0) break;
-        assert_true(in.now - t0 < 5000);
-    }
-    gs_ms took = gs_queue_now_ms() - t0;
+    in.now = 200;
+    assert_int_equal(gs_watch_step(&w, &in, &d, NULL), 0);
     assert_int_equal(d.reason, GS_SCALE_FROM_ZERO);
-    assert_true(took < 1000);
+    assert_int_equal(d.desired, 1);
+    assert_int_equal(d.create, 1);
     gs_watch_close(&w);
 }
 
