@@ -14,10 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/config/config.h"
 #include "io/queue/queue.h"
 #include "io/queue/watch.h"
 #include "peers.h"
 #include "policy/scale.h"
+#include "testutil.h"
 
 static gs_peer redis;
 
@@ -372,6 +374,44 @@ static void test_fast_path(void **s) {
     gs_watch_close(&w);
 }
 
+/* A QueueScaler as a user writes it (YAML, loaded by io/config) drives the real sources. */
+static void test_from_config(void **s) {
+    (void)s;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "apiVersion: gpuscale.dev/v1alpha1\nkind: QueueScaler\nmetadata: {name: s}\nspec:\n"
+             "  scaleTargetRef: {name: w}\n"
+             "  template: {resources: {requests: {cpu: 1}}}\n"
+             "  triggers:\n"
+             "    - {type: redis, metadata: {host: 127.0.0.1, port: '%d', listName: cfg, listLength: '2'}}\n"
+             "    - {type: redis-streams, metadata: {address: '127.0.0.1:%d', stream: cfgs, consumerGroup: g, lagCount: '1'}}\n",
+             redis.port, redis.port);
+    gs_config c;
+    memset(&c, 0, sizeof c);
+    gs_error e;
+    if (gs_config_load_string(&c, yaml, strlen(yaml), "t.yaml", &cat, &e)) fail_msg("%s", e.msg);
+    cmd("RPUSH cfg a b c d e");
+    cmd("XADD cfgs * k v");
+    cmd("XADD cfgs * k v");
+    cmd("XGROUP CREATE cfgs g 0");
+    gs_watch w;
+    assert_int_equal(gs_watch_open(&w, &c.scalers[0], NULL, 0, &e), 0);
+    gs_scale_input in = {0};
+    gs_scale_decision d;
+    assert_int_equal(gs_watch_step(&w, &in, &d, &e), 0);
+    assert_true(w.last[0].ok);
+    assert_true(w.last[1].ok);
+    assert_int_equal(w.last[0].value_milli, 5000);
+    assert_int_equal(w.last[1].value_milli, 2000); /* lag: 2 entries never delivered */
+    assert_int_equal(d.desired, 3);                 /* max(ceil(5/2), ceil(2/1)) */
+    assert_int_equal(d.trigger, 0);
+    gs_watch_close(&w);
+    gs_config_free(&c);
+    gs_catalog_free(&cat);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_config),
@@ -380,6 +420,7 @@ int main(void) {
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_down_slow_garbage_fallback),
         cmocka_unit_test(test_fast_path),
+        cmocka_unit_test(test_from_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -54,6 +54,12 @@ int gs_queue_secret(const gs_trigger *t, const char *param, char *out, size_t ca
     const char *env = gs_queue_meta(t, k);
     snprintf(k, sizeof k, "%sFile", param);
     const char *file = gs_queue_meta(t, k);
+    snprintf(k, sizeof k, "%sFromFile", param);
+    const char *file2 = gs_queue_meta(t, k);
+    if (file && file2)
+        return gs_error_set(err, GS_EINVAL, "trigger %s: give %sFile or %sFromFile, not both",
+                            t->name, param, param);
+    if (!file) file = file2;
     if (env && file)
         return gs_error_set(err, GS_EINVAL, "trigger %s: give %sFromEnv or %sFile, not both",
                             t->name, param, param);
@@ -86,6 +92,26 @@ int gs_queue_secret(const gs_trigger *t, const char *param, char *out, size_t ca
         *found = true;
         return 0;
     }
+    return 0;
+}
+
+int gs_queue_username(const gs_trigger *t, char *out, size_t cap, gs_error *err) {
+    const char *u = gs_queue_meta(t, "username");
+    const char *env = gs_queue_meta(t, "usernameFromEnv");
+    if (cap) out[0] = '\0';
+    if (u && env)
+        return gs_error_set(err, GS_EINVAL, "trigger %s: give username or usernameFromEnv, not both",
+                            t->name);
+    if (env) {
+        u = getenv(env);
+        if (!u)
+            return gs_error_set(err, GS_ENOENT,
+                                "trigger %s: usernameFromEnv: environment variable %s is not set",
+                                t->name, env);
+    }
+    if (u && strlen(u) >= cap)
+        return gs_error_set(err, GS_ETOOBIG, "trigger %s: username too long", t->name);
+    if (u) memcpy(out, u, strlen(u) + 1);
     return 0;
 }
 

@@ -69,11 +69,13 @@ void gs_queue_close(gs_queue *q);
 const char *gs_queue_meta(const gs_trigger *t, const char *key);
 /* Boolean metadata ("true"/"false"); def when absent; GS_EINVAL on other spellings. */
 int gs_queue_meta_bool(const gs_trigger *t, const char *key, bool def, bool *out, gs_error *err);
-/* A credential `param` from `<param>FromEnv` (the variable's name) or `<param>File` (a path;
- * one trailing newline stripped). *found = false and 0 when neither is set. An inline
+/* A credential `param` from `<param>FromEnv` (the variable's name) or `<param>File` /
+ * `<param>FromFile` (a path; one trailing newline stripped). *found = false and 0 when neither is set. An inline
  * `<param>` is refused (GS_EINVAL). Missing variable/file: GS_ENOENT. */
 int gs_queue_secret(const gs_trigger *t, const char *param, char *out, size_t cap, bool *found,
                     gs_error *err);
+/* The user name from `username` or `usernameFromEnv` ("" when neither is set). */
+int gs_queue_username(const gs_trigger *t, char *out, size_t cap, gs_error *err);
 /* Milliseconds from a monotonic clock (for sources and the poller). */
 gs_ms gs_queue_now_ms(void);
 

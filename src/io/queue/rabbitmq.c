@@ -5,8 +5,8 @@
  * plugin's statistics interval.
  * Metadata (KEDA "rabbitmq" names): host (http[s]://host:port[/vhost] or amqp[s]://...)
  * or hostFromEnv (a URL that may carry user:password), protocol auto|http|amqp, queueName,
- * vhostName, mode QueueLength|MessageRate, excludeUnacknowledged, username +
- * passwordFromEnv/passwordFile, unsafeSsl, caFile. */
+ * vhostName, mode QueueLength|MessageRate, excludeUnacknowledged, username or
+ * usernameFromEnv + passwordFromEnv/passwordFromFile, unsafeSsl, caFile. */
 #include <amqp.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
@@ -142,8 +142,9 @@ static int q_open(gs_queue *q, gs_error *err) {
     snprintf(s->queue, sizeof s->queue, "%s", qn);
     const char *vh = gs_queue_meta(t, "vhostName");
     if (vh) snprintf(s->vhost, sizeof s->vhost, "%s", vh);
-    const char *user = gs_queue_meta(t, "username");
-    if (user) snprintf(s->user, sizeof s->user, "%s", user);
+    char user[GS_VALUE_LEN];
+    if ((rc = gs_queue_username(t, user, sizeof user, err))) goto fail;
+    if (user[0]) snprintf(s->user, sizeof s->user, "%s", user);
     char pw[GS_QUEUE_SECRET_MAX];
     bool found = false;
     if ((rc = gs_queue_secret(t, "password", pw, sizeof pw, &found, err))) goto fail;

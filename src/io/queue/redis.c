@@ -1,8 +1,10 @@
 /* Redis source (hiredis): LLEN, XLEN, XPENDING summary count, XINFO GROUPS lag.
  * Metadata (KEDA "redis" / "redis-streams" names): address ("host:port" or a unix socket
- * path) or host + port; databaseIndex; username; password via passwordFromEnv/passwordFile;
+ * path) or host + port (address wins when both are there); databaseIndex; username or
+ * usernameFromEnv; password via passwordFromEnv / passwordFromFile (or passwordFile);
  * listName (lists); stream, consumerGroup and the mode (streams): mode xlen|xpending|lag, or
- * KEDA's target name present as a key (streamLength, pendingEntriesCount, lagCount).
+ * scaleBy (pendingEntriesCount|streamLength|lagCount, written by io/config), or KEDA's target
+ * name present as a key (streamLength, pendingEntriesCount, lagCount).
  * enableTLS: refused, hiredis 0.14 (Debian bookworm) has no TLS. */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -58,10 +60,7 @@ static int r_open(gs_queue *q, gs_error *err) {
                           t->name);
         goto fail;
     }
-    if (addr && (host || port)) {
-        rc = gs_error_set(err, GS_EINVAL, "trigger %s: give address or host/port, not both", t->name);
-        goto fail;
-    }
+    /* io/config writes address from host/port and keeps both: address wins. */
     if (addr && (addr[0] == '/' || !strncmp(addr, "unix:", 5))) {
         snprintf(r->host, sizeof r->host, "%s", addr[0] == '/' ? addr : addr + 5);
         r->unix_socket = true;
@@ -88,8 +87,7 @@ static int r_open(gs_queue *q, gs_error *err) {
         rc = gs_error_set(err, GS_EINVAL, "trigger %s: databaseIndex \"%s\" is not a number", t->name, db);
         goto fail;
     }
-    const char *user = gs_queue_meta(t, "username");
-    if (user) snprintf(r->user, sizeof r->user, "%s", user);
+    if ((rc = gs_queue_username(t, r->user, sizeof r->user, err))) goto fail;
     if ((rc = gs_queue_secret(t, "password", r->pass, sizeof r->pass, &r->has_pass, err))) goto fail;
     if (t->type == GS_TRIG_REDIS_LIST) {
         const char *l = gs_queue_meta(t, "listName");
@@ -103,6 +101,12 @@ static int r_open(gs_queue *q, gs_error *err) {
         const char *s = gs_queue_meta(t, "stream");
         const char *g = gs_queue_meta(t, "consumerGroup");
         const char *m = gs_queue_meta(t, "mode");
+        const char *by = gs_queue_meta(t, "scaleBy"); /* written by io/config */
+        if (!m && by) {
+            if (!strcmp(by, "pendingEntriesCount")) m = "xpending";
+            else if (!strcmp(by, "streamLength")) m = "xlen";
+            else if (!strcmp(by, "lagCount")) m = "lag";
+        }
         if (!s || !*s) {
             rc = gs_error_set(err, GS_EINVAL, "trigger %s: redis-streams needs stream", t->name);
             goto fail;

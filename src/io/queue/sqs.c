@@ -1,6 +1,6 @@
 /* AWS SQS source: GetQueueAttributes over the AWS JSON 1.0 protocol (POST /,
  * X-Amz-Target: AmazonSQS.GetQueueAttributes), signed with our SigV4 signer (sigv4.h).
- * Metadata (KEDA "aws-sqs-queue" names): queueURL, awsRegion (else taken from the URL's host
+ * Metadata (KEDA "aws-sqs-queue" names): queueURL or queueURLFromEnv, awsRegion (else taken from the URL's host
  * sqs.<region>.amazonaws.com), awsEndpoint (another base URL, e.g. a local endpoint),
  * scaleOnInFlight (default true: + ApproximateNumberOfMessagesNotVisible), scaleOnDelayed
  * (default false: + ApproximateNumberOfMessagesDelayed). Credentials: awsAccessKeyID,
@@ -94,6 +94,16 @@ static int s_open(gs_queue *q, gs_error *err) {
     int rc;
     char host[GS_VALUE_LEN], b2[GS_VALUE_LEN], h2[GS_VALUE_LEN];
     const char *qurl = gs_queue_meta(t, "queueURL");
+    const char *qenv = gs_queue_meta(t, "queueURLFromEnv");
+    if (!qurl && qenv && !(qurl = getenv(qenv))) {
+        rc = gs_error_set(err, GS_ENOENT, "trigger %s: queueURLFromEnv: environment variable %s is not set", t->name, qenv);
+        goto fail;
+    }
+    if (gs_queue_meta(t, "awsRoleArn")) {
+        rc = gs_error_set(err, GS_EUNSUPPORTED,
+                          "trigger %s: awsRoleArn (STS AssumeRole) is not supported; give access keys through awsAccessKeyIDFromEnv/awsSecretAccessKeyFromEnv or the AWS_* environment", t->name);
+        goto fail;
+    }
     if (!qurl || url_base(qurl, s->endpoint, sizeof s->endpoint, s->hostport, sizeof s->hostport,
                           host, sizeof host)) {
         rc = gs_error_set(err, GS_EINVAL, "trigger %s: aws-sqs-queue needs queueURL (https://sqs.<region>.amazonaws.com/<account>/<queue>)", t->name);
