@@ -34,4 +34,9 @@ check 2 "missing subcommand"             "budget no subcommand"   "$bin" budget
 check 2 "unknown argument 'show'"        "budget bad subcommand"  "$bin" budget show
 check 2 "status needs --config"          "budget no config"       "$bin" budget status
 check 2 "--at: 'noon' is not a date"     "budget bad --at"        "$bin" budget status --config x.yaml --at noon
+printf 'apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata:\n  name: x\nspec:\n  project: a\n  limits:\n    perDay: "-5"\n' > "$tmp/bad.yaml"
+check 1 "bad.yaml:"                      "budget bad config"      "$bin" budget status --config "$tmp/bad.yaml" --ledger "$L"
+check 1 "missing.yaml"                   "budget missing config"  "$bin" budget status --config "$tmp/missing.yaml" --ledger "$L"
+printf 'apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata:\n  name: x\nspec:\n  project: a\n  limits:\n    perDay: "5"\n' > "$tmp/ok.yaml"
+check 1 "ledger $L does not exist"       "budget missing ledger"  "$bin" budget status --config "$tmp/ok.yaml" --ledger "$L"
 exit $fail

@@ -240,6 +240,34 @@ static void test_budget_from_ledger(void **st) {
     assert_int_equal(gs_costgov_alerts(f->l, s, acts, na, now + 1000, &e), 0);
 }
 
+static void test_budget_status_cli(void **st) {
+    fx *f = *st;
+    meter_two_hours(f);
+    char yaml[160];
+    snprintf(yaml, sizeof yaml, "%s/budgets.yaml", f->dir);
+    FILE *fp = fopen(yaml, "w");
+    assert_non_null(fp);
+    fputs("apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata:\n  name: b-daily\nspec:\n"
+          "  project: team-b\n  timezone: Europe/Berlin\n  limits:\n    perDay: \"2.50\"\n"
+          "  enforce: hard\n  onExceeded: block\n",
+          fp);
+    fclose(fp);
+    char cmd[512];
+    /* 2026-03-29T00:00:00Z = 01:00 in Berlin: the first hour of the 23-hour day */
+    snprintf(cmd, sizeof cmd, "%s budget status --config %s --ledger %s --at 2026-03-29T00:00:00Z --json 2>&1",
+             GS_BINARY, yaml, f->path);
+    json_t *j = run_json(cmd);
+    json_t *b = json_array_get(json_object_get(j, "budgets"), 0);
+    assert_string_equal(json_string_value(json_object_get(b, "window")), "day");
+    assert_string_equal(json_string_value(json_object_get(b, "periodStart")), "2026-03-28T23:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(b, "periodEnd")), "2026-03-29T22:00:00Z");
+    gs_usd_u spent;
+    assert_int_equal(gs_ledger_sum(f->l, "team-b", T0 + GS_HOUR(1), T0 + GS_HOUR(2), &spent, NULL), 0);
+    assert_int_equal(json_integer_value(json_object_get(b, "spentMicroUsd")), spent);
+    assert_int_equal(json_integer_value(json_object_get(b, "limitMicroUsd")), 2500000);
+    json_decref(j);
+}
+
 static void test_env_total_in_ledger(void **st) {
     fx *f = *st;
     assert_int_equal(gs_ledger_env_created(f->l, "pr-7", "team-b", "ts-pool", T0, NULL), 0);
@@ -261,6 +289,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cli_reports_exact_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_from_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_total_in_ledger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_status_cli, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
