@@ -407,6 +407,7 @@ static void test_gate_exactly_at_limit(void **st) {
     assert_false(gs_budget_gate(&g, "team-a", GS_USD(10) + 2, why, sizeof why));
     assert_non_null(strstr(why, "hard hour limit $10"));
     assert_non_null(strstr(why, "would be crossed"));
+    assert_true(strlen(why) < 160); /* fits the packer's reason buffer */
     assert_int_equal(g.refused, 1);
     /* other projects are not governed by it */
     assert_true(gs_budget_gate(&g, "team-b", GS_USD(1000), why, sizeof why));
@@ -414,7 +415,7 @@ static void test_gate_exactly_at_limit(void **st) {
     s.spent[GS_WIN_HOUR] = GS_USD(10);
     gs_budget_gate_init(&g, GS_MIN(30), &s, 1, approved);
     assert_false(gs_budget_gate(&g, "team-a", 1, why, sizeof why));
-    assert_non_null(strstr(why, "already reached"));
+    assert_non_null(strstr(why, "reached (spent $10"));
 }
 
 static void test_gate_accumulates_within_a_plan(void **st) {
@@ -428,7 +429,11 @@ static void test_gate_accumulates_within_a_plan(void **st) {
     gs_budget_gate_init(&g, GS_HOUR(12), &s, 1, approved);
     assert_true(gs_budget_gate(&g, "a", GS_USD(2), NULL, 0));
     assert_true(gs_budget_gate(&g, "a", GS_USD(1), NULL, 0));
-    assert_false(gs_budget_gate(&g, "a", 1000, NULL, 0));
+    char why[512];
+    assert_false(gs_budget_gate(&g, "a", 1000, why, sizeof why));
+    print_message("reason: %s\n", why);
+    assert_string_equal(why, "budget a-budget: hard day limit $100.00 would be crossed: $100.012 by period end "
+                             "($40.00 spent, $5.001/h for 12h)");
     assert_int_equal(approved[0], GS_USD(3));
     assert_int_equal(g.refused, 1);
 }

@@ -229,7 +229,7 @@ static void test_budget_from_ledger(void **st) {
     /* team-a will pass $3 today: refused, with the reason; team-b has room */
     bool over = s[0].spent[GS_WIN_DAY] >= GS_USD(3);
     assert_false(gs_budget_gate(&g, "team-a", GS_USD(1), why, sizeof why));
-    assert_non_null(strstr(why, over ? "already reached" : "would be crossed"));
+    assert_non_null(strstr(why, over ? "limit $3.00 reached" : "would be crossed"));
     assert_true(gs_budget_gate(&g, "team-b", GS_USD(1), why, sizeof why));
     /* alerts go out once per period */
     gs_budget_action acts[8];

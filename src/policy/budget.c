@@ -335,16 +335,14 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
         for (int w = 0; w < GS_WIN__N; w++) {
             gs_usd_u limit = window_limit(b, w);
             if (limit <= 0) continue;
-            char sp[32], lim[32], add[32], rate[32], left[32], proj[32];
+            char sp[32], lim[32], rate[32], left[32], proj[32];
             gs_usd_u spent = st->spent[w];
             if (spent >= limit) {
                 bool refuse = hard || b->on_exceeded != GS_ON_EXCEEDED_ALERT;
                 if (refuse) {
-                    fmt_reason(why, why_len,
-                               "budget %s (project %s): %s limit %s already reached (spent %s); "
-                               "onExceeded %s",
-                               b->name, project, gs_window_name((gs_window)w),
-                               gs_fmt_usd(limit, lim, sizeof lim), gs_fmt_usd(spent, sp, sizeof sp),
+                    fmt_reason(why, why_len, "budget %s: %s limit %s reached (spent %s; onExceeded %s)",
+                               b->name, gs_window_name((gs_window)w), gs_fmt_usd(limit, lim, sizeof lim),
+                               gs_fmt_usd(spent, sp, sizeof sp),
                                b->on_exceeded == GS_ON_EXCEEDED_BLOCK       ? "block"
                                : b->on_exceeded == GS_ON_EXCEEDED_SCALE_TO_MIN ? "scaleToMin"
                                                                             : "alert");
@@ -357,14 +355,11 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
             if (gs_add64(st->rate_per_hour, g->approved[i], &running)) running = INT64_MAX;
             gs_usd_u projected = gs_budget_project(spent, running, usd_per_hour, g->now, st->periods.end[w]);
             if (projected > limit) {
-                fmt_reason(why, why_len,
-                           "budget %s (project %s): %s %s limit %s would be crossed: spent %s + "
-                           "(%s/h running + %s/h new) x %s left = %s",
-                           b->name, project, hard ? "hard" : "soft", gs_window_name((gs_window)w),
-                           gs_fmt_usd(limit, lim, sizeof lim), gs_fmt_usd(spent, sp, sizeof sp),
-                           gs_fmt_usd(running, rate, sizeof rate), gs_fmt_usd(usd_per_hour, add, sizeof add),
-                           gs_fmt_duration(st->periods.end[w] - g->now, left, sizeof left),
-                           gs_fmt_usd(projected, proj, sizeof proj));
+                fmt_reason(why, why_len, "budget %s: %s %s limit %s would be crossed: %s by period end (%s spent, %s/h for %s)",
+                           b->name, hard ? "hard" : "soft", gs_window_name((gs_window)w),
+                           gs_fmt_usd(limit, lim, sizeof lim), gs_fmt_usd(projected, proj, sizeof proj),
+                           gs_fmt_usd(spent, sp, sizeof sp), gs_fmt_usd(running + usd_per_hour, rate, sizeof rate),
+                           gs_fmt_duration(st->periods.end[w] - g->now, left, sizeof left));
                 if (hard) {
                     g->refused++;
                     return false;
