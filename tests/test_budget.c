@@ -319,6 +319,17 @@ static void test_meter_random_exact(void **st) {
         int rc = gs_meter_node_split(&f->s, &f->cat, n, t0, t0 + len, &m, &e);
         if (rc) fail_msg("iter %d: %s", iter, e.msg);
         assert_sums(&m);
+        /* the indexed variant (pods of this node listed, in reverse) gives the same parts */
+        int32_t idx[512];
+        int32_t k = 0;
+        for (int32_t i = f->s.npods - 1; i >= 0 && k < 512; i--) idx[k++] = i;
+        gs_meter_node m2;
+        assert_int_equal(gs_meter_node_split_idx(&f->s, &f->cat, n, idx, k, t0, t0 + len, &m2, &e), 0);
+        assert_int_equal(m2.nparts, m.nparts);
+        for (int32_t i = 0; i < m.nparts; i++) {
+            assert_string_equal(m2.parts[i].project, m.parts[i].project);
+            assert_int_equal(m2.parts[i].usd, m.parts[i].usd);
+        }
     }
 }
 

@@ -115,6 +115,13 @@ static int gpu_denominator(const gs_gpu_state *g, const gs_gpu_model *m, int64_t
 
 int gs_meter_node_split(const gs_snapshot *s, const gs_catalog *cat, int32_t node, gs_ms t0,
                         gs_ms t1, gs_meter_node *out, gs_error *err) {
+    return gs_meter_node_split_idx(s, cat, node, NULL, 0, t0, t1, out, err);
+}
+
+int gs_meter_node_split_idx(const gs_snapshot *s, const gs_catalog *cat, int32_t node,
+                            const int32_t *pods, int32_t npods, gs_ms t0, gs_ms t1,
+                            gs_meter_node *out, gs_error *err) {
+    int32_t nscan = pods ? npods : (s ? s->npods : 0);
     memset(out, 0, sizeof *out);
     if (!s || !cat || node < 0 || node >= s->nnodes)
         return gs_error_set(err, GS_EINVAL, "meter: no node %d in the snapshot", (int)node);
@@ -152,7 +159,9 @@ int gs_meter_node_split(const gs_snapshot *s, const gs_catalog *cat, int32_t nod
         }
         out->denom = L * ngpus;
         int64_t used[GS_NODE_MAX_GPUS] = {0};
-        for (int32_t i = 0; i < s->npods; i++) {
+        for (int32_t j = 0; j < nscan; j++) {
+            int32_t i = pods ? pods[j] : j;
+            if (i < 0 || i >= s->npods) return gs_error_set(err, GS_EINVAL, "meter: bad pod index %d", (int)i);
             const gs_pod *p = &s->pods[i];
             if (!pod_holds(p, node) || p->spec.gpu.form == GS_GPU_NONE) continue;
             int32_t g = p->gpu;
@@ -213,7 +222,9 @@ int gs_meter_node_split(const gs_snapshot *s, const gs_catalog *cat, int32_t nod
         if (gs_mul64(2 * n->cpu_alloc, n->mem_alloc, &out->denom))
             return gs_error_set(err, GS_EOVERFLOW, "meter: node %s: allocatable too large", n->name);
         int64_t sum = 0;
-        for (int32_t i = 0; i < s->npods; i++) {
+        for (int32_t j = 0; j < nscan; j++) {
+            int32_t i = pods ? pods[j] : j;
+            if (i < 0 || i >= s->npods) return gs_error_set(err, GS_EINVAL, "meter: bad pod index %d", (int)i);
             const gs_pod *p = &s->pods[i];
             if (!pod_holds(p, node)) continue;
             if (p->spec.gpu.form != GS_GPU_NONE)
