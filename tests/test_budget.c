@@ -449,6 +449,31 @@ static void test_gate_accumulates_within_a_plan(void **st) {
     assert_int_equal(g.refused, 1);
 }
 
+static void test_gate_by_pool(void **st) {
+    fx *f = *st;
+    gs_budget b = mkbudget("a", GS_ENFORCE_HARD, GS_ON_EXCEEDED_BLOCK);
+    b.per_hour = GS_USD(31);
+    gs_budget_state s = mkstate(&b, 0, 0, 0, 0);
+    gs_usd_u appr[1];
+    gs_budget_gate_ctx g;
+    gs_budget_gate_init(&g, 0, &s, 1, appr);
+    const char *pp[3] = {"a", NULL, "b"};
+    gs_budget_pool_gate_ctx pc = {&g, &f->cat, pp, 3};
+    int p4d = gs_catalog_find(&f->cat, "p4d.24xlarge"); /* $21.96/h on demand, $8.78 spot */
+    char why[128];
+    /* a full hour left: one p4d on demand fits $31/h, a second does not; a spot one still does */
+    assert_true(gs_budget_gate_pool(&pc, 0, p4d, GS_CAP_ON_DEMAND, 0, why, (int)sizeof why));
+    assert_false(gs_budget_gate_pool(&pc, 0, p4d, GS_CAP_ON_DEMAND, 0, why, (int)sizeof why));
+    assert_true(strlen(why) < 120);
+    assert_true(gs_budget_gate_pool(&pc, 0, p4d, GS_CAP_SPOT, 0, why, (int)sizeof why));
+    /* pools without a governed project, and other projects, are allowed */
+    assert_true(gs_budget_gate_pool(&pc, 1, p4d, GS_CAP_ON_DEMAND, 0, why, (int)sizeof why));
+    assert_true(gs_budget_gate_pool(&pc, 2, p4d, GS_CAP_ON_DEMAND, 0, why, (int)sizeof why));
+    /* asked at another time than the one the windows were built for: refused */
+    assert_false(gs_budget_gate_pool(&pc, 0, p4d, GS_CAP_SPOT, 5, why, (int)sizeof why));
+    assert_false(gs_budget_gate_pool(&pc, 0, 9999, GS_CAP_SPOT, 0, why, (int)sizeof why));
+}
+
 static void test_gate_soft_and_on_exceeded(void **st) {
     (void)st;
     gs_budget b = mkbudget("a", GS_ENFORCE_SOFT, GS_ON_EXCEEDED_ALERT);
@@ -540,6 +565,7 @@ int main(void) {
         cmocka_unit_test(test_gate_exactly_at_limit),
         cmocka_unit_test(test_gate_accumulates_within_a_plan),
         cmocka_unit_test(test_gate_soft_and_on_exceeded),
+        cmocka_unit_test_setup_teardown(test_gate_by_pool, setup, teardown),
         cmocka_unit_test(test_evaluate_and_actions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -389,6 +389,26 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
     return true;
 }
 
+bool gs_budget_gate_pool(void *ctx, int32_t pool, int32_t itype, gs_capacity cap, gs_ms now,
+                         char *why, int why_len) {
+    gs_budget_pool_gate_ctx *c = ctx;
+    size_t wl = why_len > 0 ? (size_t)why_len : 0;
+    if (wl) why[0] = '\0';
+    if (!c || !c->gate || pool < 0 || pool >= c->npools || !c->pool_project || !c->pool_project[pool] ||
+        !c->pool_project[pool][0])
+        return true;
+    if (now != c->gate->now) {
+        fmt_reason(why, wl, "budget gate: asked at %lld but evaluated at %lld", (long long)now,
+                   (long long)c->gate->now);
+        return false;
+    }
+    if (!c->cat || itype < 0 || itype >= c->cat->n) {
+        fmt_reason(why, wl, "budget gate: unknown instance type %d", (int)itype);
+        return false;
+    }
+    return gs_budget_gate(c->gate, c->pool_project[pool], gs_itype_price(&c->cat->types[itype], cap), why, wl);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Actions */
 

@@ -151,6 +151,21 @@ void gs_budget_gate_init(gs_budget_gate_ctx *g, gs_ms now, gs_budget_state *stat
 bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char *why,
                     size_t why_len);
 
+/* The same gate for callers that ask per pool and instance type rather than per project
+ * (the reconcile step's gs_rc_budget_gate shape): the launch's price is the catalog price of
+ * (itype, cap), its project the pool's (pool_project[pool]; NULL or "" = ungoverned, allowed).
+ * now must be the gate context's now (a different time is refused: the windows would be
+ * stale). */
+typedef struct gs_budget_pool_gate_ctx {
+    gs_budget_gate_ctx *gate;          /* borrowed */
+    const gs_catalog *cat;             /* borrowed */
+    const char *const *pool_project;   /* borrowed, npools entries */
+    int32_t npools;
+} gs_budget_pool_gate_ctx;
+
+bool gs_budget_gate_pool(void *ctx, int32_t pool, int32_t itype, gs_capacity cap, gs_ms now,
+                         char *why, int why_len);
+
 /* ------------------------------------------------------------------------------------------
  * Actions when limits are crossed
  * ------------------------------------------------------------------------------------------ */
