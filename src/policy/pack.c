@@ -117,6 +117,11 @@ typedef struct cls {
     int32_t *bins;          /* compatible bins, pruned as they fill */
     int32_t nbins, capbins;
     int32_t seen;           /* bins [0, seen) of the global array were examined */
+    gs_mcpu min_cpu;        /* smallest request among the class's pods: bins below are dropped */
+    gs_mib min_mem;
+    uint8_t **cand_ok;      /* per pool (lazily): per offering, 1 if the GPU form and the
+                               selectors fit an empty node of it */
+    int32_t *n_form, *n_sel;/* per pool: offerings passing the form / form+selectors */
 } cls;
 
 typedef struct pool_cands {
@@ -299,16 +304,15 @@ static bool gpu_fit(const ctx *c, const bin *b, const gs_gpu_req *r, fit *f) {
         for (int g = 0; g < b->ngpus; g++) {
             if (!(b->reshaped & (1u << g))) continue;
             const gs_gpu_state *s = &b->gpus[g];
-            int st = gs_mig_best_start(m, s->parts, s->nparts, p);
-            if (st < 0) continue;
+            if (!gs_mig_free_starts(m, s->parts, s->nparts, p)) continue;
             int occ = __builtin_popcount(gs_mig_occupied(m, s->parts, s->nparts));
             if (occ > bestocc) {
                 best = g;
                 bestocc = occ;
-                beststart = st;
             }
         }
         if (best >= 0) {
+            beststart = gs_mig_best_start(m, b->gpus[best].parts, b->gpus[best].nparts, p);
             f->gpu = (int8_t)best;
             f->ngpus = 1;
             f->mig_start = (int8_t)beststart;
@@ -524,8 +528,11 @@ static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
     for (; i < k->nbins; i++) {
         int32_t bi = k->bins[i];
         bin *b = &c->bins[bi];
-        if (b->pods_free <= 0 || !gpu_fit(c, b, &s->gpu, f)) continue; /* dropped for good */
-        k->bins[w++] = bi;
+        if (b->pods_free <= 0 || b->cpu_free < k->min_cpu || b->mem_free < k->min_mem ||
+            !gpu_fit(c, b, &s->gpu, f))
+            continue; /* dropped for good: capacity only shrinks during a plan */
+        if (w != i) k->bins[w] = bi;
+        w++;
         if (!res_fit(b, s)) continue;
         /* selectors may pin a claim: check this pod's pins against the bin */
         bool pi = false, pf = false, ok = true;
@@ -538,7 +545,12 @@ static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
         i++;
         break;
     }
-    for (; i < k->nbins; i++) k->bins[w++] = k->bins[i];
+    if (w != i) {
+        memmove(k->bins + w, k->bins + i, (size_t)(k->nbins - i) * sizeof *k->bins);
+        w += k->nbins - i;
+    } else {
+        w = k->nbins;
+    }
     k->nbins = w;
     return found;
 }
@@ -663,6 +675,41 @@ static void appendf(char *buf, size_t n, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* Fills the class's per-pool cache of offerings whose empty node fits the class's GPU form
+ * and node selectors. */
+static int class_pool_cache(ctx *c, cls *k, int32_t p) {
+    if (!k->cand_ok) {
+        size_t np = (size_t)c->in->npools;
+        k->cand_ok = calloc(np, sizeof *k->cand_ok);
+        k->n_form = calloc(np, sizeof *k->n_form);
+        k->n_sel = calloc(np, sizeof *k->n_sel);
+        if (!k->cand_ok || !k->n_form || !k->n_sel) return GS_ENOMEM;
+    }
+    if (k->cand_ok[p]) return 0;
+    const pool_cands *pc = &c->pc[p];
+    uint8_t *ok = calloc((size_t)(pc->n ? pc->n : 1), 1);
+    if (!ok) return GS_ENOMEM;
+    k->cand_ok[p] = ok;
+    const gs_pod_spec *s = &c->s->pods[k->rep].spec;
+    bin tmp;
+    for (int32_t i = 0; i < pc->n; i++) {
+        const gs_pack_cand *cd = &pc->c[i];
+        claim_bin(c, &tmp, p, cd->itype, 1u << cd->capacity);
+        fit f;
+        if (!gpu_fit(c, &tmp, &s->gpu, &f)) continue;
+        k->n_form[p]++;
+        bool pi = false, pf = false, good = true;
+        unsigned cm = tmp.capmask;
+        const char *z = NULL;
+        for (int32_t j = 0; j < s->n_node_selector && good; j++)
+            good = sel_ok(c, &tmp, &s->node_selector[j], &pi, &pf, &cm, &z);
+        if (!good) continue;
+        k->n_sel[p]++;
+        ok[i] = 1;
+    }
+    return 0;
+}
+
 /* Opens a claim for pod `pod` in the first pool that can take it. Returns the new bin index,
  * -1 with a reason, or a negative gs_err below -1. */
 static int32_t open_claim(ctx *c, int32_t pod, char *why, size_t whylen) {
@@ -701,26 +748,19 @@ static int32_t open_claim(ctx *c, int32_t pod, char *why, size_t whylen) {
                     s->gpu.count, pl->ts_replicas);
             continue;
         }
-        int32_t n_form = 0, n_sel = 0, n_res = 0, n_lim = 0, best = -1;
+        cls *kc = &c->cls[c->pod_cls[pod]];
+        int crc = class_pool_cache(c, kc, p);
+        if (crc) return crc;
+        const uint8_t *okv = kc->cand_ok[p];
+        int32_t n_form = kc->n_form[p], n_sel = kc->n_sel[p], n_res = 0, n_lim = 0, best = -1;
         int64_t best_eff = INT64_MAX;
         const char *lim = "";
         char limbuf[64] = "";
-        bin tmp;
         for (int32_t i = 0; i < pc->n; i++) {
+            if (!okv[i]) continue;
             const gs_pack_cand *cd = &pc->c[i];
             const gs_itype *it = &c->cat->types[cd->itype];
-            claim_bin(c, &tmp, p, cd->itype, 1u << cd->capacity);
-            fit f;
-            if (!gpu_fit(c, &tmp, &s->gpu, &f)) continue;
-            n_form++;
-            bool pi = false, pf = false, ok = true;
-            unsigned cm = tmp.capmask;
-            const char *z = NULL;
-            for (int32_t j = 0; j < s->n_node_selector && ok; j++)
-                ok = sel_ok(c, &tmp, &s->node_selector[j], &pi, &pf, &cm, &z);
-            if (!ok) continue;
-            n_sel++;
-            if (!res_fit(&tmp, s)) continue;
+            if (it->alloc_cpu < s->cpu || it->alloc_mem < s->mem) continue;
             n_res++;
             if (pl->limit_gpus > 0 && pc->gpus_used + it->gpus > pl->limit_gpus) {
                 lim = "gpus";
@@ -918,7 +958,15 @@ static void add_unsched(ctx *c, int32_t pod, const char *why) {
 }
 
 static void ctx_free(ctx *c) {
-    for (int32_t i = 0; i < c->ncls; i++) free(c->cls[i].bins);
+    for (int32_t i = 0; i < c->ncls; i++) {
+        cls *k = &c->cls[i];
+        free(k->bins);
+        if (k->cand_ok)
+            for (int32_t p = 0; p < c->in->npools; p++) free(k->cand_ok[p]);
+        free(k->cand_ok);
+        free(k->n_form);
+        free(k->n_sel);
+    }
     free(c->cls);
     free(c->cls_table);
     free(c->pod_cls);
@@ -977,6 +1025,9 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
         int ci = class_of(&c, i);
         if (ci < 0) { rc = ci; goto done; }
         c.pod_cls[i] = ci;
+        cls *kn = &c.cls[ci];
+        if (kn->rep == i || pd->spec.cpu < kn->min_cpu) kn->min_cpu = pd->spec.cpu;
+        if (kn->rep == i || pd->spec.mem < kn->min_mem) kn->min_mem = pd->spec.mem;
         gs_placement *pl = &out->place[out->nplace++];
         pl->pod = i;
         pl->kind = GS_PLACE_NONE;
@@ -995,46 +1046,52 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
     qsort(keys, (size_t)npend, sizeof *keys, cmp_key);
 
     char why[GS_PACK_REASON];
-    for (int32_t q = 0; q < npend; q++) {
-        int32_t pod = keys[q].pod;
-        const gs_pod_spec *sp = &s->pods[pod].spec;
-        /* place[] is in pod order */
-        int32_t lo = 0, hi = out->nplace - 1;
-        while (lo < hi) {
-            int32_t mid = (lo + hi) / 2;
-            if (out->place[mid].pod < pod) lo = mid + 1; else hi = mid;
-        }
-        gs_placement *pl = &out->place[lo];
-        cls *kc = &c.cls[c.pod_cls[pod]];
-        if ((rc = class_refresh(&c, kc))) goto done;
-        fit f;
-        int32_t bi = find_bin(&c, kc, sp, &f);
-        if (bi < 0) {
-            int32_t nb = open_claim(&c, pod, why, sizeof why);
-            if (nb < -1) { rc = nb; goto done; }
-            if (nb >= 0) {
-                if ((rc = class_refresh(&c, kc))) goto done;
-                if (!gpu_fit(&c, &c.bins[nb], &sp->gpu, &f) || !res_fit(&c.bins[nb], sp)) {
-                    rc = gs_error_set(err, GS_EINVAL, "pack: internal error: claim does not fit its pod");
-                    goto done;
-                }
-                bi = nb;
+    /* pass 0: existing nodes only (so the demand left for claims is known when they are sized);
+     * pass 1: the rest, onto claims opened so far or new ones */
+    for (int pass = s->nnodes > 0 ? 0 : 1; pass < 2; pass++)
+        for (int32_t q = 0; q < npend; q++) {
+            int32_t pod = keys[q].pod;
+            if (pod < 0) continue; /* placed in pass 0 */
+            const gs_pod_spec *sp = &s->pods[pod].spec;
+            /* place[] is in pod order */
+            int32_t lo = 0, hi = out->nplace - 1;
+            while (lo < hi) {
+                int32_t mid = (lo + hi) / 2;
+                if (out->place[mid].pod < pod) lo = mid + 1; else hi = mid;
             }
+            gs_placement *pl = &out->place[lo];
+            cls *kc = &c.cls[c.pod_cls[pod]];
+            if ((rc = class_refresh(&c, kc))) goto done;
+            fit f;
+            int32_t bi = find_bin(&c, kc, sp, &f);
+            if (bi < 0 && pass == 0) continue;
+            if (bi < 0) {
+                int32_t nb = open_claim(&c, pod, why, sizeof why);
+                if (nb < -1) { rc = nb; goto done; }
+                if (nb >= 0) {
+                    if ((rc = class_refresh(&c, kc))) goto done;
+                    if (!gpu_fit(&c, &c.bins[nb], &sp->gpu, &f) || !res_fit(&c.bins[nb], sp)) {
+                        rc = gs_error_set(err, GS_EINVAL, "pack: internal error: claim does not fit its pod");
+                        goto done;
+                    }
+                    bi = nb;
+                }
+            }
+            c.form_demand[sp->gpu.form] -= keys[q].share;
+            keys[q].pod = -1;
+            if (bi < 0) {
+                add_unsched(&c, pod, why);
+                continue;
+            }
+            bin *b = &c.bins[bi];
+            int part = apply_fit(&c, b, sp, &f);
+            pl->kind = b->claim ? GS_PLACE_CLAIM : GS_PLACE_EXISTING;
+            pl->target = b->idx;
+            pl->gpu = f.gpu;
+            pl->ngpus = f.ngpus;
+            pl->part = (int8_t)part;
+            if (b->claim) out->placed_claims++; else out->placed_existing++;
         }
-        c.form_demand[sp->gpu.form] -= keys[q].share;
-        if (bi < 0) {
-            add_unsched(&c, pod, why);
-            continue;
-        }
-        bin *b = &c.bins[bi];
-        int part = apply_fit(&c, b, sp, &f);
-        pl->kind = b->claim ? GS_PLACE_CLAIM : GS_PLACE_EXISTING;
-        pl->target = b->idx;
-        pl->gpu = f.gpu;
-        pl->ngpus = f.ngpus;
-        pl->part = (int8_t)part;
-        if (b->claim) out->placed_claims++; else out->placed_existing++;
-    }
 
     if ((rc = finish_claims(&c))) goto done;
     /* repartitions: final layouts */
