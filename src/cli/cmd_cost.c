@@ -5,5 +5,7 @@ int gs_cmd_cost(int argc, char **argv) {
         printf("usage: gpuscale cost\n\nNot available yet: the spend ledger lands with issue #6.\n");
         return GS_EXIT_OK;
     }
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] == '-') return gs_cli_usage_error("cost", "unknown option '%s'", argv[i]);
     return gs_cli_not_landed("cost", "the spend ledger lands with issue #6");
 }
