@@ -108,6 +108,7 @@ typedef struct bin {
     uint16_t reshape;       /* GPUs whose MIG layout this plan decides */
     uint16_t reshaped;      /* ... and has started deciding (existing nodes: a repartition) */
     int16_t ts_cap;         /* pool's declared time-slicing replicas (0 = take the GPU's) */
+    uint8_t nofit[GS_NODE_MAX_GPUS]; /* reshaped GPUs: profiles (bits) known not to fit any more */
     gs_gpu_state gpus[GS_NODE_MAX_GPUS];
 } bin;
 
@@ -146,6 +147,8 @@ typedef struct ctx {
     pool_cands *pc;
     int32_t *pool_order;
     int64_t form_demand[5]; /* remaining GPU share (millionths) of unplaced pods per form */
+    int64_t form_cpu[5];    /* ... and their CPU (milli) and memory (MiB) */
+    int64_t form_mem[5];
     int16_t *repart_of;     /* per existing node x GPU: repartition index + 1 */
     gs_mig_layout *orig_layouts; /* per repartition: the layout before */
     gs_error *err;
@@ -216,6 +219,9 @@ typedef struct fit {
     int8_t mig_start;   /* MIG: start of a new instance, -1 when an existing one is taken */
     bool new_reshape;   /* the GPU starts being repartitioned */
     bool clear_layout;  /* ... and its unused instances are dropped */
+    bool relayout;      /* the planned instances move: layout[] is the new one (same profiles,
+                           in the same order, plus the new instance last) */
+    gs_mig_layout layout;
 } fit;
 
 static int16_t ts_cap_of(const bin *b, const gs_gpu_state *g) {
@@ -229,7 +235,7 @@ static bool pool_profile_ok(const ctx *c, const bin *b, const char *name) {
 }
 
 /* Finds room on b for the GPU part of r (no CPU/memory check). */
-static bool gpu_fit(const ctx *c, const bin *b, const gs_gpu_req *r, fit *f) {
+static bool gpu_fit(const ctx *c, bin *b, const gs_gpu_req *r, fit *f) {
     memset(f, 0, sizeof *f);
     f->gpu = -1;
     f->part = -1;
@@ -302,7 +308,7 @@ static bool gpu_fit(const ctx *c, const bin *b, const gs_gpu_req *r, fit *f) {
         /* 2: a new instance on a GPU whose layout this plan already decides (fullest first) */
         int best = -1, bestocc = -1, beststart = -1;
         for (int g = 0; g < b->ngpus; g++) {
-            if (!(b->reshaped & (1u << g))) continue;
+            if (!(b->reshaped & (1u << g)) || (b->nofit[g] & (1u << p))) continue;
             const gs_gpu_state *s = &b->gpus[g];
             if (!gs_mig_free_starts(m, s->parts, s->nparts, p)) continue;
             int occ = __builtin_popcount(gs_mig_occupied(m, s->parts, s->nparts));
@@ -316,6 +322,38 @@ static bool gpu_fit(const ctx *c, const bin *b, const gs_gpu_req *r, fit *f) {
             f->gpu = (int8_t)best;
             f->ngpus = 1;
             f->mig_start = (int8_t)beststart;
+            return true;
+        }
+        /* 2b: the planned instances of a GPU this plan decides are not running yet: an exact
+         * search may find a layout for them and the new one together */
+        for (int g = 0; g < b->ngpus; g++) {
+            if (!(b->reshaped & (1u << g)) || (b->nofit[g] & (1u << p))) continue;
+            const gs_gpu_state *s = &b->gpus[g];
+            /* instances only ever get added: once p does not fit, it never will */
+            if (s->nparts >= GS_GPU_MAX_PARTS) { b->nofit[g] = (uint8_t)(b->nofit[g] | (1u << p)); continue; }
+            gs_mig_counts cnt;
+            memset(&cnt, 0, sizeof cnt);
+            for (int i = 0; i < s->nparts; i++) cnt.c[s->parts[i].profile]++;
+            cnt.c[p]++;
+            gs_mig_layout l;
+            if (!gs_mig_fit(m, NULL, 0, &cnt, &l)) { b->nofit[g] = (uint8_t)(b->nofit[g] | (1u << p)); continue; }
+            /* same order as now: each existing instance takes a start of its profile */
+            bool taken[GS_GPU_MAX_PARTS + 1] = {false};
+            f->layout.n = (uint8_t)(s->nparts + 1);
+            for (int i = 0; i <= s->nparts; i++) {
+                int want = i < s->nparts ? s->parts[i].profile : p;
+                for (int j = 0; j < l.n; j++)
+                    if (!taken[j] && l.parts[j].profile == want) {
+                        taken[j] = true;
+                        f->layout.parts[i] = l.parts[j];
+                        f->layout.parts[i].used = i < s->nparts ? s->parts[i].used : false;
+                        break;
+                    }
+            }
+            f->gpu = (int8_t)g;
+            f->ngpus = 1;
+            f->mig_start = (int8_t)f->layout.parts[s->nparts].start;
+            f->relayout = true;
             return true;
         }
         /* 3: start deciding an idle GPU's layout (keep its unused instances if they leave room) */
@@ -344,7 +382,7 @@ static bool gpu_fit(const ctx *c, const bin *b, const gs_gpu_req *r, fit *f) {
 }
 
 /* Can b ever host pods of class k (selectors, taints, GPU form)? Pins are not applied. */
-static bool bin_compatible(const ctx *c, const bin *b, const gs_pod_spec *s) {
+static bool bin_compatible(const ctx *c, bin *b, const gs_pod_spec *s) {
     if (!b->usable) return false;
     if (b->pool >= 0 && !gs_pack_tolerates(s, &c->in->pools[b->pool])) return false;
     bool pi = false, pf = false;
@@ -420,6 +458,9 @@ static int apply_fit(ctx *c, bin *b, const gs_pod_spec *s, const fit *f) {
             }
             if (f->clear_layout) x->nparts = 0;
             x->mode = GS_GPUMODE_MIG;
+        }
+        if (f->relayout) {
+            for (int i = 0; i < x->nparts; i++) x->parts[i].start = f->layout.parts[i].start;
         }
         if (f->part >= 0) {
             part = f->part;
@@ -779,11 +820,17 @@ static int32_t open_claim(ctx *c, int32_t pod, char *why, size_t whylen) {
                 continue;
             }
             n_lim++;
-            /* price per GPU the pending demand can use */
+            /* price per GPU the pending demand can use: no more than the GPUs the type has, the
+             * demand left, or what its CPU and memory can feed at the demand's CPU and memory
+             * per GPU */
             int64_t share = gs_pack_gpu_share(&s->gpu, gs_gpu_get(it->gpu_model), pl->ts_replicas);
             int64_t useful = demand > share ? demand : share;
             int64_t cap = (int64_t)(it->gpus > 0 ? it->gpus : 1) * SHARE_ONE;
             if (useful > cap) useful = cap;
+            int64_t fc = c->form_cpu[s->gpu.form], fm = c->form_mem[s->gpu.form], by;
+            if (demand > 0 && fc > 0 && !gs_muldiv64(it->alloc_cpu, demand, fc, &by) && by < useful) useful = by;
+            if (demand > 0 && fm > 0 && !gs_muldiv64(it->alloc_mem, demand, fm, &by) && by < useful) useful = by;
+            if (useful < share) useful = share;
             if (useful <= 0) useful = SHARE_ONE;
             int64_t eff;
             if (gs_muldiv64(cd->price, SHARE_ONE, useful, &eff)) eff = INT64_MAX;
@@ -1041,6 +1088,8 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
         keys[k].cpu = pd->spec.cpu;
         keys[k].mem = pd->spec.mem;
         c.form_demand[r->form] += keys[k].share;
+        c.form_cpu[r->form] += pd->spec.cpu;
+        c.form_mem[r->form] += pd->spec.mem;
         k++;
     }
     qsort(keys, (size_t)npend, sizeof *keys, cmp_key);
@@ -1078,6 +1127,8 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
                 }
             }
             c.form_demand[sp->gpu.form] -= keys[q].share;
+            c.form_cpu[sp->gpu.form] -= sp->cpu;
+            c.form_mem[sp->gpu.form] -= sp->mem;
             keys[q].pod = -1;
             if (bi < 0) {
                 add_unsched(&c, pod, why);
