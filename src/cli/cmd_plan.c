@@ -285,6 +285,7 @@ static void print_table(const gs_state *st, const gs_pool *pools, const gs_catal
             }
             printf("#%-3d %-14s %-10s %-22s %12s %5d  %s\n", i, pools[c->pool].name, gs_capacity_name(c->capacity),
                    cat->types[c->itype].name, usd(c->price, b1, sizeof b1), c->pods, gl);
+            if (c->zone[0]) printf("     zone %s\n", c->zone);
             printf("     candidates (%d):", c->ncand);
             for (int32_t k = 0; k < c->ncand && k < 6; k++) {
                 const gs_pack_cand *x = &pl->cands[c->cand_off + k];

@@ -441,6 +441,16 @@ static int parse_gpu(const walk *w, const tnode *m, const gs_gpu_model *gm, gs_g
                 if (!get(x, "start")) return bad(w, x, "partition: missing field 'start'");
                 v = 0;
                 if ((rc = get_int(w, x, "start", "partition", 0, gm->mem_slices - 1, &v))) return rc;
+                if (!(gm->profiles[pi].starts & (1u << v))) {
+                    char al[32] = "";
+                    for (int sl = 0; sl < gm->mem_slices; sl++)
+                        if (gm->profiles[pi].starts & (1u << sl)) {
+                            size_t l = strlen(al);
+                            snprintf(al + l, sizeof al - l, "%s%d", l ? "," : "", sl);
+                        }
+                    return bad(w, get(x, "start"), "partition: %s cannot start at memory slice %lld (allowed: %s)",
+                               gm->profiles[pi].name, (long long)v, al);
+                }
                 bool used = false;
                 if ((rc = get_bool(w, x, "used", "partition", &used))) return rc;
                 g->parts[i].profile = (int8_t)pi;
