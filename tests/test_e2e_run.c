@@ -266,11 +266,13 @@ static int setup(void **st) {
             "  sharing: {mode: exclusive}\n  disruption: {consolidateAfter: 2s}\n---\n"
             "apiVersion: gpuscale.dev/v1alpha1\nkind: QueueScaler\nmetadata: {name: embed, namespace: ml}\nspec:\n"
             "  scaleTargetRef: {kind: Deployment, name: embed}\n  pool: h100-mig\n  maxReplicaCount: 10\n"
-            "  cooldownPeriod: 2s\n  triggers: [{type: redis, metadata: {address: '127.0.0.1:%d', listName: embed-jobs, "
+            "  cooldownPeriod: 2s\n  advanced: {horizontalPodAutoscalerConfig: {behavior: {scaleDown: {stabilizationWindowSeconds: 0}}}}\n"
+            "  triggers: [{type: redis, metadata: {address: '127.0.0.1:%d', listName: embed-jobs, "
             "listLength: '10'}}]\n---\n"
             "apiVersion: gpuscale.dev/v1alpha1\nkind: QueueScaler\nmetadata: {name: train, namespace: ml}\nspec:\n"
             "  scaleTargetRef: {kind: Deployment, name: train}\n  pool: a10g\n  maxReplicaCount: 4\n"
-            "  cooldownPeriod: 2s\n  triggers: [{type: redis, metadata: {address: '127.0.0.1:%d', listName: train-jobs, "
+            "  cooldownPeriod: 2s\n  advanced: {horizontalPodAutoscalerConfig: {behavior: {scaleDown: {stabilizationWindowSeconds: 0}}}}\n"
+            "  triggers: [{type: redis, metadata: {address: '127.0.0.1:%d', listName: train-jobs, "
             "listLength: '1'}}]\n",
             REDIS_PORT, REDIS_PORT);
     fclose(f);

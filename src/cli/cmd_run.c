@@ -13,7 +13,6 @@
  * cheapest-cover node choice, empty-node consolidation); they become single calls to
  * gs_reconcile (src/policy/reconcile.h) when it lands on main. */
 #include <errno.h>
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,8 +23,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/run_config.h"
 #include "io/catalog_load.h"
+#include "io/config/config.h"
+#include "io/queue/queue.h"
 #include "io/cloud/exec.h"
 #include "io/cloud/kubefake.h"
 #include "io/http/http.h"
@@ -34,6 +34,7 @@
 #include "io/log.h"
 #include "model/gpu.h"
 #include "policy/mig.h"
+#include "policy/scale.h"
 
 #define MAX_INFLIGHT 4096
 #define LAT_SAMPLES 65536
@@ -96,9 +97,11 @@ typedef struct inflight {
 } inflight;
 
 typedef struct scaler_state {
-    redisContext *rc;
-    int64_t last_poll, last_active;
-    int64_t len;
+    gs_queue q[GS_MAX_TRIGGERS];      /* io/queue sources, one per trigger */
+    bool open[GS_MAX_TRIGGERS];
+    gs_scale_state st;                /* policy/scale state */
+    int64_t last_poll;
+    int64_t len;                      /* first trigger's last reading */
     int32_t desired, actual;
     int64_t failures;
 } scaler_state;
@@ -218,6 +221,7 @@ static void trim_workload(json_t *d) {
     json_t *st = json_object_get(d, "status");
     json_t *nst = json_object();
     if (json_object_get(st, "replicas")) json_object_set(nst, "replicas", json_object_get(st, "replicas"));
+    if (json_object_get(st, "readyReplicas")) json_object_set(nst, "readyReplicas", json_object_get(st, "readyReplicas"));
     json_object_set(d, "status", nst);
     json_decref(nst);
 }
@@ -329,60 +333,6 @@ static void lease_release(ctl *c) {
 
 /* ---- queue -> replicas (KEDA: desired = ceil(metric / target), activation, cooldown) ---- */
 
-static const char *meta(const gs_trigger *t, const char *k) {
-    for (int i = 0; i < t->nmeta; i++)
-        if (strcmp(t->meta[i].key, k) == 0) return t->meta[i].value;
-    return NULL;
-}
-
-static int read_redis_len(scaler_state *s, const gs_trigger *t, int64_t *len) {
-    if (!s->rc) {
-        const char *addr = meta(t, "address");
-        char host[256] = "127.0.0.1";
-        int port = 6379;
-        if (addr) {
-            const char *colon = strrchr(addr, ':');
-            if (colon) {
-                snprintf(host, sizeof host, "%.*s", (int)(colon - addr), addr);
-                port = atoi(colon + 1);
-            } else snprintf(host, sizeof host, "%s", addr);
-        } else {
-            if (meta(t, "host")) snprintf(host, sizeof host, "%s", meta(t, "host"));
-            if (meta(t, "port")) port = atoi(meta(t, "port"));
-        }
-        struct timeval tv = {2, 0};
-        s->rc = redisConnectWithTimeout(host, port, tv);
-        if (!s->rc || s->rc->err) {
-            if (s->rc) redisFree(s->rc);
-            s->rc = NULL;
-            return -1;
-        }
-        redisSetTimeout(s->rc, tv);
-        const char *pwenv = meta(t, "passwordFromEnv");
-        const char *pw = pwenv ? getenv(pwenv) : NULL;
-        if (pw) {
-            redisReply *r = redisCommand(s->rc, "AUTH %s", pw);
-            if (r) freeReplyObject(r);
-        }
-        const char *db = meta(t, "databaseIndex");
-        if (db) {
-            redisReply *r = redisCommand(s->rc, "SELECT %s", db);
-            if (r) freeReplyObject(r);
-        }
-    }
-    const char *list = meta(t, "listName");
-    redisReply *r = redisCommand(s->rc, "LLEN %s", list ? list : "");
-    if (!r || r->type != REDIS_REPLY_INTEGER) {
-        if (r) freeReplyObject(r);
-        redisFree(s->rc);
-        s->rc = NULL;
-        return -1;
-    }
-    *len = r->integer;
-    freeReplyObject(r);
-    return 0;
-}
-
 static void scale_tick(ctl *c, int64_t now) {
     for (int i = 0; i < c->cfg.nscalers; i++) {
         const gs_scaler *sc = &c->cfg.scalers[i];
@@ -396,27 +346,33 @@ static void scale_tick(ctl *c, int64_t now) {
             continue;
         }
         s->actual = (int32_t)json_integer_value(json_object_get(json_object_get(obj, "spec"), "replicas"));
-        int64_t len = 0;
-        if (read_redis_len(s, &sc->triggers[0], &len)) {
-            s->failures++;
-            gs_log_warn("queue read failed", "scaler=%s/%s", sc->ns, sc->name);
+        int32_t ready = (int32_t)json_integer_value(json_object_get(json_object_get(obj, "status"), "readyReplicas"));
+        gs_scale_reading rd[GS_MAX_TRIGGERS];
+        for (int t = 0; t < sc->ntriggers; t++) {
+            gs_error qe;
+            gs_error_clear(&qe);
+            rd[t].ok = s->open[t] && gs_queue_read(&s->q[t], &rd[t].value_milli, &qe) == 0;
+            if (!rd[t].ok) {
+                rd[t].value_milli = 0;
+                s->failures++;
+            }
+        }
+        if (rd[0].ok) s->len = rd[0].value_milli / 1000;
+        gs_scale_input in;
+        memset(&in, 0, sizeof in);
+        in.now = now;
+        in.readings = rd;
+        in.current = s->actual;
+        in.ready = ready < s->actual ? ready : s->actual;
+        gs_scale_decision dec;
+        gs_error se;
+        if (gs_scale_step(sc, &s->st, &in, &dec, &se)) {
+            gs_log_error("scale step refused", "scaler=%s/%s err=\"%s\"", sc->ns, sc->name, se.msg);
             continue;
         }
-        s->len = len;
-        const gs_trigger *t = &sc->triggers[0];
-        int32_t desired;
-        if (len * 1000 > t->activation_milli && len > 0) {
-            s->last_active = now;
-            int64_t d = (len * 1000 + t->target_milli - 1) / t->target_milli;
-            if (d < 1) d = 1;
-            if (d < sc->min_replicas) d = sc->min_replicas;
-            if (d > sc->max_replicas) d = sc->max_replicas;
-            desired = (int32_t)d;
-        } else if (s->last_active && now - s->last_active < sc->cooldown_period) {
-            desired = s->actual; /* inactive but within cooldown: hold */
-        } else {
-            desired = sc->min_replicas;
-        }
+        int32_t desired = dec.desired;
+        int64_t len = s->len;
+        const gs_trigger *t = &sc->triggers[dec.trigger >= 0 ? dec.trigger : 0];
         s->desired = desired;
         if (desired == s->actual) continue;
         c->decisions++;
@@ -428,8 +384,8 @@ static void scale_tick(ctl *c, int64_t now) {
         }
         c->scale_ops++;
         char msg[256];
-        snprintf(msg, sizeof msg, "gpuscale: queue length %lld, target %lld per replica: replicas %d -> %d",
-                 (long long)len, (long long)(t->target_milli / 1000), s->actual, desired);
+        snprintf(msg, sizeof msg, "gpuscale: queue %lld, target %lld per replica (%s): replicas %d -> %d",
+                 (long long)len, (long long)(t->target_milli / 1000), gs_scale_reason_name(dec.reason), s->actual, desired);
         gs_log_info("scaled", "scaler=%s/%s from=%d to=%d queue=%lld", sc->ns, sc->name, s->actual, desired, (long long)len);
         gs_kube_event(c->k, sc->target_kind == GS_TARGET_STATEFULSET ? "apps/v1" : "apps/v1",
                       sc->target_kind == GS_TARGET_STATEFULSET ? "StatefulSet" : "Deployment", sc->ns, sc->target_name,
@@ -985,7 +941,7 @@ int gs_cmd_run(int argc, char **argv) {
     gs_catalog_init(&c->cat);
     gs_kube_config kc;
     memset(&kc, 0, sizeof kc);
-    if (gs_catalog_load(&c->cat, NULL, &e) || gs_run_load_config(configs, nconfigs, &c->cat, &c->cfg, &e)) {
+    if (gs_catalog_load(&c->cat, NULL, &e) || gs_config_load_files(&c->cfg, configs, nconfigs, &c->cat, &e)) {
         fprintf(stderr, "gpuscale run: %s\n", gs_error_format(&e, ebuf, sizeof ebuf));
         gs_catalog_free(&c->cat);
         return GS_EXIT_FAIL;
@@ -1014,6 +970,20 @@ int gs_cmd_run(int argc, char **argv) {
     c->pending_seen = json_object();
     c->orphans = json_object();
     c->ss = calloc((size_t)(c->cfg.nscalers ? c->cfg.nscalers : 1), sizeof *c->ss);
+    if (c->cfg.npools == 0) {
+        fprintf(stderr, "gpuscale run: the configuration has no GPUPool\n");
+        goto out;
+    }
+    for (int i = 0; c->ss && i < c->cfg.nscalers; i++) {
+        gs_scale_init(&c->ss[i].st);
+        for (int t = 0; t < c->cfg.scalers[i].ntriggers; t++) {
+            if (gs_queue_open(&c->ss[i].q[t], &c->cfg.scalers[i].triggers[t], NULL, &e)) {
+                fprintf(stderr, "gpuscale run: QueueScaler %s/%s: %s\n", c->cfg.scalers[i].ns, c->cfg.scalers[i].name, e.msg);
+                goto out;
+            }
+            c->ss[i].open[t] = true;
+        }
+    }
     c->pods = gs_informer_new(c->k, "/api/v1/pods", NULL, trim_pod, pod_event, c);
     c->nodes = gs_informer_new(c->k, "/api/v1/nodes", NULL, trim_node, NULL, NULL);
     c->deps = gs_informer_new(c->k, "/apis/apps/v1/deployments", NULL, trim_workload, NULL, NULL);
@@ -1087,7 +1057,8 @@ out:
     gs_informers_shutdown();
     if (c->ss)
         for (int i = 0; i < c->cfg.nscalers; i++)
-            if (c->ss[i].rc) redisFree(c->ss[i].rc);
+            for (int t = 0; t < c->cfg.scalers[i].ntriggers; t++)
+                if (c->ss[i].open[t]) gs_queue_close(&c->ss[i].q[t]);
     free(c->ss);
     json_decref(c->empty_since);
     json_decref(c->pending_seen);
