@@ -37,8 +37,8 @@ static const char *taint_effect(gs_taint_effect e) {
 }
 
 /* Resources a node advertises for the layout in req. */
-static void add_gpu_resources(json_t *res, const gs_gpu_model *m, const gs_launch_req *req) {
-    int whole = 0;
+static void add_gpu_resources(json_t *res, const gs_gpu_model *m, const gs_launch_req *req, int ngpus) {
+    int whole = req->ngpus == 0 ? ngpus : 0; /* no layout given: every GPU whole */
     int counts[GS_MIG_MAX_PROFILES] = {0};
     for (int g = 0; g < req->ngpus; g++) {
         const gs_gpu_state *s = &req->gpus[g];
@@ -115,7 +115,7 @@ json_t *gs_kubefake_node_json(const gs_catalog *cat, const gs_launch_req *req, c
     json_object_set_new(cap, "memory", json_string(buf));
     snprintf(buf, sizeof buf, "%d", t->max_pods);
     json_object_set_new(cap, "pods", json_string(buf));
-    if (m) add_gpu_resources(cap, m, req);
+    if (m) add_gpu_resources(cap, m, req, t->gpus);
     char id[GS_INSTANCE_ID];
     snprintf(id, sizeof id, GS_KUBEFAKE_PREFIX "%s", req->node_name);
     char now[32];
