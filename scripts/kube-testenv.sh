@@ -17,7 +17,7 @@
 #
 # Cache: $GS_KUBE_CACHE, else /var/cache/gpuscale-kube/1.20.2 (root) or
 # $HOME/.cache/gpuscale/kube-1.20.2. Options for start: GS_KUBE_NO_SCHED=1 skips the scheduler and
-# controller-manager.
+# controller-manager; GS_KUBE_CLIENT_QPS=N raises their API client rate limits (benchmarks).
 set -euo pipefail
 
 KVER=1.20.2
@@ -241,13 +241,15 @@ do_start() {
     tail -20 "$dir/apiserver.log" >&2
     do_stop "$dir"; die "kube-apiserver not ready within 60 s (log: $dir/apiserver.log)"
   fi
+  local qps=()
+  [ -n "${GS_KUBE_CLIENT_QPS:-}" ] && qps=(--kube-api-qps "$GS_KUBE_CLIENT_QPS" --kube-api-burst "$GS_KUBE_CLIENT_QPS")
   if [ "${GS_KUBE_NO_SCHED:-0}" != 1 ]; then
-    "$BIN/kube-scheduler" --kubeconfig "$dir/admin.kubeconfig" --leader-elect=false \
+    "$BIN/kube-scheduler" --kubeconfig "$dir/admin.kubeconfig" --leader-elect=false "${qps[@]}" \
       --bind-address 127.0.0.1 --port 0 --secure-port "$(free_port)" \
       --authentication-kubeconfig "$dir/admin.kubeconfig" --authorization-kubeconfig "$dir/admin.kubeconfig" \
       >"$dir/scheduler.log" 2>&1 </dev/null &
     echo "SCHED_PID=$!" >> "$dir/env"
-    "$BIN/kube-controller-manager" --kubeconfig "$dir/admin.kubeconfig" --leader-elect=false \
+    "$BIN/kube-controller-manager" --kubeconfig "$dir/admin.kubeconfig" --leader-elect=false "${qps[@]}" \
       --bind-address 127.0.0.1 --port 0 --secure-port "$(free_port)" \
       --authentication-kubeconfig "$dir/admin.kubeconfig" --authorization-kubeconfig "$dir/admin.kubeconfig" \
       --service-account-private-key-file "$dir/sa.key" --root-ca-file "$dir/ca.crt" \

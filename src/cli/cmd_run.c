@@ -51,16 +51,18 @@ static int64_t mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void micro_time(char *buf, size_t n, int64_t offset_ms) {
+static void micro_time(char *buf, size_t n, int64_t offset_ms) { /* n >= 40 */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset_ms;
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    char b[32];
+    char b[24];
     strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, n, "%s.%06dZ", b, (int)(ms % 1000) * 1000);
+    char out[48];
+    snprintf(out, sizeof out, "%.19s.%06dZ", b, (int)(ms % 1000) * 1000);
+    snprintf(buf, n, "%.39s", out);
 }
 
 static int64_t parse_time_ms(const char *s) { /* RFC 3339 (UTC), fraction ignored */
@@ -130,6 +132,8 @@ typedef struct ctl {
     int64_t decisions, launches, terminations, launch_errors, scale_ops, lease_transitions;
     double lat[LAT_SAMPLES];
     int nlat;
+    double rec[LAT_SAMPLES];  /* reconcile durations, ring */
+    int nrec;
     int64_t hist[12];        /* reconcile latency buckets */
     double rec_sum;
     int64_t rec_count;
@@ -768,16 +772,16 @@ static int cmp_d(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static double quantile(ctl *c, double q) {
-    if (c->nlat == 0) return 0;
-    double *tmp = malloc((size_t)c->nlat * sizeof *tmp);
+static double quantile_of(const double *v, int n, double q) {
+    if (n == 0) return 0;
+    double *tmp = malloc((size_t)n * sizeof *tmp);
     if (!tmp) return 0;
-    memcpy(tmp, c->lat, (size_t)c->nlat * sizeof *tmp);
-    qsort(tmp, (size_t)c->nlat, sizeof *tmp, cmp_d);
-    size_t i = (size_t)(q * (c->nlat - 1) + 0.5);
-    double v = tmp[i];
+    memcpy(tmp, v, (size_t)n * sizeof *tmp);
+    qsort(tmp, (size_t)n, sizeof *tmp, cmp_d);
+    size_t i = (size_t)(q * (n - 1) + 0.5);
+    double r = tmp[i];
     free(tmp);
-    return v;
+    return r;
 }
 
 static void publish_metrics(ctl *c, int64_t now) {
@@ -835,7 +839,14 @@ static void publish_metrics(ctl *c, int64_t now) {
       "gpuscale_reconcile_seconds_count %lld\n", (long long)c->rec_count, c->rec_sum, (long long)c->rec_count);
     P("# TYPE gpuscale_pending_to_launch_seconds summary\ngpuscale_pending_to_launch_seconds{quantile=\"0.5\"} %.3f\n"
       "gpuscale_pending_to_launch_seconds{quantile=\"0.99\"} %.3f\ngpuscale_pending_to_launch_seconds_count %d\n",
-      quantile(c, 0.5), quantile(c, 0.99), c->nlat);
+      quantile_of(c->lat, c->nlat, 0.5), quantile_of(c->lat, c->nlat, 0.99), c->nlat);
+    int nr = c->nrec < LAT_SAMPLES ? c->nrec : LAT_SAMPLES;
+    P("# TYPE gpuscale_reconcile_quantile_seconds gauge\ngpuscale_reconcile_quantile_seconds{quantile=\"0.5\"} %.6f\n"
+      "gpuscale_reconcile_quantile_seconds{quantile=\"0.99\"} %.6f\n",
+      quantile_of(c->rec, nr, 0.5), quantile_of(c->rec, nr, 0.99));
+    P("# TYPE gpuscale_cached_objects gauge\ngpuscale_cached_objects{kind=\"pods\"} %zu\n"
+      "gpuscale_cached_objects{kind=\"nodes\"} %zu\n", json_object_size(gs_informer_store(c->pods)),
+      json_object_size(gs_informer_store(c->nodes)));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     P("# TYPE gpuscale_peak_rss_bytes gauge\ngpuscale_peak_rss_bytes %lld\n", (long long)ru.ru_maxrss * 1024);
@@ -1012,6 +1023,7 @@ int gs_cmd_run(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     gs_informer *infs[4] = {c->pods, c->nodes, c->deps, c->stss};
+    int64_t last_pub = 0;
     while (!g_stop) {
         int64_t t0 = mono_ms();
         if (gs_informers_poll(infs, 4, 0, &e)) {
@@ -1038,8 +1050,12 @@ int gs_cmd_run(int argc, char **argv) {
             if (b < 12) c->hist[b]++;
             c->rec_sum += secs;
             c->rec_count++;
+            c->rec[c->nrec++ % LAT_SAMPLES] = secs;
         }
-        publish_metrics(c, mono_ms());
+        if (mono_ms() - last_pub >= 1000 || g_stop) {
+            publish_metrics(c, mono_ms());
+            last_pub = mono_ms();
+        }
         int64_t spent = mono_ms() - t0;
         int64_t wait = c->tick_ms - spent;
         if (wait > 0 && !g_stop) gs_informers_poll(infs, 4, (int)wait, &e);
