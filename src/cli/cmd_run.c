@@ -124,7 +124,7 @@ typedef struct ctl {
     inflight inf[MAX_INFLIGHT];
     int ninf;
     json_t *empty_since;     /* node -> mono ms */
-    json_t *pending_seen;    /* ns/pod -> mono ms first seen Pending (removed once counted) */
+    json_t *pending_seen;    /* ns/pod -> mono ms first seen Pending; -1 once counted; removed when bound */
     json_t *orphans;         /* instance id -> mono ms first seen without a node */
     int64_t orphan_grace_ms;
     int64_t last_orphan_check;
@@ -476,8 +476,9 @@ static void record_latency(ctl *c, const char *pool, const char *res) {
         if (!json_object_get(json_object_get(spec, "gpu"), res)) continue;
         const char *pp = json_string_value(json_object_get(spec, "pool"));
         if (pp && strcmp(pp, pool) != 0) continue;
+        if (json_integer_value(v) < 0) continue; /* counted already */
         if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = (double)(now - json_integer_value(v)) / 1000.0;
-        json_object_del(c->pending_seen, key);
+        json_object_set_new(c->pending_seen, key, json_integer(-1)); /* kept until bound or deleted */
     }
 }
 
@@ -1042,8 +1043,6 @@ int gs_cmd_run(int argc, char **argv) {
             capacity_tick(c, now, dm, &ndm);
             consolidate_tick(c, now, dm, ndm);
             orphan_tick(c, now);
-            if (c->prov.ops->tick && c->prov.ops->tick(c->prov.self, &e))
-                gs_log_warn("provider tick failed", "err=\"%s\"", e.msg);
             double secs = (double)(mono_ms() - now) / 1000.0;
             int b = 0;
             while (b < 12 && secs > HIST_LE[b]) b++;
@@ -1051,6 +1050,10 @@ int gs_cmd_run(int argc, char **argv) {
             c->rec_sum += secs;
             c->rec_count++;
             c->rec[c->nrec++ % LAT_SAMPLES] = secs;
+            /* the provider's own periodic work (kube-fake: the fake kubelets) is not part of
+             * the decision's latency */
+            if (c->prov.ops->tick && c->prov.ops->tick(c->prov.self, &e))
+                gs_log_warn("provider tick failed", "err=\"%s\"", e.msg);
         }
         if (mono_ms() - last_pub >= 1000 || g_stop) {
             publish_metrics(c, mono_ms());
