@@ -231,6 +231,7 @@ typedef struct W {
     int32_t batch_pending;
     gs_ms last_scale_up;
     int oom;
+    int64_t outstanding; /* requests and jobs not finished yet */
 } W;
 
 static void *grow(void *p, int32_t *cap, int32_t need, size_t elem, int *oom) {
@@ -1344,6 +1345,7 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         rc = gs_error_set(err, GS_ENOMEM, "out of memory");
         goto out;
     }
+    w->outstanding = in->nreq + in->njobs;
     for (int64_t i = 0; i < in->nreq; i++) w->wait[i] = -1;
     for (int64_t i = 0; i < in->njobs; i++) w->job_wait[i] = -1;
     for (int32_t k = 0; k < sc->nwl; k++) {
@@ -1395,7 +1397,10 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         gs_ms tj = w->next_job < in->njobs ? in->jobs[w->next_job].create : INT64_MAX;
         gs_ms t = tn < ta ? tn : ta;
         if (tj < t) t = tj;
-        if (t >= w->end || t == INT64_MAX) break;
+        /* arrivals stop at the horizon; the run goes on until the work that arrived is done
+         * (drain, at most 24 h more), so every policy serves the same work */
+        if (t == INT64_MAX) break;
+        if (t >= w->end && (w->outstanding == 0 || t >= w->end + GS_HOUR(24))) break;
         w->now = t;
         events++;
         if (w->opts->progress && t >= next_progress) {
@@ -1421,6 +1426,7 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             wpod *p = &w->pods[e.a];
             if (p->gen != e.gen || p->state != PS_BUSY) break;
             int32_t r = p->req;
+            if (w->done[r] == 0) w->outstanding--;
             if (w->done[r] < 255) w->done[r]++;
             res->gpu_h_busy += (double)(w->now - p->busy_since) * p->share_milli / 1000.0 / 3600000.0;
             p->req = -1;
@@ -1441,6 +1447,7 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         case EV_JOB_END: {
             wpod *p = &w->pods[e.a];
             if (p->gen != e.gen) break;
+            w->outstanding--;
             res->gpu_h_busy += (double)(w->now - p->busy_since) * p->share_milli / 1000.0 / 3600000.0;
             pod_gone(w, e.a);
             break;
@@ -1482,7 +1489,7 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         if (w->oom) break;
     }
     if (w->oom) { rc = gs_error_set(err, GS_ENOMEM, "out of memory during the run"); goto out; }
-    w->now = w->end;
+    if (w->now < w->end) w->now = w->end;
     res->events = events;
     /* close: bill every node still running at the horizon */
     for (int32_t i = w->nlive_nodes - 1; i >= 0; i--) node_end(w, w->live_nodes[i]);
