@@ -73,7 +73,9 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
             gs_sim_input_free(in);
             return rc;
         }
-        keep_msgs(in, wl->sizes_path, &sizes.st);
+        bool seen = false; /* a file shared by several workloads counts its bad rows once */
+        for (int32_t k = 0; k < w; k++) seen |= strcmp(sc->wl[k].sizes_path, wl->sizes_path) == 0;
+        if (!seen) keep_msgs(in, wl->sizes_path, &sizes.st);
         const gs_llm_trace *src = &sizes;
         if (wl->traffic == GS_TRAFFIC_SYNTH) {
             gs_synth_params p = wl->synth;
