@@ -15,6 +15,7 @@ void gs_scenario_defaults(gs_scenario *s) {
     snprintf(s->name, sizeof s->name, "scenario");
     s->seed = 1;
     s->duration = GS_HOUR(24);
+    s->warmup = GS_MIN(30);
     s->sample_every = GS_SEC(60);
     /* REFERENCES.md (Karpenter): CPU nodes register ~40-80 s after launch and nvidia.com/gpu
      * appears ~90 s after a g4dn/g5 node is up; bigger GPU types take longer (assumption:
@@ -381,7 +382,7 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) return gs_error_setpos(err, GS_EPARSE, file, je.line, je.column, "%s", je.text);
     int rc = 0;
-    static const char *const K[] = {"name", "description", "seed", "duration", "sampleEvery",
+    static const char *const K[] = {"name", "description", "seed", "duration", "warmup", "sampleEvery",
                                     "cloud", "pools", "workloads", "jobs", "clusterAutoscaler",
                                     NULL};
     if ((rc = check_keys(&c, root, "$", K))) goto out;
@@ -393,6 +394,11 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     if ((rc = get_dur(&c, root, "duration", "$", &s->duration))) goto out;
     if (s->duration <= 0 || s->duration > GS_HOUR(24 * 400)) {
         rc = fail(&c, "$.duration", "must be between 1ms and 400d");
+        goto out;
+    }
+    if ((rc = get_dur(&c, root, "warmup", "$", &s->warmup))) goto out;
+    if (s->warmup < 0 || s->warmup > GS_HOUR(24) || s->warmup % GS_MIN(1) != 0) {
+        rc = fail(&c, "$.warmup", "must be whole minutes between 0 and 24h");
         goto out;
     }
     if ((rc = get_dur(&c, root, "sampleEvery", "$", &s->sample_every))) goto out;

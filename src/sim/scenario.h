@@ -54,6 +54,8 @@ typedef struct gs_scenario {
     char dir[GS_SIM_PATH];
     uint64_t seed;
     gs_ms duration;
+    gs_ms warmup;                /* synthetic traffic starts this long before t = 0; nothing
+                                  * before 0 is counted (every policy starts warm) */
     gs_ms sample_every;
     gs_boot_dist boot[GS_SIM_MAX_BOOT];
     int32_t nboot;

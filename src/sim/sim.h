@@ -36,8 +36,10 @@ typedef struct gs_sim_req {
 
 /* The traffic of a scenario, built once and shared by every policy's run. */
 typedef struct gs_sim_input {
-    gs_sim_req *reqs; /* owned, sorted by at */
+    gs_sim_req *reqs; /* owned, sorted by at; warm-up requests have at < 0 */
     int64_t nreq;
+    int64_t first_counted; /* index of the first request with at >= 0 */
+    gs_ms start;           /* -warmup when synthetic traffic warms up, else 0 */
     gs_job *jobs;     /* owned, sorted by create; ms relative to the window start */
     int64_t njobs;
     int64_t cpu_only_jobs;

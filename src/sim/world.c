@@ -79,7 +79,9 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
         const gs_llm_trace *src = &sizes;
         if (wl->traffic == GS_TRAFFIC_SYNTH) {
             gs_synth_params p = wl->synth;
-            p.duration = sc->duration;
+            p.duration = sc->duration + sc->warmup;
+            /* the curve keeps its clock: shift the phase so t = 0 is still midnight */
+            p.peak_hour = fmod(wl->synth.peak_hour + (double)sc->warmup / 3600000.0, 24.0);
             rc = gs_trace_synth(&p, &sizes, &rng, &gen, err);
             if (rc) {
                 gs_llm_trace_free(&sizes);
@@ -91,6 +93,7 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
         }
         for (int64_t i = 0; i < src->n; i++) {
             gs_ms at = src->v[i].at;
+            if (wl->traffic == GS_TRAFFIC_SYNTH) at -= sc->warmup;
             if (wl->traffic == GS_TRAFFIC_TRACE) at = (gs_ms)((double)at / wl->trace_speedup);
             if (at >= sc->duration) continue;
             if (in->nreq == cap) {
@@ -113,6 +116,8 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
         gs_llm_trace_free(&gen);
     }
     if (in->nreq) qsort(in->reqs, (size_t)in->nreq, sizeof *in->reqs, cmp_sreq);
+    while (in->first_counted < in->nreq && in->reqs[in->first_counted].at < 0) in->first_counted++;
+    in->start = in->nreq && in->reqs[0].at < 0 ? -sc->warmup : 0;
     if (sc->jobs_path[0]) {
         gs_job_trace jt = {0};
         int rc = gs_trace_openb_load(sc->jobs_path, strict, &jt, err);
@@ -259,7 +264,8 @@ static const gs_gpu_model *nmodel(const W *w, const wnode *n) {
 }
 
 static void integrate(W *w) {
-    w->res->cost_integral += w->price_sum * (double)(w->now - w->price_at) / 3600000.0;
+    gs_ms from = w->price_at < 0 ? 0 : w->price_at;
+    if (w->now > from) w->res->cost_integral += w->price_sum * (double)(w->now - from) / 3600000.0;
     w->price_at = w->now;
 }
 
@@ -293,12 +299,13 @@ static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, b
     n->launched = w->now;
     n->empty_since = w->now;
     n->price = gs_itype_price(t, cap);
+    for (int g = 0; g < GS_NODE_MAX_GPUS; g++) n->g_ready[g] = INT64_MIN / 2;
     n->live_pos = w->nlive_nodes;
     w->live_nodes[w->nlive_nodes++] = id;
     integrate(w);
     w->price_sum += (double)n->price;
-    w->res->nodes_launched++;
-    if (w->nlive_nodes > w->res->peak_nodes) w->res->peak_nodes = w->nlive_nodes;
+    if (w->now >= 0) w->res->nodes_launched++;
+    if (w->now >= 0 && w->nlive_nodes > w->res->peak_nodes) w->res->peak_nodes = w->nlive_nodes;
     const gs_boot_dist *b = gs_scenario_boot(w->sc, t->family);
     gs_ms boot = warm ? 0 : gs_rng_range(&w->rng, b->min, b->max);
     n->state = NS_BOOTING;
@@ -319,9 +326,11 @@ static void node_end(W *w, int32_t id) {
     w->price_sum -= (double)n->price;
     n->state = NS_GONE;
     n->gen++;
-    gs_ms dur = w->now - n->launched;
+    /* billing counts from t = 0: a node launched during the warm-up is already running */
+    gs_ms from = n->launched < 0 ? 0 : n->launched;
+    gs_ms dur = w->now > from ? w->now - from : 0;
     gs_ms billed = (dur + 999) / 1000 * 1000;
-    if (billed < w->sc->bill_min) billed = w->sc->bill_min;
+    if (n->launched >= 0 && billed < w->sc->bill_min) billed = w->sc->bill_min;
     gs_usd_u c = 0;
     gs_cost_for(n->price, billed, &c);
     w->res->cost += c;
@@ -942,7 +951,7 @@ static void replace_pod(W *w, int32_t pid) {
 static void on_notice(W *w, int32_t nid) {
     wnode *n = &w->nodes[nid];
     n->doomed = true;
-    w->res->spot_interruptions++;
+    if (w->now >= 0) w->res->spot_interruptions++;
     push(w, w->now + w->sc->spot_notice, EV_KILL, nid, 0, n->gen);
     /* Karpenter (interruption handling) and gpuscale replace capacity at the notice; the
      * Cluster Autoscaler and a static group only see the pods die at termination. */
@@ -996,6 +1005,7 @@ static void sample(W *w) {
     s->replicas[i] = (float)r;
     s->nodes[i] = (float)w->nlive_nodes;
     s->usd_h[i] = (float)(w->price_sum / 1e6);
+    if (w->nlive_nodes > w->res->peak_nodes) w->res->peak_nodes = w->nlive_nodes;
 }
 
 /* ------------------------------------------------------------------ static sizing */
@@ -1129,7 +1139,7 @@ static int run_oracle(W *w, gs_error *err) {
         double rate = oracle_rate(w, wl->pool, &wl->need, wl->sat_slices, false);
         if (rate < 0) return gs_error_set(err, GS_EINFEASIBLE, "oracle: workload %s fits nothing in its pool", wl->name);
         /* GPU share and speed of the cheapest slot, for GPU-hours busy */
-        for (int64_t i = 0; i < w->in->nreq; i++) {
+        for (int64_t i = w->in->first_counted; i < w->in->nreq; i++) {
             const gs_sim_req *q = &w->in->reqs[i];
             if (q->wl != k) continue;
             double c = rate * q->svc;
@@ -1194,7 +1204,7 @@ static int finish_stats(W *w) {
         x->slo = jobs ? GS_MIN(5) : w->sc->wl[k].slo_wait;
         int64_t n1 = 0;
         if (!jobs) {
-            for (int64_t i = 0; i < in->nreq; i++) {
+            for (int64_t i = in->first_counted; i < in->nreq; i++) {
                 if (in->reqs[i].wl != k) continue;
                 x->requests++;
                 if (w->done[i]) {
@@ -1384,12 +1394,14 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             goto out;
         }
     }
+    w->now = w->price_at = in->start;
     if (pol == GS_POL_STATIC) setup_static(w);
     if (w->oom) { rc = gs_error_set(err, GS_ENOMEM, "out of memory"); goto out; }
     gs_ms every = tick_every(w);
-    push(w, 0, EV_TICK, 0, 0, 0);
+    w->now = w->price_at = in->start;
+    push(w, in->start, EV_TICK, 0, 0, 0);
     push(w, 0, EV_SAMPLE, 0, 0, 0);
-    if (pol == GS_POL_KK) push(w, 0, EV_POLL, 0, 0, 0);
+    if (pol == GS_POL_KK) push(w, in->start, EV_POLL, 0, 0, 0);
     int64_t events = 0;
     gs_ms next_progress = 0;
     for (;;) {
@@ -1430,7 +1442,9 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             int32_t r = p->req;
             if (w->done[r] == 0) w->outstanding--;
             if (w->done[r] < 255) w->done[r]++;
-            res->gpu_h_busy += (double)(w->now - p->busy_since) * p->share_milli / 1000.0 / 3600000.0;
+            if (w->now > 0)
+                res->gpu_h_busy += (double)(w->now - (p->busy_since > 0 ? p->busy_since : 0)) *
+                                   p->share_milli / 1000.0 / 3600000.0;
             p->req = -1;
             if (p->terminating) {
                 pod_gone(w, e.a);
