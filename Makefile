@@ -36,7 +36,7 @@ demo: release
 
 # The suite runs on the gcc ASan+UBSan build; the same tree must also compile warning-free
 # under clang 14 (-Werror), checked first so a clang-only warning fails `make test` too.
-test: clang debug
+test: clang release debug
 	cd $(BUILD_DEBUG) && ctest --output-on-failure -j $(JOBS)
 
 bench: release

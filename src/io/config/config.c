@@ -106,7 +106,12 @@ static void pop(ld *L, size_t old) {
 
 /* Full name of a child field, for messages: "spec.limits.gpus". */
 static const char *child(ld *L, const char *key, char *buf, size_t size) {
-    snprintf(buf, size, "%s%s%s", L->path, L->plen ? "." : "", key);
+    /* a message may shorten an extreme path: copy piecewise, truncating at size */
+    size_t n = 0;
+    const char *parts[3] = {L->path, L->plen ? "." : "", key};
+    for (int i = 0; i < 3; i++)
+        for (const char *c = parts[i]; *c && n + 1 < size; c++) buf[n++] = *c;
+    if (size) buf[n] = '\0';
     return buf;
 }
 
@@ -1200,8 +1205,11 @@ static bool url_scheme(const char *u, const char *scheme) {
 
 static int meta_add(ld *L, const node *at, gs_trigger *t, const char *k, const char *v) {
     if (t->nmeta >= GS_MAX_META) return fail(L, at, "too many metadata entries (at most %d)", GS_MAX_META);
-    snprintf(t->meta[t->nmeta].key, GS_VALUE_LEN, "%s", k);
-    snprintf(t->meta[t->nmeta].value, GS_VALUE_LEN, "%s", v);
+    size_t kl = strlen(k), vl = strlen(v);
+    if (kl >= GS_VALUE_LEN) return fail(L, at, "metadata key longer than %d characters", GS_VALUE_LEN - 1);
+    if (vl >= GS_VALUE_LEN) return fail(L, at, "metadata value longer than %d characters", GS_VALUE_LEN - 1);
+    memcpy(t->meta[t->nmeta].key, k, kl + 1);
+    memcpy(t->meta[t->nmeta].value, v, vl + 1);
     t->nmeta++;
     return 0;
 }
@@ -1245,7 +1253,7 @@ static int trig_metadata(ld *L, const node *md, gs_trigger *t, const tkey *keys)
             rc = int_of(L, v, 0, 15, true, &iv);
             break;
         case 'b': {
-            bool bv;
+            bool bv = false;
             rc = bool_of(L, v, true, &bv);
             if (!rc) snprintf(val, sizeof val, "%s", bv ? "true" : "false");
             break;
