@@ -49,7 +49,7 @@ static const gs_scaler *scaler(const gs_config *c, const char *name) {
     for (int32_t i = 0; i < c->nscalers; i++)
         if (!strcmp(c->scalers[i].name, name)) return &c->scalers[i];
     fail_msg("no scaler %s", name);
-    return NULL;
+    abort();
 }
 
 static const char *H = "apiVersion: gpuscale.dev/v1alpha1\n";

@@ -106,7 +106,11 @@ static void pop(ld *L, size_t old) {
 
 /* Full name of a child field, for messages: "spec.limits.gpus". */
 static const char *child(ld *L, const char *key, char *buf, size_t size) {
-    snprintf(buf, size, "%s%s%s", L->path, L->plen ? "." : "", key);
+    size_t n = 0;
+    for (const char *p = L->path; *p && n + 1 < size; p++) buf[n++] = *p;
+    if (L->plen && n + 1 < size) buf[n++] = '.';
+    for (const char *p = key; *p && n + 1 < size; p++) buf[n++] = *p;
+    buf[n] = '\0';
     return buf;
 }
 
@@ -1200,8 +1204,11 @@ static bool url_scheme(const char *u, const char *scheme) {
 
 static int meta_add(ld *L, const node *at, gs_trigger *t, const char *k, const char *v) {
     if (t->nmeta >= GS_MAX_META) return fail(L, at, "too many metadata entries (at most %d)", GS_MAX_META);
-    snprintf(t->meta[t->nmeta].key, GS_VALUE_LEN, "%s", k);
-    snprintf(t->meta[t->nmeta].value, GS_VALUE_LEN, "%s", v);
+    size_t kl = strlen(k), vl = strlen(v);
+    if (kl >= GS_VALUE_LEN || vl >= GS_VALUE_LEN)
+        return fail(L, at, "'%s' is too long (at most %d characters)", kl >= GS_VALUE_LEN ? "key" : k, GS_VALUE_LEN - 1);
+    memcpy(t->meta[t->nmeta].key, k, kl + 1);
+    memcpy(t->meta[t->nmeta].value, v, vl + 1);
     t->nmeta++;
     return 0;
 }
@@ -1245,7 +1252,7 @@ static int trig_metadata(ld *L, const node *md, gs_trigger *t, const tkey *keys)
             rc = int_of(L, v, 0, 15, true, &iv);
             break;
         case 'b': {
-            bool bv;
+            bool bv = false;
             rc = bool_of(L, v, true, &bv);
             if (!rc) snprintf(val, sizeof val, "%s", bv ? "true" : "false");
             break;
@@ -1332,9 +1339,9 @@ static int trig_post(ld *L, const node *md, gs_trigger *t) {
             rc = failnp(L, get(md, "port"), "'%s' goes with 'host', not 'address' (write address: host:port)",
                         child(L, "port", f, sizeof f));
         if (!rc && gs_trigger_meta(t, "host")) {
-            char addr[GS_VALUE_LEN + 8];
+            char addr[2 * GS_VALUE_LEN + 2];
             const char *port = gs_trigger_meta(t, "port");
-            snprintf(addr, sizeof addr, "%.*s:%s", GS_VALUE_LEN - 8, gs_trigger_meta(t, "host"), port ? port : "6379");
+            snprintf(addr, sizeof addr, "%s:%s", gs_trigger_meta(t, "host"), port ? port : "6379");
             rc = meta_add(L, md, t, "address", addr);
         }
         if (!rc) rc = meta_set_default(L, md, t, "databaseIndex", "0");
