@@ -1129,7 +1129,7 @@ typedef struct tkey {
 #define REDIS_COMMON                                                                       \
     {"address", 'u'}, {"host", 's'}, {"port", 'p'}, {"databaseIndex", 'd'}, {"enableTLS", 'b'}, \
     {"unsafeSsl", 'b'}, {"username", 's'}, {"usernameFromEnv", 's'}, {"passwordFromEnv", 's'}, \
-    {"passwordFromFile", 's'}
+    {"passwordFromFile", 's'}, {"passwordFile", 's'}
 
 static const tkey K_REDIS[] = {REDIS_COMMON, {"listName", 's'}, {"listLength", 'n'}, {"activationListLength", 'n'}, {NULL, 0}};
 static const tkey K_STREAM[] = {REDIS_COMMON, {"stream", 's'}, {"consumerGroup", 's'},
@@ -1139,16 +1139,20 @@ static const tkey K_STREAM[] = {REDIS_COMMON, {"stream", 's'}, {"consumerGroup",
 static const tkey K_RABBIT[] = {{"host", 'u'}, {"hostFromEnv", 's'}, {"protocol", 'P'}, {"queueName", 's'},
                                 {"vhostName", 's'}, {"mode", 'M'}, {"value", 'n'}, {"activationValue", 'n'},
                                 {"queueLength", 'n'}, {"excludeUnacknowledged", 'b'}, {"unsafeSsl", 'b'},
-                                {"usernameFromEnv", 's'}, {"passwordFromEnv", 's'}, {"passwordFromFile", 's'},
-                                {NULL, 0}};
+                                {"caFile", 's'}, {"username", 's'}, {"usernameFromEnv", 's'}, {"passwordFromEnv", 's'},
+                                {"passwordFromFile", 's'}, {"passwordFile", 's'}, {NULL, 0}};
 static const tkey K_PROM[] = {{"serverAddress", 'u'}, {"query", 's'}, {"threshold", 'n'}, {"activationThreshold", 'n'},
-                              {"ignoreNullValues", 'b'}, {"unsafeSsl", 'b'}, {"namespace", 's'},
-                              {"bearerTokenFromEnv", 's'}, {"bearerTokenFromFile", 's'}, {NULL, 0}};
+                              {"ignoreNullValues", 'b'}, {"unsafeSsl", 'b'}, {"namespace", 's'}, {"caFile", 's'},
+                              {"username", 's'}, {"passwordFromEnv", 's'}, {"passwordFromFile", 's'},
+                              {"passwordFile", 's'}, {"bearerTokenFromEnv", 's'}, {"bearerTokenFromFile", 's'},
+                              {"bearerTokenFile", 's'}, {NULL, 0}};
 static const tkey K_SQS[] = {{"queueURL", 'u'}, {"queueURLFromEnv", 's'}, {"awsRegion", 's'}, {"queueLength", 'n'},
                              {"activationQueueLength", 'n'}, {"awsEndpoint", 'u'}, {"scaleOnInFlight", 'b'},
-                             {"scaleOnDelayed", 'b'}, {"identityOwner", 'I'}, {"awsRoleArn", 's'},
-                             {"awsAccessKeyIDFromEnv", 's'}, {"awsSecretAccessKeyFromEnv", 's'},
-                             {"awsSessionTokenFromEnv", 's'}, {NULL, 0}};
+                             {"scaleOnDelayed", 'b'}, {"identityOwner", 'I'}, {"awsRoleArn", 's'}, {"caFile", 's'},
+                             {"awsAccessKeyIDFromEnv", 's'}, {"awsAccessKeyIDFromFile", 's'}, {"awsAccessKeyIDFile", 's'},
+                             {"awsSecretAccessKeyFromEnv", 's'}, {"awsSecretAccessKeyFromFile", 's'},
+                             {"awsSecretAccessKeyFile", 's'}, {"awsSessionTokenFromEnv", 's'},
+                             {"awsSessionTokenFromFile", 's'}, {"awsSessionTokenFile", 's'}, {NULL, 0}};
 static const tkey K_SIM[] = {{"queueName", 's'}, {"value", 'n'}, {"activationValue", 'n'}, {NULL, 0}};
 
 static const char *const TRIGGER_TYPES[] = {"redis", "redis-streams", "rabbitmq", "prometheus", "aws-sqs-queue", "simulated", NULL};
@@ -1178,7 +1182,7 @@ static int parse_milli(const char *s, int64_t *out) {
 
 static bool is_secret_key(const char *k) {
     size_t n = strlen(k);
-    if ((n > 7 && strcmp(k + n - 7, "FromEnv") == 0) || (n > 8 && strcmp(k + n - 8, "FromFile") == 0)) return false;
+    if ((n > 7 && strcmp(k + n - 7, "FromEnv") == 0) || (n > 4 && strcmp(k + n - 4, "File") == 0)) return false;
     char low[128];
     size_t i;
     for (i = 0; i < n && i + 1 < sizeof low; i++) low[i] = (char)tolower((unsigned char)k[i]);
@@ -1346,6 +1350,11 @@ static int trig_post(ld *L, const node *md, gs_trigger *t) {
         }
         if (!rc) rc = meta_set_default(L, md, t, "databaseIndex", "0");
         if (!rc) rc = meta_set_default(L, md, t, "enableTLS", "false");
+        if (!rc && strcmp(gs_trigger_meta(t, "enableTLS"), "true") == 0) {
+            size_t o = push(L, "enableTLS");
+            rc = fail(L, get(md, "enableTLS"), "TLS to Redis is not supported (Debian bookworm's hiredis 0.14 has no TLS)");
+            pop(L, o);
+        }
         if (rc) return rc;
         if (t->type == GS_TRIG_REDIS_LIST) {
             rc = need_meta(L, md, t, "listName");
@@ -1454,9 +1463,30 @@ static int trig_post(ld *L, const node *md, gs_trigger *t) {
     }
     case GS_TRIG_SQS: {
         rc = one_of(L, md, t, "queueURL", "queueURLFromEnv");
-        if (!rc) rc = need_meta(L, md, t, "awsRegion");
         if (rc) return rc;
         const char *u = gs_trigger_meta(t, "queueURL");
+        if (!gs_trigger_meta(t, "awsRegion")) {
+            /* like the SQS source: the region of https://sqs.<region>.amazonaws.com/... */
+            char region[64];
+            const char *h = u && strncmp(u, "https://sqs.", 12) == 0 ? u + 12 : NULL;
+            size_t rl = h ? strcspn(h, ".") : 0;
+            if (h && rl > 0 && rl < sizeof region && strncmp(h + rl, ".amazonaws.com/", 15) == 0) {
+                memcpy(region, h, rl);
+                region[rl] = '\0';
+                rc = meta_add(L, md, t, "awsRegion", region);
+                if (rc) return rc;
+            } else {
+                return failnp(L, md, "missing required field '%s' for trigger type aws-sqs-queue (needed unless the "
+                                     "queueURL is https://sqs.<region>.amazonaws.com/...)", child(L, "awsRegion", f, sizeof f));
+            }
+        }
+        if (gs_trigger_meta(t, "awsRoleArn")) {
+            size_t o = push(L, "awsRoleArn");
+            rc = fail(L, get(md, "awsRoleArn"), "STS AssumeRole is not supported yet; give keys with awsAccessKeyIDFromEnv "
+                                                "and awsSecretAccessKeyFromEnv (or ...FromFile), or the AWS_* environment");
+            pop(L, o);
+            return rc;
+        }
         if (u && !url_scheme(u, "https") && !url_scheme(u, "http")) {
             size_t o = push(L, "queueURL");
             rc = fail(L, get(md, "queueURL"), "expected the queue's https:// URL");
