@@ -489,6 +489,9 @@ static void test_errors(void **st) {
                "  template: {resources: {requests: {cpu: 1}}}\n"
                "  triggers: [{type: simulated, metadata: {queueName: q}}]\n",
                6, 20, "must be between 100ms and 1h");
+    expect_err("kind: QueueScaler\nmetadata: {name: s}\nspec:\n  scaleTargetRef: {name: w}\n  idleReplicaCount: 0\n"
+               "  triggers: [{type: simulated, metadata: {queueName: q}}]\n",
+               6, 21, "spec.idleReplicaCount (0) must be less than spec.minReplicaCount (0)");
     expect_err("kind: Budget\nmetadata: {name: b}\nspec: {project: p, timezone: ../../etc/passwd, limits: {perDay: 1}}\n",
                4, 0, "unknown time zone");
     expect_err("kind: Budget\nmetadata: {name: b}\nspec: {project: p, limits: {perDay: 1}, alerts: {thresholds: [80, 50]}}\n",

@@ -1648,7 +1648,7 @@ static int decode_scaler(ld *L, const node *spec, gs_scaler *s, deferred *d) {
     if (!rc && s->min_replicas > s->max_replicas)
         rc = failnp(L, get(spec, "minReplicaCount"), "spec.minReplicaCount (%d) is greater than spec.maxReplicaCount (%d)",
                     (int)s->min_replicas, (int)s->max_replicas);
-    if (!rc && s->idle_replicas >= 0 && s->idle_replicas >= s->min_replicas && get(spec, "minReplicaCount"))
+    if (!rc && s->idle_replicas >= 0 && s->idle_replicas >= s->min_replicas)
         rc = failnp(L, get(spec, "idleReplicaCount"), "spec.idleReplicaCount (%d) must be less than spec.minReplicaCount (%d) (KEDA)",
                     (int)s->idle_replicas, (int)s->min_replicas);
     if (!rc) rc = opt_map(L, spec, "fallback", &fb);
