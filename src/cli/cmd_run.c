@@ -527,8 +527,16 @@ static int pool_for(ctl *c, const char *sel, const char *res, int64_t per_pod) {
     return best;
 }
 
+typedef struct pool_memo {
+    char res[64];
+    int64_t amt;
+    int pool;
+} pool_memo;
+
 static int capacity_tick(ctl *c, int64_t now, demand *dm, int *ndm_out) {
     int ndm = 0;
+    pool_memo memo[64];
+    int nmemo = 0;
     const int maxd = 256;
     /* demand */
     const char *key;
@@ -541,7 +549,22 @@ static int capacity_tick(ctl *c, int64_t now, demand *dm, int *ndm_out) {
         json_t *v;
         json_object_foreach(json_object_get(spec, "gpu"), res, v) {
             int64_t amt = json_integer_value(v);
-            int p = pool_for(c, json_string_value(json_object_get(spec, "pool")), res, amt);
+            const char *sel = json_string_value(json_object_get(spec, "pool"));
+            int p = -1, m = 0;
+            if (sel) p = gs_config_find_pool(&c->cfg, sel);
+            else { /* the same (resource, amount) maps to the same pool: search the catalog once */
+                for (; m < nmemo; m++)
+                    if (memo[m].amt == amt && strcmp(memo[m].res, res) == 0) break;
+                if (m < nmemo) p = memo[m].pool;
+                else {
+                    p = pool_for(c, NULL, res, amt);
+                    if (nmemo < 64) {
+                        snprintf(memo[nmemo].res, sizeof memo[nmemo].res, "%s", res);
+                        memo[nmemo].amt = amt;
+                        memo[nmemo++].pool = p;
+                    }
+                }
+            }
             if (p < 0) continue;
             int d = find_demand(dm, ndm, c->cfg.pools[p].name, res);
             if (d < 0) {
@@ -636,6 +659,7 @@ static int capacity_tick(ctl *c, int64_t now, demand *dm, int *ndm_out) {
             }
             if (have + nodes > p->limit_nodes) nodes = p->limit_nodes - have;
         }
+        if (nodes > 0) record_latency(c, p->name, dm[d].res);
         for (int64_t n = 0; n < nodes && c->ninf < MAX_INFLIGHT; n++) {
             gs_launch_req req;
             memset(&req, 0, sizeof req);
@@ -652,7 +676,6 @@ static int capacity_tick(ctl *c, int64_t now, demand *dm, int *ndm_out) {
             gs_error e;
             gs_error_clear(&e);
             c->decisions++;
-            record_latency(c, p->name, dm[d].res);
             if (c->prov.ops->launch(c->prov.self, &req, &in, &e)) {
                 c->launch_errors++;
                 gs_log_error("launch failed", "pool=%s type=%s err=\"%s\"", p->name, req.itype, e.msg);
