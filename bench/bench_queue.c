@@ -331,7 +331,7 @@ int main(void) {
         amqp_connection_close(r.c, AMQP_REPLY_SUCCESS);
         amqp_destroy_connection(r.c);
         gs_rabbit_stop(&rmq);
-        printf("  (rabbitmq: management statistics every 100 ms, sample granularity 1 s; the defaults are 5 s)\n");
+        printf("  (rabbitmq: collect_statistics_interval 100 ms (default 5 s); the mgmt source reads queue totals, refreshed at that interval)\n");
     } else {
         printf("%-22s skipped: rabbitmq-server is not installed or did not start\n", "rabbitmq");
     }

@@ -30,9 +30,11 @@ typedef enum {
     GS_RABBIT_PUBLISH_RATE     /* mode MessageRate: message_stats.publish_details.rate */
 } gs_rabbit_mode;
 
-/* Body of GET /api/queues/{vhost}/{queue} from the management plugin. */
-int gs_qparse_rabbitmq(const char *body, size_t len, gs_rabbit_mode mode, int64_t *milli,
-                       gs_error *err);
+/* Body of GET /api/queues/{vhost}/{queue} (one queue object), or of the paginated list
+ * GET /api/queues/{vhost}?...&enable_queue_totals=true ({"items": [...]}: the item whose name
+ * is `queue` is read; none: GS_ENOENT). queue may be NULL for the single-object form. */
+int gs_qparse_rabbitmq(const char *body, size_t len, gs_rabbit_mode mode, const char *queue,
+                       int64_t *milli, gs_error *err);
 
 /* Body of GET /api/v1/query. 0 series: 0 when empty_is_zero (KEDA's ignoreNullValues,
  * default), else GS_ENOENT; more than one series: GS_EPARSE. Scalars are accepted. */
