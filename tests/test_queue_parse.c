@@ -24,6 +24,27 @@ static int redis_parse(const char *resp, gs_redis_mode mode, int64_t *v, gs_erro
     return rc;
 }
 
+/* A peer announcing a huge array must not make us allocate it. */
+static void test_redis_guard(void **s) {
+    (void)s;
+    redisReader *r = redisReaderCreate();
+    gs_qparse_redis_guard(r);
+    const char *huge = "*333333331\r\n:1\r\n";
+    redisReaderFeed(r, huge, strlen(huge));
+    void *reply = NULL;
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_ERR);
+    assert_null(reply);
+    redisReaderFree(r);
+    r = redisReaderCreate();
+    gs_qparse_redis_guard(r);
+    const char *ok = "*2\r\n:1\r\n:2\r\n";
+    redisReaderFeed(r, ok, strlen(ok));
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_OK);
+    assert_non_null(reply);
+    freeReplyObject(reply);
+    redisReaderFree(r);
+}
+
 static void test_redis(void **s) {
     (void)s;
     int64_t v;
@@ -188,6 +209,7 @@ static void test_secret_rules(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_redis_guard),
         cmocka_unit_test(test_redis),
         cmocka_unit_test(test_rabbitmq),
         cmocka_unit_test(test_prometheus),

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,30 @@ int gs_qparse_number_milli(const char *s, int64_t *milli) {
 }
 
 /* ---- Redis ---- */
+
+static redisReplyObjectFunctions guarded_fns;
+static pthread_once_t guarded_once = PTHREAD_ONCE_INIT;
+static const redisReplyObjectFunctions *default_fns;
+
+static void *guarded_array(const redisReadTask *task, int elements) {
+    if (elements < 0 || elements > GS_REDIS_MAX_ELEMENTS) return NULL; /* reader: error */
+    return default_fns->createArray(task, elements);
+}
+
+static void guarded_init(void) {
+    redisReader *r = redisReaderCreate();
+    if (!r) return;
+    default_fns = r->fn;
+    redisReaderFree(r);
+    if (!default_fns) return;
+    guarded_fns = *default_fns;
+    guarded_fns.createArray = guarded_array;
+}
+
+void gs_qparse_redis_guard(redisReader *r) {
+    pthread_once(&guarded_once, guarded_init);
+    if (r && default_fns && r->fn == default_fns) r->fn = &guarded_fns;
+}
 
 static int redis_err(const redisReply *r, gs_error *err) {
     const char *s = r->str ? r->str : "";
