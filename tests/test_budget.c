@@ -319,6 +319,17 @@ static void test_meter_random_exact(void **st) {
         int rc = gs_meter_node_split(&f->s, &f->cat, n, t0, t0 + len, &m, &e);
         if (rc) fail_msg("iter %d: %s", iter, e.msg);
         assert_sums(&m);
+        /* the indexed variant (pods of this node listed, in reverse) gives the same parts */
+        int32_t idx[512];
+        int32_t k = 0;
+        for (int32_t i = f->s.npods - 1; i >= 0 && k < 512; i--) idx[k++] = i;
+        gs_meter_node m2;
+        assert_int_equal(gs_meter_node_split_idx(&f->s, &f->cat, n, idx, k, t0, t0 + len, &m2, &e), 0);
+        assert_int_equal(m2.nparts, m.nparts);
+        for (int32_t i = 0; i < m.nparts; i++) {
+            assert_string_equal(m2.parts[i].project, m.parts[i].project);
+            assert_int_equal(m2.parts[i].usd, m.parts[i].usd);
+        }
     }
 }
 
@@ -407,6 +418,7 @@ static void test_gate_exactly_at_limit(void **st) {
     assert_false(gs_budget_gate(&g, "team-a", GS_USD(10) + 2, why, sizeof why));
     assert_non_null(strstr(why, "hard hour limit $10"));
     assert_non_null(strstr(why, "would be crossed"));
+    assert_true(strlen(why) < 160); /* fits the packer's reason buffer */
     assert_int_equal(g.refused, 1);
     /* other projects are not governed by it */
     assert_true(gs_budget_gate(&g, "team-b", GS_USD(1000), why, sizeof why));
@@ -414,7 +426,7 @@ static void test_gate_exactly_at_limit(void **st) {
     s.spent[GS_WIN_HOUR] = GS_USD(10);
     gs_budget_gate_init(&g, GS_MIN(30), &s, 1, approved);
     assert_false(gs_budget_gate(&g, "team-a", 1, why, sizeof why));
-    assert_non_null(strstr(why, "already reached"));
+    assert_non_null(strstr(why, "reached (spent $10"));
 }
 
 static void test_gate_accumulates_within_a_plan(void **st) {
@@ -428,9 +440,38 @@ static void test_gate_accumulates_within_a_plan(void **st) {
     gs_budget_gate_init(&g, GS_HOUR(12), &s, 1, approved);
     assert_true(gs_budget_gate(&g, "a", GS_USD(2), NULL, 0));
     assert_true(gs_budget_gate(&g, "a", GS_USD(1), NULL, 0));
-    assert_false(gs_budget_gate(&g, "a", 1000, NULL, 0));
+    char why[512];
+    assert_false(gs_budget_gate(&g, "a", 1000, why, sizeof why));
+    print_message("reason: %s\n", why);
+    assert_string_equal(why, "budget a-budget: hard day limit $100.00 would be crossed: $100.012 by period end "
+                             "($40.00 spent, $5.001/h for 12h)");
     assert_int_equal(approved[0], GS_USD(3));
     assert_int_equal(g.refused, 1);
+}
+
+static void test_gate_by_pool(void **st) {
+    fx *f = *st;
+    gs_budget b = mkbudget("a", GS_ENFORCE_HARD, GS_ON_EXCEEDED_BLOCK);
+    b.per_hour = GS_USD(31);
+    gs_budget_state s = mkstate(&b, 0, 0, 0, 0);
+    gs_usd_u appr[1];
+    gs_budget_gate_ctx g;
+    gs_budget_gate_init(&g, 0, &s, 1, appr);
+    const char *pp[3] = {"a", NULL, "b"};
+    gs_budget_pool_gate_ctx pc = {&g, &f->cat, pp, 3};
+    int p4d = gs_catalog_find(&f->cat, "p4d.24xlarge"); /* $21.96/h on demand, $8.78 spot */
+    char why[128];
+    /* a full hour left: one p4d on demand fits $31/h, a second does not; a spot one still does */
+    assert_true(gs_budget_gate_pool(&pc, 0, p4d, GS_CAP_ON_DEMAND, 0, why, (int)sizeof why));
+    assert_false(gs_budget_gate_pool(&pc, 0, p4d, GS_CAP_ON_DEMAND, 0, why, (int)sizeof why));
+    assert_true(strlen(why) < 120);
+    assert_true(gs_budget_gate_pool(&pc, 0, p4d, GS_CAP_SPOT, 0, why, (int)sizeof why));
+    /* pools without a governed project, and other projects, are allowed */
+    assert_true(gs_budget_gate_pool(&pc, 1, p4d, GS_CAP_ON_DEMAND, 0, why, (int)sizeof why));
+    assert_true(gs_budget_gate_pool(&pc, 2, p4d, GS_CAP_ON_DEMAND, 0, why, (int)sizeof why));
+    /* asked at another time than the one the windows were built for: refused */
+    assert_false(gs_budget_gate_pool(&pc, 0, p4d, GS_CAP_SPOT, 5, why, (int)sizeof why));
+    assert_false(gs_budget_gate_pool(&pc, 0, 9999, GS_CAP_SPOT, 0, why, (int)sizeof why));
 }
 
 static void test_gate_soft_and_on_exceeded(void **st) {
@@ -524,6 +565,7 @@ int main(void) {
         cmocka_unit_test(test_gate_exactly_at_limit),
         cmocka_unit_test(test_gate_accumulates_within_a_plan),
         cmocka_unit_test(test_gate_soft_and_on_exceeded),
+        cmocka_unit_test_setup_teardown(test_gate_by_pool, setup, teardown),
         cmocka_unit_test(test_evaluate_and_actions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -155,6 +155,11 @@ static void test_webhook_retries_then_delivers(void **st) {
     assert_int_equal(m1.alerts - m0.alerts, 1);
     assert_int_equal(m1.webhook_ok - m0.webhook_ok, 1);
     assert_int_equal(m1.webhook_attempts - m0.webhook_attempts, 3);
+    char text[2048], want[96];
+    assert_true(gs_alert_metrics_format(text, sizeof text) < (int)sizeof text);
+    snprintf(want, sizeof want, "\ngpuscale_budget_webhook_attempts_total %llu\n", (unsigned long long)m1.webhook_attempts);
+    assert_non_null(strstr(text, want));
+    assert_non_null(strstr(text, "# TYPE gpuscale_budget_alerts_total counter\n"));
 }
 
 static void test_webhook_gives_up(void **st) {

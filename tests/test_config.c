@@ -49,7 +49,7 @@ static const gs_scaler *scaler(const gs_config *c, const char *name) {
     for (int32_t i = 0; i < c->nscalers; i++)
         if (!strcmp(c->scalers[i].name, name)) return &c->scalers[i];
     fail_msg("no scaler %s", name);
-    return NULL;
+    abort();
 }
 
 static const char *H = "apiVersion: gpuscale.dev/v1alpha1\n";
@@ -313,6 +313,7 @@ static void test_trigger_defaults(void **st) {
                 "    - {type: simulated, metadata: {queueName: q, activationValue: '0.5'}}\n"
                 "    - {type: redis-streams, metadata: {address: 'r:1', stream: s, consumerGroup: g, lagCount: '3'}}\n");
     const gs_scaler *s = &c.scalers[0];
+    assert_false(s->pod_from_target);
     assert_string_equal(s->ns, "default");
     assert_string_equal(s->project, "default");
     assert_int_equal(s->polling_interval, 250);
@@ -341,6 +342,35 @@ static void test_trigger_defaults(void **st) {
     assert_int_equal(t[5].activation_milli, 500);
     assert_string_equal(gs_trigger_meta(&t[6], "scaleBy"), "lagCount");
     assert_int_equal(t[6].target_milli, 3000);
+    gs_config_free(&c);
+    /* what the queue sources read beyond KEDA's names: caFile, basic auth, ...File secrets;
+     * the SQS region from the queue URL */
+    load_ok(&c, "kind: QueueScaler\nmetadata: {name: s}\nspec:\n"
+                "  scaleTargetRef: {name: w}\n"
+                "  template: {resources: {requests: {cpu: 1}}}\n"
+                "  triggers:\n"
+                "    - {type: prometheus, metadata: {serverAddress: 'https://p:9090', query: q, threshold: '3', caFile: /ca.pem,"
+                " username: u, passwordFile: /run/p}}\n"
+                "    - {type: aws-sqs-queue, metadata: {queueURL: 'https://sqs.eu-west-1.amazonaws.com/1/q',"
+                " awsAccessKeyIDFromEnv: K, awsSecretAccessKeyFile: /run/s}}\n"
+                "    - {type: redis, metadata: {address: 'r:1', listName: l, passwordFile: /run/r}}\n");
+    t = c.scalers[0].triggers;
+    assert_string_equal(gs_trigger_meta(&t[0], "caFile"), "/ca.pem");
+    assert_string_equal(gs_trigger_meta(&t[0], "passwordFile"), "/run/p");
+    assert_string_equal(gs_trigger_meta(&t[1], "awsRegion"), "eu-west-1");
+    assert_string_equal(gs_trigger_meta(&t[1], "awsSecretAccessKeyFile"), "/run/s");
+    gs_config_free(&c);
+}
+
+static void test_scaler_without_template(void **st) {
+    (void)st;
+    gs_config c;
+    load_ok(&c, "kind: QueueScaler\nmetadata: {name: s, namespace: ml}\nspec:\n"
+                "  scaleTargetRef: {kind: Deployment, name: w}\n"
+                "  triggers: [{type: redis, metadata: {address: 'r:6379', listName: l}}]\n");
+    assert_true(c.scalers[0].pod_from_target);
+    assert_int_equal(c.scalers[0].pod.gpu.form, GS_GPU_NONE);
+    assert_int_equal(c.scalers[0].pod.cpu, 0);
     gs_config_free(&c);
 }
 
@@ -459,6 +489,9 @@ static void test_errors(void **st) {
                "  template: {resources: {requests: {cpu: 1}}}\n"
                "  triggers: [{type: simulated, metadata: {queueName: q}}]\n",
                6, 20, "must be between 100ms and 1h");
+    expect_err("kind: QueueScaler\nmetadata: {name: s}\nspec:\n  scaleTargetRef: {name: w}\n  idleReplicaCount: 0\n"
+               "  triggers: [{type: simulated, metadata: {queueName: q}}]\n",
+               6, 21, "spec.idleReplicaCount (0) must be less than spec.minReplicaCount (0)");
     expect_err("kind: Budget\nmetadata: {name: b}\nspec: {project: p, timezone: ../../etc/passwd, limits: {perDay: 1}}\n",
                4, 0, "unknown time zone");
     expect_err("kind: Budget\nmetadata: {name: b}\nspec: {project: p, limits: {perDay: 1}, alerts: {thresholds: [80, 50]}}\n",
@@ -523,6 +556,9 @@ static void test_limits(void **st) {
     for (int i = 0; i < 5000; i++) buf[n++] = '[';
     assert_int_equal(gs_config_load_string(&c, buf, n, "deep.yaml", &CAT, &e), GS_ETOOBIG);
     assert_non_null(strstr(e.msg, "nested too deeply"));
+    /* nothing at all */
+    assert_int_equal(gs_config_load_string(&c, NULL, 0, NULL, &CAT, &e), GS_EINVAL);
+    assert_non_null(strstr(e.msg, "no configuration"));
     /* an alias */
     const char *al = "a: &x 1\nb: *x\n";
     assert_int_equal(gs_config_load_string(&c, al, strlen(al), NULL, &CAT, &e), GS_EPARSE);
@@ -542,6 +578,7 @@ int main(void) {
         cmocka_unit_test(test_pool_variants),
         cmocka_unit_test(test_scalers),
         cmocka_unit_test(test_trigger_defaults),
+        cmocka_unit_test(test_scaler_without_template),
         cmocka_unit_test(test_budgets_envs),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_all_or_nothing_files),

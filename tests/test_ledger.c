@@ -157,6 +157,11 @@ static void test_append_idempotent(void **st) {
     assert_int_equal(gs_ledger_append(f->l, r, 3, &ins, NULL), 0);
     assert_int_equal(ins, 0);
     gs_usd_u sum;
+    gs_ms until;
+    assert_int_equal(gs_ledger_metered_until(f->l, NULL, &until, NULL), 0);
+    assert_int_equal(until, 1000);
+    assert_int_equal(gs_ledger_metered_until(f->l, "n9", &until, NULL), 0);
+    assert_int_equal(until, -1);
     assert_int_equal(gs_ledger_sum(f->l, "a", 0, 1000, &sum, NULL), 0);
     assert_int_equal(sum, 100);
     assert_int_equal(gs_ledger_sum(f->l, NULL, 0, 1000, &sum, NULL), 0);

@@ -229,7 +229,7 @@ static void test_budget_from_ledger(void **st) {
     /* team-a will pass $3 today: refused, with the reason; team-b has room */
     bool over = s[0].spent[GS_WIN_DAY] >= GS_USD(3);
     assert_false(gs_budget_gate(&g, "team-a", GS_USD(1), why, sizeof why));
-    assert_non_null(strstr(why, over ? "already reached" : "would be crossed"));
+    assert_non_null(strstr(why, over ? "limit $3.00 reached" : "would be crossed"));
     assert_true(gs_budget_gate(&g, "team-b", GS_USD(1), why, sizeof why));
     /* alerts go out once per period */
     gs_budget_action acts[8];
@@ -238,6 +238,34 @@ static void test_budget_from_ledger(void **st) {
     int sent = gs_costgov_alerts(f->l, s, acts, na, now, &e);
     assert_int_equal(sent, na);
     assert_int_equal(gs_costgov_alerts(f->l, s, acts, na, now + 1000, &e), 0);
+}
+
+static void test_budget_status_cli(void **st) {
+    fx *f = *st;
+    meter_two_hours(f);
+    char yaml[160];
+    snprintf(yaml, sizeof yaml, "%s/budgets.yaml", f->dir);
+    FILE *fp = fopen(yaml, "w");
+    assert_non_null(fp);
+    fputs("apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata:\n  name: b-daily\nspec:\n"
+          "  project: team-b\n  timezone: Europe/Berlin\n  limits:\n    perDay: \"2.50\"\n"
+          "  enforce: hard\n  onExceeded: block\n",
+          fp);
+    fclose(fp);
+    char cmd[512];
+    /* 2026-03-29T00:00:00Z = 01:00 in Berlin: the first hour of the 23-hour day */
+    snprintf(cmd, sizeof cmd, "%s budget status --config %s --ledger %s --at 2026-03-29T00:00:00Z --json 2>&1",
+             GS_BINARY, yaml, f->path);
+    json_t *j = run_json(cmd);
+    json_t *b = json_array_get(json_object_get(j, "budgets"), 0);
+    assert_string_equal(json_string_value(json_object_get(b, "window")), "day");
+    assert_string_equal(json_string_value(json_object_get(b, "periodStart")), "2026-03-28T23:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(b, "periodEnd")), "2026-03-29T22:00:00Z");
+    gs_usd_u spent;
+    assert_int_equal(gs_ledger_sum(f->l, "team-b", T0 + GS_HOUR(1), T0 + GS_HOUR(2), &spent, NULL), 0);
+    assert_int_equal(json_integer_value(json_object_get(b, "spentMicroUsd")), spent);
+    assert_int_equal(json_integer_value(json_object_get(b, "limitMicroUsd")), 2500000);
+    json_decref(j);
 }
 
 static void test_env_total_in_ledger(void **st) {
@@ -261,6 +289,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cli_reports_exact_totals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_from_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_total_in_ledger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_status_cli, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

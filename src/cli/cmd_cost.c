@@ -1,5 +1,6 @@
 /* gpuscale cost: spend from the ledger grouped by project, pool, instance type, day or
  * workload, as a table, JSON or CSV; --envs lists environments and their totals. */
+#include <ctype.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -167,8 +168,11 @@ int gs_cmd_cost(int argc, char **argv) {
             printf("%s,%lld,%s,%lld,%lld\n", rows[i].key, (long long)rows[i].usd, gs_fmt_usd(rows[i].usd, u, sizeof u),
                    (long long)(rows[i].node_ms / 1000), (long long)rows[i].intervals);
     } else {
-        printf("%-40s %16s %12s %10s\n", by == GS_LEDGER_BY_ITYPE ? "INSTANCE-TYPE" : by_s, "COST", "HOURS",
-               "INTERVALS");
+        char head[24];
+        size_t k = 0;
+        for (; by_s[k] && k + 1 < sizeof head; k++) head[k] = (char)toupper((unsigned char)by_s[k]);
+        head[k] = '\0';
+        printf("%-40s %16s %12s %10s\n", head, "COST", "HOURS", "INTERVALS");
         for (int32_t i = 0; i < n; i++)
             printf("%-40s %16s %12.3f %10lld\n", rows[i].key, gs_fmt_usd(rows[i].usd, u, sizeof u),
                    (double)rows[i].node_ms / 3.6e6, (long long)rows[i].intervals);

@@ -26,16 +26,26 @@ int gs_costgov_meter(const gs_snapshot *s, const gs_catalog *cat, const gs_confi
     gs_meter_node *m = malloc(sizeof *m);
     int32_t cap = 64, n = 0;
     gs_spend *rows = malloc((size_t)cap * sizeof *rows);
+    /* pods grouped by node (counting sort): start[i]..start[i+1] in byNode */
+    int32_t *start = calloc((size_t)s->nnodes + 2, sizeof *start);
+    int32_t *by_node = malloc(((size_t)s->npods + 1) * sizeof *by_node);
     int rc = 0;
-    if (!m || !rows) {
+    if (!m || !rows || !start || !by_node) {
         rc = gs_error_set(err, GS_ENOMEM, "meter: out of memory");
         goto out;
     }
+    for (int32_t i = 0; i < s->npods; i++)
+        if (s->pods[i].node >= 0 && s->pods[i].node < s->nnodes) start[s->pods[i].node + 2]++;
+    for (int32_t i = 0; i < s->nnodes; i++) start[i + 2] += start[i + 1];
+    for (int32_t i = 0; i < s->npods; i++)
+        if (s->pods[i].node >= 0 && s->pods[i].node < s->nnodes) by_node[start[s->pods[i].node + 1]++] = i;
     for (int32_t i = 0; i < s->nnodes && !rc; i++) {
         const gs_node *nd = &s->nodes[i];
         if (nd->created_at >= t1) continue;
         gs_ms from = t0 > nd->created_at ? t0 : nd->created_at;
-        if ((rc = gs_meter_node_split(s, cat, i, from, t1, m, err))) break;
+        if ((rc = gs_meter_node_split_idx(s, cat, i, by_node + start[i], start[i + 1] - start[i], from, t1, m,
+                                          err)))
+            break;
         for (int32_t k = 0; k < m->nparts; k++) {
             const gs_meter_part *p = &m->parts[k];
             if (rates && strcmp(p->project, GS_METER_IDLE) != 0 && p->weight > 0) {
@@ -74,6 +84,8 @@ int gs_costgov_meter(const gs_snapshot *s, const gs_catalog *cat, const gs_confi
 out:
     free(m);
     free(rows);
+    free(start);
+    free(by_node);
     return rc;
 }
 

@@ -31,6 +31,27 @@ void gs_alert_metrics_get(gs_alert_metrics *out) {
     pthread_mutex_unlock(&g_lock);
 }
 
+int gs_alert_metrics_format(char *buf, size_t size) {
+    gs_alert_metrics m;
+    gs_alert_metrics_get(&m);
+    int n = snprintf(buf, size,
+                     "# HELP gpuscale_budget_alerts_total Budget alerts emitted (thresholds, block, scaleToMin).\n"
+                     "# TYPE gpuscale_budget_alerts_total counter\n"
+                     "gpuscale_budget_alerts_total %llu\n"
+                     "# HELP gpuscale_budget_webhook_delivered_total Budget alert webhooks answered with 2xx.\n"
+                     "# TYPE gpuscale_budget_webhook_delivered_total counter\n"
+                     "gpuscale_budget_webhook_delivered_total %llu\n"
+                     "# HELP gpuscale_budget_webhook_failed_total Budget alert webhooks given up after retries.\n"
+                     "# TYPE gpuscale_budget_webhook_failed_total counter\n"
+                     "gpuscale_budget_webhook_failed_total %llu\n"
+                     "# HELP gpuscale_budget_webhook_attempts_total HTTP attempts, retries included.\n"
+                     "# TYPE gpuscale_budget_webhook_attempts_total counter\n"
+                     "gpuscale_budget_webhook_attempts_total %llu\n",
+                     (unsigned long long)m.alerts, (unsigned long long)m.webhook_ok,
+                     (unsigned long long)m.webhook_failed, (unsigned long long)m.webhook_attempts);
+    return n < 0 ? 0 : n;
+}
+
 static void iso_time(gs_ms t, char *buf, size_t size) {
     time_t s = (time_t)(t / 1000);
     struct tm tm;

@@ -5,6 +5,7 @@
 #ifndef GS_IO_ALERT_H
 #define GS_IO_ALERT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "model/err.h"
@@ -32,6 +33,11 @@ typedef struct gs_alert_metrics {
 
 /* Counters since process start (thread-safe snapshot). */
 void gs_alert_metrics_get(gs_alert_metrics *out);
+
+/* The counters in the Prometheus text exposition format (gpuscale_budget_alerts_total,
+ * gpuscale_budget_webhook_{delivered,failed,attempts}_total with HELP/TYPE lines) into buf;
+ * returns the length written (truncated output is NUL-terminated; check < size). */
+int gs_alert_metrics_format(char *buf, size_t size);
 
 /* The alert as JSON; *out malloc'd, caller frees. */
 int gs_alert_json(const gs_alert *a, char **out, gs_error *err);

@@ -115,6 +115,13 @@ static int gpu_denominator(const gs_gpu_state *g, const gs_gpu_model *m, int64_t
 
 int gs_meter_node_split(const gs_snapshot *s, const gs_catalog *cat, int32_t node, gs_ms t0,
                         gs_ms t1, gs_meter_node *out, gs_error *err) {
+    return gs_meter_node_split_idx(s, cat, node, NULL, 0, t0, t1, out, err);
+}
+
+int gs_meter_node_split_idx(const gs_snapshot *s, const gs_catalog *cat, int32_t node,
+                            const int32_t *pods, int32_t npods, gs_ms t0, gs_ms t1,
+                            gs_meter_node *out, gs_error *err) {
+    int32_t nscan = pods ? npods : (s ? s->npods : 0);
     memset(out, 0, sizeof *out);
     if (!s || !cat || node < 0 || node >= s->nnodes)
         return gs_error_set(err, GS_EINVAL, "meter: no node %d in the snapshot", (int)node);
@@ -152,7 +159,9 @@ int gs_meter_node_split(const gs_snapshot *s, const gs_catalog *cat, int32_t nod
         }
         out->denom = L * ngpus;
         int64_t used[GS_NODE_MAX_GPUS] = {0};
-        for (int32_t i = 0; i < s->npods; i++) {
+        for (int32_t j = 0; j < nscan; j++) {
+            int32_t i = pods ? pods[j] : j;
+            if (i < 0 || i >= s->npods) return gs_error_set(err, GS_EINVAL, "meter: bad pod index %d", (int)i);
             const gs_pod *p = &s->pods[i];
             if (!pod_holds(p, node) || p->spec.gpu.form == GS_GPU_NONE) continue;
             int32_t g = p->gpu;
@@ -213,7 +222,9 @@ int gs_meter_node_split(const gs_snapshot *s, const gs_catalog *cat, int32_t nod
         if (gs_mul64(2 * n->cpu_alloc, n->mem_alloc, &out->denom))
             return gs_error_set(err, GS_EOVERFLOW, "meter: node %s: allocatable too large", n->name);
         int64_t sum = 0;
-        for (int32_t i = 0; i < s->npods; i++) {
+        for (int32_t j = 0; j < nscan; j++) {
+            int32_t i = pods ? pods[j] : j;
+            if (i < 0 || i >= s->npods) return gs_error_set(err, GS_EINVAL, "meter: bad pod index %d", (int)i);
             const gs_pod *p = &s->pods[i];
             if (!pod_holds(p, node)) continue;
             if (p->spec.gpu.form != GS_GPU_NONE)
@@ -335,16 +346,14 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
         for (int w = 0; w < GS_WIN__N; w++) {
             gs_usd_u limit = window_limit(b, w);
             if (limit <= 0) continue;
-            char sp[32], lim[32], add[32], rate[32], left[32], proj[32];
+            char sp[32], lim[32], rate[32], left[32], proj[32];
             gs_usd_u spent = st->spent[w];
             if (spent >= limit) {
                 bool refuse = hard || b->on_exceeded != GS_ON_EXCEEDED_ALERT;
                 if (refuse) {
-                    fmt_reason(why, why_len,
-                               "budget %s (project %s): %s limit %s already reached (spent %s); "
-                               "onExceeded %s",
-                               b->name, project, gs_window_name((gs_window)w),
-                               gs_fmt_usd(limit, lim, sizeof lim), gs_fmt_usd(spent, sp, sizeof sp),
+                    fmt_reason(why, why_len, "budget %s: %s limit %s reached (spent %s; onExceeded %s)",
+                               b->name, gs_window_name((gs_window)w), gs_fmt_usd(limit, lim, sizeof lim),
+                               gs_fmt_usd(spent, sp, sizeof sp),
                                b->on_exceeded == GS_ON_EXCEEDED_BLOCK       ? "block"
                                : b->on_exceeded == GS_ON_EXCEEDED_SCALE_TO_MIN ? "scaleToMin"
                                                                             : "alert");
@@ -357,14 +366,11 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
             if (gs_add64(st->rate_per_hour, g->approved[i], &running)) running = INT64_MAX;
             gs_usd_u projected = gs_budget_project(spent, running, usd_per_hour, g->now, st->periods.end[w]);
             if (projected > limit) {
-                fmt_reason(why, why_len,
-                           "budget %s (project %s): %s %s limit %s would be crossed: spent %s + "
-                           "(%s/h running + %s/h new) x %s left = %s",
-                           b->name, project, hard ? "hard" : "soft", gs_window_name((gs_window)w),
-                           gs_fmt_usd(limit, lim, sizeof lim), gs_fmt_usd(spent, sp, sizeof sp),
-                           gs_fmt_usd(running, rate, sizeof rate), gs_fmt_usd(usd_per_hour, add, sizeof add),
-                           gs_fmt_duration(st->periods.end[w] - g->now, left, sizeof left),
-                           gs_fmt_usd(projected, proj, sizeof proj));
+                fmt_reason(why, why_len, "budget %s: %s %s limit %s would be crossed: %s by period end (%s spent, %s/h for %s)",
+                           b->name, hard ? "hard" : "soft", gs_window_name((gs_window)w),
+                           gs_fmt_usd(limit, lim, sizeof lim), gs_fmt_usd(projected, proj, sizeof proj),
+                           gs_fmt_usd(spent, sp, sizeof sp), gs_fmt_usd(running + usd_per_hour, rate, sizeof rate),
+                           gs_fmt_duration(st->periods.end[w] - g->now, left, sizeof left));
                 if (hard) {
                     g->refused++;
                     return false;
@@ -381,6 +387,26 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
     }
     if (soft_crossed) g->soft_crossings++;
     return true;
+}
+
+bool gs_budget_gate_pool(void *ctx, int32_t pool, int32_t itype, gs_capacity cap, gs_ms now,
+                         char *why, int why_len) {
+    gs_budget_pool_gate_ctx *c = ctx;
+    size_t wl = why_len > 0 ? (size_t)why_len : 0;
+    if (wl) why[0] = '\0';
+    if (!c || !c->gate || pool < 0 || pool >= c->npools || !c->pool_project || !c->pool_project[pool] ||
+        !c->pool_project[pool][0])
+        return true;
+    if (now != c->gate->now) {
+        fmt_reason(why, wl, "budget gate: asked at %lld but evaluated at %lld", (long long)now,
+                   (long long)c->gate->now);
+        return false;
+    }
+    if (!c->cat || itype < 0 || itype >= c->cat->n) {
+        fmt_reason(why, wl, "budget gate: unknown instance type %d", (int)itype);
+        return false;
+    }
+    return gs_budget_gate(c->gate, c->pool_project[pool], gs_itype_price(&c->cat->types[itype], cap), why, wl);
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -68,6 +68,13 @@ typedef struct gs_meter_node {
 int gs_meter_node_split(const gs_snapshot *s, const gs_catalog *cat, int32_t node, gs_ms t0,
                         gs_ms t1, gs_meter_node *out, gs_error *err);
 
+/* The same with the indices of the pods bound to the node given (pods; others in the list
+ * are ignored), so metering a whole snapshot is O(nodes + pods) instead of O(nodes x pods).
+ * pods NULL = scan every pod. */
+int gs_meter_node_split_idx(const gs_snapshot *s, const gs_catalog *cat, int32_t node,
+                            const int32_t *pods, int32_t npods, gs_ms t0, gs_ms t1,
+                            gs_meter_node *out, gs_error *err);
+
 /* Largest-remainder split of total by weights (sum(weights) <= denom; the rest is idle and
  * is the last slot of out, so out has n + 1 slots). order[i] ranks part i in ties (lower
  * wins; the idle slot loses all ties). Exposed for tests and the simulator. */
@@ -143,6 +150,21 @@ void gs_budget_gate_init(gs_budget_gate_ctx *g, gs_ms now, gs_budget_state *stat
  * is added to the context so later launches in the same plan see it. */
 bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char *why,
                     size_t why_len);
+
+/* The same gate for callers that ask per pool and instance type rather than per project
+ * (the reconcile step's gs_rc_budget_gate shape): the launch's price is the catalog price of
+ * (itype, cap), its project the pool's (pool_project[pool]; NULL or "" = ungoverned, allowed).
+ * now must be the gate context's now (a different time is refused: the windows would be
+ * stale). */
+typedef struct gs_budget_pool_gate_ctx {
+    gs_budget_gate_ctx *gate;          /* borrowed */
+    const gs_catalog *cat;             /* borrowed */
+    const char *const *pool_project;   /* borrowed, npools entries */
+    int32_t npools;
+} gs_budget_pool_gate_ctx;
+
+bool gs_budget_gate_pool(void *ctx, int32_t pool, int32_t itype, gs_capacity cap, gs_ms now,
+                         char *why, int why_len);
 
 /* ------------------------------------------------------------------------------------------
  * Actions when limits are crossed

@@ -281,6 +281,21 @@ int gs_ledger_sum(gs_ledger *l, const char *project, gs_ms from, gs_ms to, gs_us
     return rc;
 }
 
+int gs_ledger_metered_until(gs_ledger *l, const char *node, gs_ms *out, gs_error *err) {
+    sqlite3_stmt *st;
+    const char *sql = node ? "SELECT COALESCE(MAX(end_ms), -1) FROM spend WHERE node = ?"
+                           : "SELECT COALESCE(MAX(end_ms), -1) FROM spend";
+    if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK) return db_fail(l, err, GS_EIO, "metered-until");
+    if (node) sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    else
+        rc = db_fail(l, err, GS_EIO, "metered-until");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int gs_ledger_rate(gs_ledger *l, const char *project, gs_ms at, gs_usd_u *out, gs_error *err) {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(l->db,

@@ -52,6 +52,11 @@ int gs_ledger_check(gs_ledger *l, gs_error *err);
 int gs_ledger_append(gs_ledger *l, const gs_spend *rows, int32_t n, int32_t *inserted,
                      gs_error *err);
 
+/* Where metering stopped: the latest end of any interval (node NULL) or of the node's
+ * intervals; -1 when none. A restarted controller meters from there, so it neither skips nor
+ * re-bills time (a re-metered interval with another end would be a GS_ECONFLICT). */
+int gs_ledger_metered_until(gs_ledger *l, const char *node, gs_ms *out, gs_error *err);
+
 /* Spend of project over [from, to): intervals straddling an edge count pro rata (floored).
  * project NULL = every project except "_idle". */
 int gs_ledger_sum(gs_ledger *l, const char *project, gs_ms from, gs_ms to, gs_usd_u *out,
