@@ -47,9 +47,10 @@ int gs_scale_check(const gs_scaler *sc, gs_error *err) {
         return gs_error_set(err, GS_EINVAL,
                             "scaler %s: need 0 <= minReplicaCount (%d) <= maxReplicaCount (%d), max >= 1",
                             sc->name, (int)sc->min_replicas, (int)sc->max_replicas);
-    /* KEDA: idle < min. With min left at 0 (as io/config allows) idle is the inactive floor. */
+    /* KEDA: idleReplicaCount < minReplicaCount, also when min is the default 0 (io/config
+     * refuses the same). */
     if (sc->idle_replicas < -1 ||
-        (sc->idle_replicas >= 0 && sc->min_replicas > 0 && sc->idle_replicas >= sc->min_replicas))
+        (sc->idle_replicas >= 0 && sc->idle_replicas >= sc->min_replicas))
         return gs_error_set(err, GS_EINVAL,
                             "scaler %s: idleReplicaCount (%d) must be less than minReplicaCount (%d)",
                             sc->name, (int)sc->idle_replicas, (int)sc->min_replicas);
