@@ -276,7 +276,8 @@ gs_usd_u gs_budget_project(gs_usd_u spent, gs_usd_u rate_per_hour, gs_usd_u extr
                            gs_ms now, gs_ms end) {
     gs_ms left = end > now ? end - now : 0;
     i128 rate = (i128)rate_per_hour + extra_per_hour;
-    i128 v = (i128)spent + rate * left / GS_HOUR(1);
+    /* rounded up: the gate must never under-estimate what running nodes will cost */
+    i128 v = (i128)spent + (rate * left + GS_HOUR(1) - 1) / GS_HOUR(1);
     return v > INT64_MAX ? INT64_MAX : (gs_usd_u)v;
 }
 

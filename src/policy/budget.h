@@ -116,7 +116,7 @@ int gs_budget_evaluate(const gs_budget_state *st, gs_ms now, gs_budget_eval *out
                        gs_error *err);
 
 /* Projected spend at the period end if `extra_per_hour` more is added now:
- * spent + (rate + extra) * (end - now) / 1h, floored; saturates at INT64_MAX. */
+ * spent + ceil((rate + extra) * (end - now) / 1h); saturates at INT64_MAX. */
 gs_usd_u gs_budget_project(gs_usd_u spent, gs_usd_u rate_per_hour, gs_usd_u extra_per_hour,
                            gs_ms now, gs_ms end);
 
