@@ -483,10 +483,20 @@ static void test_gate_soft_and_on_exceeded(void **st) {
     gs_budget_gate_ctx g;
     char why[512];
     gs_budget_gate_init(&g, GS_HOUR(1), &s, 1, approved);
+    uint8_t soft[1] = {0};
+    g.soft_mask = soft;
+    gs_budget_action acts[4];
+    assert_int_equal(gs_budget_soft_actions(&g, acts, 4), 0);
     /* soft: crossing the month limit is allowed and reported */
     assert_true(gs_budget_gate(&g, "a", GS_USD(50), why, sizeof why));
     assert_non_null(strstr(why, "soft month limit"));
     assert_int_equal(g.soft_crossings, 1);
+    assert_int_equal(soft[0], 1u << GS_WIN_MONTH);
+    assert_int_equal(gs_budget_soft_actions(&g, acts, 4), 1);
+    assert_int_equal(acts[0].kind, GS_BACT_SOFT_CROSSING);
+    assert_int_equal(acts[0].window, GS_WIN_MONTH);
+    assert_true(acts[0].pct > 100);
+    assert_non_null(strstr(acts[0].msg, "past the soft month limit $1000.00"));
     /* soft + alert past the limit: still allowed */
     s.spent[GS_WIN_MONTH] = GS_USD(1001);
     gs_budget_gate_init(&g, GS_HOUR(1), &s, 1, approved);

@@ -377,6 +377,7 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
                     return false;
                 }
                 soft_crossed = true;
+                if (g->soft_mask) g->soft_mask[i] = (uint8_t)(g->soft_mask[i] | (1u << w));
             }
         }
     }
@@ -418,6 +419,7 @@ const char *gs_budget_action_name(gs_budget_action_kind k) {
     case GS_BACT_ALERT: return "alert";
     case GS_BACT_BLOCK: return "block";
     case GS_BACT_SCALE_TO_MIN: return "scaleToMin";
+    case GS_BACT_SOFT_CROSSING: return "softCrossing";
     }
     return "?";
 }
@@ -465,6 +467,37 @@ int32_t gs_budget_actions(const gs_budget_state *states, int32_t nstates, gs_ms 
                 else if (b->on_exceeded == GS_ON_EXCEEDED_SCALE_TO_MIN)
                     push_action(out, max, &n, GS_BACT_SCALE_TO_MIN, i, &states[i], w, e->pct, e);
                 enforce_done = true;
+            }
+        }
+    }
+    return n;
+}
+
+int32_t gs_budget_soft_actions(const gs_budget_gate_ctx *g, gs_budget_action *out, int32_t max) {
+    int32_t n = 0;
+    if (!g->soft_mask) return 0;
+    for (int32_t i = 0; i < g->nstates; i++) {
+        const gs_budget_state *st = &g->states[i];
+        for (int w = 0; w < GS_WIN__N; w++) {
+            if (!(g->soft_mask[i] & (1u << w))) continue;
+            gs_usd_u limit = window_limit(st->budget, w);
+            if (limit <= 0) continue;
+            gs_window_eval e;
+            memset(&e, 0, sizeof e);
+            e.limit = limit;
+            e.spent = st->spent[w];
+            gs_usd_u rate;
+            if (gs_add64(st->rate_per_hour, g->approved[i], &rate)) rate = INT64_MAX;
+            e.forecast = gs_budget_project(e.spent, rate, 0, g->now, st->periods.end[w]);
+            i128 pct = (i128)e.forecast * 100 / limit;
+            e.pct = pct > 100000 ? 100000 : (int32_t)pct;
+            push_action(out, max, &n, GS_BACT_SOFT_CROSSING, i, st, w, e.pct, &e);
+            if (n <= max && n > 0) {
+                char f[32], l[32];
+                snprintf(out[n - 1].msg, sizeof out[n - 1].msg,
+                         "budget %s (project %s): launches allowed past the soft %s limit %s: forecast %s",
+                         st->budget->name, st->budget->project, gs_window_name((gs_window)w),
+                         gs_fmt_usd(limit, l, sizeof l), gs_fmt_usd(e.forecast, f, sizeof f));
             }
         }
     }

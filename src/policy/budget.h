@@ -139,6 +139,9 @@ typedef struct gs_budget_gate_ctx {
     gs_usd_u *approved;        /* borrowed, nstates entries, zeroed by init: $/h approved */
     int32_t refused;           /* launches refused */
     int32_t soft_crossings;    /* launches allowed past a soft limit */
+    uint8_t *soft_mask;        /* optional, borrowed, nstates entries (set after init; zero it):
+                                  bit w set when a launch was allowed past window w's soft limit;
+                                  gs_budget_soft_actions turns it into alerts */
 } gs_budget_gate_ctx;
 
 /* approved must have nstates slots; it is zeroed. */
@@ -173,7 +176,8 @@ bool gs_budget_gate_pool(void *ctx, int32_t pool, int32_t itype, gs_capacity cap
 typedef enum {
     GS_BACT_ALERT,        /* an alert threshold (alert_pct) was crossed */
     GS_BACT_BLOCK,        /* the project is blocked: no new launches */
-    GS_BACT_SCALE_TO_MIN  /* scale the project's workloads to their minimum replicas */
+    GS_BACT_SCALE_TO_MIN, /* scale the project's workloads to their minimum replicas */
+    GS_BACT_SOFT_CROSSING /* a launch was allowed that is forecast to cross a soft limit */
 } gs_budget_action_kind;
 const char *gs_budget_action_name(gs_budget_action_kind k);
 
@@ -193,6 +197,10 @@ typedef struct gs_budget_action {
  * of actions (may exceed max; only max are written). */
 int32_t gs_budget_actions(const gs_budget_state *states, int32_t nstates, gs_ms now,
                           gs_budget_action *out, int32_t max);
+
+/* SOFT_CROSSING actions for the windows recorded in g->soft_mask (pct: the forecast with the
+ * approved launches, in percent of the limit). Returns the count (may exceed max). */
+int32_t gs_budget_soft_actions(const gs_budget_gate_ctx *g, gs_budget_action *out, int32_t max);
 
 /* Is the project hard-capped now (a hard budget's window exceeded)? Environments use it. */
 bool gs_budget_hard_hit(const gs_budget_state *states, int32_t nstates, const char *project,
