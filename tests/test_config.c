@@ -313,6 +313,7 @@ static void test_trigger_defaults(void **st) {
                 "    - {type: simulated, metadata: {queueName: q, activationValue: '0.5'}}\n"
                 "    - {type: redis-streams, metadata: {address: 'r:1', stream: s, consumerGroup: g, lagCount: '3'}}\n");
     const gs_scaler *s = &c.scalers[0];
+    assert_false(s->pod_from_target);
     assert_string_equal(s->ns, "default");
     assert_string_equal(s->project, "default");
     assert_int_equal(s->polling_interval, 250);
@@ -341,6 +342,18 @@ static void test_trigger_defaults(void **st) {
     assert_int_equal(t[5].activation_milli, 500);
     assert_string_equal(gs_trigger_meta(&t[6], "scaleBy"), "lagCount");
     assert_int_equal(t[6].target_milli, 3000);
+    gs_config_free(&c);
+}
+
+static void test_scaler_without_template(void **st) {
+    (void)st;
+    gs_config c;
+    load_ok(&c, "kind: QueueScaler\nmetadata: {name: s, namespace: ml}\nspec:\n"
+                "  scaleTargetRef: {kind: Deployment, name: w}\n"
+                "  triggers: [{type: redis, metadata: {address: 'r:6379', listName: l}}]\n");
+    assert_true(c.scalers[0].pod_from_target);
+    assert_int_equal(c.scalers[0].pod.gpu.form, GS_GPU_NONE);
+    assert_int_equal(c.scalers[0].pod.cpu, 0);
     gs_config_free(&c);
 }
 
@@ -523,6 +536,9 @@ static void test_limits(void **st) {
     for (int i = 0; i < 5000; i++) buf[n++] = '[';
     assert_int_equal(gs_config_load_string(&c, buf, n, "deep.yaml", &CAT, &e), GS_ETOOBIG);
     assert_non_null(strstr(e.msg, "nested too deeply"));
+    /* nothing at all */
+    assert_int_equal(gs_config_load_string(&c, NULL, 0, NULL, &CAT, &e), GS_EINVAL);
+    assert_non_null(strstr(e.msg, "no configuration"));
     /* an alias */
     const char *al = "a: &x 1\nb: *x\n";
     assert_int_equal(gs_config_load_string(&c, al, strlen(al), NULL, &CAT, &e), GS_EPARSE);
@@ -542,6 +558,7 @@ int main(void) {
         cmocka_unit_test(test_pool_variants),
         cmocka_unit_test(test_scalers),
         cmocka_unit_test(test_trigger_defaults),
+        cmocka_unit_test(test_scaler_without_template),
         cmocka_unit_test(test_budgets_envs),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_all_or_nothing_files),

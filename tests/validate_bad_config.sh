@@ -46,6 +46,9 @@ trap 'rm -rf "$tmp"' EXIT
 # a missing file
 out=$("$BIN" validate "$tmp/nope.yaml" 2>&1); rc=$?
 [ $rc -eq 1 ] && printf '%s' "$out" | grep -q "nope.yaml" || { echo "FAIL missing file: $rc $out"; fails=$((fails + 1)); }
+# a directory
+out=$("$BIN" validate examples 2>&1); rc=$?
+[ $rc -eq 1 ] && printf '%s' "$out" | grep -q "is a directory" || { echo "FAIL directory: $rc $out"; fails=$((fails + 1)); }
 # an oversized file (over 1 MiB of comments)
 head -c 1100000 /dev/zero | tr '\0' '#' > "$tmp/big.yaml"
 out=$("$BIN" validate "$tmp/big.yaml" 2>&1); rc=$?

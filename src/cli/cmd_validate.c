@@ -1,7 +1,9 @@
 /* gpuscale validate FILE...: loads the files as one configuration (references may cross
  * files) and reports either a summary per file or the first problem as file:line:col. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "io/catalog_load.h"
@@ -41,6 +43,14 @@ int gs_cmd_validate(int argc, char **argv) {
         files[nf++] = a;
     }
     if (nf == 0) { free(files); return gs_cli_usage_error("validate", "at least one FILE is required"); }
+    for (int f = 0; f < nf; f++) {
+        struct stat st;
+        if (stat(files[f], &st) == 0 && S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "%s: is a directory (give the YAML files, e.g. %s/*.yaml)\n", files[f], files[f]);
+            free(files);
+            return GS_EXIT_FAIL;
+        }
+    }
     gs_catalog cat;
     gs_catalog_init(&cat);
     gs_error err;

@@ -183,6 +183,9 @@ typedef struct gs_scaler {
     int32_t ntriggers;
     int32_t line;
     int32_t file;                /* index of the source it came from */
+    bool pod_from_target;        /* spec.template absent: `pod` is empty and the pod shape must
+                                  * be read from the scaleTargetRef's own pod template (cluster
+                                  * mode); commands without a cluster must refuse such a scaler */
 } gs_scaler;
 
 /* ---- Budget ---- */

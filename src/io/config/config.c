@@ -192,6 +192,10 @@ static const node *get(const node *map, const char *key) { return gs_yaml_get(ma
 static int want(ld *L, const node *n, gs_yaml_kind k) {
     if (n->kind == k && !(k == GS_YAML_SCALAR && gs_yaml_is_null(n))) return 0;
     const char *what = k == GS_YAML_MAP ? "a mapping" : k == GS_YAML_SEQ ? "a list" : "a value";
+    if (n->kind == GS_YAML_SCALAR && !gs_yaml_is_null(n)) {
+        char b[96];
+        return fail(L, n, "expected %s, got the value '%s'", what, show(n, b, sizeof b));
+    }
     return fail(L, n, "expected %s, got %s", what, gs_yaml_kind_name(n));
 }
 
@@ -551,9 +555,10 @@ static int requirements(ld *L, const node *seq, gs_pool *p) {
                     if (strcmp(kn->str, REQ_KEYS[j]) == 0) { k = j; found = true; }
                 if (!found) {
                     char b[96], h[128];
-                    rc = fail(L, kn, "unsupported requirement key '%s'%s (supported: instance-type, "
-                                     "instance-family, capacity-type, zone, gpu-model, instance-gpu-count)",
-                              show(kn, b, sizeof b), hint(kn->str, REQ_KEYS, nk, h, sizeof h));
+                    char all[512];
+                    join(REQ_KEYS, nk, all, sizeof all);
+                    rc = fail(L, kn, "unsupported requirement key '%s'%s (supported: %s)",
+                              show(kn, b, sizeof b), hint(kn->str, REQ_KEYS, nk, h, sizeof h), all);
                 }
             }
             pop(L, o2);
@@ -719,6 +724,16 @@ static int pool_sharing(ld *L, const node *sh, gs_pool *p, unsigned models) {
             const node *mn = get(sh, "mode");
             size_t o = push(L, "mode");
             rc = fail(L, mn ? mn : sh, "mig needs MIG-capable GPUs, but the pool's instance types have %s", ml);
+            pop(L, o);
+            return rc;
+        }
+        unsigned nonmig = models & ~migm;
+        if (nonmig) {
+            model_list(nonmig, false, ml, sizeof ml);
+            const node *mn = get(sh, "mode");
+            size_t o = push(L, "mode");
+            rc = fail(L, mn ? mn : sh, "mig needs MIG-capable GPUs, but the requirements also admit instance types "
+                                       "with %s; narrow them (e.g. with gpuscale.dev/gpu-model)", ml);
             pop(L, o);
             return rc;
         }
@@ -1620,8 +1635,8 @@ static int decode_scaler(ld *L, const node *spec, gs_scaler *s, deferred *d) {
         pop(L, o);
     }
     if (!rc) rc = opt_map(L, spec, "template", &tpl);
-    if (!rc && !tpl) rc = missing(L, spec, "template");
-    if (!rc) {
+    if (!rc && !tpl) s->pod_from_target = true;
+    if (!rc && tpl) {
         size_t o = push(L, "template");
         rc = pod_template(L, tpl, &s->pod, &d->gpu_at);
         pop(L, o);
@@ -1637,8 +1652,11 @@ static int decode_scaler(ld *L, const node *spec, gs_scaler *s, deferred *d) {
             rc = trigger(L, tr->kids[i], &s->triggers[i]);
             if (!rc) s->ntriggers++;
             for (int32_t j = 0; !rc && j < i; j++)
-                if (s->triggers[i].name[0] && strcmp(s->triggers[i].name, s->triggers[j].name) == 0)
+                if (s->triggers[i].name[0] && strcmp(s->triggers[i].name, s->triggers[j].name) == 0) {
+                    size_t o3 = push(L, "name");
                     rc = fail(L, get(tr->kids[i], "name"), "trigger name '%s' is used twice", s->triggers[i].name);
+                    pop(L, o3);
+                }
             pop(L, o2);
         }
         pop(L, o);
@@ -1790,8 +1808,11 @@ static int decode_env(ld *L, const node *spec, gs_environment *e) {
             if (!rc) rc = check_keys(L, w, wkeys);
             if (!rc) rc = name_field(L, w, "name", x->name, true, &nn);
             for (int32_t j = 0; !rc && j < i; j++)
-                if (strcmp(e->workloads[j].name, x->name) == 0)
+                if (strcmp(e->workloads[j].name, x->name) == 0) {
+                    size_t o3 = push(L, "name");
                     rc = fail(L, nn, "workload name '%s' is used twice", x->name);
+                    pop(L, o3);
+                }
             if (!rc) rc = opt_i32(L, w, "replicas", 1, 10000, &x->replicas);
             if (!rc) rc = opt_map(L, w, "template", &tpl);
             if (!rc && !tpl) rc = missing(L, w, "template");

@@ -202,6 +202,10 @@ int gs_yaml_parse(gs_yaml_stream *out, const char *text, size_t len, const char 
     }
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) return gs_error_set(err, GS_ENOMEM, "out of memory starting the YAML parser");
+    if (!text) { /* libyaml asserts on a NULL input */
+        text = "";
+        len = 0;
+    }
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     int rc = 0;
     for (;;) {

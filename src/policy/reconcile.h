@@ -1,0 +1,152 @@
+/* One reconcile step of gpuscale, pure: a view of the cluster (nodes with their GPU layouts,
+ * pods and what they need), the queue readings of each workload, the pools and the time go
+ * in; a list of actions comes out (create/delete replicas, configure a GPU's MIG layout,
+ * bind a pod, launch a node, delete a node). `gpuscale simulate` calls it on every tick of
+ * the gpuscale policy; `gpuscale run` is meant to call the same function with a view built
+ * from its Kubernetes cache.
+ *
+ * Until src/policy/scale and src/policy/pack land, the scaler (gs_reconcile_scale) and the
+ * packer (plan_pending in reconcile.c) are single calls inside this module, written to be
+ * swapped for gs_scale_* / gs_pack_* without touching callers. */
+#ifndef GS_POLICY_RECONCILE_H
+#define GS_POLICY_RECONCILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model/catalog.h"
+#include "model/cluster.h"
+#include "model/err.h"
+#include "model/objects.h"
+#include "model/qty.h"
+#include "policy/mig.h"
+
+/* ---- scaler (KEDA semantics; REFERENCES.md "KEDA semantics") ---- */
+
+#define GS_RC_SCALE_HIST 1024
+
+typedef struct gs_rc_scale_params {
+    int64_t target_milli;     /* AverageValue target per replica x1000 */
+    int64_t activation_milli; /* active iff metric > activation */
+    int32_t min_replicas, max_replicas;
+    gs_ms cooldown;           /* to zero, from the last active time */
+    gs_ms stabilize_down;     /* HPA scale-down stabilization window */
+    bool hpa_tolerance;       /* HPA: no change while |ratio - 1| <= 0.1 */
+    bool hpa_rate_limit;      /* HPA default scale-up policy: max(+100%, +4 pods) per 15 s */
+} gs_rc_scale_params;
+
+typedef struct gs_rc_scale_state {
+    gs_ms last_active;        /* -1: never */
+    int32_t nh, h0;           /* ring of recent recommendations for the stabilization window */
+    gs_ms h_at[GS_RC_SCALE_HIST];
+    int32_t h_rec[GS_RC_SCALE_HIST];
+    gs_ms rate_period_start;
+    int32_t rate_base;        /* replicas at the start of the current 15 s rate period */
+} gs_rc_scale_state;
+
+void gs_rc_scale_state_init(gs_rc_scale_state *s);
+
+/* Desired replicas for a workload reading `metric_milli` (x1000) with `current` replicas
+ * (including those still pending or starting: capacity-aware). Updates s. */
+int32_t gs_reconcile_scale(const gs_rc_scale_params *p, gs_rc_scale_state *s, gs_ms now,
+                           int64_t metric_milli, int32_t current);
+
+/* ---- the cluster view ---- */
+
+/* What one pod needs from GPUs: `whole` GPUs, or a MIG instance with at least `compute`
+ * compute slices and `mem_mib` of GPU memory. */
+typedef struct gs_rc_need {
+    int32_t whole;      /* > 0: whole GPUs */
+    int32_t compute;    /* MIG: compute slices (1..7) */
+    gs_mib mem_mib;     /* GPU memory the pod needs (both forms) */
+    gs_mcpu cpu;
+    gs_mib mem;
+} gs_rc_need;
+
+typedef struct gs_rc_node {
+    int32_t id;         /* caller's id, echoed in actions */
+    int32_t itype;
+    gs_capacity cap;
+    int32_t pool;
+    bool ready;         /* false while booting */
+    bool draining;      /* spot notice or being deleted: takes no new pods */
+    int32_t npods;
+    gs_mcpu cpu_used;
+    gs_mib mem_used;
+    uint8_t ngpus;
+    gs_gpu_state gpus[GS_NODE_MAX_GPUS];
+} gs_rc_node;
+
+typedef enum { GS_RCP_PENDING, GS_RCP_STARTING, GS_RCP_IDLE, GS_RCP_BUSY } gs_rc_pod_state;
+
+typedef struct gs_rc_pod {
+    int32_t id;
+    int32_t wl;         /* workload index, -1 for a job pod (not scaled) */
+    gs_rc_pod_state state;
+    int32_t node;       /* view index of its node, -1 when unbound */
+    int8_t gpu, part;   /* where it is bound (part -1: whole GPUs from gpu on) */
+    int32_t pool;       /* pool it may run in */
+    gs_rc_need need;
+} gs_rc_pod;
+
+typedef struct gs_rc_workload {
+    int32_t pool;
+    gs_rc_need need;
+    int64_t metric_milli;          /* queue reading x1000 (messages: ready + unacked) */
+    const gs_rc_scale_params *sp;
+    gs_rc_scale_state *ss;         /* in/out */
+} gs_rc_workload;
+
+/* Budget gate (issue 6): return false to refuse a launch; reason (<= 120 chars) may be set. */
+typedef bool (*gs_rc_budget_gate)(void *ctx, int32_t pool, int32_t itype, gs_capacity cap,
+                                  gs_ms now, char *reason, int reason_size);
+
+typedef struct gs_rc_input {
+    gs_ms now;
+    const gs_catalog *cat;
+    const gs_pool *pools;
+    int32_t npools;
+    const gs_rc_node *nodes;
+    int32_t nnodes;
+    const gs_rc_pod *pods;
+    int32_t npods;
+    const gs_rc_workload *wls;
+    int32_t nwl;
+    gs_rc_budget_gate gate;  /* NULL: no budget */
+    void *gate_ctx;
+} gs_rc_input;
+
+typedef enum {
+    GS_ACT_CREATE_POD,   /* wl; the new pod is referred to as -(k+1), k = its creation ordinal */
+    GS_ACT_DELETE_POD,   /* pod (an id); never a busy pod */
+    GS_ACT_LAUNCH,       /* itype, cap, pool; the new node is node -(k+1), k = launch ordinal */
+    GS_ACT_CONFIGURE_GPU,/* node, gpu, mode + layout (the GPU is empty) */
+    GS_ACT_BIND,         /* pod, node, gpu, part (-1: whole GPUs from gpu on) */
+    GS_ACT_DELETE_NODE,  /* node (an id) */
+    GS_ACT_BLOCKED       /* a launch refused by the budget gate (reason) */
+} gs_action_type;
+
+typedef struct gs_action {
+    gs_action_type type;
+    int32_t wl, pod, node, itype, pool;
+    gs_capacity cap;
+    int8_t gpu, part;
+    gs_gpu_mode mode;
+    gs_mig_layout layout;
+} gs_action;
+
+typedef struct gs_rc_output {
+    gs_action *acts;   /* caller's buffer */
+    int32_t n, cap;
+    int32_t blocked;   /* launches refused by the gate this step */
+} gs_rc_output;
+
+/* Runs one step. Returns 0, or GS_ETOOBIG when acts is too small (the caller retries with a
+ * bigger buffer; nothing is half-applied because the caller applies actions only on 0). */
+int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out);
+
+/* Smallest MIG profile of model m (no +me) with >= need.compute slices and >= need.mem_mib;
+ * -1 if none (also when m has no MIG). */
+int gs_rc_profile_for(const gs_gpu_model *m, const gs_rc_need *need);
+
+#endif

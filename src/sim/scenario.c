@@ -1,0 +1,518 @@
+#include "sim/scenario.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCENARIO_MAX_BYTES (1u << 20)
+
+void gs_scenario_defaults(gs_scenario *s) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "scenario");
+    s->seed = 1;
+    s->duration = GS_HOUR(24);
+    s->warmup = GS_MIN(30);
+    s->sample_every = GS_SEC(60);
+    /* REFERENCES.md (Karpenter): CPU nodes register ~40-80 s after launch and nvidia.com/gpu
+     * appears ~90 s after a g4dn/g5 node is up; bigger GPU types take longer (assumption:
+     * twice the device-plugin delay and a longer image/driver start for p4d/p5). */
+    static const gs_boot_dist B[] = {
+        {"g4dn", GS_SEC(130), GS_SEC(170)}, {"g5", GS_SEC(130), GS_SEC(170)},
+        {"g6", GS_SEC(130), GS_SEC(170)},   {"g6e", GS_SEC(130), GS_SEC(170)},
+        {"gr6", GS_SEC(130), GS_SEC(170)},  {"p3", GS_SEC(220), GS_SEC(340)},
+        {"p4d", GS_SEC(220), GS_SEC(340)},  {"p4de", GS_SEC(220), GS_SEC(340)},
+        {"p5", GS_SEC(220), GS_SEC(340)},   {"p5e", GS_SEC(220), GS_SEC(340)},
+        {"p5en", GS_SEC(220), GS_SEC(340)}, {"", GS_SEC(40), GS_SEC(80)},
+    };
+    s->nboot = (int32_t)(sizeof B / sizeof B[0]);
+    memcpy(s->boot, B, sizeof B);
+    s->spot_per_node_hour = 0.0;
+    s->spot_notice = GS_MIN(2);
+    s->mig_reconfigure = GS_SEC(60);
+    s->bill_min = GS_SEC(60);
+    s->hpa_util_target = 0.7;
+    s->jobs_pool = 0;
+}
+
+const gs_boot_dist *gs_scenario_boot(const gs_scenario *s, const char *family) {
+    const gs_boot_dist *def = NULL;
+    for (int32_t i = 0; i < s->nboot; i++) {
+        if (strcmp(s->boot[i].family, family) == 0) return &s->boot[i];
+        if (!s->boot[i].family[0]) def = &s->boot[i];
+    }
+    return def ? def : &s->boot[0];
+}
+
+typedef struct ctx {
+    const char *file;
+    gs_error *err;
+} ctx;
+
+static int fail(ctx *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(ctx *c, const char *path, const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return gs_error_setpos(c->err, GS_EPARSE, c->file, 0, 0, "%s: %s", path, msg);
+}
+
+static int check_keys(ctx *c, json_t *obj, const char *path, const char *const *allowed) {
+    if (!json_is_object(obj)) return fail(c, path, "must be an object");
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        bool ok = false;
+        for (int i = 0; allowed[i]; i++) ok |= strcmp(allowed[i], k) == 0;
+        if (!ok) {
+            char p[300];
+            snprintf(p, sizeof p, "%s.%s", path, k);
+            return fail(c, p, "unknown field");
+        }
+    }
+    return 0;
+}
+
+static int get_num(ctx *c, json_t *o, const char *key, const char *path, double lo, double hi,
+                   double *out) {
+    json_t *v = json_object_get(o, key);
+    if (!v) return 0;
+    char p[300];
+    snprintf(p, sizeof p, "%s.%s", path, key);
+    if (!json_is_number(v)) return fail(c, p, "must be a number");
+    double d = json_number_value(v);
+    if (!(d >= lo && d <= hi)) {
+        char r[100];
+        snprintf(r, sizeof r, "%g..%g", lo, hi);
+        return fail(c, p, "must be in %s", r);
+    }
+    *out = d;
+    return 0;
+}
+
+static int get_int(ctx *c, json_t *o, const char *key, const char *path, int64_t lo, int64_t hi,
+                   int64_t *out) {
+    json_t *v = json_object_get(o, key);
+    if (!v) return 0;
+    char p[300];
+    snprintf(p, sizeof p, "%s.%s", path, key);
+    if (!json_is_integer(v)) return fail(c, p, "must be an integer");
+    json_int_t d = json_integer_value(v);
+    if (d < lo || d > hi) {
+        char r[100];
+        snprintf(r, sizeof r, "%lld..%lld", (long long)lo, (long long)hi);
+        return fail(c, p, "must be in %s", r);
+    }
+    *out = (int64_t)d;
+    return 0;
+}
+
+static int get_str(ctx *c, json_t *o, const char *key, const char *path, char *out, size_t cap) {
+    json_t *v = json_object_get(o, key);
+    if (!v) return 0;
+    char p[300];
+    snprintf(p, sizeof p, "%s.%s", path, key);
+    if (!json_is_string(v)) return fail(c, p, "must be a string");
+    if (json_string_length(v) >= cap) return fail(c, p, "is too long");
+    snprintf(out, cap, "%s", json_string_value(v));
+    return 0;
+}
+
+static int get_dur(ctx *c, json_t *o, const char *key, const char *path, gs_ms *out) {
+    json_t *v = json_object_get(o, key);
+    if (!v) return 0;
+    char p[300];
+    snprintf(p, sizeof p, "%s.%s", path, key);
+    if (!json_is_string(v)) return fail(c, p, "must be a duration string like \"30s\"");
+    const char *why = NULL;
+    if (gs_parse_duration(json_string_value(v), out, &why)) return fail(c, p, "bad duration: %s", why);
+    return 0;
+}
+
+static int get_qty_mem(ctx *c, json_t *o, const char *key, const char *path, gs_mib *out) {
+    json_t *v = json_object_get(o, key);
+    if (!v) return 0;
+    char p[300];
+    snprintf(p, sizeof p, "%s.%s", path, key);
+    if (!json_is_string(v)) return fail(c, p, "must be a quantity string like \"8Gi\"");
+    const char *why = NULL;
+    if (gs_parse_mem(json_string_value(v), out, &why)) return fail(c, p, "bad memory quantity: %s", why);
+    return 0;
+}
+
+static int get_qty_cpu(ctx *c, json_t *o, const char *key, const char *path, gs_mcpu *out) {
+    json_t *v = json_object_get(o, key);
+    if (!v) return 0;
+    char p[300];
+    snprintf(p, sizeof p, "%s.%s", path, key);
+    if (!json_is_string(v)) return fail(c, p, "must be a quantity string like \"2\" or \"500m\"");
+    const char *why = NULL;
+    if (gs_parse_cpu(json_string_value(v), out, &why)) return fail(c, p, "bad CPU quantity: %s", why);
+    return 0;
+}
+
+static void resolve(char *out, size_t cap, const char *dir, const char *rel) {
+    char tmp[2 * GS_SIM_PATH + 2];
+    if (rel[0] == '/' || !dir || !dir[0]) snprintf(tmp, sizeof tmp, "%s", rel);
+    else snprintf(tmp, sizeof tmp, "%s/%s", dir, rel);
+    size_t n = strlen(tmp);
+    if (n >= cap) n = cap - 1;
+    memcpy(out, tmp, n);
+    out[n] = 0;
+}
+
+static int add_req(ctx *c, gs_pool *p, gs_req_key key, json_t *arr, const char *path) {
+    if (!arr) return 0;
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > GS_MAX_VALUES)
+        return fail(c, path, "must be a non-empty array of strings");
+    gs_requirement *r = &p->reqs[p->nreqs++];
+    r->key = key;
+    r->op = GS_OP_IN;
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        if (!json_is_string(v) || json_string_length(v) >= GS_NAME_LEN)
+            return fail(c, path, "must contain short strings");
+        snprintf(r->values[r->nvalues++], GS_NAME_LEN, "%s", json_string_value(v));
+    }
+    return 0;
+}
+
+static int parse_pool(ctx *c, json_t *o, const char *path, gs_pool *p, const gs_catalog *cat) {
+    static const char *const K[] = {"name", "instanceFamilies", "instanceTypes", "capacityTypes",
+                                    "sharing", "migProfiles", "limitNodes", NULL};
+    int rc = check_keys(c, o, path, K);
+    if (rc) return rc;
+    memset(p, 0, sizeof *p);
+    p->disruption_budget_pct = 10;
+    if ((rc = get_str(c, o, "name", path, p->name, sizeof p->name))) return rc;
+    if (!p->name[0]) return fail(c, path, "needs a name");
+    char sp[300];
+    snprintf(sp, sizeof sp, "%s.instanceFamilies", path);
+    if ((rc = add_req(c, p, GS_KEY_FAMILY, json_object_get(o, "instanceFamilies"), sp))) return rc;
+    snprintf(sp, sizeof sp, "%s.instanceTypes", path);
+    if ((rc = add_req(c, p, GS_KEY_INSTANCE_TYPE, json_object_get(o, "instanceTypes"), sp))) return rc;
+    snprintf(sp, sizeof sp, "%s.capacityTypes", path);
+    json_t *ct = json_object_get(o, "capacityTypes");
+    if ((rc = add_req(c, p, GS_KEY_CAPACITY_TYPE, ct, sp))) return rc;
+    if (ct)
+        for (int32_t i = 0; i < p->reqs[p->nreqs - 1].nvalues; i++)
+            if (gs_capacity_parse(p->reqs[p->nreqs - 1].values[i]) < 0)
+                return fail(c, sp, "unknown capacity type '%s' (spot, on-demand)", p->reqs[p->nreqs - 1].values[i]);
+    char share[32] = "mig";
+    if ((rc = get_str(c, o, "sharing", path, share, sizeof share))) return rc;
+    if (strcmp(share, "mig") == 0) p->sharing = GS_SHARE_MIG;
+    else if (strcmp(share, "exclusive") == 0) p->sharing = GS_SHARE_EXCLUSIVE;
+    else {
+        snprintf(sp, sizeof sp, "%s.sharing", path);
+        return fail(c, sp, "'%s' is not supported by the simulator (mig, exclusive)", share);
+    }
+    json_t *mp = json_object_get(o, "migProfiles");
+    if (mp) {
+        snprintf(sp, sizeof sp, "%s.migProfiles", path);
+        if (!json_is_array(mp) || json_array_size(mp) > GS_MIG_MAX_ALLOWED)
+            return fail(c, sp, "must be an array of profile names");
+        size_t i;
+        json_t *v;
+        json_array_foreach(mp, i, v) {
+            if (!json_is_string(v) || json_string_length(v) >= 24) return fail(c, sp, "bad profile name");
+            snprintf(p->mig_profiles[p->n_mig_profiles++], 24, "%s", json_string_value(v));
+        }
+    }
+    int64_t ln = 0;
+    if ((rc = get_int(c, o, "limitNodes", path, 0, 100000, &ln))) return rc;
+    p->limit_nodes = (int32_t)ln;
+    bool any = false;
+    for (int32_t t = 0; t < cat->n && !any; t++)
+        for (int k = 0; k < GS_CAP__N; k++)
+            any |= cat->types[t].gpus > 0 && gs_pool_allows(p, &cat->types[t], (gs_capacity)k, NULL);
+    if (!any) return fail(c, path, "admits no GPU instance type of the catalog");
+    return 0;
+}
+
+static int parse_wl(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_scenario *s) {
+    static const char *const K[] = {"name", "project", "pool", "migProfile", "gpuMemory", "cpu",
+                                    "memory", "serviceTime", "coldStart", "slo", "scaler",
+                                    "traffic", NULL};
+    int rc = check_keys(c, o, path, K);
+    if (rc) return rc;
+    memset(w, 0, sizeof *w);
+    if ((rc = get_str(c, o, "name", path, w->name, sizeof w->name))) return rc;
+    if (!w->name[0]) return fail(c, path, "needs a name");
+    memcpy(w->project, w->name, sizeof w->project);
+    if ((rc = get_str(c, o, "project", path, w->project, sizeof w->project))) return rc;
+    char pool[GS_NAME_LEN] = "";
+    if ((rc = get_str(c, o, "pool", path, pool, sizeof pool))) return rc;
+    w->pool = pool[0] ? -1 : 0;
+    for (int32_t i = 0; i < s->npools; i++)
+        if (strcmp(s->pools[i].name, pool) == 0) w->pool = i;
+    if (w->pool < 0) return fail(c, path, "names an unknown pool '%s'", pool);
+    if ((rc = get_str(c, o, "migProfile", path, w->mig_profile, sizeof w->mig_profile))) return rc;
+    w->need.mem_mib = 0;
+    if ((rc = get_qty_mem(c, o, "gpuMemory", path, &w->need.mem_mib))) return rc;
+    w->need.cpu = 1000;
+    w->need.mem = 4096;
+    if ((rc = get_qty_cpu(c, o, "cpu", path, &w->need.cpu))) return rc;
+    if ((rc = get_qty_mem(c, o, "memory", path, &w->need.mem))) return rc;
+    if (w->mig_profile[0]) {
+        const gs_gpu_model *ref = gs_gpu_get(gs_gpu_find("h100-80gb"));
+        int pi = ref ? gs_mig_profile_find(ref, w->mig_profile) : -1;
+        if (pi < 0) {
+            char sp[300];
+            snprintf(sp, sizeof sp, "%s.migProfile", path);
+            return fail(c, sp, "'%s' is not an H100-80GB MIG profile (see `gpuscale mig h100`)", w->mig_profile);
+        }
+        w->need.compute = ref->profiles[pi].compute;
+        if (w->need.mem_mib == 0) w->need.mem_mib = ref->profiles[pi].mem_mib;
+        if (w->need.mem_mib > ref->profiles[pi].mem_mib) {
+            char sp[300];
+            snprintf(sp, sizeof sp, "%s.gpuMemory", path);
+            return fail(c, sp, "does not fit the memory of %s", w->mig_profile);
+        }
+        w->sat_slices = w->need.compute;
+    } else {
+        w->need.compute = 7;
+        w->sat_slices = 7;
+    }
+    w->base_ms = 100;
+    json_t *st = json_object_get(o, "serviceTime");
+    char sp[300];
+    if (st) {
+        static const char *const SK[] = {"baseMs", "msPerInputToken", "msPerOutputToken",
+                                         "saturationComputeSlices", NULL};
+        snprintf(sp, sizeof sp, "%s.serviceTime", path);
+        if ((rc = check_keys(c, st, sp, SK))) return rc;
+        if ((rc = get_num(c, st, "baseMs", sp, 0, 3600000, &w->base_ms))) return rc;
+        if ((rc = get_num(c, st, "msPerInputToken", sp, 0, 10000, &w->ms_per_in))) return rc;
+        if ((rc = get_num(c, st, "msPerOutputToken", sp, 0, 10000, &w->ms_per_out))) return rc;
+        int64_t sat = w->sat_slices;
+        if ((rc = get_int(c, st, "saturationComputeSlices", sp, 1, 7, &sat))) return rc;
+        w->sat_slices = (int32_t)sat;
+    }
+    w->cold_start = GS_SEC(30);
+    if ((rc = get_dur(c, o, "coldStart", path, &w->cold_start))) return rc;
+    w->slo_wait = GS_SEC(60);
+    json_t *slo = json_object_get(o, "slo");
+    if (slo) {
+        static const char *const LK[] = {"queueWait", NULL};
+        snprintf(sp, sizeof sp, "%s.slo", path);
+        if ((rc = check_keys(c, slo, sp, LK))) return rc;
+        if ((rc = get_dur(c, slo, "queueWait", sp, &w->slo_wait))) return rc;
+    }
+    w->target_milli = 1000;
+    w->min_replicas = 0;
+    w->max_replicas = 100;
+    w->polling = GS_SEC(1);
+    w->cooldown = GS_SEC(300);
+    w->stabilize_down = GS_SEC(300);
+    json_t *sc = json_object_get(o, "scaler");
+    if (sc) {
+        static const char *const CK[] = {"target", "activation", "minReplicas", "maxReplicas",
+                                         "pollingInterval", "cooldownPeriod", "stabilizeDown", NULL};
+        snprintf(sp, sizeof sp, "%s.scaler", path);
+        if ((rc = check_keys(c, sc, sp, CK))) return rc;
+        double t = 1, a = 0;
+        if ((rc = get_num(c, sc, "target", sp, 0.001, 1e6, &t))) return rc;
+        if ((rc = get_num(c, sc, "activation", sp, 0, 1e6, &a))) return rc;
+        w->target_milli = (int64_t)llround(t * 1000);
+        w->activation_milli = (int64_t)llround(a * 1000);
+        int64_t mn = 0, mx = 100;
+        if ((rc = get_int(c, sc, "minReplicas", sp, 0, 10000, &mn))) return rc;
+        if ((rc = get_int(c, sc, "maxReplicas", sp, 1, 10000, &mx))) return rc;
+        if (mn > mx) return fail(c, sp, "minReplicas is above maxReplicas");
+        w->min_replicas = (int32_t)mn;
+        w->max_replicas = (int32_t)mx;
+        if ((rc = get_dur(c, sc, "pollingInterval", sp, &w->polling))) return rc;
+        if ((rc = get_dur(c, sc, "cooldownPeriod", sp, &w->cooldown))) return rc;
+        if ((rc = get_dur(c, sc, "stabilizeDown", sp, &w->stabilize_down))) return rc;
+        if (w->polling < 100) return fail(c, sp, "pollingInterval must be at least 100ms");
+    }
+    json_t *tr = json_object_get(o, "traffic");
+    snprintf(sp, sizeof sp, "%s.traffic", path);
+    if (!tr) return fail(c, sp, "is required");
+    static const char *const TK[] = {"kind", "sizesFrom", "trace", "peakPerSecond", "troughPerSecond",
+                                     "peakHour", "burstsPerDay", "burstFactor", "burstLength",
+                                     "speedup", NULL};
+    if ((rc = check_keys(c, tr, sp, TK))) return rc;
+    char kind[32] = "synthetic";
+    if ((rc = get_str(c, tr, "kind", sp, kind, sizeof kind))) return rc;
+    char rel[GS_SIM_PATH] = "";
+    if (strcmp(kind, "synthetic") == 0) {
+        w->traffic = GS_TRAFFIC_SYNTH;
+        if ((rc = get_str(c, tr, "sizesFrom", sp, rel, sizeof rel))) return rc;
+        if (!rel[0]) return fail(c, sp, "needs sizesFrom (an Azure LLM trace CSV)");
+        gs_synth_params *q = &w->synth;
+        q->peak_rps = 1;
+        q->trough_rps = 0.1;
+        q->peak_hour = 14;
+        q->burst_factor = 1;
+        q->burst_len = GS_MIN(10);
+        if ((rc = get_num(c, tr, "peakPerSecond", sp, 0.0001, 100000, &q->peak_rps))) return rc;
+        if ((rc = get_num(c, tr, "troughPerSecond", sp, 0, 100000, &q->trough_rps))) return rc;
+        if ((rc = get_num(c, tr, "peakHour", sp, 0, 24, &q->peak_hour))) return rc;
+        if ((rc = get_num(c, tr, "burstsPerDay", sp, 0, 1000, &q->bursts_per_day))) return rc;
+        if ((rc = get_num(c, tr, "burstFactor", sp, 1, 100, &q->burst_factor))) return rc;
+        if ((rc = get_dur(c, tr, "burstLength", sp, &q->burst_len))) return rc;
+        if (q->trough_rps > q->peak_rps) return fail(c, sp, "troughPerSecond is above peakPerSecond");
+    } else if (strcmp(kind, "trace") == 0) {
+        w->traffic = GS_TRAFFIC_TRACE;
+        if ((rc = get_str(c, tr, "trace", sp, rel, sizeof rel))) return rc;
+        if (!rel[0]) return fail(c, sp, "needs trace (an Azure LLM trace CSV)");
+        w->trace_speedup = 1;
+        if ((rc = get_num(c, tr, "speedup", sp, 1, 1000, &w->trace_speedup))) return rc;
+    } else {
+        return fail(c, sp, "kind '%s' is unknown (synthetic, trace)", kind);
+    }
+    resolve(w->sizes_path, sizeof w->sizes_path, s->dir, rel);
+    return 0;
+}
+
+int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *file,
+                      const char *dir, const gs_catalog *cat, gs_error *err) {
+    gs_scenario_defaults(s);
+    snprintf(s->dir, sizeof s->dir, "%s", dir ? dir : "");
+    ctx c = {file, err};
+    json_error_t je;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) return gs_error_setpos(err, GS_EPARSE, file, je.line, je.column, "%s", je.text);
+    int rc = 0;
+    static const char *const K[] = {"name", "description", "seed", "duration", "warmup", "sampleEvery",
+                                    "cloud", "pools", "workloads", "jobs", "clusterAutoscaler",
+                                    NULL};
+    if ((rc = check_keys(&c, root, "$", K))) goto out;
+    if ((rc = get_str(&c, root, "name", "$", s->name, sizeof s->name))) goto out;
+    if ((rc = get_str(&c, root, "description", "$", s->description, sizeof s->description))) goto out;
+    int64_t seed = 1;
+    if ((rc = get_int(&c, root, "seed", "$", 0, INT64_MAX, &seed))) goto out;
+    s->seed = (uint64_t)seed;
+    if ((rc = get_dur(&c, root, "duration", "$", &s->duration))) goto out;
+    if (s->duration <= 0 || s->duration > GS_HOUR(24 * 400)) {
+        rc = fail(&c, "$.duration", "must be between 1ms and 400d");
+        goto out;
+    }
+    if ((rc = get_dur(&c, root, "warmup", "$", &s->warmup))) goto out;
+    if (s->warmup < 0 || s->warmup > GS_HOUR(24) || s->warmup % GS_MIN(1) != 0) {
+        rc = fail(&c, "$.warmup", "must be whole minutes between 0 and 24h");
+        goto out;
+    }
+    if ((rc = get_dur(&c, root, "sampleEvery", "$", &s->sample_every))) goto out;
+    if (s->sample_every < GS_SEC(1)) {
+        rc = fail(&c, "$.sampleEvery", "must be at least 1s");
+        goto out;
+    }
+    json_t *cl = json_object_get(root, "cloud");
+    if (cl) {
+        static const char *const CK[] = {"spotInterruptionsPerNodeHour", "spotNotice",
+                                         "migReconfigure", "billingMinimum", "bootTime", NULL};
+        if ((rc = check_keys(&c, cl, "$.cloud", CK))) goto out;
+        if ((rc = get_num(&c, cl, "spotInterruptionsPerNodeHour", "$.cloud", 0, 100, &s->spot_per_node_hour))) goto out;
+        if ((rc = get_dur(&c, cl, "spotNotice", "$.cloud", &s->spot_notice))) goto out;
+        if ((rc = get_dur(&c, cl, "migReconfigure", "$.cloud", &s->mig_reconfigure))) goto out;
+        if ((rc = get_dur(&c, cl, "billingMinimum", "$.cloud", &s->bill_min))) goto out;
+        json_t *bt = json_object_get(cl, "bootTime");
+        if (bt) {
+            if (!json_is_object(bt)) { rc = fail(&c, "$.cloud.bootTime", "must be an object of family: {min, max}"); goto out; }
+            const char *fam;
+            json_t *v;
+            json_object_foreach(bt, fam, v) {
+                char sp[300];
+                snprintf(sp, sizeof sp, "$.cloud.bootTime.%s", fam);
+                static const char *const BK[] = {"min", "max", NULL};
+                if ((rc = check_keys(&c, v, sp, BK))) goto out;
+                gs_boot_dist d = {"", GS_SEC(60), GS_SEC(60)};
+                snprintf(d.family, sizeof d.family, "%s", strcmp(fam, "default") == 0 ? "" : fam);
+                if ((rc = get_dur(&c, v, "min", sp, &d.min))) goto out;
+                if ((rc = get_dur(&c, v, "max", sp, &d.max))) goto out;
+                if (d.max < d.min) { rc = fail(&c, sp, "max is below min"); goto out; }
+                int32_t i = 0;
+                while (i < s->nboot && strcmp(s->boot[i].family, d.family) != 0) i++;
+                if (i == s->nboot) {
+                    if (s->nboot == GS_SIM_MAX_BOOT) { rc = fail(&c, sp, "too many families"); goto out; }
+                    s->nboot++;
+                }
+                s->boot[i] = d;
+            }
+        }
+    }
+    json_t *ca = json_object_get(root, "clusterAutoscaler");
+    if (ca) {
+        static const char *const AK[] = {"hpaGpuUtilizationTarget", NULL};
+        if ((rc = check_keys(&c, ca, "$.clusterAutoscaler", AK))) goto out;
+        if ((rc = get_num(&c, ca, "hpaGpuUtilizationTarget", "$.clusterAutoscaler", 0.05, 1.0, &s->hpa_util_target))) goto out;
+    }
+    json_t *pools = json_object_get(root, "pools");
+    if (!json_is_array(pools) || json_array_size(pools) == 0 || json_array_size(pools) > GS_SIM_MAX_POOLS) {
+        rc = fail(&c, "$.pools", "must be an array of 1..4 pools");
+        goto out;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(pools, i, v) {
+        char sp[64];
+        snprintf(sp, sizeof sp, "$.pools[%zu]", i);
+        if ((rc = parse_pool(&c, v, sp, &s->pools[s->npools], cat))) goto out;
+        s->npools++;
+    }
+    json_t *wls = json_object_get(root, "workloads");
+    json_t *jobs = json_object_get(root, "jobs");
+    if (wls) {
+        if (!json_is_array(wls) || json_array_size(wls) > GS_SIM_MAX_WL) {
+            rc = fail(&c, "$.workloads", "must be an array of at most 8 workloads");
+            goto out;
+        }
+        json_array_foreach(wls, i, v) {
+            char sp[64];
+            snprintf(sp, sizeof sp, "$.workloads[%zu]", i);
+            if ((rc = parse_wl(&c, v, sp, &s->wl[s->nwl], s))) goto out;
+            s->nwl++;
+        }
+    }
+    if (jobs) {
+        static const char *const JK[] = {"trace", "pool", "limit", NULL};
+        if ((rc = check_keys(&c, jobs, "$.jobs", JK))) goto out;
+        char rel[GS_SIM_PATH] = "", pool[GS_NAME_LEN] = "";
+        if ((rc = get_str(&c, jobs, "trace", "$.jobs", rel, sizeof rel))) goto out;
+        if ((rc = get_str(&c, jobs, "pool", "$.jobs", pool, sizeof pool))) goto out;
+        if ((rc = get_int(&c, jobs, "limit", "$.jobs", 0, GS_TRACE_MAX_ROWS, &s->jobs_limit))) goto out;
+        if (!rel[0]) { rc = fail(&c, "$.jobs.trace", "is required (an openb pod list)"); goto out; }
+        resolve(s->jobs_path, sizeof s->jobs_path, s->dir, rel);
+        s->jobs_pool = pool[0] ? -1 : 0;
+        for (int32_t k = 0; k < s->npools; k++)
+            if (strcmp(s->pools[k].name, pool) == 0) s->jobs_pool = k;
+        if (s->jobs_pool < 0) { rc = fail(&c, "$.jobs.pool", "names an unknown pool '%s'", pool); goto out; }
+    }
+    if (s->nwl == 0 && !s->jobs_path[0]) rc = fail(&c, "$", "needs workloads or jobs");
+out:
+    json_decref(root);
+    return rc;
+}
+
+int gs_scenario_load(gs_scenario *s, const char *path, const gs_catalog *cat, gs_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return gs_error_set(err, GS_ENOENT, "%s: %s", path, strerror(errno));
+    char *buf = malloc(SCENARIO_MAX_BYTES + 1);
+    if (!buf) {
+        fclose(f);
+        return gs_error_set(err, GS_ENOMEM, "out of memory");
+    }
+    size_t n = fread(buf, 1, SCENARIO_MAX_BYTES + 1, f);
+    fclose(f);
+    if (n > SCENARIO_MAX_BYTES) {
+        free(buf);
+        return gs_error_set(err, GS_ETOOBIG, "%s: larger than 1 MiB", path);
+    }
+    char dir[GS_SIM_PATH];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    int rc = gs_scenario_parse(s, buf, n, path, dir, cat, err);
+    free(buf);
+    return rc;
+}

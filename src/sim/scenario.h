@@ -1,0 +1,88 @@
+/* A simulation scenario: the pools and workloads (what a user would write as GPUPool and
+ * QueueScaler objects) plus the simulation-only parts: traffic (a trace or the synthetic
+ * generator), each workload's service-time model, SLO, duration, seed, cloud timings and spot
+ * interruption rate. Read from JSON (docs/simulate.md documents every field). */
+#ifndef GS_SIM_SCENARIO_H
+#define GS_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model/catalog.h"
+#include "model/err.h"
+#include "model/objects.h"
+#include "model/qty.h"
+#include "policy/reconcile.h"
+#include "sim/trace.h"
+
+#define GS_SIM_MAX_WL 8
+#define GS_SIM_MAX_POOLS 4
+#define GS_SIM_MAX_BOOT 16
+#define GS_SIM_PATH 512
+
+typedef struct gs_boot_dist {
+    char family[GS_FAMILY_NAME]; /* "" = default for GPU families not listed */
+    gs_ms min, max;               /* boot-to-ready (GPU allocatable), uniform in [min, max] */
+} gs_boot_dist;
+
+typedef enum { GS_TRAFFIC_SYNTH, GS_TRAFFIC_TRACE } gs_traffic_kind;
+
+typedef struct gs_sim_workload {
+    char name[GS_NAME_LEN];
+    char project[GS_NAME_LEN];
+    int32_t pool;
+    char mig_profile[24];        /* what gpuscale asks for on H100-class GPUs, "" = whole GPU */
+    gs_rc_need need;             /* compute slices / GPU memory / cpu / memory of one replica */
+    int32_t sat_slices;          /* compute slices (of 7 on the reference GPU) it saturates */
+    double base_ms, ms_per_in, ms_per_out; /* service time on a saturating slot */
+    gs_ms cold_start;
+    gs_ms slo_wait;
+    /* scaler (QueueScaler) */
+    int64_t target_milli, activation_milli;
+    int32_t min_replicas, max_replicas;
+    gs_ms polling, cooldown, stabilize_down;
+    /* traffic */
+    gs_traffic_kind traffic;
+    char sizes_path[GS_SIM_PATH]; /* Azure CSV whose request sizes are sampled / replayed */
+    gs_synth_params synth;
+    double trace_speedup;         /* replay: divide inter-arrival times by this (>= 1) */
+} gs_sim_workload;
+
+typedef struct gs_scenario {
+    char name[GS_NAME_LEN];
+    char description[GS_VALUE_LEN];
+    char dir[GS_SIM_PATH];
+    uint64_t seed;
+    gs_ms duration;
+    gs_ms warmup;                /* synthetic traffic starts this long before t = 0; nothing
+                                  * before 0 is counted (every policy starts warm) */
+    gs_ms sample_every;
+    gs_boot_dist boot[GS_SIM_MAX_BOOT];
+    int32_t nboot;
+    double spot_per_node_hour;   /* interruptions per spot node-hour */
+    gs_ms spot_notice;           /* 2 min on AWS */
+    gs_ms mig_reconfigure;
+    gs_ms bill_min;              /* 60 s */
+    double hpa_util_target;      /* cluster-autoscaler baseline: HPA GPU utilization target */
+    gs_pool pools[GS_SIM_MAX_POOLS];
+    int32_t npools;
+    gs_sim_workload wl[GS_SIM_MAX_WL];
+    int32_t nwl;
+    /* openb job replay instead of queue workloads */
+    char jobs_path[GS_SIM_PATH];
+    int32_t jobs_pool;
+    int64_t jobs_limit;          /* 0 = all pods */
+} gs_scenario;
+
+/* Defaults for every field (docs/simulate.md). */
+void gs_scenario_defaults(gs_scenario *s);
+/* Parses scenario JSON text; `file` names it in errors (file:line:col); relative paths are
+ * resolved against `dir`. cat is used to validate pools. On error *s is unspecified. */
+int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *file,
+                      const char *dir, const gs_catalog *cat, gs_error *err);
+int gs_scenario_load(gs_scenario *s, const char *path, const gs_catalog *cat, gs_error *err);
+
+/* Boot-to-ready bounds for an instance family. */
+const gs_boot_dist *gs_scenario_boot(const gs_scenario *s, const char *family);
+
+#endif

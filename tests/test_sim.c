@@ -1,0 +1,481 @@
+/* Simulator: engine pieces, trace readers, scenario loader, and the invariants of every
+ * policy on several traces (fit, exactly-once service, cost = integral of prices, oracle is a
+ * lower bound, determinism). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "io/catalog_load.h"
+#include "policy/reconcile.h"
+#include "sim/heap.h"
+#include "sim/report.h"
+#include "sim/rng.h"
+#include "sim/scenario.h"
+#include "sim/sim.h"
+#include "sim/trace.h"
+#include "testutil.h"
+
+static void test_heap_order(void **state) {
+    (void)state;
+    gs_heap h;
+    gs_heap_init(&h);
+    gs_rng r;
+    gs_rng_seed(&r, 7);
+    for (int i = 0; i < 5000; i++) assert_int_equal(gs_heap_push(&h, (gs_ms)gs_rng_below(&r, 1000), 0, i, 0, 0), 0);
+    gs_event e, prev = {0};
+    int n = 0;
+    while (gs_heap_pop(&h, &e) == 0) {
+        if (n) {
+            assert_true(e.at >= prev.at);
+            if (e.at == prev.at) assert_true(e.seq > prev.seq); /* FIFO among equal times */
+        }
+        prev = e;
+        n++;
+    }
+    assert_int_equal(n, 5000);
+    gs_heap_free(&h);
+}
+
+static void test_rng_deterministic(void **state) {
+    (void)state;
+    gs_rng a, b, c;
+    gs_rng_seed(&a, 42);
+    gs_rng_seed(&b, 42);
+    gs_rng_seed(&c, 43);
+    int same_c = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t x = gs_rng_next(&a);
+        assert_true(x == gs_rng_next(&b));
+        same_c += x == gs_rng_next(&c);
+    }
+    assert_true(same_c < 2);
+    double sum = 0;
+    for (int i = 0; i < 100000; i++) sum += gs_rng_exp(&a, 5.0);
+    assert_true(sum / 100000 > 4.9 && sum / 100000 < 5.1);
+}
+
+static void test_azure_crlf_no_final_newline(void **state) {
+    (void)state;
+    size_t len;
+    char *txt = gs_test_read("sim/azure-crlf-nofinal.csv", &len);
+    assert_true(len > 2 && txt[len - 1] != '\n');
+    gs_llm_trace t = {0};
+    gs_error err;
+    assert_int_equal(gs_trace_azure_parse(txt, len, "x.csv", true, &t, &err), 0);
+    assert_int_equal(t.n, 536);
+    assert_int_equal(t.st.bad, 0);
+    assert_int_equal(t.v[0].at, 0);
+    assert_int_equal(t.v[0].ctx, 374); /* first conv row: 2023-11-16 18:15:46.6805900,374,44 */
+    assert_int_equal(t.v[0].gen, 44);
+    for (int64_t i = 1; i < t.n; i++) assert_true(t.v[i].at >= t.v[i - 1].at);
+    /* the last row (no newline after it) is read */
+    assert_int_equal(t.v[t.n - 1].ctx, 91);
+    assert_int_equal(t.v[t.n - 1].gen, 16);
+    gs_llm_trace_free(&t);
+    /* the same text with LF endings and a final newline gives the same rows */
+    char *lf = malloc(len + 2);
+    size_t m = 0;
+    for (size_t i = 0; i < len; i++)
+        if (txt[i] != '\r') lf[m++] = txt[i];
+    lf[m++] = '\n';
+    gs_llm_trace u = {0};
+    assert_int_equal(gs_trace_azure_parse(lf, m, "y.csv", true, &u, &err), 0);
+    assert_int_equal(u.n, 536);
+    gs_llm_trace_free(&u);
+    free(lf);
+    free(txt);
+}
+
+static void test_azure_bad_rows(void **state) {
+    (void)state;
+    const char *txt =
+        "TIMESTAMP,ContextTokens,GeneratedTokens\r\n"
+        "2023-11-16 18:15:46.6805900,374,44\r\n"
+        "2023-11-16 18:15:47,abc,44\r\n"
+        "2023-13-16 18:15:47.1,1,1\r\n"
+        "2023-11-16 18:15:48.0000000,10\r\n"
+        "2023-11-16 18:15:49.5,20,2";
+    gs_llm_trace t = {0};
+    gs_error err;
+    gs_error_clear(&err);
+    assert_int_equal(gs_trace_azure_parse(txt, strlen(txt), "bad.csv", false, &t, &err), 0);
+    assert_int_equal(t.n, 2);
+    assert_int_equal(t.st.bad, 3);
+    assert_int_equal(t.st.msgs[0].line, 3);
+    assert_non_null(strstr(t.st.msgs[0].why, "ContextTokens"));
+    assert_int_equal(t.st.msgs[1].line, 4);
+    assert_int_equal(t.st.msgs[2].line, 5);
+    assert_int_equal(t.v[1].at, 2820); /* 49.500 - 46.680 s (ms precision) */
+    gs_llm_trace_free(&t);
+    gs_llm_trace s = {0};
+    assert_int_equal(gs_trace_azure_parse(txt, strlen(txt), "bad.csv", true, &s, &err), GS_EPARSE);
+    char buf[600];
+    gs_error_format(&err, buf, sizeof buf);
+    assert_non_null(strstr(buf, "bad.csv:3:"));
+    /* wrong header */
+    const char *h = "time,a,b\n1,2,3\n";
+    assert_int_equal(gs_trace_azure_parse(h, strlen(h), "h.csv", false, &s, &err), GS_EPARSE);
+    assert_non_null(strstr(err.msg, "header"));
+    /* no valid rows at all */
+    const char *e = "TIMESTAMP,ContextTokens,GeneratedTokens\nfoo,1,1\n";
+    assert_int_equal(gs_trace_azure_parse(e, strlen(e), "e.csv", false, &s, &err), GS_EPARSE);
+}
+
+static void test_openb(void **state) {
+    (void)state;
+    size_t len;
+    char *txt = gs_test_read("sim/openb-300.csv", &len);
+    gs_job_trace t = {0};
+    gs_error err;
+    assert_int_equal(gs_trace_openb_parse(txt, len, "o.csv", true, &t, &err), 0);
+    assert_int_equal(t.n + t.cpu_only, 300);
+    assert_true(t.n > 200);
+    assert_int_equal(t.v[0].create, 0);
+    assert_int_equal(t.v[0].end, 12537496000LL);
+    assert_int_equal(t.v[1].gpu_milli, 460);
+    for (int64_t i = 1; i < t.n; i++) assert_true(t.v[i].create >= t.v[i - 1].create);
+    gs_job_trace_free(&t);
+    free(txt);
+    /* unsorted rows are sorted; bad rows reported with their line */
+    const char *u =
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n"
+        "p1,1000,100,1,500,,LS,Running,50,60,50\n"
+        "p2,1000,100,2,1000,,LS,Running,10,20,10\n"
+        "p3,1000,100,1,500,,LS,Running,30,20,30\n"
+        "p4,1000,100,0,0,,BE,Running,5,9,5\n";
+    gs_job_trace v = {0};
+    assert_int_equal(gs_trace_openb_parse(u, strlen(u), "u.csv", false, &v, &err), 0);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.cpu_only, 1);
+    assert_int_equal(v.st.bad, 1);
+    assert_int_equal(v.st.msgs[0].line, 4);
+    assert_int_equal(v.v[0].create, 10000);
+    assert_int_equal(v.v[0].num_gpu, 2);
+    gs_job_trace_free(&v);
+    assert_int_equal(gs_trace_openb_parse(u, strlen(u), "u.csv", true, &v, &err), GS_EPARSE);
+    assert_int_equal(err.line, 4);
+    const char *m = "name,cpu_milli,memory_mib,num_gpu,gpu_milli\np,1,1,1,1000\n";
+    assert_int_equal(gs_trace_openb_parse(m, strlen(m), "m.csv", false, &v, &err), GS_EUNSUPPORTED);
+    assert_int_equal(gs_trace_sniff(u, strlen(u)), 2);
+    assert_int_equal(gs_trace_sniff("TIMESTAMP,x", 11), 1);
+    assert_int_equal(gs_trace_sniff("zzz", 3), 0);
+}
+
+static void test_synth_diurnal(void **state) {
+    (void)state;
+    gs_llm_trace sizes = {0};
+    gs_error err;
+    assert_int_equal(gs_trace_azure_load(GS_TEST_DATA "/sim/azure-crlf-nofinal.csv", true, &sizes, &err), 0);
+    gs_synth_params p = {GS_HOUR(24), 2.0, 0.1, 14, 0, 1, GS_MIN(10)};
+    gs_rng r1, r2;
+    gs_rng_seed(&r1, 5);
+    gs_rng_seed(&r2, 5);
+    gs_llm_trace a = {0}, b = {0};
+    assert_int_equal(gs_trace_synth(&p, &sizes, &r1, &a, &err), 0);
+    assert_int_equal(gs_trace_synth(&p, &sizes, &r2, &b, &err), 0);
+    assert_int_equal(a.n, b.n);
+    assert_memory_equal(a.v, b.v, sizeof *a.v * (size_t)a.n);
+    int64_t night = 0, day = 0;
+    for (int64_t i = 0; i < a.n; i++) {
+        gs_ms h = a.v[i].at / GS_HOUR(1);
+        if (h == 2) night++;
+        if (h == 14) day++;
+    }
+    /* rate at 14:00 is 2/s (7200/h), around 02:00 near the 0.1/s trough */
+    assert_true(day > 6800 && day < 7600);
+    assert_true(night < 800);
+    gs_llm_trace_free(&a);
+    gs_llm_trace_free(&b);
+    gs_llm_trace_free(&sizes);
+}
+
+static const char *SCEN_PREFIX = "{\"pools\":[{\"name\":\"h\",\"instanceFamilies\":[\"p5\"]}],"
+                                 "\"workloads\":[{\"name\":\"w\",\"traffic\":{\"sizesFrom\":\"x.csv\"}";
+
+static int parse_scen(const char *body, gs_error *err) {
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *s = calloc(1, sizeof *s);
+    int rc = gs_scenario_parse(s, body, strlen(body), "s.json", ".", &cat, err);
+    free(s);
+    gs_catalog_free(&cat);
+    return rc;
+}
+
+static void test_scenario_errors(void **state) {
+    (void)state;
+    gs_error err;
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s}]}", SCEN_PREFIX);
+    assert_int_equal(parse_scen(buf, &err), 0);
+    struct { const char *extra; const char *want; } cases[] = {
+        {",\"colour\":1", "$.workloads[0].colour: unknown field"},
+        {",\"coldStart\":\"5 parsecs\"", "$.workloads[0].coldStart: bad duration"},
+        {",\"pool\":\"nope\"", "unknown pool 'nope'"},
+        {",\"migProfile\":\"9g.99gb\"", "not an H100-80GB MIG profile"},
+        {",\"scaler\":{\"minReplicas\":5,\"maxReplicas\":2}", "minReplicas is above maxReplicas"},
+        {",\"serviceTime\":{\"baseMs\":-1}", "baseMs: must be in"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(buf, sizeof buf, "%s%s}]}", SCEN_PREFIX, cases[i].extra);
+        gs_error_clear(&err);
+        assert_int_equal(parse_scen(buf, &err), GS_EPARSE);
+        if (!strstr(err.msg, cases[i].want)) fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, cases[i].want);
+    }
+    /* JSON syntax errors carry line and column */
+    assert_int_equal(parse_scen("{\n \"name\": ,\n}", &err), GS_EPARSE);
+    assert_int_equal(err.line, 2);
+    /* a pool admitting nothing */
+    assert_int_equal(parse_scen("{\"pools\":[{\"name\":\"x\",\"instanceFamilies\":[\"zz9\"]}],\"workloads\":[]}", &err), GS_EPARSE);
+    assert_non_null(strstr(err.msg, "admits no GPU instance type"));
+}
+
+static void test_scale_semantics(void **state) {
+    (void)state;
+    gs_rc_scale_params p = {.target_milli = 2000, .activation_milli = 0, .min_replicas = 0,
+                            .max_replicas = 10, .cooldown = GS_SEC(300), .stabilize_down = 0};
+    gs_rc_scale_state s;
+    gs_rc_scale_state_init(&s);
+    /* activation is strict: metric 0 with threshold 0 stays at zero */
+    assert_int_equal(gs_reconcile_scale(&p, &s, 0, 0, 0), 0);
+    assert_int_equal(gs_reconcile_scale(&p, &s, 1000, 5000, 0), 3);   /* ceil(5/2) */
+    assert_int_equal(gs_reconcile_scale(&p, &s, 2000, 50000, 3), 10);  /* capped at max */
+    assert_int_equal(gs_reconcile_scale(&p, &s, 3000, 0, 10), 1);      /* inactive, in cooldown: >= 1 */
+    assert_int_equal(gs_reconcile_scale(&p, &s, 3000 + GS_SEC(300), 0, 1), 0); /* cooldown over */
+    /* HPA mode: from zero to max(min,1) first; rate limit max(2x, +4) per 15 s */
+    gs_rc_scale_params h = p;
+    h.hpa_rate_limit = true;
+    h.hpa_tolerance = true;
+    gs_rc_scale_state_init(&s);
+    assert_int_equal(gs_reconcile_scale(&h, &s, 0, 40000, 0), 1);
+    assert_int_equal(gs_reconcile_scale(&h, &s, GS_SEC(15), 40000, 1), 5);
+    /* tolerance: ratio 1.05 keeps the current count */
+    assert_int_equal(gs_reconcile_scale(&h, &s, GS_SEC(30), 10500, 5), 5);
+    /* stabilization: a drop is held for the window */
+    h.stabilize_down = GS_SEC(300);
+    gs_rc_scale_state_init(&s);
+    s.last_active = 0;
+    assert_int_equal(gs_reconcile_scale(&h, &s, GS_SEC(1), 20000, 10), 10);
+    assert_int_equal(gs_reconcile_scale(&h, &s, GS_SEC(60), 4000, 10), 10);
+    assert_int_equal(gs_reconcile_scale(&h, &s, GS_SEC(400), 4000, 10), 2);
+}
+
+static void test_reconcile_mig_launch_and_consolidate(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_pool pool = {0};
+    snprintf(pool.name, sizeof pool.name, "h");
+    pool.nreqs = 1;
+    pool.reqs[0].key = GS_KEY_FAMILY;
+    pool.reqs[0].op = GS_OP_IN;
+    pool.reqs[0].nvalues = 1;
+    snprintf(pool.reqs[0].values[0], GS_NAME_LEN, "p5");
+    pool.sharing = GS_SHARE_MIG;
+    gs_rc_scale_params sp = {.target_milli = 1000, .max_replicas = 100, .cooldown = GS_SEC(60)};
+    gs_rc_scale_state ss;
+    gs_rc_scale_state_init(&ss);
+    gs_rc_workload wl = {0, {0, 1, 8192, 2000, 8192}, 5000, &sp, &ss};
+    gs_rc_input in = {0, &cat, &pool, 1, NULL, 0, NULL, 0, &wl, 1, NULL, NULL};
+    gs_action acts[64];
+    gs_rc_output out = {acts, 0, 64, 0};
+    assert_int_equal(gs_reconcile_step(&in, &out), 0);
+    int creates = 0, launches = 0, binds = 0, confs = 0;
+    for (int i = 0; i < out.n; i++) {
+        creates += acts[i].type == GS_ACT_CREATE_POD;
+        launches += acts[i].type == GS_ACT_LAUNCH;
+        binds += acts[i].type == GS_ACT_BIND;
+        confs += acts[i].type == GS_ACT_CONFIGURE_GPU;
+        if (acts[i].type == GS_ACT_LAUNCH) assert_string_equal(cat.types[acts[i].itype].name, "p5.4xlarge");
+        if (acts[i].type == GS_ACT_LAUNCH) assert_int_equal(acts[i].cap, GS_CAP_ON_DEMAND);
+        if (acts[i].type == GS_ACT_CONFIGURE_GPU) {
+            const gs_gpu_model *m = gs_gpu_get(gs_gpu_find("h100-80gb"));
+            assert_true(gs_mig_valid(m, acts[i].layout.parts, acts[i].layout.n, NULL));
+            assert_int_equal(acts[i].layout.n, 7); /* seven 1g.10gb */
+        }
+    }
+    assert_int_equal(creates, 5);
+    assert_int_equal(launches, 1);
+    assert_int_equal(confs, 1);
+    assert_int_equal(binds, 5);
+    /* an empty node is deleted at once; a node with a pod is kept */
+    gs_rc_node nodes[2] = {0};
+    for (int k = 0; k < 2; k++) {
+        nodes[k].id = 10 + k;
+        nodes[k].itype = gs_catalog_find(&cat, "p5.4xlarge");
+        nodes[k].ngpus = 1;
+        nodes[k].ready = true;
+    }
+    nodes[1].npods = 1;
+    gs_rc_scale_state_init(&ss);
+    wl.metric_milli = 0;
+    sp.min_replicas = 0;
+    gs_rc_pod pod = {77, -1, GS_RCP_BUSY, 1, 0, -1, 0, {1, 0, 0, 0, 0}};
+    gs_rc_input in2 = {0, &cat, &pool, 1, nodes, 2, &pod, 1, &wl, 1, NULL, NULL};
+    out.n = 0;
+    assert_int_equal(gs_reconcile_step(&in2, &out), 0);
+    int del10 = 0, del11 = 0;
+    for (int i = 0; i < out.n; i++)
+        if (acts[i].type == GS_ACT_DELETE_NODE) {
+            del10 += acts[i].node == 10;
+            del11 += acts[i].node == 11;
+        }
+    assert_int_equal(del10, 1);
+    assert_int_equal(del11, 0);
+    /* too small an action buffer is reported, not overrun */
+    gs_rc_scale_state_init(&ss);
+    wl.metric_milli = 50000;
+    gs_rc_output tiny = {acts, 0, 3, 0};
+    assert_int_equal(gs_reconcile_step(&in, &tiny), GS_ETOOBIG);
+    gs_catalog_free(&cat);
+}
+
+/* ---- invariants on every policy ---- */
+
+static void check_all(gs_scenario *sc, const gs_catalog *cat, const char *label) {
+    gs_sim_input in;
+    gs_error err;
+    if (gs_sim_prepare(sc, false, &in, &err)) fail_msg("%s: prepare: %s", label, err.msg);
+    gs_sim_result res[GS_POL__N];
+    for (int p = 0; p < GS_POL__N; p++) {
+        if (gs_sim_run(sc, cat, &in, (gs_policy)p, NULL, &res[p], &err))
+            fail_msg("%s: %s: %s", label, gs_policy_name((gs_policy)p), err.msg);
+        gs_sim_result *r = &res[p];
+        /* no pod on a node it does not fit; no layout change under a pod */
+        if (r->v_fit) fail_msg("%s %s: %lld misfits", label, gs_policy_name((gs_policy)p), (long long)r->v_fit);
+        /* every request served exactly once or counted as dropped */
+        assert_int_equal(r->v_served, 0);
+        assert_int_equal(r->served + r->dropped, r->requests);
+        assert_int_equal(r->requests, in.nreq - in.first_counted + in.njobs);
+        /* cost equals the integral of running node prices (+ billing minimum/rounding) */
+        double want = r->cost_integral + r->cost_topup;
+        if (fabs((double)r->cost - want) > r->nodes_launched + 2.0)
+            fail_msg("%s %s: cost %lld vs integral %.1f + topup %.1f", label,
+                     gs_policy_name((gs_policy)p), (long long)r->cost, r->cost_integral, r->cost_topup);
+        assert_true(r->gpu_h_busy <= r->gpu_h_bought + 1e-6);
+    }
+    /* oracle is a lower bound */
+    for (int p = 0; p < GS_POL_ORACLE; p++)
+        if (res[GS_POL_ORACLE].cost > res[p].cost)
+            fail_msg("%s: oracle %lld > %s %lld", label, (long long)res[GS_POL_ORACLE].cost,
+                     gs_policy_name((gs_policy)p), (long long)res[p].cost);
+    /* deterministic for a seed */
+    gs_sim_result again;
+    assert_int_equal(gs_sim_run(sc, cat, &in, GS_POL_GPUSCALE, NULL, &again, &err), 0);
+    assert_int_equal(again.cost, res[GS_POL_GPUSCALE].cost);
+    assert_int_equal(again.p99, res[GS_POL_GPUSCALE].p99);
+    gs_sim_result_free(&again);
+    for (int p = 0; p < GS_POL__N; p++) gs_sim_result_free(&res[p]);
+    gs_sim_input_free(&in);
+}
+
+static gs_scenario *claims(const gs_catalog *cat) {
+    gs_scenario *sc = calloc(1, sizeof *sc);
+    gs_error err;
+    if (gs_scenario_load(sc, GS_SOURCE_DIR "/examples/claims/scenario.json", cat, &err))
+        fail_msg("claims: %s", err.msg);
+    return sc;
+}
+
+static void test_invariants_claims(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *sc = claims(&cat);
+    sc->duration = GS_HOUR(3);
+    sc->seed = 1;
+    check_all(sc, &cat, "claims 3h seed 1");
+    /* an afternoon hour with heavy spot interruptions */
+    sc->duration = GS_HOUR(2);
+    sc->seed = 9;
+    sc->spot_per_node_hour = 2.0;
+    for (int32_t k = 0; k < sc->nwl; k++) sc->wl[k].synth.peak_hour = 1;
+    check_all(sc, &cat, "claims 2h spot-heavy");
+    free(sc);
+    gs_catalog_free(&cat);
+}
+
+static void test_invariants_replay_and_jobs(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *sc = claims(&cat);
+    /* replay of a real Azure excerpt (CRLF, no final newline) through both workloads, 20x */
+    for (int32_t k = 0; k < sc->nwl; k++) {
+        sc->wl[k].traffic = GS_TRAFFIC_TRACE;
+        sc->wl[k].trace_speedup = 1;
+        snprintf(sc->wl[k].sizes_path, sizeof sc->wl[k].sizes_path, "%s", GS_TEST_DATA "/sim/azure-crlf-nofinal.csv");
+    }
+    sc->duration = GS_HOUR(1);
+    check_all(sc, &cat, "azure replay");
+    /* openb pods as jobs on the H100 pool (MIG for fractional pods under gpuscale) */
+    sc->nwl = 0;
+    snprintf(sc->jobs_path, sizeof sc->jobs_path, "%s", GS_TEST_DATA "/sim/openb-300.csv");
+    sc->jobs_pool = 0;
+    sc->duration = GS_HOUR(24 * 4);
+    check_all(sc, &cat, "openb 300");
+    free(sc);
+    gs_catalog_free(&cat);
+}
+
+static void test_report_writers(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *sc = claims(&cat);
+    sc->duration = GS_HOUR(1);
+    gs_sim_input in;
+    gs_error err;
+    assert_int_equal(gs_sim_prepare(sc, false, &in, &err), 0);
+    gs_sim_result res[2];
+    assert_int_equal(gs_sim_run(sc, &cat, &in, GS_POL_GPUSCALE, NULL, &res[0], &err), 0);
+    assert_int_equal(gs_sim_run(sc, &cat, &in, GS_POL_ORACLE, NULL, &res[1], &err), 0);
+    gs_report rep = {sc, &in, res, 2};
+    char jp[] = "/tmp/gs_sim_json_XXXXXX", hp[] = "/tmp/gs_sim_html_XXXXXX";
+    int fd1 = mkstemp(jp), fd2 = mkstemp(hp);
+    assert_true(fd1 >= 0 && fd2 >= 0);
+    close(fd1);
+    close(fd2);
+    assert_int_equal(gs_report_json(&rep, jp, &err), 0);
+    assert_int_equal(gs_report_html(&rep, hp, &err), 0);
+    char *out = NULL;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "grep -c '<polyline' %s; grep -o '\"policy\": \"[a-z-]*\"' %s | sort | tr '\\n' ' '", hp, jp);
+    assert_int_equal(gs_test_sh(cmd, &out), 0);
+    assert_non_null(strstr(out, "7\n"));
+    assert_non_null(strstr(out, "\"policy\": \"gpuscale\" \"policy\": \"oracle\""));
+    free(out);
+    unlink(jp);
+    unlink(hp);
+    assert_int_equal(gs_report_json(&rep, "/nonexistent-dir/x.json", &err), GS_EIO);
+    for (int i = 0; i < 2; i++) gs_sim_result_free(&res[i]);
+    gs_sim_input_free(&in);
+    free(sc);
+    gs_catalog_free(&cat);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_heap_order),
+        cmocka_unit_test(test_rng_deterministic),
+        cmocka_unit_test(test_azure_crlf_no_final_newline),
+        cmocka_unit_test(test_azure_bad_rows),
+        cmocka_unit_test(test_openb),
+        cmocka_unit_test(test_synth_diurnal),
+        cmocka_unit_test(test_scenario_errors),
+        cmocka_unit_test(test_scale_semantics),
+        cmocka_unit_test(test_reconcile_mig_launch_and_consolidate),
+        cmocka_unit_test(test_invariants_claims),
+        cmocka_unit_test(test_invariants_replay_and_jobs),
+        cmocka_unit_test(test_report_writers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
