@@ -445,8 +445,16 @@ static void test_gate_accumulates_within_a_plan(void **st) {
     print_message("reason: %s\n", why);
     assert_string_equal(why, "budget a-budget: hard day limit $100.00 would be crossed: $100.012 by period end "
                              "($40.00 spent, $5.001/h for 12h)");
+    /* the refusal is cached for this plan: a dearer launch gets the same answer and reason,
+     * a cheaper one is still evaluated */
+    char why2[512];
+    assert_false(gs_budget_gate(&g, "a", 5000, why2, sizeof why2));
+    assert_string_equal(why2, why);
+    assert_int_equal(g.refused, 2);
+    assert_true(gs_budget_gate(&g, "a", 0, why2, sizeof why2));
+    assert_true(gs_budget_gate(&g, "b", 5000, why2, sizeof why2));
     assert_int_equal(approved[0], GS_USD(3));
-    assert_int_equal(g.refused, 1);
+    assert_int_equal(g.refused, 2);
 }
 
 static void test_gate_by_pool(void **st) {

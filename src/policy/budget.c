@@ -319,7 +319,25 @@ void gs_budget_gate_init(gs_budget_gate_ctx *g, gs_ms now, gs_budget_state *stat
     g->states = states;
     g->nstates = nstates;
     g->approved = approved;
+    g->cache_price = -1;
     for (int32_t i = 0; i < nstates; i++) approved[i] = 0;
+}
+
+static bool refuse_cached(gs_budget_gate_ctx *g, const char *project, gs_usd_u usd, char *why, size_t why_len) {
+    if (g->cache_price < 0 || usd < g->cache_price || strcmp(g->cache_project, project) != 0) return false;
+    if (why && why_len) snprintf(why, why_len, "%s", g->cache_why);
+    g->refused++;
+    return true;
+}
+
+static bool gate_refuse(gs_budget_gate_ctx *g, const char *project, gs_usd_u usd, char *why, size_t why_len) {
+    g->refused++;
+    if (g->cache_price < 0 || strcmp(g->cache_project, project) != 0 || usd < g->cache_price) {
+        snprintf(g->cache_project, sizeof g->cache_project, "%s", project);
+        g->cache_price = usd;
+        snprintf(g->cache_why, sizeof g->cache_why, "%s", why && why_len ? why : "");
+    }
+    return false;
 }
 
 static void fmt_reason(char *why, size_t why_len, const char *fmt, ...)
@@ -338,6 +356,12 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
     if (why && why_len) why[0] = '\0';
     if (!g || !project) return true;
     if (usd_per_hour < 0) usd_per_hour = 0;
+    if (refuse_cached(g, project, usd_per_hour, why, why_len)) return false;
+    char local[192];
+    if (!why || why_len == 0) { /* keep a reason for the cache even when the caller wants none */
+        why = local;
+        why_len = sizeof local;
+    }
     bool soft_crossed = false;
     for (int32_t i = 0; i < g->nstates; i++) {
         const gs_budget_state *st = &g->states[i];
@@ -358,8 +382,7 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
                                b->on_exceeded == GS_ON_EXCEEDED_BLOCK       ? "block"
                                : b->on_exceeded == GS_ON_EXCEEDED_SCALE_TO_MIN ? "scaleToMin"
                                                                             : "alert");
-                    g->refused++;
-                    return false;
+                    return gate_refuse(g, project, usd_per_hour, why, why_len);
                 }
                 continue;
             }
@@ -372,10 +395,7 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
                            gs_fmt_usd(limit, lim, sizeof lim), gs_fmt_usd(projected, proj, sizeof proj),
                            gs_fmt_usd(spent, sp, sizeof sp), gs_fmt_usd(running + usd_per_hour, rate, sizeof rate),
                            gs_fmt_duration(st->periods.end[w] - g->now, left, sizeof left));
-                if (hard) {
-                    g->refused++;
-                    return false;
-                }
+                if (hard) return gate_refuse(g, project, usd_per_hour, why, why_len);
                 soft_crossed = true;
                 if (g->soft_mask) g->soft_mask[i] = (uint8_t)(g->soft_mask[i] | (1u << w));
             }

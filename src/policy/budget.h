@@ -142,6 +142,12 @@ typedef struct gs_budget_gate_ctx {
     uint8_t *soft_mask;        /* optional, borrowed, nstates entries (set after init; zero it):
                                   bit w set when a launch was allowed past window w's soft limit;
                                   gs_budget_soft_actions turns it into alerts */
+    /* refusal cache: within one context spend and approvals only grow, so once `project` is
+     * refused at a price every launch at that price or more is refused too (planners ask once
+     * per pending pod: thousands of identical questions per plan) */
+    char cache_project[GS_NAME_LEN];
+    gs_usd_u cache_price;      /* -1: empty */
+    char cache_why[192];
 } gs_budget_gate_ctx;
 
 /* approved must have nstates slots; it is zeroed. */
