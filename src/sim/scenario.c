@@ -487,7 +487,7 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
             if (strcmp(s->pools[k].name, pool) == 0) s->jobs_pool = k;
         if (s->jobs_pool < 0) { rc = fail(&c, "$.jobs.pool", "names an unknown pool '%s'", pool); goto out; }
     }
-    if (s->nwl == 0 && !s->jobs_path[0]) rc = fail(&c, "$", "needs workloads or jobs");
+    /* a scenario without traffic is valid: `--trace FILE` supplies it */
 out:
     json_decref(root);
     return rc;
