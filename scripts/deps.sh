@@ -10,6 +10,8 @@ PKGS=(
   # libraries (DESIGN.md)
   libcmocka-dev libyaml-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev
   libhiredis-dev libmicrohttpd-dev librabbitmq-dev libssl-dev
+  # IANA time zones: Budget.spec.timezone is checked against /usr/share/zoneinfo
+  tzdata
   # real peers the tests start on loopback
   redis-server rabbitmq-server prometheus
 )

@@ -28,6 +28,7 @@ void gs_error_clear(gs_error *e) {
     if (e) memset(e, 0, sizeof *e);
 }
 
+__attribute__((format(printf, 6, 0)))
 static void vset(gs_error *e, int code, const char *file, int line, int col, const char *fmt,
                  va_list ap) {
     e->code = code;

@@ -47,6 +47,12 @@ void gs_config_free(gs_config *c) {
     memset(c, 0, sizeof *c);
 }
 
+const char *gs_trigger_meta(const gs_trigger *t, const char *key) {
+    for (int32_t i = 0; i < t->nmeta; i++)
+        if (strcmp(t->meta[i].key, key) == 0) return t->meta[i].value;
+    return NULL;
+}
+
 int gs_config_find_pool(const gs_config *c, const char *name) {
     for (int32_t i = 0; i < c->npools; i++)
         if (strcmp(c->pools[i].name, name) == 0) return i;

@@ -22,6 +22,9 @@
 #define GS_MAX_ENV_WORKLOADS 8
 #define GS_MIG_MAX_ALLOWED 16
 
+/* A duration that never elapses (consolidateAfter: Never). Compare as `elapsed >= d`. */
+#define GS_MS_NEVER INT64_MAX
+
 /* ---- shared pieces ---- */
 
 typedef struct gs_kv {
@@ -127,6 +130,10 @@ typedef struct gs_pool {
     gs_kv labels[GS_MAX_LABELS];
     int32_t nlabels;
     int32_t line;                         /* where it was defined (for messages) */
+    /* added by io/config (additive): */
+    int32_t disruption_budget_nodes;      /* absolute node budget; -1 = none (then pct only).
+                                           * Both set: the smaller limit applies (Karpenter). */
+    int32_t file;                         /* index of the source it came from (load order) */
 } gs_pool;
 
 /* ---- QueueScaler (KEDA ScaledObject) ---- */
@@ -175,6 +182,10 @@ typedef struct gs_scaler {
     gs_trigger triggers[GS_MAX_TRIGGERS];
     int32_t ntriggers;
     int32_t line;
+    int32_t file;                /* index of the source it came from */
+    bool pod_from_target;        /* spec.template absent: `pod` is empty and the pod shape must
+                                  * be read from the scaleTargetRef's own pod template (cluster
+                                  * mode); commands without a cluster must refuse such a scaler */
 } gs_scaler;
 
 /* ---- Budget ---- */
@@ -196,6 +207,7 @@ typedef struct gs_budget {
     char webhook_url[GS_VALUE_LEN];
     int32_t webhook_retries;
     int32_t line;
+    int32_t file;                /* index of the source it came from */
 } gs_budget;
 
 /* ---- Environment ---- */
@@ -219,6 +231,8 @@ typedef struct gs_environment {
     int32_t nworkloads;
     bool is_job;                 /* workloads are Job pods (completions) */
     int32_t line;
+    char ns[GS_NAME_LEN];        /* metadata.namespace (default "default") */
+    int32_t file;                /* index of the source it came from */
 } gs_environment;
 
 /* ---- a whole configuration ---- */
@@ -235,6 +249,8 @@ typedef struct gs_config {
 } gs_config;
 
 void gs_config_free(gs_config *c);
+/* Value of a trigger's metadata key (after io/config's normalisation), NULL if absent. */
+const char *gs_trigger_meta(const gs_trigger *t, const char *key);
 int gs_config_find_pool(const gs_config *c, const char *name);
 int gs_config_find_budget_for(const gs_config *c, const char *project);
 

@@ -77,7 +77,7 @@ int gs_mig_best_start(const gs_gpu_model *m, const gs_partition *parts, int n, i
     uint8_t ok = gs_mig_free_starts(m, parts, n, p);
     if (!ok) return -1;
     gs_partition tmp[GS_GPU_MAX_PARTS + 1];
-    memcpy(tmp, parts, (size_t)n * sizeof *parts);
+    if (n > 0) memcpy(tmp, parts, (size_t)n * sizeof *parts);
     int best = -1, bestv = -1;
     for (int s = 0; s < m->mem_slices; s++) {
         if (!(ok & (1u << s))) continue;
@@ -94,8 +94,8 @@ int gs_mig_best_start(const gs_gpu_model *m, const gs_partition *parts, int n, i
 }
 
 /* Exact search: place the remaining instances, largest size first, at each free start. */
-static bool fit_rec(const gs_gpu_model *m, gs_partition *parts, int n, int *rem, int order_i,
-                    const int *order, gs_mig_layout *out) {
+static bool fit_rec(const gs_gpu_model *m, gs_partition *parts, int n0, int n, int *rem,
+                    int order_i, const int *order, gs_mig_layout *out) {
     while (order_i < m->nprofiles && rem[order[order_i]] == 0) order_i++;
     if (order_i == m->nprofiles) {
         if (out) {
@@ -108,13 +108,14 @@ static bool fit_rec(const gs_gpu_model *m, gs_partition *parts, int n, int *rem,
     uint8_t ok = gs_mig_free_starts(m, parts, n, p);
     for (int s = 0; s < m->mem_slices; s++) {
         if (!(ok & (1u << s))) continue;
-        /* identical instances: only place them in increasing start order */
-        if (n > 0 && parts[n - 1].profile == p && parts[n - 1].start > s) continue;
+        /* identical new instances: only place them in increasing start order (instances that
+         * were already there, before n0, are not part of this symmetry) */
+        if (n > n0 && parts[n - 1].profile == p && parts[n - 1].start > s) continue;
         parts[n].profile = (int8_t)p;
         parts[n].start = (uint8_t)s;
         parts[n].used = false;
         rem[p]--;
-        bool r = fit_rec(m, parts, n + 1, rem, order_i, order, out);
+        bool r = fit_rec(m, parts, n0, n + 1, rem, order_i, order, out);
         rem[p]++;
         if (r) return true;
     }
@@ -153,7 +154,7 @@ bool gs_mig_fit(const gs_gpu_model *m, const gs_partition *parts, int n,
         }
     gs_partition work[GS_GPU_MAX_PARTS + 1];
     if (n > 0) memcpy(work, parts, (size_t)n * sizeof *parts);
-    return fit_rec(m, work, n, rem, 0, order, out);
+    return fit_rec(m, work, n, n, rem, 0, order, out);
 }
 
 /* DFS over memory slices: at slice s either skip it or start an instance there. */

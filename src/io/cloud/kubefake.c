@@ -1,0 +1,406 @@
+#include "io/cloud/kubefake.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/log.h"
+#include "model/gpu.h"
+
+typedef struct kubefake {
+    gs_kube *k;
+    const gs_catalog *cat;
+    gs_informer *pods;       /* borrowed or owned */
+    gs_informer *own_pods;
+    gs_informer *nodes;      /* our nodes (label selector) */
+    char zone[GS_NAME_LEN];
+    int heartbeat_ms;
+    int64_t last_heartbeat;
+} kubefake;
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void rfc3339(char *buf, size_t n) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *taint_effect(gs_taint_effect e) {
+    return e == GS_TAINT_NO_EXECUTE ? "NoExecute" : e == GS_TAINT_PREFER_NO_SCHEDULE ? "PreferNoSchedule" : "NoSchedule";
+}
+
+/* Resources a node advertises for the layout in req. */
+static void add_gpu_resources(json_t *res, const gs_gpu_model *m, const gs_launch_req *req, int ngpus) {
+    int whole = req->ngpus == 0 ? ngpus : 0; /* no layout given: every GPU whole */
+    int counts[GS_MIG_MAX_PROFILES] = {0};
+    for (int g = 0; g < req->ngpus; g++) {
+        const gs_gpu_state *s = &req->gpus[g];
+        if (s->mode == GS_GPUMODE_MIG && m && gs_gpu_has_mig(m)) {
+            for (int p = 0; p < s->nparts; p++)
+                if (s->parts[p].profile >= 0 && s->parts[p].profile < m->nprofiles) counts[s->parts[p].profile]++;
+        } else {
+            whole++;
+        }
+    }
+    char v[32];
+    snprintf(v, sizeof v, "%d", whole);
+    json_object_set_new(res, "nvidia.com/gpu", json_string(v));
+    if (!m) return;
+    for (int p = 0; p < m->nprofiles; p++) {
+        if (!counts[p]) continue;
+        char name[64];
+        gs_mig_resource_name(&m->profiles[p], name, sizeof name);
+        snprintf(v, sizeof v, "%d", counts[p]);
+        json_object_set_new(res, name, json_string(v));
+    }
+}
+
+json_t *gs_kubefake_node_json(const gs_catalog *cat, const gs_launch_req *req, const char *zone, gs_error *err) {
+    int ti = gs_catalog_find(cat, req->itype);
+    if (ti < 0) {
+        gs_error_set(err, GS_ENOENT, "kube-fake: unknown instance type \"%s\"", req->itype);
+        return NULL;
+    }
+    const gs_itype *t = &cat->types[ti];
+    const gs_gpu_model *m = t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
+    if (req->ngpus > 0 && req->ngpus != t->gpus) {
+        gs_error_set(err, GS_EINVAL, "kube-fake: layout has %d GPUs, %s has %d", req->ngpus, t->name, t->gpus);
+        return NULL;
+    }
+    char buf[64];
+    json_t *labels = json_object();
+    json_object_set_new(labels, "kubernetes.io/hostname", json_string(req->node_name));
+    json_object_set_new(labels, "kubernetes.io/os", json_string("linux"));
+    json_object_set_new(labels, "kubernetes.io/arch", json_string("amd64"));
+    json_object_set_new(labels, "node.kubernetes.io/instance-type", json_string(t->name));
+    json_object_set_new(labels, "karpenter.k8s.aws/instance-family", json_string(t->family));
+    json_object_set_new(labels, "topology.kubernetes.io/zone", json_string(req->zone[0] ? req->zone : zone));
+    json_object_set_new(labels, "karpenter.sh/capacity-type", json_string(gs_capacity_name(req->capacity)));
+    json_object_set_new(labels, GS_KUBEFAKE_LABEL, json_string("kube-fake"));
+    if (req->pool[0]) json_object_set_new(labels, "gpuscale.dev/pool", json_string(req->pool));
+    if (m) {
+        /* GPU Feature Discovery labels */
+        json_object_set_new(labels, "nvidia.com/gpu.present", json_string("true"));
+        json_object_set_new(labels, "nvidia.com/gpu.product", json_string(m->product));
+        snprintf(buf, sizeof buf, "%d", t->gpus);
+        json_object_set_new(labels, "nvidia.com/gpu.count", json_string(buf));
+        snprintf(buf, sizeof buf, "%d", m->mem_mib);
+        json_object_set_new(labels, "nvidia.com/gpu.memory", json_string(buf));
+        json_object_set_new(labels, "gpuscale.dev/gpu-model", json_string(m->name));
+        json_object_set_new(labels, "nvidia.com/mig.capable", json_string(gs_gpu_has_mig(m) ? "true" : "false"));
+        if (gs_gpu_has_mig(m)) {
+            json_object_set_new(labels, "nvidia.com/mig.strategy", json_string("mixed"));
+            json_object_set_new(labels, "nvidia.com/mig.config",
+                                json_string(req->mig_config[0] ? req->mig_config : "all-disabled"));
+            json_object_set_new(labels, "nvidia.com/mig.config.state", json_string("success"));
+        }
+    }
+    for (int i = 0; i < req->nlabels; i++)
+        json_object_set_new(labels, req->labels[i].key, json_string(req->labels[i].value));
+    json_t *taints = json_array();
+    for (int i = 0; i < req->ntaints; i++)
+        json_array_append_new(taints, json_pack("{s:s,s:s,s:s}", "key", req->taints[i].key, "value",
+                                                req->taints[i].value, "effect", taint_effect(req->taints[i].effect)));
+    json_t *cap = json_object();
+    snprintf(buf, sizeof buf, "%lldm", (long long)t->alloc_cpu);
+    json_object_set_new(cap, "cpu", json_string(buf));
+    snprintf(buf, sizeof buf, "%lldMi", (long long)t->alloc_mem);
+    json_object_set_new(cap, "memory", json_string(buf));
+    snprintf(buf, sizeof buf, "%d", t->max_pods);
+    json_object_set_new(cap, "pods", json_string(buf));
+    if (m) add_gpu_resources(cap, m, req, t->gpus);
+    char id[GS_INSTANCE_ID];
+    snprintf(id, sizeof id, GS_KUBEFAKE_PREFIX "%s", req->node_name);
+    char now[32];
+    rfc3339(now, sizeof now);
+    json_t *node = json_pack("{s:s,s:s,s:{s:s,s:o,s:{s:s}},s:{s:s,s:o},s:{s:O,s:O,s:[{s:s,s:s,s:s,s:s,s:s,s:s}]}}",
+                             "apiVersion", "v1", "kind", "Node", "metadata", "name", req->node_name, "labels", labels,
+                             "annotations", "gpuscale.dev/launched-at", now, "spec", "providerID", id, "taints", taints,
+                             "status", "capacity", cap, "allocatable", cap, "conditions", "type", "Ready", "status",
+                             "True", "reason", "KubeFakeReady", "message", "kube-fake node is ready",
+                             "lastHeartbeatTime", now, "lastTransitionTime", now);
+    json_decref(cap);
+    return node;
+}
+
+static const char *lbl(const json_t *obj, const char *k) {
+    return json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), k));
+}
+
+static void instance_from_node(const json_t *node, gs_instance *in) {
+    memset(in, 0, sizeof *in);
+    const json_t *md = json_object_get(node, "metadata");
+    const char *name = json_string_value(json_object_get(md, "name"));
+    const char *pid = json_string_value(json_object_get(json_object_get(node, "spec"), "providerID"));
+    snprintf(in->node_name, sizeof in->node_name, "%s", name ? name : "");
+    if (pid) snprintf(in->id, sizeof in->id, "%s", pid);
+    else snprintf(in->id, sizeof in->id, GS_KUBEFAKE_PREFIX "%s", in->node_name);
+    const char *v;
+    if ((v = lbl(node, "node.kubernetes.io/instance-type"))) snprintf(in->itype, sizeof in->itype, "%s", v);
+    if ((v = lbl(node, "topology.kubernetes.io/zone"))) snprintf(in->zone, sizeof in->zone, "%s", v);
+    if ((v = lbl(node, "gpuscale.dev/pool"))) snprintf(in->pool, sizeof in->pool, "%s", v);
+    v = lbl(node, "karpenter.sh/capacity-type");
+    in->capacity = v && strcmp(v, "spot") == 0 ? GS_CAP_SPOT : GS_CAP_ON_DEMAND;
+    const char *ts = json_string_value(json_object_get(md, "creationTimestamp"));
+    if (ts) {
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        if (sscanf(ts, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                   &tm.tm_sec) == 6) {
+            tm.tm_year -= 1900;
+            tm.tm_mon -= 1;
+            in->launched_unix_ms = (int64_t)timegm(&tm) * 1000;
+        }
+    }
+}
+
+static int kf_launch(void *self, const gs_launch_req *req, gs_instance *out, gs_error *err) {
+    kubefake *f = self;
+    json_t *node = gs_kubefake_node_json(f->cat, req, f->zone, err);
+    if (!node) return err ? err->code : GS_EINVAL;
+    json_t *created = NULL;
+    int rc = gs_kube_create(f->k, "/api/v1/nodes", node, &created, err);
+    if (rc == GS_ECONFLICT) { /* idempotent: a retried launch finds its node */
+        char p[512];
+        snprintf(p, sizeof p, "/api/v1/nodes/%s", req->node_name);
+        gs_error_clear(err);
+        rc = gs_kube_get(f->k, p, &created, err);
+    }
+    if (rc == 0) {
+        /* Status and spec as a kubelet + node lifecycle controller would leave them: status
+         * through the subresource, and the not-ready taint that admission adds removed. */
+        char p[512];
+        snprintf(p, sizeof p, "/api/v1/nodes/%s/status", req->node_name);
+        json_t *st = json_pack("{s:O}", "status", json_object_get(node, "status"));
+        rc = gs_kube_merge_patch(f->k, p, st, NULL, err);
+        json_decref(st);
+        if (rc == 0) {
+            snprintf(p, sizeof p, "/api/v1/nodes/%s", req->node_name);
+            json_t *sp = json_pack("{s:{s:O}}", "spec", "taints", json_object_get(json_object_get(node, "spec"), "taints"));
+            rc = gs_kube_merge_patch(f->k, p, sp, NULL, err);
+            json_decref(sp);
+        }
+        if (rc == 0 && out) instance_from_node(created, out);
+    }
+    json_decref(created);
+    json_decref(node);
+    if (rc == 0) gs_log_info("kube-fake node launched", "node=%s type=%s", req->node_name, req->itype);
+    return rc;
+}
+
+static int delete_pod_now(kubefake *f, const char *ns, const char *name, gs_error *err) {
+    char p[800];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/pods/%s?gracePeriodSeconds=0", ns, name);
+    int rc = gs_kube_delete(f->k, p, err);
+    return rc == GS_ENOENT ? 0 : rc;
+}
+
+static int kf_terminate(void *self, const char *id, gs_error *err) {
+    kubefake *f = self;
+    if (strncmp(id, GS_KUBEFAKE_PREFIX, strlen(GS_KUBEFAKE_PREFIX)) != 0)
+        return gs_error_set(err, GS_EINVAL, "kube-fake: \"%s\" is not a kube-fake instance id", id);
+    const char *node = id + strlen(GS_KUBEFAKE_PREFIX);
+    /* The machine is gone: its pods go with it (the pod GC would do it later). */
+    const json_t *store = gs_informer_store(f->pods);
+    const char *key;
+    json_t *pod;
+    json_object_foreach((json_t *)(uintptr_t)store, key, pod) {
+        const char *nn = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
+        if (!nn || strcmp(nn, node) != 0) continue;
+        const json_t *md = json_object_get(pod, "metadata");
+        delete_pod_now(f, json_string_value(json_object_get(md, "namespace")),
+                       json_string_value(json_object_get(md, "name")), NULL);
+    }
+    char p[512];
+    snprintf(p, sizeof p, "/api/v1/nodes/%s", node);
+    int rc = gs_kube_delete(f->k, p, err);
+    if (rc == GS_ENOENT) rc = 0;
+    if (rc == 0) gs_log_info("kube-fake node terminated", "node=%s", node);
+    return rc;
+}
+
+static int kf_list(void *self, gs_instance **out, int32_t *n, gs_error *err) {
+    kubefake *f = self;
+    *out = NULL;
+    *n = 0;
+    json_t *list = NULL;
+    int rc = gs_kube_get(f->k, "/api/v1/nodes?labelSelector=" GS_KUBEFAKE_LABEL "%3Dkube-fake", &list, err);
+    if (rc) return rc;
+    const json_t *items = json_object_get(list, "items");
+    size_t cnt = json_array_size(items);
+    gs_instance *arr = calloc(cnt ? cnt : 1, sizeof *arr);
+    if (!arr) {
+        json_decref(list);
+        return GS_ENOMEM;
+    }
+    for (size_t i = 0; i < cnt; i++) instance_from_node(json_array_get(items, i), &arr[i]);
+    json_decref(list);
+    *out = arr;
+    *n = (int32_t)cnt;
+    return 0;
+}
+
+static bool our_node(kubefake *f, const char *name) {
+    return name && gs_informer_get(f->nodes, NULL, name) != NULL;
+}
+
+/* The label the GPU Operator's mig-manager watches; we apply it at once and report success. */
+static void mig_manager(kubefake *f, const json_t *node) {
+    const char *want = lbl(node, "nvidia.com/mig.config");
+    const char *state = lbl(node, "nvidia.com/mig.config.state");
+    const char *done = json_string_value(json_object_get(
+        json_object_get(json_object_get(node, "metadata"), "annotations"), "gpuscale.dev/kube-fake-mig-applied"));
+    if (!want || (state && strcmp(state, "success") == 0 && done && strcmp(done, want) == 0)) return;
+    if (state && strcmp(state, "failed") == 0 && done && strcmp(done, want) == 0) return;
+    const char *name = json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
+    /* The wanted layout is in the annotation gpuscale.dev/mig-layout: "profile=count,..." per
+     * node (the controller writes it with the label). */
+    const char *layout = json_string_value(json_object_get(
+        json_object_get(json_object_get(node, "metadata"), "annotations"), "gpuscale.dev/mig-layout"));
+    json_t *cap = json_deep_copy(json_object_get(json_object_get(node, "status"), "capacity"));
+    const char *ok = "success";
+    if (cap && layout) {
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(cap, tmp, k, v) if (strncmp(k, "nvidia.com/mig-", 15) == 0) json_object_set_new(cap, k, json_null());
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", layout);
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(tok, '=');
+            if (!eq) { ok = "failed"; break; }
+            *eq = '\0';
+            json_object_set_new(cap, tok, json_string(eq + 1));
+        }
+    }
+    char p[512];
+    gs_error e;
+    gs_error_clear(&e);
+    if (cap && layout && strcmp(ok, "success") == 0) {
+        snprintf(p, sizeof p, "/api/v1/nodes/%s/status", name);
+        json_t *st = json_pack("{s:{s:O,s:O}}", "status", "capacity", cap, "allocatable", cap);
+        if (gs_kube_merge_patch(f->k, p, st, NULL, &e)) ok = "failed";
+        json_decref(st);
+    }
+    json_decref(cap);
+    snprintf(p, sizeof p, "/api/v1/nodes/%s", name);
+    json_t *patch = json_pack("{s:{s:{s:s},s:{s:s}}}", "metadata", "labels", "nvidia.com/mig.config.state", ok,
+                              "annotations", "gpuscale.dev/kube-fake-mig-applied", want);
+    gs_kube_merge_patch(f->k, p, patch, NULL, &e);
+    json_decref(patch);
+}
+
+static int kf_tick(void *self, gs_error *err) {
+    kubefake *f = self;
+    (void)err;
+    gs_informer *infs[2] = {f->nodes, f->own_pods};
+    int n = f->own_pods ? 2 : 1;
+    int rc = gs_informers_poll(infs, n, 0, err);
+    if (rc) return rc;
+    char now[32];
+    rfc3339(now, sizeof now);
+    /* Pods bound to our nodes: Pending -> Running; deletions finished at once. */
+    const json_t *store = gs_informer_store(f->pods);
+    const char *key;
+    json_t *pod;
+    json_object_foreach((json_t *)(uintptr_t)store, key, pod) {
+        const json_t *spec = json_object_get(pod, "spec"), *md = json_object_get(pod, "metadata");
+        const char *nn = json_string_value(json_object_get(spec, "nodeName"));
+        if (!our_node(f, nn)) continue;
+        const char *ns = json_string_value(json_object_get(md, "namespace"));
+        const char *name = json_string_value(json_object_get(md, "name"));
+        if (json_object_get(md, "deletionTimestamp")) {
+            gs_error e;
+            if (delete_pod_now(f, ns, name, &e)) gs_log_warn("kube-fake pod delete", "pod=%s/%s err=\"%s\"", ns, name, e.msg);
+            continue;
+        }
+        const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+        if (phase && strcmp(phase, "Pending") != 0) continue;
+        char p[800];
+        snprintf(p, sizeof p, "/api/v1/namespaces/%s/pods/%s/status", ns, name);
+        json_t *st = json_pack("{s:{s:s,s:s,s:s,s:[{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s}]}}", "status", "phase",
+                               "Running", "startTime", now, "podIP", "10.244.0.1", "conditions", "type",
+                               "PodScheduled", "status", "True", "lastTransitionTime", now, "type", "Initialized",
+                               "status", "True", "lastTransitionTime", now, "type", "Ready", "status", "True",
+                               "lastTransitionTime", now);
+        gs_error e;
+        gs_error_clear(&e);
+        if (gs_kube_merge_patch(f->k, p, st, NULL, &e) && e.code != GS_ENOENT)
+            gs_log_warn("kube-fake pod status", "pod=%s/%s err=\"%s\"", ns, name, e.msg);
+        json_decref(st);
+    }
+    /* Nodes: MIG requests and Ready heartbeats. */
+    int64_t t = mono_ms();
+    bool beat = t - f->last_heartbeat >= f->heartbeat_ms;
+    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(f->nodes), key, pod) {
+        mig_manager(f, pod);
+        if (!beat) continue;
+        char p[512];
+        snprintf(p, sizeof p, "/api/v1/nodes/%s/status", key);
+        json_t *st = json_pack("{s:{s:[{s:s,s:s,s:s,s:s,s:s,s:s}]}}", "status", "conditions", "type", "Ready", "status",
+                               "True", "reason", "KubeFakeReady", "message", "kube-fake node is ready",
+                               "lastHeartbeatTime", now, "lastTransitionTime", now);
+        gs_error e;
+        gs_kube_merge_patch(f->k, p, st, NULL, &e);
+        json_decref(st);
+    }
+    if (beat) f->last_heartbeat = t;
+    return 0;
+}
+
+static void kf_destroy(void *self) {
+    kubefake *f = self;
+    gs_informer_free(f->own_pods);
+    gs_informer_free(f->nodes);
+    free(f);
+}
+
+static const gs_provider_ops KUBEFAKE_OPS = {
+    .name = "kube-fake", .launch = kf_launch, .terminate = kf_terminate, .list = kf_list,
+    .tick = kf_tick, .destroy = kf_destroy};
+
+/* Pods trimmed to what kube-fake reads. */
+static void trim_pod(json_t *pod) {
+    json_t *spec = json_object_get(pod, "spec");
+    const char *nn = json_string_value(json_object_get(spec, "nodeName"));
+    json_t *keep = json_object();
+    if (nn) json_object_set_new(keep, "nodeName", json_string(nn));
+    json_object_set(pod, "spec", keep);
+    json_decref(keep);
+    json_t *st = json_object_get(pod, "status");
+    const char *ph = json_string_value(json_object_get(st, "phase"));
+    json_t *nst = json_object();
+    if (ph) json_object_set_new(nst, "phase", json_string(ph));
+    json_object_set_new(pod, "status", nst);
+}
+
+int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const gs_kubefake_opts *opts,
+                    gs_provider *out, gs_error *err) {
+    kubefake *f = calloc(1, sizeof *f);
+    if (!f) return GS_ENOMEM;
+    f->k = k;
+    f->cat = cat;
+    snprintf(f->zone, sizeof f->zone, "%s", opts && opts->zone ? opts->zone : "fake-zone-a");
+    f->heartbeat_ms = opts && opts->heartbeat_ms > 0 ? opts->heartbeat_ms : 10000;
+    f->nodes = gs_informer_new(k, "/api/v1/nodes", GS_KUBEFAKE_LABEL "=kube-fake", NULL, NULL, NULL);
+    if (!pods) {
+        f->own_pods = gs_informer_new(k, "/api/v1/pods", NULL, trim_pod, NULL, NULL);
+        pods = f->own_pods;
+    }
+    f->pods = pods;
+    if (!f->nodes || !f->pods) {
+        kf_destroy(f);
+        return gs_error_set(err, GS_ENOMEM, "kube-fake: out of memory");
+    }
+    out->ops = &KUBEFAKE_OPS;
+    out->self = f;
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* kube-fake: a provider whose "instances" are Node objects in the API server, like kwok.
+ * launch creates a Node with the instance type's CPU/memory/pods and GPU capacity
+ * (nvidia.com/gpu for whole GPUs, nvidia.com/mig-<profile> per MIG instance: what the NVIDIA
+ * device plugin with the mixed strategy advertises) and GPU Feature Discovery labels; tick keeps
+ * the Nodes Ready, marks Pods bound to them Running, finishes deletions of their Pods, and
+ * carries out MIG reconfiguration requests (nvidia.com/mig.config label changes) the way the
+ * GPU Operator's mig-manager reports them (nvidia.com/mig.config.state). For tests, demos and
+ * what-if runs at scale. */
+#ifndef GS_IO_CLOUD_KUBEFAKE_H
+#define GS_IO_CLOUD_KUBEFAKE_H
+
+#include "io/cloud/provider.h"
+#include "io/kube/informer.h"
+#include "io/kube/kube.h"
+#include "model/catalog.h"
+
+#define GS_KUBEFAKE_LABEL "gpuscale.dev/provider"
+#define GS_KUBEFAKE_PREFIX "kube-fake://"
+
+typedef struct gs_kubefake_opts {
+    const char *zone;            /* default zone when the request has none ("fake-zone-a") */
+    int heartbeat_ms;            /* Ready heartbeat period (default 10 s) */
+} gs_kubefake_opts;
+
+/* k and cat are borrowed and must outlive the provider. pods: an informer over all Pods the
+ * caller already runs (borrowed), or NULL to run its own. */
+int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const gs_kubefake_opts *opts,
+                    gs_provider *out, gs_error *err);
+
+/* The Node object kube-fake creates for req (caller owns); exposed for tests and docs. */
+json_t *gs_kubefake_node_json(const gs_catalog *cat, const gs_launch_req *req, const char *zone,
+                              gs_error *err);
+
+#endif

@@ -1,0 +1,1166 @@
+#include "policy/pack.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/gpu.h"
+
+/* ---------------------------------------------------------------- small helpers */
+
+#define SHARE_ONE 1000000LL /* one GPU in millionths */
+
+static int grow(void **arr, int32_t *cap, size_t elem, int32_t need) {
+    if (need <= *cap) return 0;
+    int32_t ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > INT32_MAX / 2) return GS_ENOMEM;
+        ncap *= 2;
+    }
+    void *p = realloc(*arr, (size_t)ncap * elem);
+    if (!p) return GS_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), sizeof *(arr), (need))
+
+void gs_plan_init(gs_plan *p) { memset(p, 0, sizeof *p); }
+
+void gs_plan_free(gs_plan *p) {
+    if (!p) return;
+    free(p->place);
+    free(p->claims);
+    free(p->cands);
+    free(p->reparts);
+    free(p->unsched);
+    memset(p, 0, sizeof *p);
+}
+
+int64_t gs_pack_gpu_share(const gs_gpu_req *r, const gs_gpu_model *m, int32_t ts_replicas) {
+    switch (r->form) {
+    case GS_GPU_NONE: return 0;
+    case GS_GPU_WHOLE: return (int64_t)r->count * SHARE_ONE;
+    case GS_GPU_FRACTION: return (int64_t)r->milli * 1000;
+    case GS_GPU_SHARED:
+        if (ts_replicas < 1) ts_replicas = 1;
+        return (int64_t)r->count * SHARE_ONE / ts_replicas;
+    case GS_GPU_MIG: {
+        if (!m || !gs_gpu_has_mig(m)) return SHARE_ONE;
+        int pi = gs_mig_profile_find(m, r->mig_profile);
+        if (pi < 0) {
+            /* a profile of another model: estimate from the leading "<n>g" */
+            int g = r->mig_profile[0] >= '1' && r->mig_profile[0] <= '9' ? r->mig_profile[0] - '0' : 7;
+            return (int64_t)g * SHARE_ONE / 7;
+        }
+        const gs_mig_profile *p = &m->profiles[pi];
+        int64_t c = (int64_t)p->compute * SHARE_ONE / m->compute_slices;
+        int64_t s = (int64_t)p->size * SHARE_ONE / m->mem_slices;
+        return c > s ? c : s;
+    }
+    }
+    return 0;
+}
+
+static bool tol_matches(const gs_toleration *t, const gs_taint *x) {
+    if (t->effect >= 0 && t->effect != (int)x->effect) return false;
+    if (t->key[0] == '\0') return t->op == GS_TOL_EXISTS;
+    if (strcmp(t->key, x->key) != 0) return false;
+    return t->op == GS_TOL_EXISTS || strcmp(t->value, x->value) == 0;
+}
+
+/* First taint of p that s does not tolerate, or -1. */
+static int untolerated(const gs_pod_spec *s, const gs_pool *p) {
+    for (int32_t i = 0; i < p->ntaints; i++) {
+        const gs_taint *x = &p->taints[i];
+        if (x->effect == GS_TAINT_PREFER_NO_SCHEDULE) continue;
+        bool ok = false;
+        for (int32_t j = 0; j < s->n_tolerations && !ok; j++) ok = tol_matches(&s->tolerations[j], x);
+        if (!ok) return (int)i;
+    }
+    return -1;
+}
+
+bool gs_pack_tolerates(const gs_pod_spec *s, const gs_pool *p) { return untolerated(s, p) < 0; }
+
+/* ---------------------------------------------------------------- working state */
+
+/* A place pods can go: an existing node or a claim this plan opens. */
+typedef struct bin {
+    bool claim;
+    bool usable;
+    int32_t idx;            /* node or claim index */
+    int32_t pool;           /* -1: not one of ours */
+    int32_t itype;
+    unsigned capmask;       /* claims: capacity types still allowed; nodes: their one type */
+    char zone[GS_NAME_LEN]; /* "" = undecided (claims) */
+    bool pin_itype, pin_family;
+    int32_t gpu_model;
+    gs_mcpu cpu_free;
+    gs_mib mem_free;
+    int32_t pods_free;      /* INT32_MAX if unlimited */
+    int32_t pods;
+    gs_mcpu cpu_used;
+    gs_mib mem_used;
+    uint8_t ngpus;
+    uint16_t reshape;       /* GPUs whose MIG layout this plan decides */
+    uint16_t reshaped;      /* ... and has started deciding (existing nodes: a repartition) */
+    int16_t ts_cap;         /* pool's declared time-slicing replicas (0 = take the GPU's) */
+    uint8_t nofit[GS_NODE_MAX_GPUS]; /* reshaped GPUs: profiles (bits) known not to fit any more */
+    gs_gpu_state gpus[GS_NODE_MAX_GPUS];
+} bin;
+
+typedef struct cls {
+    int32_t rep;            /* representative pod index */
+    uint64_t hash;
+    int32_t *bins;          /* compatible bins, pruned as they fill */
+    int32_t nbins, capbins;
+    int32_t seen;           /* bins [0, seen) of the global array were examined */
+    gs_mcpu min_cpu;        /* smallest request among the class's pods: bins below are dropped */
+    gs_mib min_mem;
+    uint8_t **cand_ok;      /* per pool (lazily): per offering, 1 if the GPU form and the
+                               selectors fit an empty node of it */
+    int32_t *n_form, *n_sel;/* per pool: offerings passing the form / form+selectors */
+} cls;
+
+typedef struct pool_cands {
+    gs_pack_cand *c;        /* admitted offerings, by price */
+    int32_t n;
+    int32_t gpus_used, nodes_used;
+    gs_usd_u usd_used;
+} pool_cands;
+
+typedef struct ctx {
+    const gs_pack_input *in;
+    const gs_snapshot *s;
+    const gs_catalog *cat;
+    gs_plan *out;
+    bin *bins;
+    int32_t nbins, capbins;
+    cls *cls;
+    int32_t ncls, capcls;
+    int32_t *cls_table;     /* open addressing: class index + 1, 0 = empty */
+    uint32_t table_mask;
+    int32_t *pod_cls;       /* per snapshot pod: class index, -1 if not pending */
+    pool_cands *pc;
+    int32_t *pool_order;
+    int64_t form_demand[5]; /* remaining GPU share (millionths) of unplaced pods per form */
+    int64_t form_cpu[5];    /* ... and their CPU (milli) and memory (MiB) */
+    int64_t form_mem[5];
+    int16_t *repart_of;     /* per existing node x GPU: repartition index + 1 */
+    gs_mig_layout *orig_layouts; /* per repartition: the layout before */
+    gs_error *err;
+} ctx;
+
+static const gs_gpu_model *bin_model(const bin *b) { return gs_gpu_get(b->gpu_model); }
+
+/* ---------------------------------------------------------------- labels and selectors */
+
+static const char *pool_label(const gs_pool *p, const char *key) {
+    for (int32_t i = 0; i < p->nlabels; i++)
+        if (strcmp(p->labels[i].key, key) == 0) return p->labels[i].value;
+    return NULL;
+}
+
+/* Evaluates one nodeSelector entry against a bin. For claims, instance type, family, capacity
+ * type and zone are not decided yet: they are pinned (recorded) when the pod lands there.
+ * Returns false if the bin can never satisfy it. */
+static bool sel_ok(const ctx *c, const bin *b, const gs_kv *kv, bool *pin_itype, bool *pin_family,
+                   unsigned *capmask, const char **zone) {
+    const gs_itype *t = &c->cat->types[b->itype];
+    const gs_pool *p = b->pool >= 0 ? &c->in->pools[b->pool] : NULL;
+    const char *k = kv->key, *v = kv->value;
+    if (!strcmp(k, "node.kubernetes.io/instance-type") || !strcmp(k, "beta.kubernetes.io/instance-type")) {
+        if (strcmp(t->name, v) != 0) return false;
+        *pin_itype = true;
+        return true;
+    }
+    if (!strcmp(k, "karpenter.k8s.aws/instance-family")) {
+        if (strcmp(t->family, v) != 0) return false;
+        *pin_family = true;
+        return true;
+    }
+    if (!strcmp(k, "karpenter.sh/capacity-type")) {
+        int cap = gs_capacity_parse(v);
+        if (cap < 0 || !(*capmask & (1u << cap))) return false;
+        *capmask = 1u << cap;
+        return true;
+    }
+    if (!strcmp(k, "topology.kubernetes.io/zone") || !strcmp(k, "failure-domain.beta.kubernetes.io/zone")) {
+        if (b->zone[0]) return strcmp(b->zone, v) == 0;
+        if (!b->claim) return false;
+        if (p && !gs_pool_allows(p, t, GS_CAP_ON_DEMAND, v) && !gs_pool_allows(p, t, GS_CAP_SPOT, v))
+            return false;
+        *zone = v;
+        return true;
+    }
+    if (!strcmp(k, "gpuscale.dev/gpu-model")) {
+        const gs_gpu_model *m = bin_model(b);
+        return m && gs_gpu_find(v) == b->gpu_model;
+    }
+    if (!strcmp(k, "nvidia.com/gpu.product")) {
+        const gs_gpu_model *m = bin_model(b);
+        return m && strcmp(m->product, v) == 0;
+    }
+    if (!strcmp(k, "karpenter.sh/nodepool") || !strcmp(k, "gpuscale.dev/pool"))
+        return p && strcmp(p->name, v) == 0;
+    if (!strcmp(k, "kubernetes.io/hostname"))
+        return !b->claim && strcmp(c->s->nodes[b->idx].name, v) == 0;
+    const char *lv = p ? pool_label(p, k) : NULL;
+    return lv && strcmp(lv, v) == 0;
+}
+
+/* ---------------------------------------------------------------- GPU fitting on a bin */
+
+typedef struct fit {
+    int8_t gpu, ngpus, part;
+    int8_t mig_start;   /* MIG: start of a new instance, -1 when an existing one is taken */
+    bool new_reshape;   /* the GPU starts being repartitioned */
+    bool clear_layout;  /* ... and its unused instances are dropped */
+    bool relayout;      /* the planned instances move: layout[] is the new one (same profiles,
+                           in the same order, plus the new instance last) */
+    gs_mig_layout layout;
+} fit;
+
+static int16_t ts_cap_of(const bin *b, const gs_gpu_state *g) {
+    int16_t cap = g->ts_replicas;
+    if (b->ts_cap > 0 && (cap <= 0 || b->ts_cap < cap)) cap = b->ts_cap;
+    return cap;
+}
+
+static bool pool_profile_ok(const ctx *c, const bin *b, const char *name) {
+    return b->pool < 0 || gs_pool_allows_profile(&c->in->pools[b->pool], name);
+}
+
+/* Finds room on b for the GPU part of r (no CPU/memory check). */
+static bool gpu_fit(const ctx *c, bin *b, const gs_gpu_req *r, fit *f) {
+    memset(f, 0, sizeof *f);
+    f->gpu = -1;
+    f->part = -1;
+    f->mig_start = -1;
+    switch (r->form) {
+    case GS_GPU_NONE: return true;
+    case GS_GPU_WHOLE: {
+        int need = r->count, got = 0, first = -1;
+        for (int g = 0; g < b->ngpus && got < need; g++) {
+            const gs_gpu_state *s = &b->gpus[g];
+            if (s->mode == GS_GPUMODE_WHOLE && !s->whole_used && s->pods == 0) {
+                if (first < 0) first = g;
+                got++;
+            }
+        }
+        if (got < need) return false;
+        f->gpu = (int8_t)first;
+        f->ngpus = (int8_t)need;
+        return true;
+    }
+    case GS_GPU_SHARED: {
+        int best = -1, bestleft = 1 << 20;
+        for (int g = 0; g < b->ngpus; g++) {
+            const gs_gpu_state *s = &b->gpus[g];
+            if (s->mode != GS_GPUMODE_TIMESLICED) continue;
+            int left = ts_cap_of(b, s) - s->ts_used;
+            if (left >= r->count && left < bestleft) {
+                best = g;
+                bestleft = left;
+            }
+        }
+        if (best < 0) return false;
+        f->gpu = (int8_t)best;
+        f->ngpus = 1;
+        return true;
+    }
+    case GS_GPU_FRACTION: {
+        int best = -1, bestleft = 1 << 20;
+        for (int g = 0; g < b->ngpus; g++) {
+            const gs_gpu_state *s = &b->gpus[g];
+            if (s->mode != GS_GPUMODE_FRACTIONAL) continue;
+            int left = 1000 - s->milli_used;
+            if (left >= r->milli && left < bestleft) {
+                best = g;
+                bestleft = left;
+            }
+        }
+        if (best < 0) return false;
+        f->gpu = (int8_t)best;
+        f->ngpus = 1;
+        return true;
+    }
+    case GS_GPU_MIG: {
+        const gs_gpu_model *m = bin_model(b);
+        if (!m || !gs_gpu_has_mig(m)) return false;
+        int p = gs_mig_profile_find(m, r->mig_profile);
+        if (p < 0 || !pool_profile_ok(c, b, m->profiles[p].name)) return false;
+        /* 1: an unused instance of the profile that already exists */
+        for (int g = 0; g < b->ngpus; g++) {
+            const gs_gpu_state *s = &b->gpus[g];
+            if (s->mode != GS_GPUMODE_MIG) continue;
+            for (int i = 0; i < s->nparts; i++)
+                if (s->parts[i].profile == p && !s->parts[i].used) {
+                    f->gpu = (int8_t)g;
+                    f->part = (int8_t)i;
+                    f->ngpus = 1;
+                    return true;
+                }
+        }
+        /* 2: a new instance on a GPU whose layout this plan already decides (fullest first) */
+        int best = -1, bestocc = -1, beststart = -1;
+        for (int g = 0; g < b->ngpus; g++) {
+            if (!(b->reshaped & (1u << g)) || (b->nofit[g] & (1u << p))) continue;
+            const gs_gpu_state *s = &b->gpus[g];
+            if (!gs_mig_free_starts(m, s->parts, s->nparts, p)) continue;
+            int occ = __builtin_popcount(gs_mig_occupied(m, s->parts, s->nparts));
+            if (occ > bestocc) {
+                best = g;
+                bestocc = occ;
+            }
+        }
+        if (best >= 0) {
+            beststart = gs_mig_best_start(m, b->gpus[best].parts, b->gpus[best].nparts, p);
+            f->gpu = (int8_t)best;
+            f->ngpus = 1;
+            f->mig_start = (int8_t)beststart;
+            return true;
+        }
+        /* 2b: the planned instances of a GPU this plan decides are not running yet: an exact
+         * search may find a layout for them and the new one together */
+        for (int g = 0; g < b->ngpus; g++) {
+            if (!(b->reshaped & (1u << g)) || (b->nofit[g] & (1u << p))) continue;
+            const gs_gpu_state *s = &b->gpus[g];
+            /* instances only ever get added: once p does not fit, it never will */
+            if (s->nparts >= GS_GPU_MAX_PARTS) { b->nofit[g] = (uint8_t)(b->nofit[g] | (1u << p)); continue; }
+            gs_mig_counts cnt;
+            memset(&cnt, 0, sizeof cnt);
+            for (int i = 0; i < s->nparts; i++) cnt.c[s->parts[i].profile]++;
+            cnt.c[p]++;
+            gs_mig_layout l;
+            if (!gs_mig_fit(m, NULL, 0, &cnt, &l)) { b->nofit[g] = (uint8_t)(b->nofit[g] | (1u << p)); continue; }
+            /* same order as now: each existing instance takes a start of its profile */
+            bool taken[GS_GPU_MAX_PARTS + 1] = {false};
+            f->layout.n = (uint8_t)(s->nparts + 1);
+            for (int i = 0; i <= s->nparts; i++) {
+                int want = i < s->nparts ? s->parts[i].profile : p;
+                for (int j = 0; j < l.n; j++)
+                    if (!taken[j] && l.parts[j].profile == want) {
+                        taken[j] = true;
+                        f->layout.parts[i] = l.parts[j];
+                        f->layout.parts[i].used = i < s->nparts ? s->parts[i].used : false;
+                        break;
+                    }
+            }
+            f->gpu = (int8_t)g;
+            f->ngpus = 1;
+            f->mig_start = (int8_t)f->layout.parts[s->nparts].start;
+            f->relayout = true;
+            return true;
+        }
+        /* 3: start deciding an idle GPU's layout (keep its unused instances if they leave room) */
+        for (int g = 0; g < b->ngpus; g++) {
+            if (!(b->reshape & (1u << g)) || (b->reshaped & (1u << g))) continue;
+            const gs_gpu_state *s = &b->gpus[g];
+            int n = s->mode == GS_GPUMODE_MIG ? s->nparts : 0;
+            int st = gs_mig_best_start(m, s->parts, n, p);
+            bool clear = false;
+            if (st < 0) {
+                st = gs_mig_best_start(m, NULL, 0, p);
+                clear = true;
+            }
+            if (st < 0) continue;
+            f->gpu = (int8_t)g;
+            f->ngpus = 1;
+            f->mig_start = (int8_t)st;
+            f->new_reshape = true;
+            f->clear_layout = clear || s->mode != GS_GPUMODE_MIG;
+            return true;
+        }
+        return false;
+    }
+    }
+    return false;
+}
+
+/* Can b ever host pods of class k (selectors, taints, GPU form)? Pins are not applied. */
+static bool bin_compatible(const ctx *c, bin *b, const gs_pod_spec *s) {
+    if (!b->usable) return false;
+    if (b->pool >= 0 && !gs_pack_tolerates(s, &c->in->pools[b->pool])) return false;
+    bool pi = false, pf = false;
+    unsigned cm = b->capmask;
+    const char *z = NULL;
+    for (int32_t i = 0; i < s->n_node_selector; i++)
+        if (!sel_ok(c, b, &s->node_selector[i], &pi, &pf, &cm, &z)) return false;
+    fit f;
+    return gpu_fit(c, b, &s->gpu, &f);
+}
+
+static bool res_fit(const bin *b, const gs_pod_spec *s) {
+    return b->pods_free > 0 && b->cpu_free >= s->cpu && b->mem_free >= s->mem;
+}
+
+/* Applies a fit to b (pins, resources, GPU state). Returns the partition index for MIG. */
+static int apply_fit(ctx *c, bin *b, const gs_pod_spec *s, const fit *f) {
+    bool pi = false, pf = false;
+    unsigned cm = b->capmask;
+    const char *z = NULL;
+    for (int32_t i = 0; i < s->n_node_selector; i++)
+        (void)sel_ok(c, b, &s->node_selector[i], &pi, &pf, &cm, &z);
+    b->pin_itype |= pi;
+    b->pin_family |= pf;
+    b->capmask = cm;
+    if (z && !b->zone[0]) snprintf(b->zone, sizeof b->zone, "%s", z);
+    b->cpu_free -= s->cpu;
+    b->mem_free -= s->mem;
+    b->cpu_used += s->cpu;
+    b->mem_used += s->mem;
+    if (b->pods_free != INT32_MAX) b->pods_free--;
+    b->pods++;
+    int part = -1;
+    const gs_gpu_req *r = &s->gpu;
+    switch (r->form) {
+    case GS_GPU_NONE: break;
+    case GS_GPU_WHOLE: {
+        int got = 0;
+        for (int g = f->gpu; g < b->ngpus && got < r->count; g++) {
+            gs_gpu_state *x = &b->gpus[g];
+            if (x->mode == GS_GPUMODE_WHOLE && !x->whole_used && x->pods == 0) {
+                x->whole_used = true;
+                x->pods++;
+                got++;
+            }
+        }
+        break;
+    }
+    case GS_GPU_SHARED:
+        b->gpus[f->gpu].ts_used = (int16_t)(b->gpus[f->gpu].ts_used + r->count);
+        b->gpus[f->gpu].pods++;
+        break;
+    case GS_GPU_FRACTION:
+        b->gpus[f->gpu].milli_used = (int16_t)(b->gpus[f->gpu].milli_used + r->milli);
+        b->gpus[f->gpu].pods++;
+        break;
+    case GS_GPU_MIG: {
+        gs_gpu_state *x = &b->gpus[f->gpu];
+        if (f->new_reshape) {
+            b->reshaped = (uint16_t)(b->reshaped | (1u << f->gpu));
+            if (!b->claim) {
+                /* record the repartition with the layout it replaces */
+                int32_t k = c->out->nreparts;
+                gs_repartition *rp = &c->out->reparts[k];
+                memset(rp, 0, sizeof *rp);
+                rp->node = b->idx;
+                rp->gpu = f->gpu;
+                if (x->mode == GS_GPUMODE_MIG) {
+                    rp->before.n = x->nparts;
+                    memcpy(rp->before.parts, x->parts, sizeof x->parts);
+                }
+                c->out->nreparts++;
+            }
+            if (f->clear_layout) x->nparts = 0;
+            x->mode = GS_GPUMODE_MIG;
+        }
+        if (f->relayout) {
+            for (int i = 0; i < x->nparts; i++) x->parts[i].start = f->layout.parts[i].start;
+        }
+        if (f->part >= 0) {
+            part = f->part;
+            if (!(b->reshaped & (1u << f->gpu))) b->reshape = (uint16_t)(b->reshape & ~(1u << f->gpu));
+        } else {
+            const gs_gpu_model *m = bin_model(b);
+            part = x->nparts;
+            x->parts[part].profile = (int8_t)gs_mig_profile_find(m, r->mig_profile);
+            x->parts[part].start = (uint8_t)f->mig_start;
+            x->nparts++;
+        }
+        x->parts[part].used = true;
+        x->pods++;
+        break;
+    }
+    }
+    return part;
+}
+
+/* ---------------------------------------------------------------- classes */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static uint64_t fnvs(uint64_t h, const char *s) { return fnv(h, s, strlen(s) + 1); }
+
+static uint64_t class_hash(const gs_pod_spec *s) {
+    uint64_t h = 1469598103934665603ULL;
+    int32_t v[4] = {(int32_t)s->gpu.form, s->gpu.count, s->gpu.milli, s->n_node_selector};
+    h = fnv(h, v, sizeof v);
+    h = fnvs(h, s->gpu.mig_profile);
+    for (int32_t i = 0; i < s->n_node_selector; i++) {
+        h = fnvs(h, s->node_selector[i].key);
+        h = fnvs(h, s->node_selector[i].value);
+    }
+    h = fnv(h, &s->n_tolerations, sizeof s->n_tolerations);
+    for (int32_t i = 0; i < s->n_tolerations; i++) {
+        const gs_toleration *t = &s->tolerations[i];
+        h = fnvs(h, t->key);
+        h = fnvs(h, t->value);
+        int32_t w[2] = {(int32_t)t->op, t->effect};
+        h = fnv(h, w, sizeof w);
+    }
+    return h;
+}
+
+static bool class_eq(const gs_pod_spec *a, const gs_pod_spec *b) {
+    if (a->gpu.form != b->gpu.form || a->gpu.count != b->gpu.count || a->gpu.milli != b->gpu.milli ||
+        strcmp(a->gpu.mig_profile, b->gpu.mig_profile) != 0 || a->n_node_selector != b->n_node_selector ||
+        a->n_tolerations != b->n_tolerations)
+        return false;
+    for (int32_t i = 0; i < a->n_node_selector; i++)
+        if (strcmp(a->node_selector[i].key, b->node_selector[i].key) ||
+            strcmp(a->node_selector[i].value, b->node_selector[i].value))
+            return false;
+    for (int32_t i = 0; i < a->n_tolerations; i++) {
+        const gs_toleration *x = &a->tolerations[i], *y = &b->tolerations[i];
+        if (strcmp(x->key, y->key) || strcmp(x->value, y->value) || x->op != y->op || x->effect != y->effect)
+            return false;
+    }
+    return true;
+}
+
+static int class_of(ctx *c, int32_t pod) {
+    const gs_pod_spec *s = &c->s->pods[pod].spec;
+    uint64_t h = class_hash(s);
+    uint32_t i = (uint32_t)h & c->table_mask;
+    for (;;) {
+        int32_t e = c->cls_table[i];
+        if (e == 0) break;
+        cls *k = &c->cls[e - 1];
+        if (k->hash == h && class_eq(&c->s->pods[k->rep].spec, s)) return e - 1;
+        i = (i + 1) & c->table_mask;
+    }
+    if (GROW(c->cls, c->capcls, c->ncls + 1)) return GS_ENOMEM;
+    cls *k = &c->cls[c->ncls];
+    memset(k, 0, sizeof *k);
+    k->rep = pod;
+    k->hash = h;
+    c->cls_table[i] = ++c->ncls;
+    return c->ncls - 1;
+}
+
+/* Brings the class's bin list up to date with bins created since it last looked. */
+static int class_refresh(ctx *c, cls *k) {
+    const gs_pod_spec *s = &c->s->pods[k->rep].spec;
+    for (; k->seen < c->nbins; k->seen++) {
+        if (!bin_compatible(c, &c->bins[k->seen], s)) continue;
+        if (GROW(k->bins, k->capbins, k->nbins + 1)) return GS_ENOMEM;
+        k->bins[k->nbins++] = k->seen;
+    }
+    return 0;
+}
+
+/* First bin of the class where the pod fits; prunes bins that can no longer take the class's
+ * GPU request. -1 if none. */
+static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
+    int32_t w = 0, found = -1;
+    int32_t i = 0;
+    for (; i < k->nbins; i++) {
+        int32_t bi = k->bins[i];
+        bin *b = &c->bins[bi];
+        if (b->pods_free <= 0 || b->cpu_free < k->min_cpu || b->mem_free < k->min_mem ||
+            !gpu_fit(c, b, &s->gpu, f))
+            continue; /* dropped for good: capacity only shrinks during a plan */
+        if (w != i) k->bins[w] = bi;
+        w++;
+        if (!res_fit(b, s)) continue;
+        /* selectors may pin a claim: check this pod's pins against the bin */
+        bool pi = false, pf = false, ok = true;
+        unsigned cm = b->capmask;
+        const char *z = NULL;
+        for (int32_t j = 0; j < s->n_node_selector && ok; j++)
+            ok = sel_ok(c, b, &s->node_selector[j], &pi, &pf, &cm, &z);
+        if (!ok) continue;
+        found = bi;
+        i++;
+        break;
+    }
+    if (w != i) {
+        memmove(k->bins + w, k->bins + i, (size_t)(k->nbins - i) * sizeof *k->bins);
+        w += k->nbins - i;
+    } else {
+        w = k->nbins;
+    }
+    k->nbins = w;
+    return found;
+}
+
+/* ---------------------------------------------------------------- pools and claims */
+
+static int cmp_cand(const void *a, const void *b) {
+    const gs_pack_cand *x = a, *y = b;
+    if (x->price != y->price) return x->price < y->price ? -1 : 1;
+    if (x->itype != y->itype) return x->itype < y->itype ? -1 : 1;
+    return (int)x->capacity - (int)y->capacity;
+}
+
+static int build_pools(ctx *c) {
+    int32_t np = c->in->npools;
+    c->pc = calloc((size_t)(np ? np : 1), sizeof *c->pc);
+    c->pool_order = calloc((size_t)(np ? np : 1), sizeof *c->pool_order);
+    if (!c->pc || !c->pool_order) return GS_ENOMEM;
+    for (int32_t p = 0; p < np; p++) {
+        const gs_pool *pl = &c->in->pools[p];
+        pool_cands *pc = &c->pc[p];
+        pc->c = malloc((size_t)(c->cat->n ? c->cat->n : 1) * GS_CAP__N * sizeof *pc->c);
+        if (!pc->c) return GS_ENOMEM;
+        for (int32_t t = 0; t < c->cat->n; t++)
+            for (int cap = 0; cap < GS_CAP__N; cap++) {
+                const gs_itype *it = &c->cat->types[t];
+                if (!gs_pool_allows(pl, it, (gs_capacity)cap, NULL)) continue;
+                gs_pack_cand *x = &pc->c[pc->n++];
+                x->itype = t;
+                x->capacity = (gs_capacity)cap;
+                x->price = gs_itype_price(it, (gs_capacity)cap);
+            }
+        qsort(pc->c, (size_t)pc->n, sizeof *pc->c, cmp_cand);
+        c->pool_order[p] = p;
+    }
+    /* existing usage counts against limits */
+    for (int32_t i = 0; i < c->s->nnodes; i++) {
+        const gs_node *n = &c->s->nodes[i];
+        if (n->pool < 0 || n->deleting) continue;
+        pool_cands *pc = &c->pc[n->pool];
+        pc->gpus_used += n->ngpus;
+        pc->nodes_used++;
+        pc->usd_used += gs_itype_price(&c->cat->types[n->itype], n->capacity);
+    }
+    /* weight (high first), then cheapest offering, then name */
+    for (int32_t i = 1; i < np; i++)
+        for (int32_t j = i; j > 0; j--) {
+            int32_t a = c->pool_order[j - 1], b = c->pool_order[j];
+            const gs_pool *pa = &c->in->pools[a], *pb = &c->in->pools[b];
+            gs_usd_u qa = c->pc[a].n ? c->pc[a].c[0].price : INT64_MAX;
+            gs_usd_u qb = c->pc[b].n ? c->pc[b].c[0].price : INT64_MAX;
+            bool swap = pb->weight > pa->weight ||
+                        (pb->weight == pa->weight && (qb < qa || (qb == qa && strcmp(pb->name, pa->name) < 0)));
+            if (!swap) break;
+            c->pool_order[j - 1] = b;
+            c->pool_order[j] = a;
+        }
+    return 0;
+}
+
+static void describe_gpu(const gs_gpu_req *r, char *buf, size_t n) {
+    switch (r->form) {
+    case GS_GPU_NONE: snprintf(buf, n, "no GPU"); break;
+    case GS_GPU_WHOLE: snprintf(buf, n, "%d whole GPU%s", r->count, r->count > 1 ? "s" : ""); break;
+    case GS_GPU_MIG: snprintf(buf, n, "mig-%s", r->mig_profile); break;
+    case GS_GPU_SHARED: snprintf(buf, n, "%d time-sliced replica%s", r->count, r->count > 1 ? "s" : ""); break;
+    case GS_GPU_FRACTION: snprintf(buf, n, "%d milli-GPU", r->milli); break;
+    }
+}
+
+/* Initialises a bin for a claim of pool p on instance type t. */
+static void claim_bin(const ctx *c, bin *b, int32_t p, int32_t t, unsigned capmask) {
+    const gs_pool *pl = &c->in->pools[p];
+    const gs_itype *it = &c->cat->types[t];
+    memset(b, 0, sizeof *b);
+    b->claim = true;
+    b->usable = true;
+    b->pool = p;
+    b->itype = t;
+    b->capmask = capmask;
+    b->gpu_model = it->gpu_model;
+    b->cpu_free = it->alloc_cpu;
+    b->mem_free = it->alloc_mem;
+    b->pods_free = it->max_pods > 0 ? it->max_pods : INT32_MAX;
+    b->ngpus = (uint8_t)(it->gpus > GS_NODE_MAX_GPUS ? GS_NODE_MAX_GPUS : it->gpus);
+    for (int g = 0; g < b->ngpus; g++) {
+        gs_gpu_state *x = &b->gpus[g];
+        switch (pl->sharing) {
+        case GS_SHARE_EXCLUSIVE: x->mode = GS_GPUMODE_WHOLE; break;
+        case GS_SHARE_MIG:
+            x->mode = GS_GPUMODE_MIG;
+            b->reshape = (uint16_t)(b->reshape | (1u << g));
+            b->reshaped = (uint16_t)(b->reshaped | (1u << g));
+            break;
+        case GS_SHARE_TIMESLICING:
+            x->mode = GS_GPUMODE_TIMESLICED;
+            x->ts_replicas = (int16_t)(pl->ts_replicas > 0 ? pl->ts_replicas : 1);
+            break;
+        case GS_SHARE_FRACTIONAL: x->mode = GS_GPUMODE_FRACTIONAL; break;
+        }
+    }
+}
+
+static bool form_matches_pool(const gs_gpu_req *r, const gs_pool *p) {
+    switch (r->form) {
+    case GS_GPU_NONE: return true;
+    case GS_GPU_WHOLE: return p->sharing == GS_SHARE_EXCLUSIVE;
+    case GS_GPU_MIG: return p->sharing == GS_SHARE_MIG;
+    case GS_GPU_SHARED: return p->sharing == GS_SHARE_TIMESLICING;
+    case GS_GPU_FRACTION: return p->sharing == GS_SHARE_FRACTIONAL;
+    }
+    return false;
+}
+
+static void appendf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void appendf(char *buf, size_t n, const char *fmt, ...) {
+    size_t l = strlen(buf);
+    if (l + 1 >= n) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + l, n - l, fmt, ap);
+    va_end(ap);
+}
+
+/* Fills the class's per-pool cache of offerings whose empty node fits the class's GPU form
+ * and node selectors. */
+static int class_pool_cache(ctx *c, cls *k, int32_t p) {
+    if (!k->cand_ok) {
+        size_t np = (size_t)c->in->npools;
+        k->cand_ok = calloc(np, sizeof *k->cand_ok);
+        k->n_form = calloc(np, sizeof *k->n_form);
+        k->n_sel = calloc(np, sizeof *k->n_sel);
+        if (!k->cand_ok || !k->n_form || !k->n_sel) return GS_ENOMEM;
+    }
+    if (k->cand_ok[p]) return 0;
+    const pool_cands *pc = &c->pc[p];
+    uint8_t *ok = calloc((size_t)(pc->n ? pc->n : 1), 1);
+    if (!ok) return GS_ENOMEM;
+    k->cand_ok[p] = ok;
+    const gs_pod_spec *s = &c->s->pods[k->rep].spec;
+    bin tmp;
+    for (int32_t i = 0; i < pc->n; i++) {
+        const gs_pack_cand *cd = &pc->c[i];
+        claim_bin(c, &tmp, p, cd->itype, 1u << cd->capacity);
+        fit f;
+        if (!gpu_fit(c, &tmp, &s->gpu, &f)) continue;
+        k->n_form[p]++;
+        bool pi = false, pf = false, good = true;
+        unsigned cm = tmp.capmask;
+        const char *z = NULL;
+        for (int32_t j = 0; j < s->n_node_selector && good; j++)
+            good = sel_ok(c, &tmp, &s->node_selector[j], &pi, &pf, &cm, &z);
+        if (!good) continue;
+        k->n_sel[p]++;
+        ok[i] = 1;
+    }
+    return 0;
+}
+
+/* Opens a claim for pod `pod` in the first pool that can take it. Returns the new bin index,
+ * -1 with a reason, or a negative gs_err below -1. */
+static int32_t open_claim(ctx *c, int32_t pod, char *why, size_t whylen) {
+    const gs_pod *pd = &c->s->pods[pod];
+    const gs_pod_spec *s = &pd->spec;
+    char what[64];
+    describe_gpu(&s->gpu, what, sizeof what);
+    why[0] = '\0';
+    if (c->in->max_claims > 0 && c->out->nclaims >= c->in->max_claims) {
+        snprintf(why, whylen, "plan limit: at most %d new nodes per plan", c->in->max_claims);
+        return -1;
+    }
+    if (c->in->npools == 0) {
+        snprintf(why, whylen, "no existing node has room for %s and no pool is configured", what);
+        return -1;
+    }
+    int64_t demand = c->form_demand[s->gpu.form];
+    for (int32_t oi = 0; oi < c->in->npools; oi++) {
+        int32_t p = c->pool_order[oi];
+        const gs_pool *pl = &c->in->pools[p];
+        pool_cands *pc = &c->pc[p];
+        const char *sep = why[0] ? "; " : "";
+        if (!form_matches_pool(&s->gpu, pl)) {
+            appendf(why, whylen, "%spool %s: shares GPUs as %s, pod asks for %s", sep, pl->name,
+                    gs_share_mode_name(pl->sharing), what);
+            continue;
+        }
+        int ti = untolerated(s, pl);
+        if (ti >= 0) {
+            appendf(why, whylen, "%spool %s: taint %s=%s not tolerated", sep, pl->name, pl->taints[ti].key,
+                    pl->taints[ti].value);
+            continue;
+        }
+        if (s->gpu.form == GS_GPU_SHARED && s->gpu.count > (pl->ts_replicas > 0 ? pl->ts_replicas : 1)) {
+            appendf(why, whylen, "%spool %s: pod asks for %d replicas, the pool's GPUs have %d", sep, pl->name,
+                    s->gpu.count, pl->ts_replicas);
+            continue;
+        }
+        cls *kc = &c->cls[c->pod_cls[pod]];
+        int crc = class_pool_cache(c, kc, p);
+        if (crc) return crc;
+        const uint8_t *okv = kc->cand_ok[p];
+        int32_t n_form = kc->n_form[p], n_sel = kc->n_sel[p], n_res = 0, n_lim = 0, best = -1;
+        int64_t best_eff = INT64_MAX;
+        const char *lim = "";
+        char limbuf[64] = "";
+        for (int32_t i = 0; i < pc->n; i++) {
+            if (!okv[i]) continue;
+            const gs_pack_cand *cd = &pc->c[i];
+            const gs_itype *it = &c->cat->types[cd->itype];
+            if (it->alloc_cpu < s->cpu || it->alloc_mem < s->mem) continue;
+            n_res++;
+            if (pl->limit_gpus > 0 && pc->gpus_used + it->gpus > pl->limit_gpus) {
+                lim = "gpus";
+                snprintf(limbuf, sizeof limbuf, "gpus=%d", pl->limit_gpus);
+                continue;
+            }
+            if (pl->limit_nodes > 0 && pc->nodes_used + 1 > pl->limit_nodes) {
+                lim = "nodes";
+                snprintf(limbuf, sizeof limbuf, "nodes=%d", pl->limit_nodes);
+                continue;
+            }
+            if (pl->limit_usd_per_hour > 0 && pc->usd_used + cd->price > pl->limit_usd_per_hour) {
+                char ub[32];
+                lim = "usd";
+                snprintf(limbuf, sizeof limbuf, "usd/hour=%s", gs_fmt_usd(pl->limit_usd_per_hour, ub, sizeof ub));
+                continue;
+            }
+            n_lim++;
+            /* price per GPU the pending demand can use: no more than the GPUs the type has, the
+             * demand left, or what its CPU and memory can feed at the demand's CPU and memory
+             * per GPU */
+            int64_t share = gs_pack_gpu_share(&s->gpu, gs_gpu_get(it->gpu_model), pl->ts_replicas);
+            int64_t useful = demand > share ? demand : share;
+            int64_t cap = (int64_t)(it->gpus > 0 ? it->gpus : 1) * SHARE_ONE;
+            if (useful > cap) useful = cap;
+            int64_t fc = c->form_cpu[s->gpu.form], fm = c->form_mem[s->gpu.form], by;
+            if (demand > 0 && fc > 0 && !gs_muldiv64(it->alloc_cpu, demand, fc, &by) && by < useful) useful = by;
+            if (demand > 0 && fm > 0 && !gs_muldiv64(it->alloc_mem, demand, fm, &by) && by < useful) useful = by;
+            if (useful < share) useful = share;
+            if (useful <= 0) useful = SHARE_ONE;
+            int64_t eff;
+            if (gs_muldiv64(cd->price, SHARE_ONE, useful, &eff)) eff = INT64_MAX;
+            if (eff < best_eff) {
+                best_eff = eff;
+                best = i;
+            }
+        }
+        if (best < 0) {
+            if (n_form == 0)
+                appendf(why, whylen, "%spool %s: no instance type offers %s", sep, pl->name, what);
+            else if (n_sel == 0)
+                appendf(why, whylen, "%spool %s: no instance type offering %s matches the pod's node selector", sep,
+                        pl->name, what);
+            else if (n_res == 0)
+                appendf(why, whylen, "%spool %s: no instance type offering %s has cpu=%lldm memory=%lldMi allocatable",
+                        sep, pl->name, what, (long long)s->cpu, (long long)s->mem);
+            else
+                appendf(why, whylen, "%spool %s: no instance type offers %s within limit %s", sep, pl->name, what,
+                        lim[0] ? limbuf : "?");
+            continue;
+        }
+        const gs_pack_cand *cd = &pc->c[best];
+        if (c->in->may_add) {
+            char gw[160] = "";
+            if (!c->in->may_add(c->in->gate_ctx, pd->project, cd->price, gw, sizeof gw)) {
+                char pb[32];
+                appendf(why, whylen, "%spool %s: budget refuses %s/hour for project %s%s%s", sep, pl->name,
+                        gs_fmt_usd(cd->price, pb, sizeof pb), pd->project, gw[0] ? ": " : "", gw);
+                continue;
+            }
+        }
+        /* open it */
+        if (GROW(c->bins, c->capbins, c->nbins + 1)) return GS_ENOMEM;
+        if (GROW(c->out->claims, c->out->cap_claims, c->out->nclaims + 1)) return GS_ENOMEM;
+        bin *b = &c->bins[c->nbins];
+        unsigned mask = gs_pool_capacity_mask(pl);
+        claim_bin(c, b, p, cd->itype, mask);
+        b->idx = c->out->nclaims;
+        gs_claim *cl = &c->out->claims[c->out->nclaims++];
+        memset(cl, 0, sizeof *cl);
+        cl->pool = p;
+        cl->itype = cd->itype;
+        cl->price = cd->price;
+        snprintf(cl->project, sizeof cl->project, "%s", pd->project);
+        const gs_itype *it = &c->cat->types[cd->itype];
+        pc->gpus_used += it->gpus;
+        pc->nodes_used++;
+        pc->usd_used += cd->price;
+        return c->nbins++;
+    }
+    return -1;
+}
+
+/* Builds claim candidates and copies the bins' final state into the plan. */
+static int finish_claims(ctx *c) {
+    int32_t maxc = c->in->max_candidates > 0 ? c->in->max_candidates : GS_PACK_DEFAULT_CANDIDATES;
+    c->out->ncands = 0;
+    for (int32_t bi = 0; bi < c->nbins; bi++) {
+        const bin *b = &c->bins[bi];
+        if (!b->claim) continue;
+        gs_claim *cl = &c->out->claims[b->idx];
+        const gs_itype *packed = &c->cat->types[b->itype];
+        const pool_cands *pc = &c->pc[b->pool];
+        const gs_pool *pl = &c->in->pools[b->pool];
+        uint8_t used = 0;
+        for (int g = 0; g < b->ngpus; g++)
+            if (b->gpus[g].pods > 0) used = (uint8_t)(g + 1);
+        cl->gpu_model = b->gpu_model;
+        cl->ngpus = b->ngpus;
+        cl->ngpus_used = used;
+        memcpy(cl->gpus, b->gpus, sizeof cl->gpus);
+        cl->pods = b->pods;
+        cl->cpu_used = b->cpu_used;
+        cl->mem_used = b->mem_used;
+        snprintf(cl->zone, sizeof cl->zone, "%s", b->zone);
+        cl->cand_off = c->out->ncands;
+        cl->ncand = 0;
+        for (int32_t i = 0; i < pc->n && cl->ncand < maxc; i++) {
+            const gs_pack_cand *cd = &pc->c[i];
+            const gs_itype *it = &c->cat->types[cd->itype];
+            if (!(b->capmask & (1u << cd->capacity))) continue;
+            if (b->pin_itype && cd->itype != b->itype) continue;
+            if (b->pin_family && strcmp(it->family, packed->family) != 0) continue;
+            if (it->gpu_model != b->gpu_model || it->gpus < used || it->gpus > packed->gpus) continue;
+            if (it->alloc_cpu < b->cpu_used || it->alloc_mem < b->mem_used) continue;
+            if (it->max_pods > 0 && it->max_pods < b->pods) continue;
+            if (b->zone[0] && !gs_pool_allows(pl, it, cd->capacity, b->zone)) continue;
+            if (GROW(c->out->cands, c->out->cap_cands, c->out->ncands + 1)) return GS_ENOMEM;
+            c->out->cands[c->out->ncands++] = *cd;
+            cl->ncand++;
+        }
+        if (cl->ncand > 0) {
+            const gs_pack_cand *first = &c->out->cands[cl->cand_off];
+            cl->itype = first->itype;
+            cl->capacity = first->capacity;
+            cl->price = first->price;
+        } else {
+            /* cannot happen: the packed type fits what was packed; keep it priced */
+            cl->capacity = (b->capmask & GS_CAPMASK_OD) ? GS_CAP_ON_DEMAND : GS_CAP_SPOT;
+            cl->price = gs_itype_price(packed, cl->capacity);
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the plan */
+
+typedef struct sortkey {
+    int32_t pod;
+    int32_t prio;
+    int64_t share;
+    gs_mcpu cpu;
+    gs_mib mem;
+} sortkey;
+
+static int cmp_key(const void *a, const void *b) {
+    const sortkey *x = a, *y = b;
+    if (x->prio != y->prio) return x->prio > y->prio ? -1 : 1;
+    if (x->share != y->share) return x->share > y->share ? -1 : 1;
+    if (x->cpu != y->cpu) return x->cpu > y->cpu ? -1 : 1;
+    if (x->mem != y->mem) return x->mem > y->mem ? -1 : 1;
+    return x->pod < y->pod ? -1 : (x->pod > y->pod);
+}
+
+static int node_bins(ctx *c) {
+    const gs_snapshot *s = c->s;
+    c->nbins = 0;
+    if (GROW(c->bins, c->capbins, s->nnodes + 1)) return GS_ENOMEM;
+    for (int32_t i = 0; i < s->nnodes; i++) {
+        const gs_node *n = &s->nodes[i];
+        if (n->itype < 0 || n->itype >= c->cat->n)
+            return gs_error_set(c->err, GS_EINVAL, "node %s: instance type index %d out of range", n->name, n->itype);
+        if (n->pool >= c->in->npools)
+            return gs_error_set(c->err, GS_EINVAL, "node %s: pool index %d out of range", n->name, n->pool);
+        if (n->ngpus > GS_NODE_MAX_GPUS)
+            return gs_error_set(c->err, GS_EINVAL, "node %s: %d GPUs (max %d)", n->name, n->ngpus, GS_NODE_MAX_GPUS);
+        bin *b = &c->bins[c->nbins++];
+        memset(b, 0, sizeof *b);
+        const gs_itype *it = &c->cat->types[n->itype];
+        b->claim = false;
+        b->usable = !n->cordoned && !n->deleting;
+        b->idx = i;
+        b->pool = n->pool;
+        b->itype = n->itype;
+        b->capmask = 1u << n->capacity;
+        snprintf(b->zone, sizeof b->zone, "%s", n->zone);
+        b->gpu_model = it->gpu_model;
+        b->cpu_free = n->cpu_alloc - n->cpu_used;
+        b->mem_free = n->mem_alloc - n->mem_used;
+        b->pods_free = n->max_pods > 0 ? n->max_pods - n->pods : INT32_MAX;
+        b->ngpus = n->ngpus;
+        memcpy(b->gpus, n->gpus, sizeof b->gpus);
+        const gs_pool *pl = n->pool >= 0 ? &c->in->pools[n->pool] : NULL;
+        if (pl && pl->sharing == GS_SHARE_TIMESLICING) b->ts_cap = (int16_t)pl->ts_replicas;
+        const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
+        if (pl && pl->sharing == GS_SHARE_MIG && m && gs_gpu_has_mig(m))
+            for (int g = 0; g < n->ngpus; g++) {
+                const gs_gpu_state *x = &n->gpus[g];
+                bool busy = x->pods > 0 || x->whole_used || x->ts_used > 0 || x->milli_used > 0;
+                for (int k = 0; k < x->nparts; k++) busy |= x->parts[k].used;
+                if (!busy) b->reshape = (uint16_t)(b->reshape | (1u << g));
+            }
+    }
+    return 0;
+}
+
+static void add_unsched(ctx *c, int32_t pod, const char *why) {
+    gs_unsched *u = &c->out->unsched[c->out->nunsched++];
+    u->pod = pod;
+    snprintf(u->reason, sizeof u->reason, "%s", why);
+}
+
+static void ctx_free(ctx *c) {
+    for (int32_t i = 0; i < c->ncls; i++) {
+        cls *k = &c->cls[i];
+        free(k->bins);
+        if (k->cand_ok)
+            for (int32_t p = 0; p < c->in->npools; p++) free(k->cand_ok[p]);
+        free(k->cand_ok);
+        free(k->n_form);
+        free(k->n_sel);
+    }
+    free(c->cls);
+    free(c->cls_table);
+    free(c->pod_cls);
+    if (c->pc)
+        for (int32_t p = 0; p < c->in->npools; p++) free(c->pc[p].c);
+    free(c->pc);
+    free(c->pool_order);
+    free(c->bins);
+}
+
+int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
+    if (!in || !out || !in->snap || !in->catalog || (in->npools > 0 && !in->pools))
+        return gs_error_set(err, GS_EINVAL, "pack: missing input");
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.in = in;
+    c.s = in->snap;
+    c.cat = in->catalog;
+    c.out = out;
+    c.err = err;
+    out->nplace = out->nclaims = out->ncands = out->nreparts = out->nunsched = 0;
+    out->usd_before = out->usd_after = 0;
+    out->placed_existing = out->placed_claims = 0;
+    int rc = 0;
+    sortkey *keys = NULL;
+    const gs_snapshot *s = c.s;
+
+    int32_t npend = 0;
+    for (int32_t i = 0; i < s->npods; i++)
+        if (s->pods[i].phase == GS_POD_PENDING && s->pods[i].node < 0) npend++;
+    int32_t totalgpus = 0;
+    for (int32_t i = 0; i < s->nnodes; i++) totalgpus += s->nodes[i].ngpus;
+    if ((rc = GROW(out->place, out->cap_place, npend + 1)) || (rc = GROW(out->unsched, out->cap_unsched, npend + 1)) ||
+        (rc = GROW(out->reparts, out->cap_reparts, totalgpus + 1)))
+        goto done;
+    uint32_t tsize = 16;
+    while (tsize < (uint32_t)npend * 2u) tsize <<= 1;
+    c.cls_table = calloc(tsize, sizeof *c.cls_table);
+    c.table_mask = tsize - 1;
+    c.pod_cls = malloc((size_t)(s->npods ? s->npods : 1) * sizeof *c.pod_cls);
+    keys = malloc((size_t)(npend ? npend : 1) * sizeof *keys);
+    if (!c.cls_table || !c.pod_cls || !keys) { rc = GS_ENOMEM; goto done; }
+    if ((rc = build_pools(&c)) || (rc = node_bins(&c))) goto done;
+
+    /* pending pods: placements in index order; processing order by the sort key */
+    int32_t k = 0;
+    for (int32_t i = 0; i < s->npods; i++) {
+        c.pod_cls[i] = -1;
+        const gs_pod *pd = &s->pods[i];
+        if (pd->phase != GS_POD_PENDING || pd->node >= 0) continue;
+        const gs_gpu_req *r = &pd->spec.gpu;
+        if ((int)r->form < 0 || r->form > GS_GPU_FRACTION) {
+            rc = gs_error_set(err, GS_EINVAL, "pod %s: unknown GPU form", pd->name);
+            goto done;
+        }
+        int ci = class_of(&c, i);
+        if (ci < 0) { rc = ci; goto done; }
+        c.pod_cls[i] = ci;
+        cls *kn = &c.cls[ci];
+        if (kn->rep == i || pd->spec.cpu < kn->min_cpu) kn->min_cpu = pd->spec.cpu;
+        if (kn->rep == i || pd->spec.mem < kn->min_mem) kn->min_mem = pd->spec.mem;
+        gs_placement *pl = &out->place[out->nplace++];
+        pl->pod = i;
+        pl->kind = GS_PLACE_NONE;
+        pl->target = -1;
+        pl->gpu = -1;
+        pl->ngpus = 0;
+        pl->part = -1;
+        keys[k].pod = i;
+        keys[k].prio = pd->spec.priority;
+        keys[k].share = gs_pack_gpu_share(r, gs_gpu_get(gs_gpu_find("h100-80gb")), 4);
+        keys[k].cpu = pd->spec.cpu;
+        keys[k].mem = pd->spec.mem;
+        c.form_demand[r->form] += keys[k].share;
+        c.form_cpu[r->form] += pd->spec.cpu;
+        c.form_mem[r->form] += pd->spec.mem;
+        k++;
+    }
+    qsort(keys, (size_t)npend, sizeof *keys, cmp_key);
+
+    char why[GS_PACK_REASON];
+    /* pass 0: existing nodes only (so the demand left for claims is known when they are sized);
+     * pass 1: the rest, onto claims opened so far or new ones */
+    for (int pass = s->nnodes > 0 ? 0 : 1; pass < 2; pass++)
+        for (int32_t q = 0; q < npend; q++) {
+            int32_t pod = keys[q].pod;
+            if (pod < 0) continue; /* placed in pass 0 */
+            const gs_pod_spec *sp = &s->pods[pod].spec;
+            /* place[] is in pod order */
+            int32_t lo = 0, hi = out->nplace - 1;
+            while (lo < hi) {
+                int32_t mid = (lo + hi) / 2;
+                if (out->place[mid].pod < pod) lo = mid + 1; else hi = mid;
+            }
+            gs_placement *pl = &out->place[lo];
+            cls *kc = &c.cls[c.pod_cls[pod]];
+            if ((rc = class_refresh(&c, kc))) goto done;
+            fit f;
+            int32_t bi = find_bin(&c, kc, sp, &f);
+            if (bi < 0 && pass == 0) continue;
+            if (bi < 0) {
+                int32_t nb = open_claim(&c, pod, why, sizeof why);
+                if (nb < -1) { rc = nb; goto done; }
+                if (nb >= 0) {
+                    if ((rc = class_refresh(&c, kc))) goto done;
+                    if (!gpu_fit(&c, &c.bins[nb], &sp->gpu, &f) || !res_fit(&c.bins[nb], sp)) {
+                        rc = gs_error_set(err, GS_EINVAL, "pack: internal error: claim does not fit its pod");
+                        goto done;
+                    }
+                    bi = nb;
+                }
+            }
+            c.form_demand[sp->gpu.form] -= keys[q].share;
+            c.form_cpu[sp->gpu.form] -= sp->cpu;
+            c.form_mem[sp->gpu.form] -= sp->mem;
+            keys[q].pod = -1;
+            if (bi < 0) {
+                add_unsched(&c, pod, why);
+                continue;
+            }
+            bin *b = &c.bins[bi];
+            int part = apply_fit(&c, b, sp, &f);
+            pl->kind = b->claim ? GS_PLACE_CLAIM : GS_PLACE_EXISTING;
+            pl->target = b->idx;
+            pl->gpu = f.gpu;
+            pl->ngpus = f.ngpus;
+            pl->part = (int8_t)part;
+            if (b->claim) out->placed_claims++; else out->placed_existing++;
+        }
+
+    if ((rc = finish_claims(&c))) goto done;
+    /* repartitions: final layouts */
+    for (int32_t r = 0; r < out->nreparts; r++) {
+        gs_repartition *rp = &out->reparts[r];
+        const gs_gpu_state *x = &c.bins[rp->node].gpus[rp->gpu];
+        rp->after.n = x->nparts;
+        memcpy(rp->after.parts, x->parts, sizeof x->parts);
+    }
+    for (int32_t i = 0; i < s->nnodes; i++) {
+        const gs_node *n = &s->nodes[i];
+        out->usd_before += gs_itype_price(&c.cat->types[n->itype], n->capacity);
+    }
+    out->usd_after = out->usd_before;
+    for (int32_t i = 0; i < out->nclaims; i++) out->usd_after += out->claims[i].price;
+
+done:
+    free(keys);
+    ctx_free(&c);
+    return rc;
+}

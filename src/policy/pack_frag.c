@@ -1,0 +1,277 @@
+#include "policy/pack_frag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- memo of F by node state */
+
+#define MEMO_BITS 18
+#define MEMO_SIZE (1u << MEMO_BITS)
+
+typedef struct memo_key {
+    int16_t cpu_level;                 /* how many task-type CPU requests the free CPU covers */
+    uint8_t ngpus;
+    int16_t gpu[GS_NODE_MAX_GPUS];     /* sorted ascending, unused slots 0 */
+} memo_key;
+
+typedef struct memo_ent {
+    uint64_t hash;                     /* 0 = empty */
+    memo_key key;
+    int64_t F;
+} memo_ent;
+
+struct gs_frag_memo {
+    memo_ent *e;
+    uint32_t used;
+    int32_t *cpus;                     /* distinct task-type CPU requests, ascending */
+    int32_t ncpus;
+};
+
+uint64_t gs_frag_rand(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static int cmp_i32(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+int gs_frag_init(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const gs_frag_type *types,
+                 int32_t ntypes) {
+    memset(st, 0, sizeof *st);
+    st->nodes = nodes;
+    st->n = n;
+    st->types = types;
+    st->ntypes = ntypes;
+    st->F = calloc((size_t)(n > 0 ? n : 1), sizeof *st->F);
+    st->memo = calloc(1, sizeof *st->memo);
+    if (!st->F || !st->memo) { gs_frag_free(st); return GS_ENOMEM; }
+    st->memo->e = calloc(MEMO_SIZE, sizeof *st->memo->e);
+    st->memo->cpus = malloc((size_t)(ntypes > 0 ? ntypes : 1) * sizeof *st->memo->cpus);
+    if (!st->memo->e || !st->memo->cpus) { gs_frag_free(st); return GS_ENOMEM; }
+    for (int32_t i = 0; i < ntypes; i++) st->memo->cpus[i] = types[i].t.cpu;
+    qsort(st->memo->cpus, (size_t)ntypes, sizeof *st->memo->cpus, cmp_i32);
+    int32_t k = 0;
+    for (int32_t i = 0; i < ntypes; i++)
+        if (k == 0 || st->memo->cpus[k - 1] != st->memo->cpus[i]) st->memo->cpus[k++] = st->memo->cpus[i];
+    st->memo->ncpus = k;
+    for (int32_t i = 0; i < n; i++) st->F[i] = gs_frag_node_frag(st, &nodes[i]);
+    return 0;
+}
+
+void gs_frag_free(gs_frag_state *st) {
+    if (st->memo) {
+        free(st->memo->e);
+        free(st->memo->cpus);
+        free(st->memo);
+    }
+    free(st->F);
+    memset(st, 0, sizeof *st);
+}
+
+bool gs_frag_fits(const gs_frag_node *n, const gs_frag_task *t) {
+    if (n->cpu_free < t->cpu || n->mem_free < t->mem) return false;
+    if (t->ngpus <= 0) return true;
+    if (t->ngpus == 1 && t->milli < 1000) {
+        for (int g = 0; g < n->ngpus; g++)
+            if (n->gpu_free[g] >= t->milli) return true;
+        return false;
+    }
+    int idle = 0;
+    for (int g = 0; g < n->ngpus; g++) idle += n->gpu_free[g] >= 1000;
+    return idle >= t->ngpus;
+}
+
+/* F from the state, GPU part only (CPU decides which types fit). */
+static int64_t frag_raw(const gs_frag_type *types, int32_t ntypes, int32_t cpu_free, const int16_t *gpu,
+                        int ngpus) {
+    int64_t total = 0;
+    int idle = 0, maxfree = 0;
+    for (int g = 0; g < ngpus; g++) {
+        total += gpu[g];
+        idle += gpu[g] >= 1000;
+        if (gpu[g] > maxfree) maxfree = gpu[g];
+    }
+    if (total == 0) return 0;
+    int64_t F = 0;
+    for (int32_t i = 0; i < ntypes; i++) {
+        const gs_frag_task *m = &types[i].t;
+        if (m->ngpus <= 0) continue;
+        bool fit = cpu_free >= m->cpu &&
+                   (m->ngpus == 1 && m->milli < 1000 ? maxfree >= m->milli : idle >= m->ngpus);
+        int64_t frag = 0;
+        if (!fit) frag = total;
+        else
+            for (int g = 0; g < ngpus; g++)
+                if (gpu[g] < m->milli) frag += gpu[g];
+        F += types[i].weight * frag;
+    }
+    return F;
+}
+
+static int cmp_i16(const void *a, const void *b) {
+    int16_t x = *(const int16_t *)a, y = *(const int16_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, const int16_t *gpu, int ngpus) {
+    gs_frag_memo *mo = st->memo;
+    memo_key k;
+    memset(&k, 0, sizeof k);
+    /* CPU level: number of distinct type CPU requests <= cpu_free */
+    int32_t lo = 0, hi = mo->ncpus;
+    while (lo < hi) {
+        int32_t mid = (lo + hi) / 2;
+        if (mo->cpus[mid] <= cpu_free) lo = mid + 1; else hi = mid;
+    }
+    k.cpu_level = (int16_t)lo;
+    k.ngpus = (uint8_t)ngpus;
+    memcpy(k.gpu, gpu, (size_t)ngpus * sizeof *gpu);
+    qsort(k.gpu, (size_t)ngpus, sizeof *k.gpu, cmp_i16);
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p = (const unsigned char *)&k;
+    for (size_t i = 0; i < sizeof k; i++) { h ^= p[i]; h *= 1099511628211ULL; }
+    if (h == 0) h = 1;
+    uint32_t i = (uint32_t)h & (MEMO_SIZE - 1);
+    for (;;) {
+        memo_ent *e = &mo->e[i];
+        if (e->hash == 0) break;
+        if (e->hash == h && memcmp(&e->key, &k, sizeof k) == 0) return e->F;
+        i = (i + 1) & (MEMO_SIZE - 1);
+    }
+    /* every CPU in one level gives the same fit answers, hence the same F */
+    int64_t F = frag_raw(st->types, st->ntypes, cpu_free, gpu, ngpus);
+    if (mo->used * 10u > MEMO_SIZE * 7u) { /* too full: start over */
+        memset(mo->e, 0, MEMO_SIZE * sizeof *mo->e);
+        mo->used = 0;
+        i = (uint32_t)h & (MEMO_SIZE - 1);
+    }
+    memo_ent *e = &mo->e[i];
+    e->hash = h;
+    e->key = k;
+    e->F = F;
+    mo->used++;
+    return F;
+}
+
+int64_t gs_frag_node_frag(const gs_frag_state *st, const gs_frag_node *n) {
+    return frag_memo(st, n->cpu_free, n->gpu_free, n->ngpus);
+}
+
+static int64_t gpu_total(const gs_frag_node *n) {
+    int64_t t = 0;
+    for (int g = 0; g < n->ngpus; g++) t += n->gpu_free[g];
+    return t;
+}
+
+static void apply(gs_frag_node *n, const gs_frag_task *t, int gpu) {
+    n->cpu_free -= t->cpu;
+    n->mem_free -= t->mem;
+    if (t->ngpus <= 0) return;
+    if (t->ngpus == 1 && t->milli < 1000) {
+        if (gpu >= 0 && gpu < n->ngpus) n->gpu_free[gpu] = (int16_t)(n->gpu_free[gpu] - t->milli);
+        return;
+    }
+    int need = t->ngpus;
+    for (int g = 0; g < n->ngpus && need > 0; g++)
+        if (n->gpu_free[g] >= 1000) {
+            n->gpu_free[g] = 0;
+            need--;
+        }
+}
+
+/* BestFit GPU for a sharing pod: least free that fits (lowest index on ties). */
+static int bestfit_gpu(const gs_frag_node *n, int32_t milli) {
+    int best = -1;
+    for (int g = 0; g < n->ngpus; g++)
+        if (n->gpu_free[g] >= milli && (best < 0 || n->gpu_free[g] < n->gpu_free[best])) best = g;
+    return best;
+}
+
+static int32_t place_bestfit(gs_frag_state *st, const gs_frag_task *t, uint64_t *rng) {
+    int32_t best = -1;
+    int64_t bestv = INT64_MIN, ties = 0;
+    int64_t greq = t->ngpus > 0 ? (int64_t)t->ngpus * t->milli : 0;
+    for (int32_t i = 0; i < st->n; i++) {
+        const gs_frag_node *n = &st->nodes[i];
+        if (!gs_frag_fits(n, t)) continue;
+        /* 100 x (1 - 0.5 (cpu_free - cpu)/128000 - 0.5 (gpu_free - gpu)/8000), truncated */
+        int64_t num = 2048000000LL * 100 - 800000LL * (n->cpu_free - t->cpu) - 12800000LL * (gpu_total(n) - greq);
+        int64_t v = num >= 0 ? num / 2048000000LL : -((-num + 2047999999LL) / 2048000000LL);
+        if (v > bestv) {
+            bestv = v;
+            best = i;
+            ties = 1;
+        } else if (v == bestv) {
+            ties++;
+            if (gs_frag_rand(rng) % (uint64_t)ties == 0) best = i; /* reservoir: uniform among ties */
+        }
+    }
+    if (best < 0) return -1;
+    gs_frag_node *n = &st->nodes[best];
+    int gpu = (t->ngpus == 1 && t->milli < 1000) ? bestfit_gpu(n, t->milli) : -1;
+    apply(n, t, gpu);
+    st->F[best] = 0; /* not used by BestFit */
+    return best;
+}
+
+static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
+    int32_t best = -1;
+    int bestgpu = -1;
+    int64_t bestd = INT64_MAX, bestleft = INT64_MAX;
+    bool share = t->ngpus == 1 && t->milli < 1000;
+    for (int32_t i = 0; i < st->n; i++) {
+        const gs_frag_node *n = &st->nodes[i];
+        if (!gs_frag_fits(n, t)) continue;
+        int32_t cpu_after = n->cpu_free - t->cpu;
+        int64_t left = gpu_total(n) - (t->ngpus > 0 ? (int64_t)t->ngpus * t->milli : 0);
+        if (share) {
+            int16_t seen[GS_NODE_MAX_GPUS];
+            int nseen = 0;
+            for (int g = 0; g < n->ngpus; g++) {
+                int16_t f = n->gpu_free[g];
+                if (f < t->milli) continue;
+                bool dup = false;
+                for (int j = 0; j < nseen && !dup; j++) dup = seen[j] == f;
+                if (dup) continue;
+                seen[nseen++] = f;
+                int16_t after[GS_NODE_MAX_GPUS];
+                memcpy(after, n->gpu_free, sizeof after);
+                after[g] = (int16_t)(after[g] - t->milli);
+                int64_t d = frag_memo(st, cpu_after, after, n->ngpus) - st->F[i];
+                /* ties: the GPU left with the least free share, then the node left fullest */
+                int64_t l2 = (int64_t)after[g] * 100000 + left;
+                if (d < bestd || (d == bestd && l2 < bestleft)) {
+                    bestd = d;
+                    bestleft = l2;
+                    best = i;
+                    bestgpu = g;
+                }
+            }
+        } else {
+            gs_frag_node tmp = *n;
+            apply(&tmp, t, -1);
+            int64_t d = frag_memo(st, cpu_after, tmp.gpu_free, n->ngpus) - st->F[i];
+            int64_t l2 = left;
+            if (d < bestd || (d == bestd && l2 < bestleft)) {
+                bestd = d;
+                bestleft = l2;
+                best = i;
+                bestgpu = -1;
+            }
+        }
+    }
+    if (best < 0) return -1;
+    gs_frag_node *n = &st->nodes[best];
+    apply(n, t, bestgpu);
+    st->F[best] = gs_frag_node_frag(st, n);
+    return best;
+}
+
+int32_t gs_frag_place(gs_frag_state *st, gs_frag_policy pol, const gs_frag_task *t, uint64_t *rng) {
+    if (pol == GS_FRAG_BESTFIT) return place_bestfit(st, t, rng);
+    return place_fgd(st, t);
+}

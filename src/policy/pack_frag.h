@@ -1,0 +1,75 @@
+/* Fractional (milli-GPU) placement onto a fixed node list: the packer's GPU-sharing mode and
+ * the policy behind bench/bench_fgd.c.
+ *
+ * Two policies:
+ *  - GS_FRAG_BESTFIT: the baseline of the FGD paper (Weng et al., USENIX ATC'23) as its
+ *    simulator scores it: score = floor(100 x (1 - 0.5 (cpu_free - cpu_req)/128000
+ *    - 0.5 (gpu_free - gpu_req)/8000)), highest wins, ties broken uniformly at random with
+ *    the caller's seeded RNG (the Kubernetes scheduler's selectHost); a sharing pod goes to
+ *    the GPU with the least free milli-GPU that fits.
+ *  - GS_FRAG_FGD: gpuscale's fragmentation-aware policy. A node's fragmentation is
+ *    F_n = sum over task types m of weight_m x frag_n(m), where frag_n(m) is all of the node's
+ *    free milli-GPU if m cannot fit there (CPU or GPU), else the free milli-GPU of the GPUs
+ *    whose free share is smaller than m's per-GPU request. Each pod goes where F grows least,
+ *    computed exactly in integers (no sigmoid or score rounding, unlike the paper's plugin);
+ *    ties go to the node and GPU left with the least free GPU, then the lowest index.
+ * Pure: the RNG state is passed in; F values are memoised in the state (owned by it). */
+#ifndef GS_POLICY_PACK_FRAG_H
+#define GS_POLICY_PACK_FRAG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model/cluster.h"
+#include "model/err.h"
+
+typedef struct gs_frag_node {
+    int32_t cpu_free;                     /* milli-CPU */
+    int64_t mem_free;                     /* MiB */
+    uint8_t ngpus;
+    int16_t gpu_free[GS_NODE_MAX_GPUS];   /* milli-GPU free per GPU (1000 = idle) */
+} gs_frag_node;
+
+typedef struct gs_frag_task {
+    int32_t cpu;      /* milli-CPU */
+    int64_t mem;      /* MiB */
+    int32_t ngpus;    /* 0 = CPU only; 1 with milli < 1000 = sharing; else whole GPUs */
+    int32_t milli;    /* per GPU: < 1000 for a sharing pod, 1000 for whole GPUs */
+} gs_frag_task;
+
+typedef struct gs_frag_type {
+    gs_frag_task t;
+    int64_t weight;   /* popularity (e.g. how many pods of the workload have this shape) */
+} gs_frag_type;
+
+typedef enum { GS_FRAG_BESTFIT, GS_FRAG_FGD } gs_frag_policy;
+
+typedef struct gs_frag_memo gs_frag_memo;
+
+typedef struct gs_frag_state {
+    gs_frag_node *nodes;   /* borrowed; updated in place by gs_frag_place */
+    int32_t n;
+    const gs_frag_type *types; /* borrowed */
+    int32_t ntypes;
+    int64_t *F;            /* owned: per-node fragmentation (FGD) */
+    gs_frag_memo *memo;    /* owned */
+} gs_frag_state;
+
+int gs_frag_init(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const gs_frag_type *types,
+                 int32_t ntypes);
+void gs_frag_free(gs_frag_state *st);
+
+/* F_n of one node for the state's task types. */
+int64_t gs_frag_node_frag(const gs_frag_state *st, const gs_frag_node *n);
+
+/* Can t fit on n? */
+bool gs_frag_fits(const gs_frag_node *n, const gs_frag_task *t);
+
+/* Chooses a node (and GPU for a sharing pod) for t with policy pol and applies it. Returns the
+ * node index, or -1 when no node can take t (nothing changes). *rng is a splitmix64 state. */
+int32_t gs_frag_place(gs_frag_state *st, gs_frag_policy pol, const gs_frag_task *t, uint64_t *rng);
+
+/* splitmix64 step: the benchmark's and tests' seeded RNG. */
+uint64_t gs_frag_rand(uint64_t *state);
+
+#endif
