@@ -18,7 +18,9 @@ static double usd(gs_usd_u v) { return (double)v / 1e6; }
 static void fmt_ms(gs_ms v, char *buf, size_t n) {
     if (v < 1000) snprintf(buf, n, "%lldms", (long long)v);
     else if (v < 120000) snprintf(buf, n, "%.1fs", (double)v / 1000.0);
-    else snprintf(buf, n, "%.1fm", (double)v / 60000.0);
+    else if (v < 7200000) snprintf(buf, n, "%.1fm", (double)v / 60000.0);
+    else if (v < 172800000) snprintf(buf, n, "%.1fh", (double)v / 3600000.0);
+    else snprintf(buf, n, "%.1fd", (double)v / 86400000.0);
 }
 
 static double ratio(const gs_sim_result *a, const gs_sim_result *o) {

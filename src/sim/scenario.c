@@ -567,7 +567,7 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
             s->nbudgets++;
         }
     }
-    if (s->nwl == 0 && !s->jobs_path[0]) rc = fail(&c, "$", "needs workloads or jobs");
+    /* a scenario without traffic is valid: `--trace FILE` supplies it */
 out:
     json_decref(root);
     return rc;

@@ -63,6 +63,8 @@ static void keep_msgs(gs_sim_input *in, const char *file, const gs_trace_stats *
 
 int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_error *err) {
     memset(in, 0, sizeof *in);
+    if (sc->nwl == 0 && !sc->jobs_path[0])
+        return gs_error_set(err, GS_EINVAL, "scenario %s has no traffic (workloads or jobs): give --trace FILE", sc->name);
     gs_rng rng;
     gs_rng_seed(&rng, sc->seed);
     int64_t cap = 0;
@@ -249,7 +251,23 @@ typedef struct W {
     bool capped[GS_SIM_MAX_WL];                   /* workload held at minReplicas by scaleToMin */
     int oom;
     int64_t outstanding; /* requests and jobs not finished yet */
+    bool dirty;          /* jobs-only runs: the cluster changed since the last tick */
+    bool tick_armed;     /* a tick is in the heap */
+    bool in_tick;
+    gs_ms every;
 } W;
+
+/* Jobs-only runs tick only while there is something to decide; any change re-arms the tick
+ * at the next multiple of the policy's interval (same decision times as ticking always). */
+static void push(W *w, gs_ms at, int type, int32_t a, int32_t b, uint32_t gen);
+static void mark(W *w) {
+    w->dirty = true;
+    if (w->tick_armed || w->in_tick || w->every <= 0) return;
+    /* next multiple of the interval strictly after now */
+    gs_ms t = w->now - ((w->now % w->every) + w->every) % w->every + w->every;
+    w->tick_armed = true;
+    push(w, t, EV_TICK, 0, 0, 0);
+}
 
 static void *grow(void *p, int32_t *cap, int32_t need, size_t elem, int *oom) {
     if (need <= *cap) return p;
@@ -478,6 +496,7 @@ static int32_t pod_create(W *w, int32_t wl, int32_t job) {
     }
     p->live_pos = w->nlive_pods;
     w->live_pods[w->nlive_pods++] = id;
+    mark(w);
     return id;
 }
 
@@ -517,6 +536,7 @@ static void pod_gone(W *w, int32_t id) {
     int32_t pos = p->live_pos, last = w->live_pods[--w->nlive_pods];
     w->live_pods[pos] = last;
     w->pods[last].live_pos = pos;
+    mark(w);
 }
 
 static void requeue(W *w, int32_t wl, int32_t req) {
@@ -719,14 +739,14 @@ static void schedule_whole(W *w) {
 /* Cheapest (type, capacity) of the pool for whole-GPU pods, by price per GPU used when
  * `wanted` GPUs are needed (ties: fewer GPUs). */
 static int32_t cheapest_whole(const W *w, int32_t pool, int32_t need_gpus, gs_mib gpu_mem,
-                              int64_t wanted, gs_capacity *cap_out) {
+                              gs_mcpu cpu, gs_mib mem, int64_t wanted, gs_capacity *cap_out) {
     const gs_pool *p = &w->sc->pools[pool];
     int32_t bt = -1;
     int64_t bs = 0;
     for (int32_t t = 0; t < w->cat->n; t++) {
         const gs_itype *it = &w->cat->types[t];
         const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
-        if (it->gpus < need_gpus || !m || m->mem_mib < gpu_mem) continue;
+        if (it->gpus < need_gpus || !m || m->mem_mib < gpu_mem || it->alloc_cpu < cpu || it->alloc_mem < mem) continue;
         for (int c = 0; c < GS_CAP__N; c++) {
             if (!gs_pool_allows(p, it, (gs_capacity)c, NULL)) continue;
             int64_t use = it->gpus < wanted ? it->gpus : wanted;
@@ -759,7 +779,8 @@ static void provision_karpenter(W *w) {
         if (p->state != PS_PENDING) continue;
         int32_t want = p->need.whole > 0 ? p->need.whole : 1;
         gs_capacity cap = GS_CAP_ON_DEMAND;
-        int32_t t = cheapest_whole(w, p->pool, want, p->need.mem_mib, pending_gpus(w, p->pool), &cap);
+        int32_t t = cheapest_whole(w, p->pool, want, p->need.mem_mib, p->need.cpu, p->need.mem,
+                                   pending_gpus(w, p->pool), &cap);
         if (t < 0) continue;
         int32_t nid = node_launch(w, t, cap, p->pool, false);
         if (nid < 0) return;
@@ -1042,6 +1063,7 @@ static void tick_ca(W *w) {
 
 static void on_node_ready(W *w, int32_t nid) {
     wnode *n = &w->nodes[nid];
+    mark(w);
     n->state = NS_READY;
     n->ready_at = w->now;
     for (int g = 0; g < n->ngpus; g++) {
@@ -1058,6 +1080,7 @@ static void on_node_ready(W *w, int32_t nid) {
 }
 
 static void on_gpu_ready(W *w, int32_t nid, int g) {
+    mark(w);
     for (int32_t i = 0; i < w->nlive_pods; i++) {
         int32_t pid = w->live_pods[i];
         if (w->pods[pid].node == nid && w->pods[pid].gpu == g) maybe_start(w, pid);
@@ -1526,12 +1549,22 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
     /* baseline node group type: cheapest type fitting the biggest single pod */
     {
         int32_t need = 1, pool = sc->nwl ? sc->wl[0].pool : sc->jobs_pool;
-        gs_mib gmem = 0;
-        for (int32_t k = 0; k < sc->nwl; k++)
+        gs_mib gmem = 0, mem = 0;
+        gs_mcpu cpu = 0;
+        for (int32_t k = 0; k < sc->nwl; k++) {
             if (sc->wl[k].need.mem_mib > gmem) gmem = sc->wl[k].need.mem_mib;
-        for (int64_t j = 0; j < in->njobs; j++)
+            if (sc->wl[k].need.cpu > cpu) cpu = sc->wl[k].need.cpu;
+            if (sc->wl[k].need.mem > mem) mem = sc->wl[k].need.mem;
+        }
+        for (int64_t j = 0; j < in->njobs; j++) {
             if (in->jobs[j].gpu_milli >= 1000 && in->jobs[j].num_gpu > need) need = in->jobs[j].num_gpu;
-        w->base_type = cheapest_whole(w, pool, need, gmem, need, &w->base_cap);
+            if (in->jobs[j].cpu > cpu) cpu = in->jobs[j].cpu;
+            if (in->jobs[j].mem > mem) mem = in->jobs[j].mem;
+        }
+        /* the group's type must fit the biggest pod; if none does, fit the GPUs only (the
+         * pods too big for it stay pending and are reported as not served) */
+        w->base_type = cheapest_whole(w, pool, need, gmem, cpu, mem, need, &w->base_cap);
+        if (w->base_type < 0) w->base_type = cheapest_whole(w, pool, need, gmem, 0, 0, need, &w->base_cap);
         if (w->base_type < 0 && pol != GS_POL_GPUSCALE) {
             rc = gs_error_set(err, GS_EINFEASIBLE, "no instance type of the pool fits a whole-GPU replica");
             goto out;
@@ -1541,6 +1574,8 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
     if (pol == GS_POL_STATIC) setup_static(w);
     if (w->oom) { rc = gs_error_set(err, GS_ENOMEM, "out of memory"); goto out; }
     gs_ms every = tick_every(w);
+    w->every = every;
+    w->tick_armed = true;
     w->now = w->price_at = in->start;
     push(w, in->start, EV_TICK, 0, 0, 0);
     push(w, 0, EV_SAMPLE, 0, 0, 0);
@@ -1638,12 +1673,25 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             sample(w);
             push(w, w->now + sc->sample_every, EV_SAMPLE, 0, 0, 0);
             break;
-        case EV_TICK:
+        case EV_TICK: {
+            w->tick_armed = false;
+            w->dirty = false;
+            w->in_tick = true;
             if (pol == GS_POL_GPUSCALE) tick_gpuscale(w);
             else if (pol == GS_POL_KK) tick_kk(w);
             else tick_ca(w);
-            push(w, w->now + every, EV_TICK, 0, 0, 0);
+            w->in_tick = false;
+            bool again = sc->nwl > 0 || w->dirty;
+            for (int32_t i = 0; i < w->nlive_pods && !again; i++)
+                again = w->pods[w->live_pods[i]].state == PS_PENDING;
+            for (int32_t i = 0; i < w->nlive_nodes && !again; i++)
+                again = w->nodes[w->live_nodes[i]].npods == 0;
+            if (again) {
+                w->tick_armed = true;
+                push(w, w->now + every, EV_TICK, 0, 0, 0);
+            }
             break;
+        }
         }
         if (w->oom) break;
     }
