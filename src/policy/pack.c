@@ -1056,7 +1056,8 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
     c.pod_cls = malloc((size_t)(s->npods ? s->npods : 1) * sizeof *c.pod_cls);
     keys = malloc((size_t)(npend ? npend : 1) * sizeof *keys);
     if (!c.cls_table || !c.pod_cls || !keys) { rc = GS_ENOMEM; goto done; }
-    if ((rc = build_pools(&c)) || (rc = node_bins(&c))) goto done;
+    /* node_bins validates the nodes (instance type, pool index) before build_pools counts them */
+    if ((rc = node_bins(&c)) || (rc = build_pools(&c))) goto done;
 
     /* pending pods: placements in index order; processing order by the sort key */
     int32_t k = 0;
