@@ -617,6 +617,10 @@ static void test_bad_input(void **st) {
     gs_error e;
     assert_int_equal(gs_pack_plan(&in, &f.plan, &e), GS_EINVAL);
     assert_string_equal(e.msg, "node n0: pool index 5 out of range");
+    f.s.nodes[n].pool = -1;
+    f.s.nodes[n].gpus[0].mode = GS_GPUMODE_MIG; /* an A10G has no MIG */
+    assert_int_equal(gs_pack_plan(&in, &f.plan, &e), GS_EINVAL);
+    assert_string_equal(e.msg, "node n0: GPU 0: invalid MIG layout: GPU model has no MIG");
     fx_free(&f);
 }
 

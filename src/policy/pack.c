@@ -968,9 +968,17 @@ static int node_bins(ctx *c) {
             return gs_error_set(c->err, GS_EINVAL, "node %s: pool index %d out of range", n->name, n->pool);
         if (n->ngpus > GS_NODE_MAX_GPUS)
             return gs_error_set(c->err, GS_EINVAL, "node %s: %d GPUs (max %d)", n->name, n->ngpus, GS_NODE_MAX_GPUS);
+        const gs_itype *it = &c->cat->types[n->itype];
+        for (int g = 0; g < n->ngpus; g++) {
+            const gs_gpu_state *x = &n->gpus[g];
+            if (x->mode != GS_GPUMODE_MIG) continue;
+            const gs_gpu_model *gm = gs_gpu_get(it->gpu_model);
+            const char *why = "GPU model has no MIG";
+            if (!gm || !gs_gpu_has_mig(gm) || !gs_mig_valid(gm, x->parts, x->nparts, &why))
+                return gs_error_set(c->err, GS_EINVAL, "node %s: GPU %d: invalid MIG layout: %s", n->name, g, why);
+        }
         bin *b = &c->bins[c->nbins++];
         memset(b, 0, sizeof *b);
-        const gs_itype *it = &c->cat->types[n->itype];
         b->claim = false;
         b->usable = !n->cordoned && !n->deleting;
         b->idx = i;
