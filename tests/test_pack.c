@@ -621,6 +621,10 @@ static void test_bad_input(void **st) {
     f.s.nodes[n].gpus[0].mode = GS_GPUMODE_MIG; /* an A10G has no MIG */
     assert_int_equal(gs_pack_plan(&in, &f.plan, &e), GS_EINVAL);
     assert_string_equal(e.msg, "node n0: GPU 0: invalid MIG layout: GPU model has no MIG");
+    f.s.nodes[n].gpus[0].mode = GS_GPUMODE_WHOLE;
+    pod(&f, "zero", GS_GPU_WHOLE, 0, NULL);
+    assert_int_equal(gs_pack_plan(&in, &f.plan, &e), GS_EINVAL);
+    assert_string_equal(e.msg, "pod zero: request out of range (whole count 0 milli 0)");
     fx_free(&f);
 }
 

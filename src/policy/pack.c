@@ -1078,6 +1078,13 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
             rc = gs_error_set(err, GS_EINVAL, "pod %s: unknown GPU form", pd->name);
             goto done;
         }
+        if ((r->form == GS_GPU_WHOLE && (r->count < 1 || r->count > GS_NODE_MAX_GPUS)) ||
+            (r->form == GS_GPU_SHARED && (r->count < 1 || r->count > 64)) ||
+            (r->form == GS_GPU_FRACTION && (r->milli < 1 || r->milli > 999)) || pd->spec.cpu < 0 || pd->spec.mem < 0) {
+            rc = gs_error_set(err, GS_EINVAL, "pod %s: request out of range (%s count %d milli %d)", pd->name,
+                              gs_gpu_form_name(r->form), r->count, r->milli);
+            goto done;
+        }
         int ci = class_of(&c, i);
         if (ci < 0) { rc = ci; goto done; }
         c.pod_cls[i] = ci;
