@@ -207,6 +207,16 @@ static bool choose_layout(const step *s, const gs_gpu_model *m, const gs_pool *p
 }
 
 /* Tries to bind pending pod p onto node ni. allow_reconf: may reconfigure an empty GPU. */
+/* A MIG need that no allowed profile of m satisfies (or a pool without MIG) runs on one whole
+ * GPU instead. */
+static gs_rc_need effective_need(const gs_pool *pool, const gs_gpu_model *m, const gs_rc_need *need) {
+    gs_rc_need e = *need;
+    if (e.whole > 0) return e;
+    int prof = pool->sharing == GS_SHARE_MIG ? gs_rc_profile_for(m, &e) : -1;
+    if (prof < 0 || !gs_pool_allows_profile(pool, m->profiles[prof].name)) e.whole = 1;
+    return e;
+}
+
 static int try_node(step *s, int32_t pi, int32_t ni, bool allow_reconf, bool *placed) {
     pend *p = &s->pend[pi];
     gs_rc_node *n = &s->nodes[ni];
@@ -215,18 +225,19 @@ static int try_node(step *s, int32_t pi, int32_t ni, bool allow_reconf, bool *pl
     const gs_gpu_model *m = node_model(s, n);
     const gs_pool *pool = &s->in->pools[p->pool];
     if (!m || n->ngpus == 0) return 0;
-    if (p->need.whole > 0) {
-        if (m->mem_mib < p->need.mem_mib) return 0;
+    gs_rc_need need = effective_need(pool, m, &p->need);
+    if (need.whole > 0) {
+        if (m->mem_mib < need.mem_mib) return 0;
         /* count GPUs usable whole (already whole and free, or empty and reconfigurable) */
         int32_t got = 0;
         int8_t list[GS_NODE_MAX_GPUS];
-        for (int g = 0; g < n->ngpus && got < p->need.whole; g++) {
+        for (int g = 0; g < n->ngpus && got < need.whole; g++) {
             gs_gpu_state *gs = &n->gpus[g];
             if (!gpu_empty(gs)) continue;
             if (gs->mode != GS_GPUMODE_WHOLE && !allow_reconf) continue;
             list[got++] = (int8_t)g;
         }
-        if (got < p->need.whole) return 0;
+        if (got < need.whole) return 0;
         for (int k = 0; k < got; k++) {
             gs_gpu_state *gs = &n->gpus[list[k]];
             if (gs->mode != GS_GPUMODE_WHOLE) {
@@ -287,14 +298,14 @@ static int try_node(step *s, int32_t pi, int32_t ni, bool allow_reconf, bool *pl
     return 0;
 }
 
-static bool type_fits(const step *s, const gs_itype *t, const gs_pool *pool, const gs_rc_need *need) {
+static bool type_fits(const step *s, const gs_itype *t, const gs_pool *pool, const gs_rc_need *need0) {
     (void)s;
     const gs_gpu_model *m = gs_gpu_get(t->gpu_model);
     if (!m || t->gpus <= 0) return false;
+    gs_rc_need e = effective_need(pool, m, need0);
+    const gs_rc_need *need = &e;
     if (t->alloc_cpu < need->cpu || t->alloc_mem < need->mem) return false;
-    if (need->whole > 0) return t->gpus >= need->whole && m->mem_mib >= need->mem_mib;
-    int prof = gs_rc_profile_for(m, need);
-    return prof >= 0 && gs_pool_allows_profile(pool, m->profiles[prof].name);
+    return t->gpus >= (need->whole > 0 ? need->whole : 1) && m->mem_mib >= need->mem_mib;
 }
 
 static int launch_for(step *s, int32_t pi, bool *placed) {
