@@ -485,6 +485,11 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 gs_httpd *gs_httpd_start(gs_httpd_fn fn, void *ud, int *port) {
+    return gs_httpd_start_tls(fn, ud, port, NULL, NULL);
+}
+
+gs_httpd *gs_httpd_start_tls(gs_httpd_fn fn, void *ud, int *port, const char *cert_pem,
+                             const char *key_pem) {
     gs_httpd *h = calloc(1, sizeof *h);
     if (!h) return NULL;
     h->fn = fn;
@@ -495,9 +500,17 @@ gs_httpd *gs_httpd_start(gs_httpd_fn fn, void *ud, int *port) {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(want);
-    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, want,
-                            NULL, NULL, on_req, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_END);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+    if (cert_pem && key_pem)
+        h->d = MHD_start_daemon(flags | MHD_USE_TLS, want, NULL, NULL, on_req, h,
+                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+                                MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
+                                MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+                                key_pem, MHD_OPTION_END);
+    else
+        h->d = MHD_start_daemon(flags, want, NULL, NULL, on_req, h, MHD_OPTION_SOCK_ADDR,
+                                (struct sockaddr *)&a, MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
+                                MHD_OPTION_END);
     if (!h->d) {
         free(h);
         return NULL;
