@@ -21,10 +21,10 @@
 #include "testutil.h"
 
 #ifndef GS_BUDGET_SIM_HOURS
-#define GS_BUDGET_SIM_HOURS 10
+#define GS_BUDGET_SIM_HOURS 6
 #endif
 #ifndef GS_BUDGET_SIM_PER_DAY
-#define GS_BUDGET_SIM_PER_DAY 150
+#define GS_BUDGET_SIM_PER_DAY 60
 #endif
 
 static void test_burst_capped(void **state) {
@@ -38,7 +38,7 @@ static void test_burst_capped(void **state) {
     assert_int_equal(sc->nbudgets, 1);
     assert_string_equal(sc->budgets[0].project, "research");
     assert_int_equal(sc->budgets[0].per_day, GS_USD(1500));
-    /* keep the sanitizer build fast: the first 10 hours of the day, with a daily limit that
+    /* keep the sanitizer build fast: the first 6 hours of the day, with a daily limit that
      * binds within them (the day starts with nothing running, so every dollar of the day is
      * behind the gate; docs/cost.md explains what happens to nodes carried into a period) */
     sc->duration = GS_HOUR(GS_BUDGET_SIM_HOURS);
@@ -82,7 +82,7 @@ static void test_burst_capped(void **state) {
     fclose(f);
     unlink(path);
     assert_non_null(strstr(text, "spend per project"));
-    assert_non_null(strstr(text, "research-daily: project research, hard, onExceeded block, per hour -, per day $150.00"));
+    assert_non_null(strstr(text, "research-daily: project research, hard, onExceeded block, per hour -, per day $60.00"));
     assert_non_null(strstr(text, "(within)"));
     assert_non_null(strstr(text, "(OVER)"));
     for (int i = 0; i < 2; i++) gs_sim_result_free(&res[i]);
