@@ -22,12 +22,11 @@ typedef struct walk {
 
 static int bad(const walk *w, const gs_yaml_node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int bad(const walk *w, const gs_yaml_node *n, const char *fmt, ...) {
-    char msg[GS_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int rc = gs_error_vsetpos(w->err, GS_EPARSE, w->file, n ? n->line : 0, n ? n->col : 0, fmt, ap);
     va_end(ap);
-    return gs_error_setpos(w->err, GS_EPARSE, w->file, n ? n->line : 0, n ? n->col : 0, "%s", msg);
+    return rc;
 }
 
 static const char *kind_name(gs_yaml_kind k) { return k == GS_YAML_MAP ? "a mapping" : k == GS_YAML_SEQ ? "a list" : "a scalar"; }
