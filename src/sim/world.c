@@ -151,6 +151,8 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
 
 /* ------------------------------------------------------------------ world state */
 
+#define GS_NEVER (INT64_MIN / 4) /* "no such time" (sim times may be negative in the warm-up) */
+
 enum { EV_DONE, EV_POD_READY, EV_NODE_READY, EV_GPU_READY, EV_TICK, EV_POLL, EV_SAMPLE,
        EV_NOTICE, EV_KILL, EV_JOB, EV_JOB_END };
 
@@ -814,7 +816,7 @@ static void tick_gpuscale(W *w) {
         v->part = p->part;
         v->pool = p->pool;
         v->need = p->need;
-        v->created = p->created;
+        v->created = p->created - w->in->start;
     }
     gs_scale_reading rd[GS_SIM_MAX_WL];
     for (int32_t k = 0; k < sc->nwl; k++) {
@@ -826,7 +828,9 @@ static void tick_gpuscale(W *w) {
         vw[k].scaler = &w->ws[k].scaler;
         vw[k].state = &w->ws[k].st;
     }
-    gs_rc_input in = {w->now, w->cat, sc->pools, sc->npools, vn, nn, vp, nvp, vw, sc->nwl, NULL, NULL};
+    /* the policy core sees a clock that starts at 0 at the beginning of the warm-up (its "never"
+     * sentinels are negative) */
+    gs_rc_input in = {w->now - w->in->start, w->cat, sc->pools, sc->npools, vn, nn, vp, nvp, vw, sc->nwl, NULL, NULL};
     gs_rc_output out = {0};
     for (;;) {
         acts = malloc(sizeof *acts * (size_t)cap_acts);
@@ -891,7 +895,7 @@ static int32_t hpa_scale(W *w, int32_t k, int64_t metric_milli) {
         pending += p->node < 0;
         ready += p->state == PS_IDLE || p->state == PS_BUSY;
     }
-    gs_scale_input in = {w->now, &rd, s->replicas, ready, pending, NULL, 0, NULL, 0};
+    gs_scale_input in = {w->now - w->in->start, &rd, s->replicas, ready, pending, NULL, 0, NULL, 0};
     gs_scale_decision d;
     gs_error e;
     if (gs_scale_step(&s->scaler, &s->st, &in, &d, &e)) {
@@ -907,7 +911,7 @@ static int32_t hpa_scale(W *w, int32_t k, int64_t metric_milli) {
         if (num >= den * 9 && num <= den * 11) want = cur;
     }
     if (want > cur && cur > 0) {
-        if (w->now - s->rate_start >= GS_SEC(15)) {
+        if (w->now - s->rate_start >= GS_SEC(15)) { /* (sim clock; rate_start starts far back) */
             s->rate_start = w->now;
             s->rate_base = cur;
         }
@@ -930,15 +934,15 @@ static void tick_kk(W *w) {
     int32_t pend = 0;
     for (int32_t i = 0; i < w->nlive_pods; i++) pend += w->pods[w->live_pods[i]].state == PS_PENDING;
     if (pend == 0) {
-        w->batch_start = -1;
+        w->batch_start = GS_NEVER;
         w->batch_pending = 0;
     } else {
-        if (w->batch_start < 0) { w->batch_start = w->now; w->batch_last = w->now; }
+        if (w->batch_start == GS_NEVER) { w->batch_start = w->now; w->batch_last = w->now; }
         if (pend > w->batch_pending) w->batch_last = w->now;
         w->batch_pending = pend;
         if (w->now - w->batch_last >= GS_SEC(1) || w->now - w->batch_start >= GS_SEC(10)) {
             provision_karpenter(w);
-            w->batch_start = -1;
+            w->batch_start = GS_NEVER;
             w->batch_pending = 0;
         }
     }
@@ -1415,8 +1419,8 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
     w->end = w->opts->end_override > 0 ? w->opts->end_override : sc->duration;
     gs_rng_seed(&w->rng, sc->seed ^ 0x5eed5eed00000000ULL);
     gs_heap_init(&w->h);
-    w->batch_start = -1;
-    w->last_scale_up = -GS_HOUR(1);
+    w->batch_start = GS_NEVER;
+    w->last_scale_up = GS_NEVER;
     int rc = 0;
     gs_sim_series *s = &res->series;
     s->step = sc->sample_every;
