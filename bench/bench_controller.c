@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
         printf("bench_controller: SKIPPED: the Kubernetes control plane cannot be built on this machine\n");
         return 0;
     }
-    char dir[] = "/tmp/gs-bench-XXXXXX";
+    char dir[] = "/tmp/gpuscale-bench-XXXXXX";
     if (!mkdtemp(dir)) return 1;
     char cmd[2048];
     snprintf(cmd, sizeof cmd,

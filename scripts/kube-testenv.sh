@@ -257,10 +257,14 @@ do_start() {
       >"$dir/controller-manager.log" 2>&1 </dev/null &
     echo "KCM_PID=$!" >> "$dir/env"
   fi
-  # Owner watchdog: when GS_KUBE_OWNER_PID (the test process) dies, even by a crash, stop all.
+  # Owner watchdog: when GS_KUBE_OWNER_PID (the test process) dies, even by a crash, stop all
+  # (by the pids recorded now, so a deleted DIR does not leave them running).
   if [ -n "${GS_KUBE_OWNER_PID:-}" ]; then
+    local wpids
+    wpids=$(grep -E '^(KCM|SCHED|APISERVER|ETCD)_PID=' "$dir/env" | cut -d= -f2 | tac | tr '\n' ' ')
     ( trap '' HUP; while kill -0 "$GS_KUBE_OWNER_PID" 2>/dev/null && [ -f "$dir/env" ]; do sleep 1; done
-      do_stop "$dir" ) >/dev/null 2>&1 </dev/null &
+      if [ -f "$dir/env" ]; then do_stop "$dir"; else for p in $wpids; do kill "$p" 2>/dev/null; done; fi
+    ) >/dev/null 2>&1 </dev/null &
   fi
   log "ready: $server (kubeconfigs in $dir)"
 }

@@ -78,6 +78,43 @@ bool gs_peer_wait_port(int port, int timeout_ms) {
     return false;
 }
 
+/* Process groups started and not yet stopped: killed if this process is terminated or
+ * exits without stopping them (a test that fails half-way, a benchmark under `timeout`). */
+#define MAX_LIVE 32
+static volatile pid_t live[MAX_LIVE];
+
+static void kill_live(void) {
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] > 0) kill(-live[i], SIGKILL);
+}
+
+static void on_fatal(int sig) {
+    kill_live();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void track(pid_t pid, bool add) {
+    static bool installed = false;
+    if (!installed) {
+        installed = true;
+        atexit(kill_live);
+        signal(SIGTERM, on_fatal);
+        signal(SIGINT, on_fatal);
+        signal(SIGHUP, on_fatal);
+    }
+    for (int i = 0; i < MAX_LIVE; i++) {
+        if (add && live[i] == 0) {
+            live[i] = pid;
+            return;
+        }
+        if (!add && live[i] == pid) {
+            live[i] = 0;
+            return;
+        }
+    }
+}
+
 pid_t gs_peer_spawn(const char *const argv[], char *const env[], const char *logfile) {
     /* Orphans of our peers (beam.smp under the rabbitmq script, epmd...) come back to us so
      * that gs_peer_kill can reap them instead of leaving zombies behind. */
@@ -86,6 +123,7 @@ pid_t gs_peer_spawn(const char *const argv[], char *const env[], const char *log
     if (pid < 0) return -1;
     if (pid == 0) {
         setsid();
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the test, even on SIGKILL */
         int fd = open(logfile ? logfile : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -105,6 +143,7 @@ pid_t gs_peer_spawn(const char *const argv[], char *const env[], const char *log
         execvp(argv[0], (char *const *)(uintptr_t)argv);
         _exit(127);
     }
+    if (pid > 0) track(pid, true);
     return pid;
 }
 
@@ -112,6 +151,7 @@ static void reap_orphans(int wait_ms);
 
 void gs_peer_kill(pid_t pid, int wait_ms) {
     if (pid <= 0) return;
+    track(pid, false);
     kill(-pid, SIGCONT);
     kill(-pid, SIGTERM);
     for (int waited = 0; waited < wait_ms; waited += 20) {

@@ -49,7 +49,7 @@ static const gs_scaler *scaler(const gs_config *c, const char *name) {
     for (int32_t i = 0; i < c->nscalers; i++)
         if (!strcmp(c->scalers[i].name, name)) return &c->scalers[i];
     fail_msg("no scaler %s", name);
-    return NULL;
+    abort();
 }
 
 static const char *H = "apiVersion: gpuscale.dev/v1alpha1\n";
@@ -343,6 +343,23 @@ static void test_trigger_defaults(void **st) {
     assert_string_equal(gs_trigger_meta(&t[6], "scaleBy"), "lagCount");
     assert_int_equal(t[6].target_milli, 3000);
     gs_config_free(&c);
+    /* what the queue sources read beyond KEDA's names: caFile, basic auth, ...File secrets;
+     * the SQS region from the queue URL */
+    load_ok(&c, "kind: QueueScaler\nmetadata: {name: s}\nspec:\n"
+                "  scaleTargetRef: {name: w}\n"
+                "  template: {resources: {requests: {cpu: 1}}}\n"
+                "  triggers:\n"
+                "    - {type: prometheus, metadata: {serverAddress: 'https://p:9090', query: q, threshold: '3', caFile: /ca.pem,"
+                " username: u, passwordFile: /run/p}}\n"
+                "    - {type: aws-sqs-queue, metadata: {queueURL: 'https://sqs.eu-west-1.amazonaws.com/1/q',"
+                " awsAccessKeyIDFromEnv: K, awsSecretAccessKeyFile: /run/s}}\n"
+                "    - {type: redis, metadata: {address: 'r:1', listName: l, passwordFile: /run/r}}\n");
+    t = c.scalers[0].triggers;
+    assert_string_equal(gs_trigger_meta(&t[0], "caFile"), "/ca.pem");
+    assert_string_equal(gs_trigger_meta(&t[0], "passwordFile"), "/run/p");
+    assert_string_equal(gs_trigger_meta(&t[1], "awsRegion"), "eu-west-1");
+    assert_string_equal(gs_trigger_meta(&t[1], "awsSecretAccessKeyFile"), "/run/s");
+    gs_config_free(&c);
 }
 
 static void test_scaler_without_template(void **st) {
@@ -472,6 +489,9 @@ static void test_errors(void **st) {
                "  template: {resources: {requests: {cpu: 1}}}\n"
                "  triggers: [{type: simulated, metadata: {queueName: q}}]\n",
                6, 20, "must be between 100ms and 1h");
+    expect_err("kind: QueueScaler\nmetadata: {name: s}\nspec:\n  scaleTargetRef: {name: w}\n  idleReplicaCount: 0\n"
+               "  triggers: [{type: simulated, metadata: {queueName: q}}]\n",
+               6, 21, "spec.idleReplicaCount (0) must be less than spec.minReplicaCount (0)");
     expect_err("kind: Budget\nmetadata: {name: b}\nspec: {project: p, timezone: ../../etc/passwd, limits: {perDay: 1}}\n",
                4, 0, "unknown time zone");
     expect_err("kind: Budget\nmetadata: {name: b}\nspec: {project: p, limits: {perDay: 1}, alerts: {thresholds: [80, 50]}}\n",

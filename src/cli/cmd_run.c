@@ -124,7 +124,7 @@ typedef struct ctl {
     inflight inf[MAX_INFLIGHT];
     int ninf;
     json_t *empty_since;     /* node -> mono ms */
-    json_t *pending_seen;    /* ns/pod -> mono ms first seen Pending (removed once counted) */
+    json_t *pending_seen;    /* ns/pod -> mono ms first seen Pending; -1 once counted; removed when bound */
     json_t *orphans;         /* instance id -> mono ms first seen without a node */
     int64_t orphan_grace_ms;
     int64_t last_orphan_check;
@@ -159,7 +159,7 @@ static int64_t qty_int(const json_t *v) {
 static void trim_pod(json_t *pod) {
     json_t *md = json_object_get(pod, "metadata");
     json_t *nmd = json_object();
-    static const char *const keep[] = {"name", "namespace", "uid", "deletionTimestamp", "creationTimestamp"};
+    static const char *const keep[] = {"name", "namespace", "deletionTimestamp"};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (json_object_get(md, keep[i])) json_object_set(nmd, keep[i], json_object_get(md, keep[i]));
     json_t *ann = json_object_get(md, "annotations");
@@ -192,6 +192,7 @@ static void trim_pod(json_t *pod) {
     json_t *st = json_object_get(pod, "status");
     json_t *nst = json_object();
     if (json_object_get(st, "phase")) json_object_set(nst, "phase", json_object_get(st, "phase"));
+    json_object_clear(pod); /* memory: only what the decisions read is cached */
     json_object_set(pod, "metadata", nmd);
     json_object_set(pod, "spec", nspec);
     json_object_set(pod, "status", nst);
@@ -202,17 +203,34 @@ static void trim_pod(json_t *pod) {
 
 static void trim_node(json_t *node) {
     json_t *st = json_object_get(node, "status");
-    json_t *nst = json_object();
     json_t *alloc = json_object();
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(st, "allocatable"), k, v)
         if (gpu_resource(k)) json_object_set_new(alloc, k, json_integer(qty_int(v)));
-    json_object_set_new(nst, "allocatable", alloc);
-    json_object_set(node, "status", nst);
-    json_decref(nst);
-    json_t *md = json_object_get(node, "metadata");
-    json_object_del(md, "managedFields");
+    json_t *md = json_object_get(node, "metadata"), *spec = json_object_get(node, "spec");
+    json_t *nmd = json_object(), *labels = json_object(), *ann = json_object(), *nspec = json_object();
+    static const char *const keep_labels[] = {"gpuscale.dev/pool", "node.kubernetes.io/instance-type",
+                                              "karpenter.sh/capacity-type"};
+    for (size_t i = 0; i < sizeof keep_labels / sizeof keep_labels[0]; i++) {
+        json_t *l = json_object_get(json_object_get(md, "labels"), keep_labels[i]);
+        if (l) json_object_set(labels, keep_labels[i], l);
+    }
+    static const char *const keep_ann[] = {"gpuscale.dev/do-not-disrupt", "karpenter.sh/do-not-disrupt"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *a = json_object_get(json_object_get(md, "annotations"), keep_ann[i]);
+        if (a) json_object_set(ann, keep_ann[i], a);
+    }
+    if (json_object_get(md, "name")) json_object_set(nmd, "name", json_object_get(md, "name"));
+    if (json_object_get(md, "deletionTimestamp")) json_object_set(nmd, "deletionTimestamp", json_object_get(md, "deletionTimestamp"));
+    json_object_set_new(nmd, "labels", labels);
+    json_object_set_new(nmd, "annotations", ann);
+    if (json_object_get(spec, "unschedulable")) json_object_set(nspec, "unschedulable", json_object_get(spec, "unschedulable"));
+    if (json_object_get(spec, "providerID")) json_object_set(nspec, "providerID", json_object_get(spec, "providerID"));
+    json_object_clear(node);
+    json_object_set_new(node, "metadata", nmd);
+    json_object_set_new(node, "spec", nspec);
+    json_object_set_new(node, "status", json_pack("{s:o}", "allocatable", alloc));
 }
 
 static void trim_workload(json_t *d) {
@@ -476,8 +494,9 @@ static void record_latency(ctl *c, const char *pool, const char *res) {
         if (!json_object_get(json_object_get(spec, "gpu"), res)) continue;
         const char *pp = json_string_value(json_object_get(spec, "pool"));
         if (pp && strcmp(pp, pool) != 0) continue;
+        if (json_integer_value(v) < 0) continue; /* counted already */
         if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = (double)(now - json_integer_value(v)) / 1000.0;
-        json_object_del(c->pending_seen, key);
+        json_object_set_new(c->pending_seen, key, json_integer(-1)); /* kept until bound or deleted */
     }
 }
 
@@ -1042,8 +1061,6 @@ int gs_cmd_run(int argc, char **argv) {
             capacity_tick(c, now, dm, &ndm);
             consolidate_tick(c, now, dm, ndm);
             orphan_tick(c, now);
-            if (c->prov.ops->tick && c->prov.ops->tick(c->prov.self, &e))
-                gs_log_warn("provider tick failed", "err=\"%s\"", e.msg);
             double secs = (double)(mono_ms() - now) / 1000.0;
             int b = 0;
             while (b < 12 && secs > HIST_LE[b]) b++;
@@ -1051,6 +1068,10 @@ int gs_cmd_run(int argc, char **argv) {
             c->rec_sum += secs;
             c->rec_count++;
             c->rec[c->nrec++ % LAT_SAMPLES] = secs;
+            /* the provider's own periodic work (kube-fake: the fake kubelets) is not part of
+             * the decision's latency */
+            if (c->prov.ops->tick && c->prov.ops->tick(c->prov.self, &e))
+                gs_log_warn("provider tick failed", "err=\"%s\"", e.msg);
         }
         if (mono_ms() - last_pub >= 1000 || g_stop) {
             publish_metrics(c, mono_ms());

@@ -243,149 +243,11 @@ static int get_bool(const walk *w, const tnode *m, const char *key, const char *
     return bad(w, v, "%s.%s: expected true or false", what, key);
 }
 
-/* ---------------------------------------------------------------- pools (state-local) */
-
-static int parse_req_key(const char *s) {
-    static const char *const keys[] = {"node.kubernetes.io/instance-type", "karpenter.k8s.aws/instance-family",
-                                       "karpenter.sh/capacity-type", "topology.kubernetes.io/zone",
-                                       "gpuscale.dev/gpu-model", "karpenter.k8s.aws/instance-gpu-count"};
-    for (int i = 0; i < 6; i++)
-        if (strcmp(keys[i], s) == 0) return i;
-    return -1;
-}
-
 static int parse_taint_effect(const char *s) {
     if (!strcmp(s, "NoSchedule")) return GS_TAINT_NO_SCHEDULE;
     if (!strcmp(s, "PreferNoSchedule")) return GS_TAINT_PREFER_NO_SCHEDULE;
     if (!strcmp(s, "NoExecute")) return GS_TAINT_NO_EXECUTE;
     return -1;
-}
-
-static int parse_pool(const walk *w, const tnode *m, gs_pool *p) {
-    static const char *const known[] = {"name", "weight", "sharing", "migProfiles", "replicas", "requirements",
-                                        "limits", "taints", "labels", NULL};
-    int rc;
-    if ((rc = want(w, m, T_MAP, "pool")) || (rc = check_keys(w, m, "pool", known))) return rc;
-    memset(p, 0, sizeof *p);
-    p->line = m->line;
-    p->disruption_budget_pct = 10;
-    if ((rc = get_str(w, m, "name", "pool", p->name, sizeof p->name, true))) return rc;
-    int64_t v = 0;
-    if ((rc = get_int(w, m, "weight", "pool", 0, 100, &v))) return rc;
-    p->weight = (int32_t)v;
-    char sh[32] = "exclusive";
-    if ((rc = get_str(w, m, "sharing", "pool", sh, sizeof sh, false))) return rc;
-    if (!strcmp(sh, "exclusive")) p->sharing = GS_SHARE_EXCLUSIVE;
-    else if (!strcmp(sh, "mig")) p->sharing = GS_SHARE_MIG;
-    else if (!strcmp(sh, "timeSlicing")) p->sharing = GS_SHARE_TIMESLICING;
-    else if (!strcmp(sh, "fractional")) p->sharing = GS_SHARE_FRACTIONAL;
-    else return bad(w, get(m, "sharing"), "pool.sharing: '%s' is not exclusive, mig, timeSlicing or fractional", sh);
-    v = 0;
-    if ((rc = get_int(w, m, "replicas", "pool", 2, 64, &v))) return rc;
-    p->ts_replicas = (int32_t)v;
-    if (p->sharing == GS_SHARE_TIMESLICING && p->ts_replicas == 0)
-        return bad(w, m, "pool %s: sharing timeSlicing needs 'replicas' (2..64)", p->name);
-    const tnode *mp = get(m, "migProfiles");
-    if (mp) {
-        if ((rc = want(w, mp, T_SEQ, "pool.migProfiles"))) return rc;
-        if (mp->n > GS_MIG_MAX_ALLOWED) return bad(w, mp, "pool.migProfiles: more than %d", GS_MIG_MAX_ALLOWED);
-        for (int32_t i = 0; i < mp->n; i++) {
-            const tnode *x = mp->kids[i];
-            if (x->kind != T_SCALAR || strlen(x->str) >= sizeof p->mig_profiles[0])
-                return bad(w, x, "pool.migProfiles: expected a profile name such as 3g.40gb");
-            snprintf(p->mig_profiles[i], sizeof p->mig_profiles[i], "%s", x->str);
-        }
-        p->n_mig_profiles = mp->n;
-    }
-    const tnode *rq = get(m, "requirements");
-    if (rq) {
-        if ((rc = want(w, rq, T_SEQ, "pool.requirements"))) return rc;
-        if (rq->n > GS_MAX_REQ) return bad(w, rq, "pool.requirements: more than %d", GS_MAX_REQ);
-        for (int32_t i = 0; i < rq->n; i++) {
-            const tnode *r = rq->kids[i];
-            static const char *const rk[] = {"key", "operator", "values", NULL};
-            if ((rc = want(w, r, T_MAP, "requirement")) || (rc = check_keys(w, r, "requirement", rk))) return rc;
-            gs_requirement *q = &p->reqs[p->nreqs];
-            char key[GS_VALUE_LEN], op[32] = "In";
-            if ((rc = get_str(w, r, "key", "requirement", key, sizeof key, true))) return rc;
-            int k = parse_req_key(key);
-            if (k < 0) return bad(w, get(r, "key"), "requirement.key: unknown key '%s'", key);
-            q->key = (gs_req_key)k;
-            if ((rc = get_str(w, r, "operator", "requirement", op, sizeof op, false))) return rc;
-            if (!strcmp(op, "In")) q->op = GS_OP_IN;
-            else if (!strcmp(op, "NotIn")) q->op = GS_OP_NOT_IN;
-            else if (!strcmp(op, "Exists")) q->op = GS_OP_EXISTS;
-            else if (!strcmp(op, "DoesNotExist")) q->op = GS_OP_DOES_NOT_EXIST;
-            else return bad(w, get(r, "operator"), "requirement.operator: '%s' is not In, NotIn, Exists or DoesNotExist", op);
-            const tnode *vs = get(r, "values");
-            if (vs) {
-                if ((rc = want(w, vs, T_SEQ, "requirement.values"))) return rc;
-                if (vs->n > GS_MAX_VALUES) return bad(w, vs, "requirement.values: more than %d", GS_MAX_VALUES);
-                for (int32_t j = 0; j < vs->n; j++) {
-                    const tnode *x = vs->kids[j];
-                    if (x->kind != T_SCALAR || strlen(x->str) >= GS_NAME_LEN)
-                        return bad(w, x, "requirement.values: expected a short string");
-                    snprintf(q->values[j], GS_NAME_LEN, "%s", x->str);
-                }
-                q->nvalues = vs->n;
-            }
-            if ((q->op == GS_OP_IN || q->op == GS_OP_NOT_IN) && q->nvalues == 0)
-                return bad(w, r, "requirement: operator %s needs values", op);
-            p->nreqs++;
-        }
-    }
-    const tnode *lm = get(m, "limits");
-    if (lm) {
-        static const char *const lk[] = {"gpus", "nodes", "usdPerHour", NULL};
-        if ((rc = want(w, lm, T_MAP, "pool.limits")) || (rc = check_keys(w, lm, "pool.limits", lk))) return rc;
-        v = 0;
-        if ((rc = get_int(w, lm, "gpus", "pool.limits", 0, 1000000, &v))) return rc;
-        p->limit_gpus = (int32_t)v;
-        v = 0;
-        if ((rc = get_int(w, lm, "nodes", "pool.limits", 0, 1000000, &v))) return rc;
-        p->limit_nodes = (int32_t)v;
-        const tnode *u = get(lm, "usdPerHour");
-        if (u) {
-            const char *why = NULL;
-            if (u->kind != T_SCALAR || gs_parse_usd(u->str, &p->limit_usd_per_hour, &why))
-                return bad(w, u, "pool.limits.usdPerHour: expected dollars such as \"120.50\"%s%s", why ? ": " : "",
-                           why ? why : "");
-        }
-    }
-    const tnode *tt = get(m, "taints");
-    if (tt) {
-        if ((rc = want(w, tt, T_SEQ, "pool.taints"))) return rc;
-        if (tt->n > GS_MAX_TAINTS) return bad(w, tt, "pool.taints: more than %d", GS_MAX_TAINTS);
-        for (int32_t i = 0; i < tt->n; i++) {
-            const tnode *x = tt->kids[i];
-            static const char *const tk[] = {"key", "value", "effect", NULL};
-            if ((rc = want(w, x, T_MAP, "taint")) || (rc = check_keys(w, x, "taint", tk))) return rc;
-            gs_taint *ta = &p->taints[i];
-            char eff[32] = "NoSchedule";
-            if ((rc = get_str(w, x, "key", "taint", ta->key, sizeof ta->key, true)) ||
-                (rc = get_str(w, x, "value", "taint", ta->value, sizeof ta->value, false)) ||
-                (rc = get_str(w, x, "effect", "taint", eff, sizeof eff, false)))
-                return rc;
-            int e = parse_taint_effect(eff);
-            if (e < 0) return bad(w, get(x, "effect"), "taint.effect: '%s' is not NoSchedule, PreferNoSchedule or NoExecute", eff);
-            ta->effect = (gs_taint_effect)e;
-        }
-        p->ntaints = tt->n;
-    }
-    const tnode *lb = get(m, "labels");
-    if (lb) {
-        if ((rc = want(w, lb, T_MAP, "pool.labels"))) return rc;
-        if (lb->n / 2 > GS_MAX_LABELS) return bad(w, lb, "pool.labels: more than %d", GS_MAX_LABELS);
-        for (int32_t i = 0; i + 1 < lb->n; i += 2) {
-            const tnode *k = lb->kids[i], *x = lb->kids[i + 1];
-            if (k->kind != T_SCALAR || x->kind != T_SCALAR || strlen(k->str) >= GS_VALUE_LEN || strlen(x->str) >= GS_VALUE_LEN)
-                return bad(w, k, "pool.labels: expected short string keys and values");
-            snprintf(p->labels[p->nlabels].key, GS_VALUE_LEN, "%s", k->str);
-            snprintf(p->labels[p->nlabels].value, GS_VALUE_LEN, "%s", x->str);
-            p->nlabels++;
-        }
-    }
-    return 0;
 }
 
 /* ---------------------------------------------------------------- nodes */
@@ -632,7 +494,6 @@ void gs_state_init(gs_state *s) {
 void gs_state_free(gs_state *s) {
     if (!s) return;
     gs_snapshot_free(&s->snap);
-    free(s->pools);
     memset(s, 0, sizeof *s);
 }
 
@@ -646,30 +507,14 @@ static bool looks_json(const char *text, size_t len) {
 }
 
 static int walk_root(const walk *w, const tnode *root, const gs_pool *cpools, int32_t ncpools, gs_state *out) {
-    static const char *const known[] = {"apiVersion", "kind", "now", "pools", "nodes", "pods", NULL};
+    static const char *const known[] = {"apiVersion", "kind", "now", "nodes", "pods", NULL};
     int rc;
     if ((rc = want(w, root, T_MAP, "state")) || (rc = check_keys(w, root, "state", known))) return rc;
     int64_t now = 0;
     if ((rc = get_int(w, root, "now", "state", 0, INT64_MAX / 2, &now))) return rc;
     out->snap.now = now;
-    const tnode *pl = get(root, "pools");
     const gs_pool *pools = cpools;
     int32_t npools = ncpools;
-    if (pl) {
-        if (ncpools > 0)
-            return bad(w, pl, "pools come from --config; remove 'pools' from the state file");
-        if ((rc = want(w, pl, T_SEQ, "pools"))) return rc;
-        out->pools = calloc((size_t)(pl->n ? pl->n : 1), sizeof *out->pools);
-        if (!out->pools) return gs_error_set(w->err, GS_ENOMEM, "out of memory");
-        for (int32_t i = 0; i < pl->n; i++) {
-            if ((rc = parse_pool(w, pl->kids[i], &out->pools[i]))) return rc;
-            if (find_pool(out->pools, i, out->pools[i].name) >= 0)
-                return bad(w, pl->kids[i], "pool %s: defined twice", out->pools[i].name);
-            out->npools++;
-        }
-        pools = out->pools;
-        npools = out->npools;
-    }
     const tnode *ns = get(root, "nodes");
     if (ns) {
         if ((rc = want(w, ns, T_SEQ, "nodes"))) return rc;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "policy/budget.h"
 #include "policy/mig.h"
 #include "policy/reconcile.h"
 #include "sim/heap.h"
@@ -243,6 +244,15 @@ typedef struct W {
     gs_ms batch_start, batch_last;
     int32_t batch_pending;
     gs_ms last_scale_up;
+    /* cost per project and budgets (issue 6) */
+    int32_t pool_proj[GS_SIM_MAX_POOLS];          /* index into res->proj, -1: none */
+    const char *pool_project[GS_SIM_MAX_POOLS];   /* the pool's project name or NULL */
+    double proj_rate[GS_SIM_MAX_WL];              /* micro-dollars/hour running, per project */
+    double proj_acc[GS_SIM_MAX_WL];               /* micro-dollars metered since t = 0 */
+    gs_ms proj_at;
+    gs_ms win_start[GS_SIM_MAX_BUDGETS][GS_WIN__N];  /* current period starts */
+    double win_acc0[GS_SIM_MAX_BUDGETS][GS_WIN__N];  /* proj_acc at those starts */
+    bool capped[GS_SIM_MAX_WL];                   /* workload held at minReplicas by scaleToMin */
     int oom;
     int64_t outstanding; /* requests and jobs not finished yet */
     bool dirty;          /* jobs-only runs: the cluster changed since the last tick */
@@ -286,7 +296,82 @@ static const gs_gpu_model *nmodel(const W *w, const wnode *n) {
     return gs_gpu_get(ntype(w, n)->gpu_model);
 }
 
+/* ---- budgets: UTC periods of virtual time (t = 0 is 1970-01-01T00:00Z) ---- */
+
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void period_of(gs_ms t, int win, gs_ms *start, gs_ms *end) {
+    const gs_ms day = GS_HOUR(24);
+    if (win == GS_WIN_HOUR) {
+        *start = t - t % GS_HOUR(1);
+        *end = *start + GS_HOUR(1);
+    } else if (win == GS_WIN_DAY) {
+        *start = t - t % day;
+        *end = *start + day;
+    } else {
+        int64_t z = t / day + 719468;
+        int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+        int64_t doe = z - era * 146097;
+        int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t y = yoe + era * 400;
+        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        int64_t mp = (5 * doy + 2) / 153;
+        int64_t m = mp < 10 ? mp + 3 : mp - 9;
+        y += m <= 2;
+        *start = days_from_civil(y, m, 1) * day;
+        *end = (m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1)) * day;
+    }
+}
+
+/* The most a budget's project spent in one period of each window (metered). */
+static void budget_note(W *w, int32_t b, int win, double spent) {
+    gs_usd_u v = spent > 0 ? (gs_usd_u)llround(spent) : 0;
+    if (v > w->res->budget_max[b][win]) w->res->budget_max[b][win] = v;
+}
+
+static void budget_close(W *w) {
+    for (int32_t b = 0; b < w->sc->nbudgets; b++) {
+        int32_t p = -1;
+        for (int32_t k = 0; k < w->res->nproj; k++)
+            if (strcmp(w->res->proj[k], w->sc->budgets[b].project) == 0) p = k;
+        for (int win = 0; win < GS_WIN__N; win++)
+            budget_note(w, b, win, p < 0 ? 0 : w->proj_acc[p] - w->win_acc0[b][win]);
+    }
+}
+
+/* Meters every project up to now (t >= 0 only, like the bill), noting the spend at each
+ * budget period start crossed on the way (rates are constant between calls). */
+static void proj_integrate(W *w) {
+    gs_ms from = w->proj_at < 0 ? 0 : w->proj_at;
+    if (w->now <= from) return;
+    for (int32_t b = 0; b < w->sc->nbudgets; b++) {
+        int32_t p = -1;
+        for (int32_t k = 0; k < w->res->nproj; k++)
+            if (strcmp(w->res->proj[k], w->sc->budgets[b].project) == 0) p = k;
+        for (int win = 0; win < GS_WIN__N; win++) {
+            gs_ms ps, pe;
+            period_of(w->now, win, &ps, &pe);
+            if (ps > w->win_start[b][win]) {
+                double at_ps = p < 0 ? 0 : w->proj_acc[p] + w->proj_rate[p] * (double)(ps - from) / 3600000.0;
+                budget_note(w, b, win, at_ps - w->win_acc0[b][win]);
+                w->win_start[b][win] = ps;
+                w->win_acc0[b][win] = at_ps;
+            }
+        }
+    }
+    for (int32_t k = 0; k < w->res->nproj; k++) w->proj_acc[k] += w->proj_rate[k] * (double)(w->now - from) / 3600000.0;
+    w->proj_at = w->now;
+}
+
 static void integrate(W *w) {
+    proj_integrate(w);
     gs_ms from = w->price_at < 0 ? 0 : w->price_at;
     if (w->now > from) w->res->cost_integral += w->price_sum * (double)(w->now - from) / 3600000.0;
     w->price_at = w->now;
@@ -327,6 +412,7 @@ static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, b
     w->live_nodes[w->nlive_nodes++] = id;
     integrate(w);
     w->price_sum += (double)n->price;
+    if (pool >= 0 && pool < GS_SIM_MAX_POOLS && w->pool_proj[pool] >= 0) w->proj_rate[w->pool_proj[pool]] += (double)n->price;
     if (w->now >= 0) w->res->nodes_launched++;
     if (w->now >= 0 && w->nlive_nodes > w->res->peak_nodes) w->res->peak_nodes = w->nlive_nodes;
     const gs_boot_dist *b = gs_scenario_boot(w->sc, t->family);
@@ -347,6 +433,8 @@ static void node_end(W *w, int32_t id) {
     if (n->state == NS_GONE) return;
     integrate(w);
     w->price_sum -= (double)n->price;
+    int32_t pj = n->pool >= 0 && n->pool < GS_SIM_MAX_POOLS ? w->pool_proj[n->pool] : -1;
+    if (pj >= 0) w->proj_rate[pj] -= (double)n->price;
     n->state = NS_GONE;
     n->gen++;
     /* billing counts from t = 0: a node launched during the warm-up is already running */
@@ -357,6 +445,7 @@ static void node_end(W *w, int32_t id) {
     gs_usd_u c = 0;
     gs_cost_for(n->price, billed, &c);
     w->res->cost += c;
+    if (pj >= 0) w->res->proj_cost[pj] += c;
     w->res->cost_topup += (double)n->price * (double)(billed - dur) / 3600000.0;
     w->res->gpu_h_bought += (double)billed * n->ngpus / 3600000.0;
     int32_t pos = n->live_pos, last = w->live_nodes[--w->nlive_nodes];
@@ -831,11 +920,49 @@ static void tick_gpuscale(W *w) {
     /* the policy core sees a clock that starts at 0 at the beginning of the warm-up (its "never"
      * sentinels are negative) */
     gs_rc_input in = {w->now - w->in->start, w->cat, sc->pools, sc->npools, vn, nn, vp, nvp, vw, sc->nwl, NULL, NULL};
+    /* budgets: the spend metered so far in each period, the gate, and scaleToMin */
+    gs_budget_state bst[GS_SIM_MAX_BUDGETS];
+    gs_usd_u approved[GS_SIM_MAX_BUDGETS];
+    gs_budget_gate_ctx gate;
+    if (sc->nbudgets > 0 && w->now >= 0) {
+        proj_integrate(w);
+        for (int32_t b = 0; b < sc->nbudgets; b++) {
+            gs_budget_state *st = &bst[b];
+            memset(st, 0, sizeof *st);
+            st->budget = &sc->budgets[b];
+            int32_t p = -1;
+            for (int32_t k = 0; k < w->res->nproj; k++)
+                if (strcmp(w->res->proj[k], sc->budgets[b].project) == 0) p = k;
+            for (int win = 0; win < GS_WIN__N; win++) {
+                period_of(w->now, win, &st->periods.start[win], &st->periods.end[win]);
+                double v = p < 0 ? 0 : w->proj_acc[p] - w->win_acc0[b][win];
+                st->spent[win] = v > 0 ? (gs_usd_u)llround(v) : 0;
+            }
+            st->rate_per_hour = p < 0 || w->proj_rate[p] < 0 ? 0 : (gs_usd_u)llround(w->proj_rate[p]);
+        }
+        gs_budget_action ba[4 * GS_SIM_MAX_BUDGETS];
+        int32_t nba = gs_budget_actions(bst, sc->nbudgets, w->now, ba, 4 * GS_SIM_MAX_BUDGETS);
+        for (int32_t k = 0; k < sc->nwl; k++) {
+            bool cap = false;
+            for (int32_t a = 0; a < nba && a < 4 * GS_SIM_MAX_BUDGETS; a++)
+                cap |= ba[a].kind == GS_BACT_SCALE_TO_MIN && strcmp(ba[a].project, sc->wl[k].project) == 0;
+            if (cap && !w->capped[k]) w->res->budget_scale_to_min++;
+            w->capped[k] = cap;
+            /* policy/scale needs maxReplicaCount >= 1: with minReplicas 0 the cap is 1 */
+            w->ws[k].scaler.max_replicas = cap ? (sc->wl[k].min_replicas > 0 ? sc->wl[k].min_replicas : 1)
+                                               : sc->wl[k].max_replicas;
+        }
+        gs_budget_gate_init(&gate, w->now, bst, sc->nbudgets, approved);
+        /* the packer's gate, per project and $/hour (policy/budget) */
+        in.may_add = gs_budget_gate;
+        in.gate_ctx = &gate;
+    }
     gs_rc_output out = {0};
     for (;;) {
         acts = malloc(sizeof *acts * (size_t)cap_acts);
         if (!acts) { w->oom = 1; goto out; }
         out = (gs_rc_output){acts, 0, cap_acts, 0};
+        if (in.may_add) gs_budget_gate_init(&gate, w->now, bst, sc->nbudgets, approved); /* fresh per try */
         gs_error e;
         int rc = gs_reconcile_step(&in, &out, &e);
         if (rc == 0) break;
@@ -1458,6 +1585,23 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         if (!rc) rc = finish_stats(w);
         goto out;
     }
+    /* projects: one per distinct workload project; a pool's project is its first workload's */
+    for (int32_t pl = 0; pl < GS_SIM_MAX_POOLS; pl++) w->pool_proj[pl] = -1;
+    for (int32_t k = 0; k < sc->nwl; k++) {
+        int32_t p = -1;
+        for (int32_t j = 0; j < res->nproj; j++)
+            if (strcmp(res->proj[j], sc->wl[k].project) == 0) p = j;
+        if (p < 0) {
+            p = res->nproj++;
+            snprintf(res->proj[p], sizeof res->proj[p], "%s", sc->wl[k].project);
+        }
+        int32_t pl = sc->wl[k].pool;
+        if (pl >= 0 && pl < GS_SIM_MAX_POOLS && w->pool_proj[pl] < 0) {
+            w->pool_proj[pl] = p;
+            w->pool_project[pl] = res->proj[p];
+        }
+    }
+    w->proj_at = 0;
     setup_scalers(w);
     /* baseline node group type: cheapest type fitting the biggest single pod */
     {
@@ -1618,6 +1762,7 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
     /* close: bill every node still running at the horizon */
     for (int32_t i = w->nlive_nodes - 1; i >= 0; i--) node_end(w, w->live_nodes[i]);
     integrate(w);
+    budget_close(w);
     rc = finish_stats(w);
     if (rc) rc = gs_error_set(err, rc, "out of memory");
 out:

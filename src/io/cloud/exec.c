@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,26 @@ static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* A provider command that exits without reading its stdin must not kill the controller with
+ * SIGPIPE: block the signal for this write and consume it if the write raised it, leaving the
+ * process-wide disposition alone (a library does not own it). */
+static ssize_t write_nosigpipe(int fd, const char *buf, size_t len) {
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t w = write(fd, buf, len);
+    int saved = errno;
+    if (w < 0 && saved == EPIPE) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = saved;
+    return w;
 }
 
 int gs_exec_json(const char *what, const char *cmd, const json_t *input, long timeout_ms, json_t **out, gs_error *err) {
@@ -72,7 +93,7 @@ int gs_exec_json(const char *what, const char *cmd, const json_t *input, long ti
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) { timed_out = r == 0; break; }
         if (iin >= 0 && fds[iin].revents) {
-            ssize_t w = write(pin[1], in + inoff, inlen - inoff);
+            ssize_t w = write_nosigpipe(pin[1], in + inoff, inlen - inoff);
             if (w > 0) inoff += (size_t)w;
             if (w < 0 && errno != EAGAIN) inoff = inlen;
             if (inoff >= inlen) { close(pin[1]); open_in = 0; }

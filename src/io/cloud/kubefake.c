@@ -16,8 +16,13 @@ typedef struct kubefake {
     gs_informer *nodes;      /* our nodes (label selector) */
     char zone[GS_NAME_LEN];
     int heartbeat_ms;
-    int64_t last_heartbeat;
+    json_t *beats;           /* node -> mono ms of its last heartbeat */
 } kubefake;
+
+/* Work per tick is capped so a burst (thousands of pods bound at once) never stalls the
+ * controller loop that drives the tick; the rest is done on the next ticks. */
+#define KF_MAX_POD_PATCHES 30
+#define KF_MAX_HEARTBEATS 20
 
 static int64_t mono_ms(void) {
     struct timespec ts;
@@ -311,19 +316,23 @@ static int kf_tick(void *self, gs_error *err) {
     const json_t *store = gs_informer_store(f->pods);
     const char *key;
     json_t *pod;
+    int patches = 0;
     json_object_foreach((json_t *)(uintptr_t)store, key, pod) {
+        if (patches >= KF_MAX_POD_PATCHES) break;
         const json_t *spec = json_object_get(pod, "spec"), *md = json_object_get(pod, "metadata");
         const char *nn = json_string_value(json_object_get(spec, "nodeName"));
         if (!our_node(f, nn)) continue;
         const char *ns = json_string_value(json_object_get(md, "namespace"));
         const char *name = json_string_value(json_object_get(md, "name"));
         if (json_object_get(md, "deletionTimestamp")) {
+            patches++;
             gs_error e;
             if (delete_pod_now(f, ns, name, &e)) gs_log_warn("kube-fake pod delete", "pod=%s/%s err=\"%s\"", ns, name, e.msg);
             continue;
         }
         const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
         if (phase && strcmp(phase, "Pending") != 0) continue;
+        patches++;
         char p[800];
         snprintf(p, sizeof p, "/api/v1/namespaces/%s/pods/%s/status", ns, name);
         json_t *st = json_pack("{s:{s:s,s:s,s:s,s:[{s:s,s:s,s:s},{s:s,s:s,s:s},{s:s,s:s,s:s}]}}", "status", "phase",
@@ -339,10 +348,17 @@ static int kf_tick(void *self, gs_error *err) {
     }
     /* Nodes: MIG requests and Ready heartbeats. */
     int64_t t = mono_ms();
-    bool beat = t - f->last_heartbeat >= f->heartbeat_ms;
+    int beats = 0;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(f->nodes), key, pod) {
         mig_manager(f, pod);
-        if (!beat) continue;
+        json_t *last = json_object_get(f->beats, key);
+        if (!last) { /* just launched with a fresh heartbeat */
+            json_object_set_new(f->beats, key, json_integer(t));
+            continue;
+        }
+        if (t - json_integer_value(last) < f->heartbeat_ms || beats >= KF_MAX_HEARTBEATS) continue;
+        beats++;
+        json_object_set_new(f->beats, key, json_integer(t));
         char p[512];
         snprintf(p, sizeof p, "/api/v1/nodes/%s/status", key);
         json_t *st = json_pack("{s:{s:[{s:s,s:s,s:s,s:s,s:s,s:s}]}}", "status", "conditions", "type", "Ready", "status",
@@ -352,7 +368,10 @@ static int kf_tick(void *self, gs_error *err) {
         gs_kube_merge_patch(f->k, p, st, NULL, &e);
         json_decref(st);
     }
-    if (beat) f->last_heartbeat = t;
+    const char *bk;
+    json_t *bv;
+    void *tmp;
+    json_object_foreach_safe(f->beats, tmp, bk, bv) if (!gs_informer_get(f->nodes, NULL, bk)) json_object_del(f->beats, bk);
     return 0;
 }
 
@@ -360,6 +379,7 @@ static void kf_destroy(void *self) {
     kubefake *f = self;
     gs_informer_free(f->own_pods);
     gs_informer_free(f->nodes);
+    json_decref(f->beats);
     free(f);
 }
 
@@ -390,6 +410,7 @@ int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const 
     f->cat = cat;
     snprintf(f->zone, sizeof f->zone, "%s", opts && opts->zone ? opts->zone : "fake-zone-a");
     f->heartbeat_ms = opts && opts->heartbeat_ms > 0 ? opts->heartbeat_ms : 10000;
+    f->beats = json_object();
     f->nodes = gs_informer_new(k, "/api/v1/nodes", GS_KUBEFAKE_LABEL "=kube-fake", NULL, NULL, NULL);
     if (!pods) {
         f->own_pods = gs_informer_new(k, "/api/v1/pods", NULL, trim_pod, NULL, NULL);

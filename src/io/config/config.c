@@ -106,12 +106,11 @@ static void pop(ld *L, size_t old) {
 
 /* Full name of a child field, for messages: "spec.limits.gpus". */
 static const char *child(ld *L, const char *key, char *buf, size_t size) {
-    /* a message may shorten an extreme path: copy piecewise, truncating at size */
     size_t n = 0;
-    const char *parts[3] = {L->path, L->plen ? "." : "", key};
-    for (int i = 0; i < 3; i++)
-        for (const char *c = parts[i]; *c && n + 1 < size; c++) buf[n++] = *c;
-    if (size) buf[n] = '\0';
+    for (const char *p = L->path; *p && n + 1 < size; p++) buf[n++] = *p;
+    if (L->plen && n + 1 < size) buf[n++] = '.';
+    for (const char *p = key; *p && n + 1 < size; p++) buf[n++] = *p;
+    buf[n] = '\0';
     return buf;
 }
 
@@ -1130,7 +1129,7 @@ typedef struct tkey {
 #define REDIS_COMMON                                                                       \
     {"address", 'u'}, {"host", 's'}, {"port", 'p'}, {"databaseIndex", 'd'}, {"enableTLS", 'b'}, \
     {"unsafeSsl", 'b'}, {"username", 's'}, {"usernameFromEnv", 's'}, {"passwordFromEnv", 's'}, \
-    {"passwordFromFile", 's'}
+    {"passwordFromFile", 's'}, {"passwordFile", 's'}
 
 static const tkey K_REDIS[] = {REDIS_COMMON, {"listName", 's'}, {"listLength", 'n'}, {"activationListLength", 'n'}, {NULL, 0}};
 static const tkey K_STREAM[] = {REDIS_COMMON, {"stream", 's'}, {"consumerGroup", 's'},
@@ -1140,16 +1139,20 @@ static const tkey K_STREAM[] = {REDIS_COMMON, {"stream", 's'}, {"consumerGroup",
 static const tkey K_RABBIT[] = {{"host", 'u'}, {"hostFromEnv", 's'}, {"protocol", 'P'}, {"queueName", 's'},
                                 {"vhostName", 's'}, {"mode", 'M'}, {"value", 'n'}, {"activationValue", 'n'},
                                 {"queueLength", 'n'}, {"excludeUnacknowledged", 'b'}, {"unsafeSsl", 'b'},
-                                {"usernameFromEnv", 's'}, {"passwordFromEnv", 's'}, {"passwordFromFile", 's'},
-                                {NULL, 0}};
+                                {"caFile", 's'}, {"username", 's'}, {"usernameFromEnv", 's'}, {"passwordFromEnv", 's'},
+                                {"passwordFromFile", 's'}, {"passwordFile", 's'}, {NULL, 0}};
 static const tkey K_PROM[] = {{"serverAddress", 'u'}, {"query", 's'}, {"threshold", 'n'}, {"activationThreshold", 'n'},
-                              {"ignoreNullValues", 'b'}, {"unsafeSsl", 'b'}, {"namespace", 's'},
-                              {"bearerTokenFromEnv", 's'}, {"bearerTokenFromFile", 's'}, {NULL, 0}};
+                              {"ignoreNullValues", 'b'}, {"unsafeSsl", 'b'}, {"namespace", 's'}, {"caFile", 's'},
+                              {"username", 's'}, {"passwordFromEnv", 's'}, {"passwordFromFile", 's'},
+                              {"passwordFile", 's'}, {"bearerTokenFromEnv", 's'}, {"bearerTokenFromFile", 's'},
+                              {"bearerTokenFile", 's'}, {NULL, 0}};
 static const tkey K_SQS[] = {{"queueURL", 'u'}, {"queueURLFromEnv", 's'}, {"awsRegion", 's'}, {"queueLength", 'n'},
                              {"activationQueueLength", 'n'}, {"awsEndpoint", 'u'}, {"scaleOnInFlight", 'b'},
-                             {"scaleOnDelayed", 'b'}, {"identityOwner", 'I'}, {"awsRoleArn", 's'},
-                             {"awsAccessKeyIDFromEnv", 's'}, {"awsSecretAccessKeyFromEnv", 's'},
-                             {"awsSessionTokenFromEnv", 's'}, {NULL, 0}};
+                             {"scaleOnDelayed", 'b'}, {"identityOwner", 'I'}, {"awsRoleArn", 's'}, {"caFile", 's'},
+                             {"awsAccessKeyIDFromEnv", 's'}, {"awsAccessKeyIDFromFile", 's'}, {"awsAccessKeyIDFile", 's'},
+                             {"awsSecretAccessKeyFromEnv", 's'}, {"awsSecretAccessKeyFromFile", 's'},
+                             {"awsSecretAccessKeyFile", 's'}, {"awsSessionTokenFromEnv", 's'},
+                             {"awsSessionTokenFromFile", 's'}, {"awsSessionTokenFile", 's'}, {NULL, 0}};
 static const tkey K_SIM[] = {{"queueName", 's'}, {"value", 'n'}, {"activationValue", 'n'}, {NULL, 0}};
 
 static const char *const TRIGGER_TYPES[] = {"redis", "redis-streams", "rabbitmq", "prometheus", "aws-sqs-queue", "simulated", NULL};
@@ -1179,7 +1182,7 @@ static int parse_milli(const char *s, int64_t *out) {
 
 static bool is_secret_key(const char *k) {
     size_t n = strlen(k);
-    if ((n > 7 && strcmp(k + n - 7, "FromEnv") == 0) || (n > 8 && strcmp(k + n - 8, "FromFile") == 0)) return false;
+    if ((n > 7 && strcmp(k + n - 7, "FromEnv") == 0) || (n > 4 && strcmp(k + n - 4, "File") == 0)) return false;
     char low[128];
     size_t i;
     for (i = 0; i < n && i + 1 < sizeof low; i++) low[i] = (char)tolower((unsigned char)k[i]);
@@ -1206,8 +1209,8 @@ static bool url_scheme(const char *u, const char *scheme) {
 static int meta_add(ld *L, const node *at, gs_trigger *t, const char *k, const char *v) {
     if (t->nmeta >= GS_MAX_META) return fail(L, at, "too many metadata entries (at most %d)", GS_MAX_META);
     size_t kl = strlen(k), vl = strlen(v);
-    if (kl >= GS_VALUE_LEN) return fail(L, at, "metadata key longer than %d characters", GS_VALUE_LEN - 1);
-    if (vl >= GS_VALUE_LEN) return fail(L, at, "metadata value longer than %d characters", GS_VALUE_LEN - 1);
+    if (kl >= GS_VALUE_LEN || vl >= GS_VALUE_LEN)
+        return fail(L, at, "'%s' is too long (at most %d characters)", kl >= GS_VALUE_LEN ? "key" : k, GS_VALUE_LEN - 1);
     memcpy(t->meta[t->nmeta].key, k, kl + 1);
     memcpy(t->meta[t->nmeta].value, v, vl + 1);
     t->nmeta++;
@@ -1340,13 +1343,18 @@ static int trig_post(ld *L, const node *md, gs_trigger *t) {
             rc = failnp(L, get(md, "port"), "'%s' goes with 'host', not 'address' (write address: host:port)",
                         child(L, "port", f, sizeof f));
         if (!rc && gs_trigger_meta(t, "host")) {
-            char addr[GS_VALUE_LEN + 8];
+            char addr[2 * GS_VALUE_LEN + 2];
             const char *port = gs_trigger_meta(t, "port");
-            snprintf(addr, sizeof addr, "%.*s:%s", GS_VALUE_LEN - 8, gs_trigger_meta(t, "host"), port ? port : "6379");
+            snprintf(addr, sizeof addr, "%s:%s", gs_trigger_meta(t, "host"), port ? port : "6379");
             rc = meta_add(L, md, t, "address", addr);
         }
         if (!rc) rc = meta_set_default(L, md, t, "databaseIndex", "0");
         if (!rc) rc = meta_set_default(L, md, t, "enableTLS", "false");
+        if (!rc && strcmp(gs_trigger_meta(t, "enableTLS"), "true") == 0) {
+            size_t o = push(L, "enableTLS");
+            rc = fail(L, get(md, "enableTLS"), "TLS to Redis is not supported (Debian bookworm's hiredis 0.14 has no TLS)");
+            pop(L, o);
+        }
         if (rc) return rc;
         if (t->type == GS_TRIG_REDIS_LIST) {
             rc = need_meta(L, md, t, "listName");
@@ -1455,9 +1463,30 @@ static int trig_post(ld *L, const node *md, gs_trigger *t) {
     }
     case GS_TRIG_SQS: {
         rc = one_of(L, md, t, "queueURL", "queueURLFromEnv");
-        if (!rc) rc = need_meta(L, md, t, "awsRegion");
         if (rc) return rc;
         const char *u = gs_trigger_meta(t, "queueURL");
+        if (!gs_trigger_meta(t, "awsRegion")) {
+            /* like the SQS source: the region of https://sqs.<region>.amazonaws.com/... */
+            char region[64];
+            const char *h = u && strncmp(u, "https://sqs.", 12) == 0 ? u + 12 : NULL;
+            size_t rl = h ? strcspn(h, ".") : 0;
+            if (h && rl > 0 && rl < sizeof region && strncmp(h + rl, ".amazonaws.com/", 15) == 0) {
+                memcpy(region, h, rl);
+                region[rl] = '\0';
+                rc = meta_add(L, md, t, "awsRegion", region);
+                if (rc) return rc;
+            } else {
+                return failnp(L, md, "missing required field '%s' for trigger type aws-sqs-queue (needed unless the "
+                                     "queueURL is https://sqs.<region>.amazonaws.com/...)", child(L, "awsRegion", f, sizeof f));
+            }
+        }
+        if (gs_trigger_meta(t, "awsRoleArn")) {
+            size_t o = push(L, "awsRoleArn");
+            rc = fail(L, get(md, "awsRoleArn"), "STS AssumeRole is not supported yet; give keys with awsAccessKeyIDFromEnv "
+                                                "and awsSecretAccessKeyFromEnv (or ...FromFile), or the AWS_* environment");
+            pop(L, o);
+            return rc;
+        }
         if (u && !url_scheme(u, "https") && !url_scheme(u, "http")) {
             size_t o = push(L, "queueURL");
             rc = fail(L, get(md, "queueURL"), "expected the queue's https:// URL");
@@ -1619,7 +1648,7 @@ static int decode_scaler(ld *L, const node *spec, gs_scaler *s, deferred *d) {
     if (!rc && s->min_replicas > s->max_replicas)
         rc = failnp(L, get(spec, "minReplicaCount"), "spec.minReplicaCount (%d) is greater than spec.maxReplicaCount (%d)",
                     (int)s->min_replicas, (int)s->max_replicas);
-    if (!rc && s->idle_replicas >= 0 && s->idle_replicas >= s->min_replicas && get(spec, "minReplicaCount"))
+    if (!rc && s->idle_replicas >= 0 && s->idle_replicas >= s->min_replicas)
         rc = failnp(L, get(spec, "idleReplicaCount"), "spec.idleReplicaCount (%d) must be less than spec.minReplicaCount (%d) (KEDA)",
                     (int)s->idle_replicas, (int)s->min_replicas);
     if (!rc) rc = opt_map(L, spec, "fallback", &fb);

@@ -314,9 +314,12 @@ static void watch_done(gs_informer *inf, CURLM *m, CURLcode cc) {
         backoff(inf, ST_NEED_LIST, "watch line over the maximum");
         return;
     }
-    if (cc == CURLE_OK && status == 200) {
+    if ((cc == CURLE_OK || cc == CURLE_OPERATION_TIMEDOUT) && status == 200) {
+        /* the server closed the watch (timeoutSeconds), or a quiet one went 90 s without a
+         * byte (dead connection or nothing to say): resume from the last resourceVersion; a
+         * server that is really gone fails the reconnect and gets the backoff */
         if (got) inf->backoff_ms = 250;
-        inf->state = ST_NEED_WATCH; /* server closed the watch (timeoutSeconds): resume */
+        inf->state = ST_NEED_WATCH;
         return;
     }
     char why[160];
