@@ -114,6 +114,8 @@ typedef struct newpod {
 int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     out->n = 0;
     out->blocked = 0;
+    out->packed = false;
+    out->placed = out->unplaced = 0;
     step s = {in, out};
     int rc = 0;
     int32_t *npods_after = calloc((size_t)in->nnodes + 1, sizeof *npods_after);
@@ -189,7 +191,8 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
         }
         pend[npend++] = (newpod){p->id, p->wl, p->pool, p->need};
     }
-    if (npend > 0) {
+    if (npend > 0 && !(in->skip_pack && ncreate == 0)) {
+        out->packed = true;
         for (int32_t i = 0; i < in->nnodes; i++) {
             const gs_rc_node *v = &in->nodes[i];
             gs_node n;
@@ -263,7 +266,11 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
         for (int32_t k = 0; k < plan.nplace; k++) {
             const gs_placement *pl = &plan.place[k];
             const newpod *p = &pend[snap_pod[pl->pod]];
-            if (pl->kind == GS_PLACE_NONE) continue; /* stays pending; reasons in plan.unsched */
+            if (pl->kind == GS_PLACE_NONE) { /* stays pending; reasons in plan.unsched */
+                out->unplaced++;
+                continue;
+            }
+            out->placed++;
             int32_t node = pl->kind == GS_PLACE_EXISTING ? in->nodes[pl->target].id : -(pl->target + 1);
             if (pl->kind == GS_PLACE_EXISTING) bound[pl->target] = true;
             gs_action a = {.type = GS_ACT_BIND, .pod = p->id, .node = node, .gpu = pl->gpu, .part = pl->part};

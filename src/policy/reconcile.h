@@ -87,6 +87,9 @@ typedef struct gs_rc_input {
     int32_t nwl;
     gs_pack_gate_fn may_add; /* the packer's budget gate; NULL: no budget */
     void *gate_ctx;
+    /* The caller knows nothing changed since a plan that placed none of the pending pods
+     * (same pods, same nodes): skip packing unless this step creates replicas. */
+    bool skip_pack;
 } gs_rc_input;
 
 typedef enum {
@@ -112,6 +115,8 @@ typedef struct gs_rc_output {
     gs_action *acts;   /* caller's buffer */
     int32_t n, cap;
     int32_t blocked;   /* launches refused by the gate this step */
+    bool packed;       /* the packer ran */
+    int32_t placed, unplaced; /* pending pods it placed / left pending */
 } gs_rc_output;
 
 /* Runs one step. Returns 0, or GS_ETOOBIG when acts is too small, or another gs_err from

@@ -258,6 +258,9 @@ typedef struct W {
     bool dirty;          /* jobs-only runs: the cluster changed since the last tick */
     bool tick_armed;     /* a tick is in the heap */
     bool in_tick;
+    bool pack_dirty;     /* pods or nodes changed since gpuscale's last plan */
+    bool pack_stuck;     /* the last plan placed nothing */
+    gs_ms pack_at;
     char fail[GS_ERROR_MSG_MAX]; /* why a step failed (other than memory) */
     gs_ms every;
 } W;
@@ -267,6 +270,7 @@ typedef struct W {
 static void push(W *w, gs_ms at, int type, int32_t a, int32_t b, uint32_t gen);
 static void mark(W *w) {
     w->dirty = true;
+    w->pack_dirty = true;
     if (w->tick_armed || w->in_tick || w->every <= 0) return;
     /* next multiple of the interval strictly after now */
     gs_ms t = w->now - ((w->now % w->every) + w->every) % w->every + w->every;
@@ -962,6 +966,9 @@ static void tick_gpuscale(W *w) {
         acts = malloc(sizeof *acts * (size_t)cap_acts);
         if (!acts) { w->oom = 1; goto out; }
         out = (gs_rc_output){acts, 0, cap_acts, 0};
+        /* a plan that placed nothing is not redone until something changes (or a minute
+         * passes: budgets roll over) */
+        in.skip_pack = w->pack_stuck && !w->pack_dirty && w->now - w->pack_at < GS_MIN(1);
         if (in.may_add) gs_budget_gate_init(&gate, w->now, bst, sc->nbudgets, approved); /* fresh per try */
         gs_error e;
         int rc = gs_reconcile_step(&in, &out, &e);
@@ -974,6 +981,11 @@ static void tick_gpuscale(W *w) {
             goto out;
         }
         cap_acts *= 4;
+    }
+    if (out.packed) {
+        w->pack_stuck = out.placed == 0 && out.unplaced > 0;
+        w->pack_at = w->now;
+        w->pack_dirty = false;
     }
     newpods = calloc((size_t)out.n + 1, sizeof *newpods);
     newnodes = calloc((size_t)out.n + 1, sizeof *newnodes);
