@@ -152,6 +152,8 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
 
 /* ------------------------------------------------------------------ world state */
 
+#define GS_NEVER (INT64_MIN / 4) /* "no such time" (sim times may be negative in the warm-up) */
+
 enum { EV_DONE, EV_POD_READY, EV_NODE_READY, EV_GPU_READY, EV_TICK, EV_POLL, EV_SAMPLE,
        EV_NOTICE, EV_KILL, EV_JOB, EV_JOB_END };
 
@@ -204,8 +206,10 @@ typedef struct wlst {
     gs_ms int_at;
     int64_t metric_snap;        /* KEDA's last poll (x1000) */
     double util_prev_busy, util_prev_ready;
-    gs_rc_scale_state ss;
-    gs_rc_scale_params sp;
+    gs_scaler scaler;           /* the policy's scaler for this workload (policy/scale) */
+    gs_scale_state st;
+    gs_ms rate_start;           /* HPA scale-up rate limit: start of the 15 s period */
+    int32_t rate_base;
 } wlst;
 
 typedef struct W {
@@ -254,6 +258,10 @@ typedef struct W {
     bool dirty;          /* jobs-only runs: the cluster changed since the last tick */
     bool tick_armed;     /* a tick is in the heap */
     bool in_tick;
+    bool pack_dirty;     /* pods or nodes changed since gpuscale's last plan */
+    bool pack_stuck;     /* the last plan placed nothing */
+    gs_ms pack_at;
+    char fail[GS_ERROR_MSG_MAX]; /* why a step failed (other than memory) */
     gs_ms every;
 } W;
 
@@ -262,6 +270,7 @@ typedef struct W {
 static void push(W *w, gs_ms at, int type, int32_t a, int32_t b, uint32_t gen);
 static void mark(W *w) {
     w->dirty = true;
+    w->pack_dirty = true;
     if (w->tick_armed || w->in_tick || w->every <= 0) return;
     /* next multiple of the interval strictly after now */
     gs_ms t = w->now - ((w->now % w->every) + w->every) % w->every + w->every;
@@ -697,6 +706,7 @@ static void configure_gpu(W *w, int32_t nid, int g, gs_gpu_mode mode, const gs_m
     if (mode == GS_GPUMODE_MIG && lay) {
         gs->nparts = lay->n;
         memcpy(gs->parts, lay->parts, sizeof lay->parts);
+        for (int k = 0; k < GS_GPU_MAX_PARTS; k++) gs->parts[k].used = false; /* a new layout is empty */
     }
     if (!change) return;
     w->res->mig_reconfigs++;
@@ -899,20 +909,25 @@ static void tick_gpuscale(W *w) {
         v->part = p->part;
         v->pool = p->pool;
         v->need = p->need;
+        v->created = p->created - w->in->start;
     }
+    gs_scale_reading rd[GS_SIM_MAX_WL];
     for (int32_t k = 0; k < sc->nwl; k++) {
         vw[k].pool = sc->wl[k].pool;
         vw[k].need = sc->wl[k].need;
-        vw[k].metric_milli = metric_now(w, k);
-        vw[k].sp = &w->ws[k].sp;
-        vw[k].ss = &w->ws[k].ss;
+        vw[k].project = sc->wl[k].project;
+        rd[k] = (gs_scale_reading){true, metric_now(w, k)};
+        vw[k].readings = &rd[k];
+        vw[k].scaler = &w->ws[k].scaler;
+        vw[k].state = &w->ws[k].st;
     }
-    gs_rc_input in = {w->now, w->cat, sc->pools, sc->npools, vn, nn, vp, nvp, vw, sc->nwl, NULL, NULL};
+    /* the policy core sees a clock that starts at 0 at the beginning of the warm-up (its "never"
+     * sentinels are negative) */
+    gs_rc_input in = {w->now - w->in->start, w->cat, sc->pools, sc->npools, vn, nn, vp, nvp, vw, sc->nwl, NULL, NULL};
     /* budgets: the spend metered so far in each period, the gate, and scaleToMin */
     gs_budget_state bst[GS_SIM_MAX_BUDGETS];
     gs_usd_u approved[GS_SIM_MAX_BUDGETS];
     gs_budget_gate_ctx gate;
-    gs_budget_pool_gate_ctx pgate;
     if (sc->nbudgets > 0 && w->now >= 0) {
         proj_integrate(w);
         for (int32_t b = 0; b < sc->nbudgets; b++) {
@@ -937,32 +952,41 @@ static void tick_gpuscale(W *w) {
                 cap |= ba[a].kind == GS_BACT_SCALE_TO_MIN && strcmp(ba[a].project, sc->wl[k].project) == 0;
             if (cap && !w->capped[k]) w->res->budget_scale_to_min++;
             w->capped[k] = cap;
-            w->ws[k].sp.max_replicas = cap ? sc->wl[k].min_replicas : sc->wl[k].max_replicas;
+            /* policy/scale needs maxReplicaCount >= 1: with minReplicas 0 the cap is 1 */
+            w->ws[k].scaler.max_replicas = cap ? (sc->wl[k].min_replicas > 0 ? sc->wl[k].min_replicas : 1)
+                                               : sc->wl[k].max_replicas;
         }
         gs_budget_gate_init(&gate, w->now, bst, sc->nbudgets, approved);
-        pgate = (gs_budget_pool_gate_ctx){&gate, w->cat, w->pool_project, sc->npools};
-        in.gate = gs_budget_gate_pool;
-        in.gate_ctx = &pgate;
+        /* the packer's gate, per project and $/hour (policy/budget) */
+        in.may_add = gs_budget_gate;
+        in.gate_ctx = &gate;
     }
     gs_rc_output out = {0};
-    /* the scaler state is advanced by the step: keep a copy in case the buffer is too small */
-    gs_rc_scale_state *saved = malloc(sizeof(gs_rc_scale_state) * (size_t)(sc->nwl ? sc->nwl : 1));
-    if (!saved) { w->oom = 1; goto out; }
-    for (int32_t k = 0; k < sc->nwl; k++) saved[k] = w->ws[k].ss;
     for (;;) {
         acts = malloc(sizeof *acts * (size_t)cap_acts);
-        if (!acts) { w->oom = 1; free(saved); goto out; }
+        if (!acts) { w->oom = 1; goto out; }
         out = (gs_rc_output){acts, 0, cap_acts, 0};
-        if (in.gate) gs_budget_gate_init(&gate, w->now, bst, sc->nbudgets, approved); /* fresh per try */
-        int rc = gs_reconcile_step(&in, &out);
+        /* a plan that placed nothing is not redone until something changes (or a minute
+         * passes: budgets roll over) */
+        in.skip_pack = w->pack_stuck && !w->pack_dirty && w->now - w->pack_at < GS_MIN(1);
+        if (in.may_add) gs_budget_gate_init(&gate, w->now, bst, sc->nbudgets, approved); /* fresh per try */
+        gs_error e;
+        int rc = gs_reconcile_step(&in, &out, &e);
         if (rc == 0) break;
         free(acts);
         acts = NULL;
-        if (rc != GS_ETOOBIG) { w->oom = 1; free(saved); goto out; }
-        for (int32_t k = 0; k < sc->nwl; k++) w->ws[k].ss = saved[k];
+        if (rc != GS_ETOOBIG) {
+            snprintf(w->fail, sizeof w->fail, "%s", e.msg);
+            w->oom = 1;
+            goto out;
+        }
         cap_acts *= 4;
     }
-    free(saved);
+    if (out.packed) {
+        w->pack_stuck = out.placed == 0 && out.unplaced > 0;
+        w->pack_at = w->now;
+        w->pack_dirty = false;
+    }
     newpods = calloc((size_t)out.n + 1, sizeof *newpods);
     newnodes = calloc((size_t)out.n + 1, sizeof *newnodes);
     if (!newpods || !newnodes) { w->oom = 1; goto out; }
@@ -997,13 +1021,51 @@ out:
     free(newnodes);
 }
 
+/* The baselines' replica count: policy/scale (KEDA semantics, HPA stabilization) plus the
+ * two HPA defaults it does not model: a 10 % tolerance around the current count and the
+ * scale-up rate limit of max(+100 %, +4 pods) per 15 s. */
+static int32_t hpa_scale(W *w, int32_t k, int64_t metric_milli) {
+    wlst *s = &w->ws[k];
+    gs_scale_reading rd = {true, metric_milli};
+    int32_t pending = 0, ready = 0;
+    for (int32_t i = 0; i < w->nlive_pods; i++) {
+        const wpod *p = &w->pods[w->live_pods[i]];
+        if (p->wl != k || p->terminating || p->doomed) continue;
+        pending += p->node < 0;
+        ready += p->state == PS_IDLE || p->state == PS_BUSY;
+    }
+    gs_scale_input in = {w->now - w->in->start, &rd, s->replicas, ready, pending, NULL, 0, NULL, 0};
+    gs_scale_decision d;
+    gs_error e;
+    if (gs_scale_step(&s->scaler, &s->st, &in, &d, &e)) {
+        snprintf(w->fail, sizeof w->fail, "%s", e.msg);
+        w->oom = 1;
+        return s->replicas;
+    }
+    int32_t cur = s->replicas, want = d.desired;
+    /* KEDA itself takes a workload from 0 to max(minReplicaCount, 1); the HPA does the rest */
+    if (cur == 0 && want > 0) want = s->scaler.min_replicas > 1 ? s->scaler.min_replicas : 1;
+    if (cur > 0 && want > 0 && d.reason == GS_SCALE_STEADY) {
+        int64_t num = metric_milli * 10, den = s->scaler.triggers[0].target_milli * cur;
+        if (num >= den * 9 && num <= den * 11) want = cur;
+    }
+    if (want > cur && cur > 0) {
+        if (w->now - s->rate_start >= GS_SEC(15)) { /* (sim clock; rate_start starts far back) */
+            s->rate_start = w->now;
+            s->rate_base = cur;
+        }
+        int32_t lim = s->rate_base * 2 > s->rate_base + 4 ? s->rate_base * 2 : s->rate_base + 4;
+        if (want > lim) want = lim;
+    }
+    return want;
+}
+
 static void tick_kk(W *w) {
     /* HPA sync every 15 s on KEDA's last poll */
     if (w->now % GS_SEC(15) == 0) {
         for (int32_t k = 0; k < w->sc->nwl; k++) {
             wlst *s = &w->ws[k];
-            int32_t d = gs_reconcile_scale(&s->sp, &s->ss, w->now, s->metric_snap, s->replicas);
-            rs_scale(w, k, d);
+            rs_scale(w, k, hpa_scale(w, k, s->metric_snap));
         }
     }
     schedule_whole(w);
@@ -1011,15 +1073,15 @@ static void tick_kk(W *w) {
     int32_t pend = 0;
     for (int32_t i = 0; i < w->nlive_pods; i++) pend += w->pods[w->live_pods[i]].state == PS_PENDING;
     if (pend == 0) {
-        w->batch_start = -1;
+        w->batch_start = GS_NEVER;
         w->batch_pending = 0;
     } else {
-        if (w->batch_start < 0) { w->batch_start = w->now; w->batch_last = w->now; }
+        if (w->batch_start == GS_NEVER) { w->batch_start = w->now; w->batch_last = w->now; }
         if (pend > w->batch_pending) w->batch_last = w->now;
         w->batch_pending = pend;
         if (w->now - w->batch_last >= GS_SEC(1) || w->now - w->batch_start >= GS_SEC(10)) {
             provision_karpenter(w);
-            w->batch_start = -1;
+            w->batch_start = GS_NEVER;
             w->batch_pending = 0;
         }
     }
@@ -1044,8 +1106,7 @@ static void tick_ca(W *w) {
              * for scale-up); target = utilization target per pod */
             double util = dr > 0 ? db / dr : 0;
             int64_t metric = (int64_t)llround(util * s->ready * 1000.0);
-            int32_t d = gs_reconcile_scale(&s->sp, &s->ss, w->now, metric, s->replicas);
-            rs_scale(w, k, d);
+            rs_scale(w, k, hpa_scale(w, k, metric));
         }
     }
     provision_group(w);
@@ -1304,7 +1365,11 @@ static int run_oracle(W *w, gs_error *err) {
         gs_rc_need need = {0};
         if (jb->gpu_milli < 1000) need.compute = (jb->gpu_milli * 7 + 999) / 1000;
         else need.whole = jb->num_gpu;
-        double rate = oracle_rate(w, w->sc->jobs_pool, &need, 7, true);
+        double rate = -1;
+        for (int32_t pl = 0; pl < w->sc->npools; pl++) { /* a job may run in any pool */
+            double r2 = oracle_rate(w, pl, &need, 7, true);
+            if (r2 >= 0 && (rate < 0 || r2 < rate)) rate = r2;
+        }
         if (rate < 0) return gs_error_set(err, GS_EINFEASIBLE, "oracle: a job fits nothing in the pool");
         total += rate * (double)(jb->end - jb->create);
         w->job_wait[j] = 0;
@@ -1414,33 +1479,37 @@ static void setup_scalers(W *w) {
     for (int32_t k = 0; k < w->sc->nwl; k++) {
         const gs_sim_workload *wl = &w->sc->wl[k];
         wlst *s = &w->ws[k];
-        gs_rc_scale_state_init(&s->ss);
-        gs_rc_scale_params *p = &s->sp;
-        memset(p, 0, sizeof *p);
-        p->target_milli = wl->target_milli;
-        p->activation_milli = wl->activation_milli;
-        p->min_replicas = wl->min_replicas;
-        p->max_replicas = wl->max_replicas;
+        gs_scale_init(&s->st);
+        gs_scaler *c = &s->scaler;
+        memset(c, 0, sizeof *c);
+        snprintf(c->name, sizeof c->name, "%s", wl->name);
+        gs_trigger *t = &c->triggers[0];
+        c->ntriggers = 1;
+        t->type = GS_TRIG_SIM;
+        t->metric_type = GS_METRIC_AVERAGE_VALUE;
+        snprintf(t->name, sizeof t->name, "queue");
+        t->target_milli = wl->target_milli;
+        t->activation_milli = wl->activation_milli;
         if (w->pol == GS_POL_GPUSCALE) {
-            p->cooldown = wl->cooldown;
-            p->stabilize_down = wl->stabilize_down;
-        } else if (w->pol == GS_POL_KK) {
-            /* KEDA defaults: cooldownPeriod 300 s; HPA: 300 s scale-down stabilization,
-             * 10% tolerance, scale-up max(+100%, +4)/15 s */
-            p->cooldown = GS_SEC(300);
-            p->stabilize_down = GS_SEC(300);
-            p->hpa_tolerance = true;
-            p->hpa_rate_limit = true;
-        } else if (w->pol == GS_POL_CA) {
-            /* HPA on GPU utilization: target per pod = utilization target; minReplicas >= 1 */
-            p->target_milli = (int64_t)llround(w->sc->hpa_util_target * 1000.0);
-            p->activation_milli = -1; /* resource metrics: always active */
-            p->min_replicas = wl->min_replicas > 1 ? wl->min_replicas : 1;
-            p->cooldown = GS_SEC(300);
-            p->stabilize_down = GS_SEC(300);
-            p->hpa_tolerance = true;
-            p->hpa_rate_limit = true;
+            gs_scale_defaults(c);
+            c->polling_interval = wl->polling;
+            c->cooldown_period = wl->cooldown;
+            c->stabilize_down = wl->stabilize_down;
+        } else {
+            /* KEDA defaults (30 s polling, 300 s cooldown) handing replicas to an HPA with its
+             * defaults (300 s scale-down stabilization; tolerance and rate limit: hpa_scale) */
+            gs_scale_defaults_keda(c);
         }
+        c->min_replicas = wl->min_replicas;
+        c->max_replicas = wl->max_replicas;
+        if (w->pol == GS_POL_CA) {
+            /* HPA on GPU utilization: per-pod target = utilization target, minReplicas >= 1 */
+            t->target_milli = (int64_t)llround(w->sc->hpa_util_target * 1000.0);
+            t->activation_milli = 0;
+            c->min_replicas = wl->min_replicas > 1 ? wl->min_replicas : 1;
+            if (c->max_replicas < c->min_replicas) c->max_replicas = c->min_replicas;
+        }
+        s->rate_start = INT64_MIN / 2;
     }
 }
 
@@ -1489,8 +1558,8 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
     w->end = w->opts->end_override > 0 ? w->opts->end_override : sc->duration;
     gs_rng_seed(&w->rng, sc->seed ^ 0x5eed5eed00000000ULL);
     gs_heap_init(&w->h);
-    w->batch_start = -1;
-    w->last_scale_up = -GS_HOUR(1);
+    w->batch_start = GS_NEVER;
+    w->last_scale_up = GS_NEVER;
     int rc = 0;
     gs_sim_series *s = &res->series;
     s->step = sc->sample_every;
@@ -1695,7 +1764,11 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         }
         if (w->oom) break;
     }
-    if (w->oom) { rc = gs_error_set(err, GS_ENOMEM, "out of memory during the run"); goto out; }
+    if (w->oom) {
+        rc = w->fail[0] ? gs_error_set(err, GS_EINVAL, "%s", w->fail)
+                        : gs_error_set(err, GS_ENOMEM, "out of memory during the run");
+        goto out;
+    }
     if (w->now < w->end) w->now = w->end;
     res->events = events;
     /* close: bill every node still running at the horizon */
