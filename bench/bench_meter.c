@@ -117,7 +117,7 @@ int main(void) {
     int ticks = 20;
     t = now_s();
     for (int k = 0; k < ticks; k++)
-        if (gs_costgov_meter(&s, &cat, NULL, (gs_ms)k * 1000, (gs_ms)k * 1000 + 1000, l, NULL, 0, NULL, &e)) {
+        if (gs_costgov_meter(&s, &cat, NULL, (gs_ms)k * 1000, (gs_ms)k * 1000 + 1000, l, NULL, NULL, 0, NULL, &e)) {
             fprintf(stderr, "%s\n", e.msg);
             return 1;
         }

@@ -180,8 +180,8 @@ int main(void) {
     printf("catalog: %d instance types (%d from data/instance-types.csv + %d synthetic variants); "
            "pools: gpu-mig (MIG), gpu-shared (time-slicing x4), gpu-whole (exclusive); spot and on-demand\n",
            cat.n, real, cat.n - real);
-    printf("%8s %9s %12s %12s %14s %14s %7s %9s %8s %8s\n", "pods", "existing", "pods/s", "plan ms",
-           "plan $/h(new)", "lower bound", "ratio", "claims", "unsched", "RSS MiB");
+    printf("%8s %9s %12s %12s %14s %14s %7s %9s %8s %8s %9s\n", "pods", "existing", "pods/s", "plan ms",
+           "plan $/h(new)", "lower bound", "ratio", "claims", "unsched", "RSS MiB", "snap MiB");
     const int sizes[3] = {1000, 10000, 50000};
     const int existing[2] = {0, 2000};
     for (int ei = 0; ei < 2; ei++)
@@ -213,15 +213,18 @@ int main(void) {
             double newusd = (double)(plan.usd_after - plan.usd_before) / 1e6;
             struct rusage ru;
             getrusage(RUSAGE_SELF, &ru);
-            printf("%8d %9d %12.0f %12.2f %14.2f %14.2f %7.3f %9d %8d %8.1f\n", sizes[si], existing[ei],
+            double snap_mib = ((double)s.cap_pods * (double)sizeof(gs_pod) + (double)s.cap_nodes * (double)sizeof(gs_node)) / 1048576.0;
+            printf("%8d %9d %12.0f %12.2f %14.2f %14.2f %7.3f %9d %8d %8.1f %9.1f\n", sizes[si], existing[ei],
                    sizes[si] / best, best * 1e3, newusd, lb, lb > 0 ? newusd / lb : 0.0, plan.nclaims,
-                   plan.nunsched, (double)ru.ru_maxrss / 1024.0);
+                   plan.nunsched, (double)ru.ru_maxrss / 1024.0, snap_mib);
             gs_plan_free(&plan);
             gs_snapshot_free(&s);
         }
-    printf("(pods/s: best of 2-4 runs of gs_pack_plan on one core; $/h(new) = claims' cheapest offerings;\n"
+    printf("(pods/s: best of 2-4 runs of gs_pack_plan, CPU time of this thread (one core);\n"
+           " RSS MiB: peak of the whole process so far; snap MiB: the input snapshot's arrays (gs_pod is %zu B);\n"
+           " $/h(new) = claims' cheapest offerings;\n"
            " lower bound = sum over pods placed on claims of GPU share x cheapest $/GPU able to host it;\n"
-           " with existing nodes, pods placed on them cost nothing new and are left out of both)\n");
+           " with existing nodes, pods placed on them cost nothing new and are left out of both)\n", sizeof(gs_pod));
     gs_catalog_free(&cat);
     return 0;
 }

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int64_t v;
     gs_error e;
     switch (sel % 3) {
-    case 0: (void)gs_qparse_rabbitmq(body, len, (gs_rabbit_mode)((sel / 3) % 3), &v, &e); break;
+    case 0: (void)gs_qparse_rabbitmq(body, len, (gs_rabbit_mode)((sel / 3) % 3), (sel & 0x80) ? "work" : NULL, &v, &e); break;
     case 1: (void)gs_qparse_prometheus(body, len, (sel / 3) & 1, &v, &e); break;
     default: (void)gs_qparse_sqs(body, len, (sel / 3) & 1, (sel / 6) & 1, &v, &e); break;
     }

@@ -12,6 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     redisReader *r = redisReaderCreate();
     if (!r) return 0;
+    gs_qparse_redis_guard(r);
     if (size > 0) redisReaderFeed(r, (const char *)data, size);
     for (int n = 0; n < 16; n++) {
         void *reply = NULL;

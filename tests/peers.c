@@ -78,6 +78,43 @@ bool gs_peer_wait_port(int port, int timeout_ms) {
     return false;
 }
 
+/* Process groups started and not yet stopped: killed if this process is terminated or
+ * exits without stopping them (a test that fails half-way, a benchmark under `timeout`). */
+#define MAX_LIVE 32
+static volatile pid_t live[MAX_LIVE];
+
+static void kill_live(void) {
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (live[i] > 0) kill(-live[i], SIGKILL);
+}
+
+static void on_fatal(int sig) {
+    kill_live();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void track(pid_t pid, bool add) {
+    static bool installed = false;
+    if (!installed) {
+        installed = true;
+        atexit(kill_live);
+        signal(SIGTERM, on_fatal);
+        signal(SIGINT, on_fatal);
+        signal(SIGHUP, on_fatal);
+    }
+    for (int i = 0; i < MAX_LIVE; i++) {
+        if (add && live[i] == 0) {
+            live[i] = pid;
+            return;
+        }
+        if (!add && live[i] == pid) {
+            live[i] = 0;
+            return;
+        }
+    }
+}
+
 pid_t gs_peer_spawn(const char *const argv[], char *const env[], const char *logfile) {
     /* Orphans of our peers (beam.smp under the rabbitmq script, epmd...) come back to us so
      * that gs_peer_kill can reap them instead of leaving zombies behind. */
@@ -86,6 +123,7 @@ pid_t gs_peer_spawn(const char *const argv[], char *const env[], const char *log
     if (pid < 0) return -1;
     if (pid == 0) {
         setsid();
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the test, even on SIGKILL */
         int fd = open(logfile ? logfile : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -105,6 +143,7 @@ pid_t gs_peer_spawn(const char *const argv[], char *const env[], const char *log
         execvp(argv[0], (char *const *)(uintptr_t)argv);
         _exit(127);
     }
+    if (pid > 0) track(pid, true);
     return pid;
 }
 
@@ -112,6 +151,7 @@ static void reap_orphans(int wait_ms);
 
 void gs_peer_kill(pid_t pid, int wait_ms) {
     if (pid <= 0) return;
+    track(pid, false);
     kill(-pid, SIGCONT);
     kill(-pid, SIGTERM);
     for (int waited = 0; waited < wait_ms; waited += 20) {
@@ -445,6 +485,11 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 gs_httpd *gs_httpd_start(gs_httpd_fn fn, void *ud, int *port) {
+    return gs_httpd_start_tls(fn, ud, port, NULL, NULL);
+}
+
+gs_httpd *gs_httpd_start_tls(gs_httpd_fn fn, void *ud, int *port, const char *cert_pem,
+                             const char *key_pem) {
     gs_httpd *h = calloc(1, sizeof *h);
     if (!h) return NULL;
     h->fn = fn;
@@ -455,9 +500,17 @@ gs_httpd *gs_httpd_start(gs_httpd_fn fn, void *ud, int *port) {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(want);
-    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, want,
-                            NULL, NULL, on_req, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_done, h, MHD_OPTION_END);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+    if (cert_pem && key_pem)
+        h->d = MHD_start_daemon(flags | MHD_USE_TLS, want, NULL, NULL, on_req, h,
+                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a,
+                                MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
+                                MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+                                key_pem, MHD_OPTION_END);
+    else
+        h->d = MHD_start_daemon(flags, want, NULL, NULL, on_req, h, MHD_OPTION_SOCK_ADDR,
+                                (struct sockaddr *)&a, MHD_OPTION_NOTIFY_COMPLETED, on_done, h,
+                                MHD_OPTION_END);
     if (!h->d) {
         free(h);
         return NULL;

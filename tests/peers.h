@@ -65,6 +65,9 @@ typedef struct gs_httpd_req {
 /* Returns the HTTP status; *reply (malloc'd, may be NULL for empty) is sent back. */
 typedef int (*gs_httpd_fn)(void *ud, const gs_httpd_req *r, char **reply);
 gs_httpd *gs_httpd_start(gs_httpd_fn fn, void *ud, int *port);
+/* The same over HTTPS with a PEM certificate and key (strings that must outlive the server). */
+gs_httpd *gs_httpd_start_tls(gs_httpd_fn fn, void *ud, int *port, const char *cert_pem,
+                             const char *key_pem);
 void gs_httpd_stop(gs_httpd *h);
 /* A request header (case-insensitive) or NULL. */
 const char *gs_httpd_header(const gs_httpd_req *r, const char *name);

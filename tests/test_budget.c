@@ -445,8 +445,16 @@ static void test_gate_accumulates_within_a_plan(void **st) {
     print_message("reason: %s\n", why);
     assert_string_equal(why, "budget a-budget: hard day limit $100.00 would be crossed: $100.012 by period end "
                              "($40.00 spent, $5.001/h for 12h)");
+    /* the refusal is cached for this plan: a dearer launch gets the same answer and reason,
+     * a cheaper one is still evaluated */
+    char why2[512];
+    assert_false(gs_budget_gate(&g, "a", 5000, why2, sizeof why2));
+    assert_string_equal(why2, why);
+    assert_int_equal(g.refused, 2);
+    assert_true(gs_budget_gate(&g, "a", 0, why2, sizeof why2));
+    assert_true(gs_budget_gate(&g, "b", 5000, why2, sizeof why2));
     assert_int_equal(approved[0], GS_USD(3));
-    assert_int_equal(g.refused, 1);
+    assert_int_equal(g.refused, 2);
 }
 
 static void test_gate_by_pool(void **st) {
@@ -483,10 +491,20 @@ static void test_gate_soft_and_on_exceeded(void **st) {
     gs_budget_gate_ctx g;
     char why[512];
     gs_budget_gate_init(&g, GS_HOUR(1), &s, 1, approved);
+    uint8_t soft[1] = {0};
+    g.soft_mask = soft;
+    gs_budget_action acts[4];
+    assert_int_equal(gs_budget_soft_actions(&g, acts, 4), 0);
     /* soft: crossing the month limit is allowed and reported */
     assert_true(gs_budget_gate(&g, "a", GS_USD(50), why, sizeof why));
     assert_non_null(strstr(why, "soft month limit"));
     assert_int_equal(g.soft_crossings, 1);
+    assert_int_equal(soft[0], 1u << GS_WIN_MONTH);
+    assert_int_equal(gs_budget_soft_actions(&g, acts, 4), 1);
+    assert_int_equal(acts[0].kind, GS_BACT_SOFT_CROSSING);
+    assert_int_equal(acts[0].window, GS_WIN_MONTH);
+    assert_true(acts[0].pct > 100);
+    assert_non_null(strstr(acts[0].msg, "past the soft month limit $1000.00"));
     /* soft + alert past the limit: still allowed */
     s.spent[GS_WIN_MONTH] = GS_USD(1001);
     gs_budget_gate_init(&g, GS_HOUR(1), &s, 1, approved);

@@ -108,10 +108,10 @@ static void meter_two_hours(fx *f) {
     int32_t nr;
     gs_error e;
     for (gs_ms t = T0; t < T0 + GS_HOUR(2); t += GS_SEC(10))
-        if (gs_costgov_meter(&f->s, &f->cat, &f->cfg, t, t + GS_SEC(10), f->l, rates, 8, &nr, &e))
+        if (gs_costgov_meter(&f->s, &f->cat, &f->cfg, t, t + GS_SEC(10), f->l, NULL, rates, 8, &nr, &e))
             fail_msg("meter: %s", e.msg);
     /* a retried tick is not counted twice */
-    assert_int_equal(gs_costgov_meter(&f->s, &f->cat, &f->cfg, T0, T0 + GS_SEC(10), f->l, NULL, 0, NULL, &e), 0);
+    assert_int_equal(gs_costgov_meter(&f->s, &f->cat, &f->cfg, T0, T0 + GS_SEC(10), f->l, NULL, NULL, 0, NULL, &e), 0);
 }
 
 static gs_usd_u node_cost(fx *f, int node, gs_ms from, gs_ms to) {

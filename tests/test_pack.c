@@ -531,6 +531,103 @@ static void test_deterministic_and_candidates(void **st) {
     fx_free(&f);
 }
 
+static void sel(gs_pod *p, const char *k, const char *v) {
+    gs_kv *kv = &p->spec.node_selector[p->spec.n_node_selector++];
+    snprintf(kv->key, sizeof kv->key, "%s", k);
+    snprintf(kv->value, sizeof kv->value, "%s", v);
+}
+
+static void test_selector_pins_claims(void **st) {
+    (void)st;
+    fx f;
+    fx_init(&f);
+    add_type(&f, "small", "wf", "l4", 1, 1.0, 0);
+    add_type(&f, "big", "wf", "l4", 1, 2.0, 0);
+    add_type(&f, "h", "hf", "h100-80gb", 1, 5.0, 0);
+    pool(&f, "whole", GS_SHARE_EXCLUSIVE, NULL);
+    /* a: pinned to instance type "big" -> its claim offers only "big" */
+    int32_t a = pod(&f, "a", GS_GPU_WHOLE, 1, NULL);
+    sel(&f.s.pods[a], "node.kubernetes.io/instance-type", "big");
+    /* b: zone us-east-1b -> its claim carries the zone */
+    int32_t b = pod(&f, "b", GS_GPU_WHOLE, 1, NULL);
+    sel(&f.s.pods[b], "topology.kubernetes.io/zone", "us-east-1b");
+    /* c: GPU model h100 */
+    int32_t c = pod(&f, "c", GS_GPU_WHOLE, 1, NULL);
+    sel(&f.s.pods[c], "gpuscale.dev/gpu-model", "h100-80gb");
+    /* d: a label no pool sets */
+    int32_t d = pod(&f, "d", GS_GPU_WHOLE, 1, NULL);
+    sel(&f.s.pods[d], "team", "ml");
+    plan_ok(&f, NULL, NULL);
+    const gs_claim *ca = &f.plan.claims[where(&f, a)->target];
+    assert_int_equal(ca->ncand, 1);
+    assert_string_equal(f.cat.types[ca->itype].name, "big");
+    const gs_claim *cb = &f.plan.claims[where(&f, b)->target];
+    assert_string_equal(cb->zone, "us-east-1b");
+    assert_string_equal(f.cat.types[cb->itype].name, "small");
+    const gs_claim *cc = &f.plan.claims[where(&f, c)->target];
+    assert_string_equal(f.cat.types[cc->itype].name, "h");
+    assert_string_equal(reason(&f, d), "pool whole: no instance type offering 1 whole GPU matches the pod's node selector");
+    /* the pool's labels satisfy a selector on them */
+    snprintf(f.pools[0].labels[0].key, GS_VALUE_LEN, "team");
+    snprintf(f.pools[0].labels[0].value, GS_VALUE_LEN, "ml");
+    f.pools[0].nlabels = 1;
+    plan_ok(&f, NULL, NULL);
+    assert_int_equal(where(&f, d)->kind, GS_PLACE_CLAIM);
+    fx_free(&f);
+}
+
+static void test_claim_modes_and_limits(void **st) {
+    (void)st;
+    fx f;
+    fx_init(&f);
+    add_type(&f, "g4", "gf", "a10g", 4, 4.0, 0);
+    gs_pool *p = pool(&f, "ts", GS_SHARE_TIMESLICING, "gf");
+    p->ts_replicas = 3;
+    p->limit_nodes = 1;
+    for (int i = 0; i < 14; i++) pod(&f, "p", GS_GPU_SHARED, 1, NULL);
+    gs_pack_input in = {.snap = &f.s, .pools = f.pools, .npools = f.npools, .catalog = &f.cat};
+    gs_error e;
+    assert_int_equal(gs_pack_plan(&in, &f.plan, &e), 0);
+    /* one node (limit), 4 GPUs x 3 replicas = 12 pods; 2 left with the limit as reason */
+    assert_int_equal(f.plan.nclaims, 1);
+    for (int g = 0; g < 4; g++) {
+        assert_int_equal(f.plan.claims[0].gpus[g].mode, GS_GPUMODE_TIMESLICED);
+        assert_int_equal(f.plan.claims[0].gpus[g].ts_replicas, 3);
+        assert_int_equal(f.plan.claims[0].gpus[g].ts_used, 3);
+    }
+    assert_int_equal(f.plan.nunsched, 2);
+    assert_string_equal(f.plan.unsched[0].reason, "pool ts: no instance type offers 1 time-sliced replica within limit nodes=1");
+    /* max_claims caps new nodes per plan */
+    p->limit_nodes = 0;
+    in.max_claims = 1;
+    assert_int_equal(gs_pack_plan(&in, &f.plan, &e), 0);
+    assert_int_equal(f.plan.nclaims, 1);
+    assert_string_equal(f.plan.unsched[0].reason, "plan limit: at most 1 new nodes per plan");
+    fx_free(&f);
+}
+
+static void test_bad_input(void **st) {
+    (void)st;
+    fx f;
+    fx_init(&f);
+    add_type(&f, "g1", "gf", "a10g", 1, 1.0, 0);
+    int32_t n = node(&f, "n0", "g1", -1);
+    f.s.nodes[n].pool = 5; /* no such pool */
+    gs_pack_input in = {.snap = &f.s, .pools = f.pools, .npools = f.npools, .catalog = &f.cat};
+    gs_error e;
+    assert_int_equal(gs_pack_plan(&in, &f.plan, &e), GS_EINVAL);
+    assert_string_equal(e.msg, "node n0: pool index 5 out of range");
+    f.s.nodes[n].pool = -1;
+    f.s.nodes[n].gpus[0].mode = GS_GPUMODE_MIG; /* an A10G has no MIG */
+    assert_int_equal(gs_pack_plan(&in, &f.plan, &e), GS_EINVAL);
+    assert_string_equal(e.msg, "node n0: GPU 0: invalid MIG layout: GPU model has no MIG");
+    f.s.nodes[n].gpus[0].mode = GS_GPUMODE_WHOLE;
+    pod(&f, "zero", GS_GPU_WHOLE, 0, NULL);
+    assert_int_equal(gs_pack_plan(&in, &f.plan, &e), GS_EINVAL);
+    assert_string_equal(e.msg, "pod zero: request out of range (whole count 0 milli 0)");
+    fx_free(&f);
+}
+
 /* ---------------------------------------------------------------- randomized: MIG vs brute force */
 
 typedef struct { int profile, start; } bplace;
@@ -675,6 +772,9 @@ int main(void) {
         cmocka_unit_test(test_taints_and_selectors),
         cmocka_unit_test(test_priority_and_cordon),
         cmocka_unit_test(test_deterministic_and_candidates),
+        cmocka_unit_test(test_selector_pins_claims),
+        cmocka_unit_test(test_claim_modes_and_limits),
+        cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_mig_random_vs_brute),
         cmocka_unit_test(test_frag_score_and_policies),
     };

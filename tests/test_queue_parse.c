@@ -24,6 +24,27 @@ static int redis_parse(const char *resp, gs_redis_mode mode, int64_t *v, gs_erro
     return rc;
 }
 
+/* A peer announcing a huge array must not make us allocate it. */
+static void test_redis_guard(void **s) {
+    (void)s;
+    redisReader *r = redisReaderCreate();
+    gs_qparse_redis_guard(r);
+    const char *huge = "*333333331\r\n:1\r\n";
+    redisReaderFeed(r, huge, strlen(huge));
+    void *reply = NULL;
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_ERR);
+    assert_null(reply);
+    redisReaderFree(r);
+    r = redisReaderCreate();
+    gs_qparse_redis_guard(r);
+    const char *ok = "*2\r\n:1\r\n:2\r\n";
+    redisReaderFeed(r, ok, strlen(ok));
+    assert_int_equal(redisReaderGetReply(r, &reply), REDIS_OK);
+    assert_non_null(reply);
+    freeReplyObject(reply);
+    redisReaderFree(r);
+}
+
 static void test_redis(void **s) {
     (void)s;
     int64_t v;
@@ -63,24 +84,35 @@ static void test_rabbitmq(void **s) {
     gs_error e;
     const char *q = "{\"arguments\":{},\"messages\":12,\"messages_ready\":9,\"messages_unacknowledged\":3,"
                     "\"message_stats\":{\"publish\":40,\"publish_details\":{\"rate\":2.4}},\"name\":\"work\",\"vhost\":\"/\"}";
-    assert_int_equal(gs_qparse_rabbitmq(P(q), GS_RABBIT_MESSAGES, &v, &e), 0);
+    assert_int_equal(gs_qparse_rabbitmq(P(q), GS_RABBIT_MESSAGES, NULL, &v, &e), 0);
     assert_int_equal(v, 12000);
-    assert_int_equal(gs_qparse_rabbitmq(P(q), GS_RABBIT_MESSAGES_READY, &v, &e), 0);
+    assert_int_equal(gs_qparse_rabbitmq(P(q), GS_RABBIT_MESSAGES_READY, NULL, &v, &e), 0);
     assert_int_equal(v, 9000);
-    assert_int_equal(gs_qparse_rabbitmq(P(q), GS_RABBIT_PUBLISH_RATE, &v, &e), 0);
+    assert_int_equal(gs_qparse_rabbitmq(P(q), GS_RABBIT_PUBLISH_RATE, NULL, &v, &e), 0);
     assert_int_equal(v, 2400);
-    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":1}"), GS_RABBIT_PUBLISH_RATE, &v, &e), 0);
+    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":1}"), GS_RABBIT_PUBLISH_RATE, NULL, &v, &e), 0);
     assert_int_equal(v, 0); /* nothing published yet */
-    assert_int_equal(gs_qparse_rabbitmq(P("{\"name\":\"work\"}"), GS_RABBIT_MESSAGES, &v, &e), GS_EPARSE);
+    assert_int_equal(gs_qparse_rabbitmq(P("{\"name\":\"work\"}"), GS_RABBIT_MESSAGES, NULL, &v, &e), GS_EPARSE);
     assert_non_null(strstr(e.msg, "\"messages\""));
-    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":-3}"), GS_RABBIT_MESSAGES, &v, &e), GS_EPARSE);
-    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":\"3\"}"), GS_RABBIT_MESSAGES, &v, &e), GS_EPARSE);
-    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":1,\"messages\":2}"), GS_RABBIT_MESSAGES, &v, &e), GS_EPARSE);
+    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":-3}"), GS_RABBIT_MESSAGES, NULL, &v, &e), GS_EPARSE);
+    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":\"3\"}"), GS_RABBIT_MESSAGES, NULL, &v, &e), GS_EPARSE);
+    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":1,\"messages\":2}"), GS_RABBIT_MESSAGES, NULL, &v, &e), GS_EPARSE);
     assert_int_equal(gs_qparse_rabbitmq(P("{\"error\":\"not_found\",\"reason\":\"Object Not Found\"}"),
-                                        GS_RABBIT_MESSAGES, &v, &e), GS_ENOENT);
-    assert_int_equal(gs_qparse_rabbitmq(P("[1,2]"), GS_RABBIT_MESSAGES, &v, &e), GS_EPARSE);
-    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":3"), GS_RABBIT_MESSAGES, &v, &e), GS_EPARSE);
-    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":99999999999999999}"), GS_RABBIT_MESSAGES, &v, &e), GS_EPARSE);
+                                        GS_RABBIT_MESSAGES, NULL, &v, &e), GS_ENOENT);
+    /* the paginated list with queue totals: the item of that exact name */
+    const char *list = "{\"filtered_count\":2,\"item_count\":2,\"items\":["
+                       "{\"messages\":5,\"messages_ready\":5,\"name\":\"work.x\",\"vhost\":\"/\"},"
+                       "{\"messages\":3,\"messages_ready\":1,\"name\":\"work\",\"vhost\":\"/\"}],"
+                       "\"page\":1,\"page_count\":1,\"page_size\":100,\"total_count\":2}";
+    assert_int_equal(gs_qparse_rabbitmq(P(list), GS_RABBIT_MESSAGES, "work", &v, &e), 0);
+    assert_int_equal(v, 3000);
+    assert_int_equal(gs_qparse_rabbitmq(P(list), GS_RABBIT_MESSAGES_READY, "work", &v, &e), 0);
+    assert_int_equal(v, 1000);
+    assert_int_equal(gs_qparse_rabbitmq(P(list), GS_RABBIT_MESSAGES, "other", &v, &e), GS_ENOENT);
+    assert_int_equal(gs_qparse_rabbitmq(P("{\"items\":{}}"), GS_RABBIT_MESSAGES, "work", &v, &e), GS_EPARSE);
+    assert_int_equal(gs_qparse_rabbitmq(P("[1,2]"), GS_RABBIT_MESSAGES, NULL, &v, &e), GS_EPARSE);
+    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":3"), GS_RABBIT_MESSAGES, NULL, &v, &e), GS_EPARSE);
+    assert_int_equal(gs_qparse_rabbitmq(P("{\"messages\":99999999999999999}"), GS_RABBIT_MESSAGES, NULL, &v, &e), GS_EPARSE);
 }
 
 static void test_prometheus(void **s) {
@@ -177,6 +209,7 @@ static void test_secret_rules(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_redis_guard),
         cmocka_unit_test(test_redis),
         cmocka_unit_test(test_rabbitmq),
         cmocka_unit_test(test_prometheus),

@@ -192,6 +192,13 @@ static int garbage(void *ud, const gs_httpd_req *r, char **reply) {
     return 200;
 }
 
+static int garbage_ok(void *ud, const gs_httpd_req *r, char **reply) {
+    (void)ud;
+    (void)r;
+    *reply = strdup("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"7\"]}}");
+    return 200;
+}
+
 static void test_auth_garbage(void **s) {
     (void)s;
     int port = 0;
@@ -226,6 +233,62 @@ static void test_auth_garbage(void **s) {
     assert_non_null(strstr(e.msg, "NaN"));
     gs_queue_close(&q);
     gs_httpd_stop(h);
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *b = calloc(1, 16384);
+    size_t n = fread(b, 1, 16383, f);
+    b[n] = '\0';
+    fclose(f);
+    return b;
+}
+
+/* TLS: a self-signed HTTPS endpoint is refused unless its CA is given (caFile) or
+ * unsafeSsl is set. */
+static void test_tls(void **s) {
+    (void)s;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s/tls.key -out %s/tls.crt >/dev/null 2>&1",
+             prom.dir, prom.dir);
+    assert_int_equal(system(cmd), 0);
+    char kp[300], cp[300];
+    snprintf(kp, sizeof kp, "%s/tls.key", prom.dir);
+    snprintf(cp, sizeof cp, "%s/tls.crt", prom.dir);
+    char *key = slurp(kp), *crt = slurp(cp);
+    assert_non_null(key);
+    assert_non_null(crt);
+    int port = 0;
+    gs_httpd *h = gs_httpd_start_tls(garbage_ok, NULL, &port, crt, key);
+    assert_non_null(h);
+    char addr[64];
+    snprintf(addr, sizeof addr, "https://127.0.0.1:%d", port);
+    gs_trigger t = trig(port, "up");
+    snprintf(t.meta[0].value, sizeof t.meta[0].value, "%s", addr);
+    gs_queue q;
+    gs_error e;
+    int64_t v;
+    assert_int_equal(gs_queue_open(&q, &t, NULL, NULL), 0);
+    assert_int_equal(gs_queue_read(&q, &v, &e), GS_EIO);
+    assert_non_null(strstr(e.msg, "certificate"));
+    gs_queue_close(&q);
+    gs_trigger tc = t;
+    meta(&tc, "caFile", cp);
+    assert_int_equal(gs_queue_open(&q, &tc, NULL, NULL), 0);
+    if (gs_queue_read(&q, &v, &e)) fail_msg("%s", e.msg);
+    assert_int_equal(v, 7000);
+    gs_queue_close(&q);
+    gs_trigger tu = t;
+    meta(&tu, "unsafeSsl", "true");
+    assert_int_equal(gs_queue_open(&q, &tu, NULL, NULL), 0);
+    assert_int_equal(gs_queue_read(&q, &v, &e), 0);
+    gs_queue_close(&q);
+    gs_httpd_stop(h);
+    free(key);
+    free(crt);
 }
 
 static void test_slow_down_back(void **s) {
@@ -282,6 +345,7 @@ int main(void) {
         cmocka_unit_test(test_readings),
         cmocka_unit_test(test_empty_many_bad),
         cmocka_unit_test(test_auth_garbage),
+        cmocka_unit_test(test_tls),
         cmocka_unit_test(test_slow_down_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

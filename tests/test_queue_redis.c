@@ -340,6 +340,16 @@ static void test_down_slow_garbage_fallback(void **s) {
     assert_non_null(strstr(e.msg, "redis"));
     gs_queue_close(&q);
     gs_rawd_stop(g);
+    /* a reply announcing a 333-million-element array is refused, not allocated */
+    g = gs_rawd_start("*333333331\r\n:1\r\n", &gport);
+    assert_non_null(g);
+    t = list_trigger(gport, "q");
+    assert_int_equal(gs_queue_open(&q, &t, &o, NULL), 0);
+    rc = gs_queue_read(&q, &v, &e);
+    assert_int_equal(rc, GS_EPARSE);
+    assert_non_null(strstr(e.msg, "reply refused"));
+    gs_queue_close(&q);
+    gs_rawd_stop(g);
 }
 
 /* The fast path: while the workload is at zero the watch polls every 100 ms (not the 30 s

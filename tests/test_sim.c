@@ -238,36 +238,6 @@ static void test_scenario_errors(void **state) {
     assert_non_null(strstr(err.msg, "admits no GPU instance type"));
 }
 
-static void test_scale_semantics(void **state) {
-    (void)state;
-    gs_rc_scale_params p = {.target_milli = 2000, .activation_milli = 0, .min_replicas = 0,
-                            .max_replicas = 10, .cooldown = GS_SEC(300), .stabilize_down = 0};
-    gs_rc_scale_state s;
-    gs_rc_scale_state_init(&s);
-    /* activation is strict: metric 0 with threshold 0 stays at zero */
-    assert_int_equal(gs_reconcile_scale(&p, &s, 0, 0, 0), 0);
-    assert_int_equal(gs_reconcile_scale(&p, &s, 1000, 5000, 0), 3);   /* ceil(5/2) */
-    assert_int_equal(gs_reconcile_scale(&p, &s, 2000, 50000, 3), 10);  /* capped at max */
-    assert_int_equal(gs_reconcile_scale(&p, &s, 3000, 0, 10), 1);      /* inactive, in cooldown: >= 1 */
-    assert_int_equal(gs_reconcile_scale(&p, &s, 3000 + GS_SEC(300), 0, 1), 0); /* cooldown over */
-    /* HPA mode: from zero to max(min,1) first; rate limit max(2x, +4) per 15 s */
-    gs_rc_scale_params h = p;
-    h.hpa_rate_limit = true;
-    h.hpa_tolerance = true;
-    gs_rc_scale_state_init(&s);
-    assert_int_equal(gs_reconcile_scale(&h, &s, 0, 40000, 0), 1);
-    assert_int_equal(gs_reconcile_scale(&h, &s, GS_SEC(15), 40000, 1), 5);
-    /* tolerance: ratio 1.05 keeps the current count */
-    assert_int_equal(gs_reconcile_scale(&h, &s, GS_SEC(30), 10500, 5), 5);
-    /* stabilization: a drop is held for the window */
-    h.stabilize_down = GS_SEC(300);
-    gs_rc_scale_state_init(&s);
-    s.last_active = 0;
-    assert_int_equal(gs_reconcile_scale(&h, &s, GS_SEC(1), 20000, 10), 10);
-    assert_int_equal(gs_reconcile_scale(&h, &s, GS_SEC(60), 4000, 10), 10);
-    assert_int_equal(gs_reconcile_scale(&h, &s, GS_SEC(400), 4000, 10), 2);
-}
-
 static void test_reconcile_mig_launch_and_consolidate(void **state) {
     (void)state;
     gs_catalog cat;
@@ -280,14 +250,22 @@ static void test_reconcile_mig_launch_and_consolidate(void **state) {
     pool.reqs[0].nvalues = 1;
     snprintf(pool.reqs[0].values[0], GS_NAME_LEN, "p5");
     pool.sharing = GS_SHARE_MIG;
-    gs_rc_scale_params sp = {.target_milli = 1000, .max_replicas = 100, .cooldown = GS_SEC(60)};
-    gs_rc_scale_state ss;
-    gs_rc_scale_state_init(&ss);
-    gs_rc_workload wl = {0, {0, 1, 8192, 2000, 8192}, 5000, &sp, &ss};
+    gs_scaler sc;
+    memset(&sc, 0, sizeof sc);
+    gs_scale_defaults(&sc);
+    sc.ntriggers = 1;
+    sc.triggers[0].type = GS_TRIG_SIM;
+    sc.triggers[0].target_milli = 1000;
+    sc.cooldown_period = GS_SEC(60);
+    gs_scale_state ss;
+    gs_scale_init(&ss);
+    gs_scale_reading rd = {true, 5000};
+    gs_rc_workload wl = {0, {0, 1, 8192, 2000, 8192}, "claims", &sc, &ss, &rd};
     gs_rc_input in = {0, &cat, &pool, 1, NULL, 0, NULL, 0, &wl, 1, NULL, NULL};
     gs_action acts[64];
     gs_rc_output out = {acts, 0, 64, 0};
-    assert_int_equal(gs_reconcile_step(&in, &out), 0);
+    gs_error err;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
     int creates = 0, launches = 0, binds = 0, confs = 0;
     for (int i = 0; i < out.n; i++) {
         creates += acts[i].type == GS_ACT_CREATE_POD;
@@ -299,7 +277,7 @@ static void test_reconcile_mig_launch_and_consolidate(void **state) {
         if (acts[i].type == GS_ACT_CONFIGURE_GPU) {
             const gs_gpu_model *m = gs_gpu_get(gs_gpu_find("h100-80gb"));
             assert_true(gs_mig_valid(m, acts[i].layout.parts, acts[i].layout.n, NULL));
-            assert_int_equal(acts[i].layout.n, 7); /* seven 1g.10gb */
+            assert_int_equal(acts[i].layout.n, 7); /* five asked for, completed to seven 1g.10gb */
         }
     }
     assert_int_equal(creates, 5);
@@ -315,13 +293,12 @@ static void test_reconcile_mig_launch_and_consolidate(void **state) {
         nodes[k].ready = true;
     }
     nodes[1].npods = 1;
-    gs_rc_scale_state_init(&ss);
-    wl.metric_milli = 0;
-    sp.min_replicas = 0;
-    gs_rc_pod pod = {77, -1, GS_RCP_BUSY, 1, 0, -1, 0, {1, 0, 0, 0, 0}};
+    gs_scale_init(&ss);
+    rd.value_milli = 0;
+    gs_rc_pod pod = {77, -1, GS_RCP_BUSY, 1, 0, -1, 0, {1, 0, 0, 0, 0}, 0};
     gs_rc_input in2 = {0, &cat, &pool, 1, nodes, 2, &pod, 1, &wl, 1, NULL, NULL};
     out.n = 0;
-    assert_int_equal(gs_reconcile_step(&in2, &out), 0);
+    assert_int_equal(gs_reconcile_step(&in2, &out, &err), 0);
     int del10 = 0, del11 = 0;
     for (int i = 0; i < out.n; i++)
         if (acts[i].type == GS_ACT_DELETE_NODE) {
@@ -331,10 +308,12 @@ static void test_reconcile_mig_launch_and_consolidate(void **state) {
     assert_int_equal(del10, 1);
     assert_int_equal(del11, 0);
     /* too small an action buffer is reported, not overrun */
-    gs_rc_scale_state_init(&ss);
-    wl.metric_milli = 50000;
+    gs_scale_init(&ss);
+    gs_scale_state before = ss;
+    rd.value_milli = 50000;
     gs_rc_output tiny = {acts, 0, 3, 0};
-    assert_int_equal(gs_reconcile_step(&in, &tiny), GS_ETOOBIG);
+    assert_int_equal(gs_reconcile_step(&in, &tiny, &err), GS_ETOOBIG);
+    assert_memory_equal(&before, &ss, sizeof ss); /* nothing committed on failure */
     gs_catalog_free(&cat);
 }
 
@@ -419,7 +398,13 @@ static void test_invariants_replay_and_jobs(void **state) {
     /* openb pods as jobs on the H100 pool (MIG for fractional pods under gpuscale) */
     sc->nwl = 0;
     snprintf(sc->jobs_path, sizeof sc->jobs_path, "%s", GS_TEST_DATA "/sim/openb-300.csv");
-    sc->jobs_pool = 0;
+    /* whole-GPU pods need a pool that does not share GPUs (the packer's rule) */
+    sc->pools[1] = sc->pools[0];
+    snprintf(sc->pools[1].name, sizeof sc->pools[1].name, "h100-whole");
+    sc->pools[1].sharing = GS_SHARE_EXCLUSIVE;
+    sc->pools[1].n_mig_profiles = 0;
+    sc->npools = 2;
+    sc->jobs_pool = 1;
     sc->duration = GS_HOUR(24 * 4);
     check_all(sc, &cat, "openb 300");
     free(sc);
@@ -471,7 +456,6 @@ int main(void) {
         cmocka_unit_test(test_openb),
         cmocka_unit_test(test_synth_diurnal),
         cmocka_unit_test(test_scenario_errors),
-        cmocka_unit_test(test_scale_semantics),
         cmocka_unit_test(test_reconcile_mig_launch_and_consolidate),
         cmocka_unit_test(test_invariants_claims),
         cmocka_unit_test(test_invariants_replay_and_jobs),

@@ -8,19 +8,11 @@
 
 #include "cli/cli.h"
 #include "io/catalog_load.h"
+#include "io/config/config.h"
 #include "io/state.h"
 #include "model/gpu.h"
 #include "policy/pack.h"
 
-#if defined(__has_include)
-#if __has_include("io/config/config.h")
-#include "io/config/config.h"
-#define GS_HAVE_CONFIG 1
-#endif
-#endif
-#ifndef GS_HAVE_CONFIG
-#define GS_HAVE_CONFIG 0
-#endif
 
 #define MAX_CONFIGS 64
 
@@ -39,7 +31,7 @@ static void help(void) {
            "  --data DIR           instance catalog directory (default: bundled data/)\n"
            "  --max-candidates N   instance types per claim (default 60, like Karpenter)\n"
            "  -h, --help           this help\n\n"
-           "Without --config, pools may be given in the state file's 'pools:' section.\n"
+
            "exit status: 0 plan printed (even with unschedulable pods), 1 bad input, 2 usage error\n");
 }
 
@@ -342,6 +334,7 @@ int gs_cmd_plan(int argc, char **argv) {
         return gs_cli_usage_error("plan", "unexpected argument '%s'", a);
     }
     if (!state) return gs_cli_usage_error("plan", "--state FILE is required");
+    if (nconfigs == 0) return gs_cli_usage_error("plan", "--config FILE is required (the GPUPools to plan with)");
 
     gs_catalog cat;
     gs_catalog_init(&cat);
@@ -360,28 +353,20 @@ int gs_cmd_plan(int argc, char **argv) {
         fprintf(stderr, "gpuscale plan: %s\n", gs_error_format(&e, eb, sizeof eb));
         goto out;
     }
-    if (nconfigs > 0) {
-#if GS_HAVE_CONFIG
-        if (gs_config_load_files(&cfg, configs, nconfigs, &cat, &e)) {
-            fprintf(stderr, "gpuscale plan: %s\n", gs_error_format(&e, eb, sizeof eb));
-            goto out;
-        }
-        if (cfg.npools == 0) {
-            fprintf(stderr, "gpuscale plan: %s: no GPUPool defined\n", configs[0]);
-            goto out;
-        }
-#else
-        fprintf(stderr, "gpuscale plan: not available yet: --config needs the configuration loader "
-                        "(not in this build); give pools in the state file's 'pools:' section\n");
+    if (gs_config_load_files(&cfg, configs, nconfigs, &cat, &e)) {
+        fprintf(stderr, "gpuscale plan: %s\n", gs_error_format(&e, eb, sizeof eb));
         goto out;
-#endif
+    }
+    if (cfg.npools == 0) {
+        fprintf(stderr, "gpuscale plan: %s: no GPUPool defined\n", configs[0]);
+        goto out;
     }
     if (gs_state_load(state, &cat, cfg.pools, cfg.npools, &st, &e)) {
         fprintf(stderr, "gpuscale plan: %s\n", gs_error_format(&e, eb, sizeof eb));
         goto out;
     }
-    const gs_pool *pools = cfg.npools > 0 ? cfg.pools : st.pools;
-    int32_t npools = cfg.npools > 0 ? cfg.npools : st.npools;
+    const gs_pool *pools = cfg.pools;
+    int32_t npools = cfg.npools;
     gs_pack_input in = {.snap = &st.snap, .pools = pools, .npools = npools, .catalog = &cat,
                         .max_candidates = (int32_t)maxc};
     if (gs_pack_plan(&in, &plan, &e)) {
@@ -396,6 +381,5 @@ out:
     gs_state_free(&st);
     gs_config_free(&cfg);
     gs_catalog_free(&cat);
-    (void)configs;
     return rc;
 }

@@ -27,7 +27,8 @@ static void usage(FILE *f) {
             "  --config FILE    run the scenario file FILE (JSON, see docs/simulate.md)\n"
             "  --trace FILE     replace the scenario's traffic with a trace: an Azure LLM inference\n"
             "                   CSV (every workload replays its arrivals and sizes) or an Alibaba\n"
-            "                   openb pod list (GPU pods replayed as jobs on the first pool)\n"
+            "                   openb pod list (GPU pods replayed as jobs; baselines use the\n"
+            "                   first pool without GPU sharing, gpuscale any pool)\n"
             "  --policies LIST  comma-separated subset of static-peak,cluster-autoscaler,\n"
             "                   karpenter-keda,gpuscale,oracle (default: all)\n"
             "  --json FILE      write the full report (with time series) as JSON\n"
@@ -168,7 +169,9 @@ int gs_cmd_simulate(int argc, char **argv) {
         } else if (kind == 2) {
             sc->nwl = 0;
             snprintf(sc->jobs_path, sizeof sc->jobs_path, "%s", trace);
-            sc->jobs_pool = 0;
+            sc->jobs_pool = 0; /* the first pool that gives whole GPUs, else the first */
+            for (int32_t k = sc->npools - 1; k >= 0; k--)
+                if (sc->pools[k].sharing == GS_SHARE_EXCLUSIVE) sc->jobs_pool = k;
         } else {
             fprintf(stderr, "gpuscale simulate: %s:1:1: unknown trace format (expected an Azure LLM "
                             "inference CSV or an Alibaba openb pod list)\n", trace);

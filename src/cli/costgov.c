@@ -1,5 +1,6 @@
 #include "cli/costgov.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,8 @@ static int add_rate(gs_costgov_rate *rates, int32_t max, int32_t *n, const char 
 }
 
 int gs_costgov_meter(const gs_snapshot *s, const gs_catalog *cat, const gs_config *cfg, gs_ms t0,
-                     gs_ms t1, gs_ledger *l, gs_costgov_rate *rates, int32_t max, int32_t *nrates,
-                     gs_error *err) {
+                     gs_ms t1, gs_ledger *l, gs_costgov_tracker *tr, gs_costgov_rate *rates,
+                     int32_t max, int32_t *nrates, gs_error *err) {
     if (nrates) *nrates = 0;
     gs_meter_node *m = malloc(sizeof *m);
     int32_t cap = 64, n = 0;
@@ -81,6 +82,7 @@ int gs_costgov_meter(const gs_snapshot *s, const gs_catalog *cat, const gs_confi
         }
     }
     if (!rc && n > 0) rc = gs_ledger_append(l, rows, n, NULL, err);
+    if (!rc && tr) gs_costgov_tracker_add(tr, rows, n);
 out:
     free(m);
     free(rows);
@@ -142,4 +144,75 @@ int gs_costgov_alerts(gs_ledger *l, const gs_budget_state *states, const gs_budg
         sent++;
     }
     return sent;
+}
+
+/* ---- tracker ---- */
+
+static int window_from_ledger(gs_ledger *l, gs_budget_state *st, int w, gs_ms now, gs_error *err) {
+    return gs_ledger_sum(l, st->budget->project, st->periods.start[w], now, &st->spent[w], err);
+}
+
+int gs_costgov_tracker_init(gs_costgov_tracker *tr, gs_ledger *l, const gs_budget *budgets,
+                            int32_t n, gs_ms now, gs_error *err) {
+    memset(tr, 0, sizeof *tr);
+    tr->states = calloc((size_t)(n > 0 ? n : 1), sizeof *tr->states);
+    if (!tr->states) return gs_error_set(err, GS_ENOMEM, "budget tracker: out of memory");
+    tr->budgets = budgets;
+    tr->n = n;
+    int rc = gs_costgov_budget_states(l, budgets, n, now, NULL, 0, tr->states, err);
+    if (rc) gs_costgov_tracker_free(tr);
+    return rc;
+}
+
+void gs_costgov_tracker_free(gs_costgov_tracker *tr) {
+    free(tr->states);
+    memset(tr, 0, sizeof *tr);
+}
+
+void gs_costgov_tracker_add(gs_costgov_tracker *tr, const gs_spend *rows, int32_t n) {
+    for (int32_t i = 0; i < tr->n; i++) {
+        gs_budget_state *st = &tr->states[i];
+        for (int32_t k = 0; k < n; k++) {
+            const gs_spend *r = &rows[k];
+            if (strcmp(r->project, st->budget->project) != 0) continue;
+            for (int w = 0; w < GS_WIN__N; w++) {
+                gs_ms a = r->start > st->periods.start[w] ? r->start : st->periods.start[w];
+                gs_ms b = r->end < st->periods.end[w] ? r->end : st->periods.end[w];
+                gs_usd_u part = 0;
+                if (r->end == r->start) {
+                    if (r->start >= st->periods.start[w] && r->start < st->periods.end[w]) part = r->usd;
+                } else if (b > a && gs_muldiv64(r->usd, b - a, r->end - r->start, &part)) {
+                    part = 0;
+                }
+                st->spent[w] += part;
+            }
+        }
+    }
+}
+
+int gs_costgov_tracker_advance(gs_costgov_tracker *tr, gs_ledger *l, gs_ms now,
+                               const gs_costgov_rate *rates, int32_t nrates, gs_error *err) {
+    for (int32_t i = 0; i < tr->n; i++) {
+        gs_budget_state *st = &tr->states[i];
+        bool rolled = false;
+        for (int w = 0; w < GS_WIN__N; w++)
+            if (now >= st->periods.end[w] || now < st->periods.start[w]) rolled = true;
+        if (rolled) {
+            gs_periods p;
+            int rc = gs_tz_periods(st->budget->timezone, now, &p, err);
+            if (rc) return rc;
+            for (int w = 0; w < GS_WIN__N; w++) {
+                if (p.start[w] == st->periods.start[w] && p.end[w] == st->periods.end[w]) continue;
+                st->periods.start[w] = p.start[w];
+                st->periods.end[w] = p.end[w];
+                if ((rc = window_from_ledger(l, st, w, now, err))) return rc;
+            }
+        }
+        if (rates) {
+            st->rate_per_hour = 0;
+            for (int32_t k = 0; k < nrates; k++)
+                if (strcmp(rates[k].project, st->budget->project) == 0) st->rate_per_hour = rates[k].per_hour;
+        }
+    }
+    return 0;
 }

@@ -17,6 +17,16 @@
 #include "model/objects.h"
 #include "policy/budget.h"
 
+/* Budget spend kept up to date in memory between ticks, so a controller does not re-sum a
+ * month of intervals every tick: initialised from the ledger, fed each tick's metered rows
+ * (pro rata into each window, like the ledger's sums), and re-read from the ledger only when
+ * a period rolls over. The ledger stays the source of truth (a restart re-initialises). */
+typedef struct gs_costgov_tracker {
+    const gs_budget *budgets;  /* borrowed, n */
+    int32_t n;
+    gs_budget_state *states;   /* owned, n; states[i].budget = &budgets[i] */
+} gs_costgov_tracker;
+
 /* Per-project burn rate observed by the meter (micro-dollars per hour). */
 typedef struct gs_costgov_rate {
     char project[GS_NAME_LEN];
@@ -26,10 +36,23 @@ typedef struct gs_costgov_rate {
 /* Meters every node of s over [max(t0, node.created_at), t1) and appends the non-zero parts
  * (idle included, as project "_idle") to the ledger. Pool names come from cfg (NULL: "").
  * rates (optional, caller-owned, max entries) receives each project's current rate; *nrates
- * its count. Nothing is written on error. */
+ * its count. tr (optional) is fed the rows once they are committed. Nothing is written on
+ * error. */
 int gs_costgov_meter(const gs_snapshot *s, const gs_catalog *cat, const gs_config *cfg, gs_ms t0,
-                     gs_ms t1, gs_ledger *l, gs_costgov_rate *rates, int32_t max, int32_t *nrates,
-                     gs_error *err);
+                     gs_ms t1, gs_ledger *l, gs_costgov_tracker *tr, gs_costgov_rate *rates,
+                     int32_t max, int32_t *nrates, gs_error *err);
+
+/* Tracker: init reads the current periods' spend from the ledger (as of now). */
+int gs_costgov_tracker_init(gs_costgov_tracker *tr, gs_ledger *l, const gs_budget *budgets,
+                            int32_t n, gs_ms now, gs_error *err);
+void gs_costgov_tracker_free(gs_costgov_tracker *tr);
+/* Adds committed rows (pro rata into each budget's current windows). */
+void gs_costgov_tracker_add(gs_costgov_tracker *tr, const gs_spend *rows, int32_t n);
+/* Moves to now: windows whose period ended are recomputed from the ledger in the new period;
+ * rates (from the meter; NULL keeps the previous rates) are set. tr->states is then ready for
+ * the gate, gs_budget_actions and the environments. */
+int gs_costgov_tracker_advance(gs_costgov_tracker *tr, gs_ledger *l, gs_ms now,
+                               const gs_costgov_rate *rates, int32_t nrates, gs_error *err);
 
 /* states[i] for budgets[i]: periods in budgets[i].timezone, spend in each period up to now
  * (ledger), and the rate (from rates when given, else the ledger's gs_ledger_rate). */

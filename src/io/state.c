@@ -6,157 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
+#include "io/config/yamltree.h"
 #include "io/fs.h"
 #include "model/gpu.h"
 #include "policy/mig.h"
-
-/* ---------------------------------------------------------------- a positioned value tree */
-
-typedef enum { T_SCALAR, T_SEQ, T_MAP } tkind;
-
-typedef struct tnode {
-    tkind kind;
-    int line, col;
-    bool plain;            /* unquoted scalar */
-    char *str;             /* scalar text */
-    struct tnode **kids;   /* SEQ: items; MAP: k0, v0, k1, v1, ... */
-    int32_t n, cap;
-} tnode;
-
-typedef struct tree {
-    tnode **all;           /* every node, for freeing */
-    int32_t nall, capall;
-    tnode *root;
-} tree;
-
-static void tree_free(tree *t) {
-    for (int32_t i = 0; i < t->nall; i++) {
-        free(t->all[i]->str);
-        free(t->all[i]->kids);
-        free(t->all[i]);
-    }
-    free(t->all);
-    memset(t, 0, sizeof *t);
-}
-
-static tnode *tree_new(tree *t, tkind k, int line, int col) {
-    if (t->nall >= GS_STATE_MAX_NODES) return NULL;
-    if (t->nall == t->capall) {
-        int32_t nc = t->capall ? t->capall * 2 : 256;
-        tnode **na = realloc(t->all, (size_t)nc * sizeof *na);
-        if (!na) return NULL;
-        t->all = na;
-        t->capall = nc;
-    }
-    tnode *n = calloc(1, sizeof *n);
-    if (!n) return NULL;
-    n->kind = k;
-    n->line = line;
-    n->col = col;
-    t->all[t->nall++] = n;
-    return n;
-}
-
-static int kid_add(tnode *p, tnode *k) {
-    if (p->n == p->cap) {
-        int32_t nc = p->cap ? p->cap * 2 : 8;
-        tnode **na = realloc(p->kids, (size_t)nc * sizeof *na);
-        if (!na) return GS_ENOMEM;
-        p->kids = na;
-        p->cap = nc;
-    }
-    p->kids[p->n++] = k;
-    return 0;
-}
-
-#define POS(m) (int)(m).line + 1, (int)(m).column + 1
-
-/* libyaml events -> tree. One document; anchors, aliases and tags refused. */
-static int parse_yaml(const char *text, size_t len, const char *file, tree *t, gs_error *err) {
-    yaml_parser_t p;
-    if (!yaml_parser_initialize(&p)) return gs_error_set(err, GS_ENOMEM, "out of memory");
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    tnode *stack[GS_STATE_MAX_DEPTH + 1];
-    int depth = 0, docs = 0, rc = 0;
-    bool done = false;
-    while (!done) {
-        yaml_event_t e;
-        if (!yaml_parser_parse(&p, &e)) {
-            rc = gs_error_setpos(err, GS_EPARSE, file, (int)p.problem_mark.line + 1, (int)p.problem_mark.column + 1,
-                                 "%s%s%s", p.problem ? p.problem : "syntax error", p.context ? " " : "",
-                                 p.context ? p.context : "");
-            break;
-        }
-        tnode *n = NULL;
-        switch (e.type) {
-        case YAML_STREAM_END_EVENT: done = true; break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1)
-                rc = gs_error_setpos(err, GS_EPARSE, file, POS(e.start_mark), "one document expected in a state file");
-            break;
-        case YAML_ALIAS_EVENT:
-            rc = gs_error_setpos(err, GS_EPARSE, file, POS(e.start_mark), "aliases are not allowed");
-            break;
-        case YAML_SCALAR_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT: {
-            const unsigned char *anchor = e.type == YAML_SCALAR_EVENT ? e.data.scalar.anchor
-                                          : e.type == YAML_SEQUENCE_START_EVENT ? e.data.sequence_start.anchor
-                                                                                : e.data.mapping_start.anchor;
-            const unsigned char *tag = e.type == YAML_SCALAR_EVENT ? e.data.scalar.tag
-                                       : e.type == YAML_SEQUENCE_START_EVENT ? e.data.sequence_start.tag
-                                                                             : e.data.mapping_start.tag;
-            if (anchor) { rc = gs_error_setpos(err, GS_EPARSE, file, POS(e.start_mark), "anchors are not allowed"); break; }
-            if (tag) { rc = gs_error_setpos(err, GS_EPARSE, file, POS(e.start_mark), "tags are not allowed"); break; }
-            tkind k = e.type == YAML_SCALAR_EVENT ? T_SCALAR : e.type == YAML_SEQUENCE_START_EVENT ? T_SEQ : T_MAP;
-            n = tree_new(t, k, POS(e.start_mark));
-            if (!n) {
-                rc = t->nall >= GS_STATE_MAX_NODES
-                         ? gs_error_setpos(err, GS_ETOOBIG, file, POS(e.start_mark), "more than %d values", GS_STATE_MAX_NODES)
-                         : gs_error_set(err, GS_ENOMEM, "out of memory");
-                break;
-            }
-            if (k == T_SCALAR) {
-                n->plain = e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-                n->str = malloc(e.data.scalar.length + 1);
-                if (!n->str) { rc = gs_error_set(err, GS_ENOMEM, "out of memory"); break; }
-                memcpy(n->str, e.data.scalar.value, e.data.scalar.length);
-                n->str[e.data.scalar.length] = '\0';
-                if (strlen(n->str) != e.data.scalar.length) {
-                    rc = gs_error_setpos(err, GS_EPARSE, file, n->line, n->col, "NUL byte in a value");
-                    break;
-                }
-            }
-            if (depth > 0) {
-                if (kid_add(stack[depth - 1], n)) { rc = gs_error_set(err, GS_ENOMEM, "out of memory"); break; }
-            } else if (!t->root) {
-                t->root = n;
-            }
-            if (k != T_SCALAR) {
-                if (depth >= GS_STATE_MAX_DEPTH) {
-                    rc = gs_error_setpos(err, GS_ETOOBIG, file, n->line, n->col, "nesting deeper than %d",
-                                         GS_STATE_MAX_DEPTH);
-                    break;
-                }
-                stack[depth++] = n;
-            }
-            break;
-        }
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            if (depth > 0) depth--;
-            break;
-        default: break;
-        }
-        yaml_event_delete(&e);
-        if (rc) break;
-    }
-    yaml_parser_delete(&p);
-    if (!rc && !t->root) rc = gs_error_setpos(err, GS_EPARSE, file, 1, 1, "empty state file");
-    return rc;
-}
 
 /* ---------------------------------------------------------------- walker helpers */
 
@@ -166,28 +20,27 @@ typedef struct walk {
     const gs_catalog *cat;
 } walk;
 
-static int bad(const walk *w, const tnode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(const walk *w, const tnode *n, const char *fmt, ...) {
-    char msg[GS_ERROR_MSG_MAX];
+static int bad(const walk *w, const gs_yaml_node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(const walk *w, const gs_yaml_node *n, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int rc = gs_error_vsetpos(w->err, GS_EPARSE, w->file, n ? n->line : 0, n ? n->col : 0, fmt, ap);
     va_end(ap);
-    return gs_error_setpos(w->err, GS_EPARSE, w->file, n ? n->line : 0, n ? n->col : 0, "%s", msg);
+    return rc;
 }
 
-static const char *kind_name(tkind k) { return k == T_MAP ? "a mapping" : k == T_SEQ ? "a list" : "a scalar"; }
+static const char *kind_name(gs_yaml_kind k) { return k == GS_YAML_MAP ? "a mapping" : k == GS_YAML_SEQ ? "a list" : "a scalar"; }
 
-static int want(const walk *w, const tnode *n, tkind k, const char *what) {
+static int want(const walk *w, const gs_yaml_node *n, gs_yaml_kind k, const char *what) {
     if (n->kind != k) return bad(w, n, "%s: expected %s, got %s", what, kind_name(k), kind_name(n->kind));
     return 0;
 }
 
-/* Checks a mapping's keys: scalars, known, not repeated. */
-static int check_keys(const walk *w, const tnode *m, const char *what, const char *const *known) {
+/* Checks that a mapping's keys are known (the tree has already refused non-scalar and
+ * repeated keys). */
+static int check_keys(const walk *w, const gs_yaml_node *m, const char *what, const char *const *known) {
     for (int32_t i = 0; i < m->n; i += 2) {
-        const tnode *k = m->kids[i];
-        if (k->kind != T_SCALAR) return bad(w, k, "%s: keys must be scalars", what);
+        const gs_yaml_node *k = m->kids[i];
         bool ok = false;
         for (int j = 0; known[j] && !ok; j++) ok = strcmp(known[j], k->str) == 0;
         if (!ok) {
@@ -198,36 +51,30 @@ static int check_keys(const walk *w, const tnode *m, const char *what, const cha
             }
             return bad(w, k, "%s: unknown field '%s' (known: %s)", what, k->str, list);
         }
-        for (int32_t j = 0; j < i; j += 2)
-            if (strcmp(m->kids[j]->str, k->str) == 0) return bad(w, k, "%s: duplicate field '%s'", what, k->str);
     }
     return 0;
 }
 
-static const tnode *get(const tnode *m, const char *key) {
-    for (int32_t i = 0; i + 1 < m->n; i += 2)
-        if (m->kids[i]->kind == T_SCALAR && strcmp(m->kids[i]->str, key) == 0) return m->kids[i + 1];
-    return NULL;
-}
+static const gs_yaml_node *get(const gs_yaml_node *m, const char *key) { return gs_yaml_get(m, key, NULL); }
 
-static int get_str(const walk *w, const tnode *m, const char *key, const char *what, char *out, size_t size,
+static int get_str(const walk *w, const gs_yaml_node *m, const char *key, const char *what, char *out, size_t size,
                    bool required) {
-    const tnode *v = get(m, key);
+    const gs_yaml_node *v = get(m, key);
     if (!v) {
         if (required) return bad(w, m, "%s: missing field '%s'", what, key);
         return 0;
     }
-    if (v->kind != T_SCALAR) return bad(w, v, "%s.%s: expected a string, got %s", what, key, kind_name(v->kind));
+    if (v->kind != GS_YAML_SCALAR) return bad(w, v, "%s.%s: expected a string, got %s", what, key, kind_name(v->kind));
     if (strlen(v->str) >= size) return bad(w, v, "%s.%s: longer than %zu characters", what, key, size - 1);
     memcpy(out, v->str, strlen(v->str) + 1);
     return 0;
 }
 
-static int get_int(const walk *w, const tnode *m, const char *key, const char *what, int64_t lo, int64_t hi,
+static int get_int(const walk *w, const gs_yaml_node *m, const char *key, const char *what, int64_t lo, int64_t hi,
                    int64_t *out) {
-    const tnode *v = get(m, key);
+    const gs_yaml_node *v = get(m, key);
     if (!v) return 0;
-    if (v->kind != T_SCALAR) return bad(w, v, "%s.%s: expected an integer, got %s", what, key, kind_name(v->kind));
+    if (v->kind != GS_YAML_SCALAR) return bad(w, v, "%s.%s: expected an integer, got %s", what, key, kind_name(v->kind));
     const char *why = NULL;
     if (gs_parse_int(v->str, lo, hi, out, &why))
         return bad(w, v, "%s.%s: '%s' is not an integer in [%lld, %lld]", what, key, v->str, (long long)lo,
@@ -235,23 +82,12 @@ static int get_int(const walk *w, const tnode *m, const char *key, const char *w
     return 0;
 }
 
-static int get_bool(const walk *w, const tnode *m, const char *key, const char *what, bool *out) {
-    const tnode *v = get(m, key);
+static int get_bool(const walk *w, const gs_yaml_node *m, const char *key, const char *what, bool *out) {
+    const gs_yaml_node *v = get(m, key);
     if (!v) return 0;
-    if (v->kind == T_SCALAR && strcmp(v->str, "true") == 0) { *out = true; return 0; }
-    if (v->kind == T_SCALAR && strcmp(v->str, "false") == 0) { *out = false; return 0; }
+    if (v->kind == GS_YAML_SCALAR && strcmp(v->str, "true") == 0) { *out = true; return 0; }
+    if (v->kind == GS_YAML_SCALAR && strcmp(v->str, "false") == 0) { *out = false; return 0; }
     return bad(w, v, "%s.%s: expected true or false", what, key);
-}
-
-/* ---------------------------------------------------------------- pools (state-local) */
-
-static int parse_req_key(const char *s) {
-    static const char *const keys[] = {"node.kubernetes.io/instance-type", "karpenter.k8s.aws/instance-family",
-                                       "karpenter.sh/capacity-type", "topology.kubernetes.io/zone",
-                                       "gpuscale.dev/gpu-model", "karpenter.k8s.aws/instance-gpu-count"};
-    for (int i = 0; i < 6; i++)
-        if (strcmp(keys[i], s) == 0) return i;
-    return -1;
 }
 
 static int parse_taint_effect(const char *s) {
@@ -261,139 +97,12 @@ static int parse_taint_effect(const char *s) {
     return -1;
 }
 
-static int parse_pool(const walk *w, const tnode *m, gs_pool *p) {
-    static const char *const known[] = {"name", "weight", "sharing", "migProfiles", "replicas", "requirements",
-                                        "limits", "taints", "labels", NULL};
-    int rc;
-    if ((rc = want(w, m, T_MAP, "pool")) || (rc = check_keys(w, m, "pool", known))) return rc;
-    memset(p, 0, sizeof *p);
-    p->line = m->line;
-    p->disruption_budget_pct = 10;
-    if ((rc = get_str(w, m, "name", "pool", p->name, sizeof p->name, true))) return rc;
-    int64_t v = 0;
-    if ((rc = get_int(w, m, "weight", "pool", 0, 100, &v))) return rc;
-    p->weight = (int32_t)v;
-    char sh[32] = "exclusive";
-    if ((rc = get_str(w, m, "sharing", "pool", sh, sizeof sh, false))) return rc;
-    if (!strcmp(sh, "exclusive")) p->sharing = GS_SHARE_EXCLUSIVE;
-    else if (!strcmp(sh, "mig")) p->sharing = GS_SHARE_MIG;
-    else if (!strcmp(sh, "timeSlicing")) p->sharing = GS_SHARE_TIMESLICING;
-    else if (!strcmp(sh, "fractional")) p->sharing = GS_SHARE_FRACTIONAL;
-    else return bad(w, get(m, "sharing"), "pool.sharing: '%s' is not exclusive, mig, timeSlicing or fractional", sh);
-    v = 0;
-    if ((rc = get_int(w, m, "replicas", "pool", 2, 64, &v))) return rc;
-    p->ts_replicas = (int32_t)v;
-    if (p->sharing == GS_SHARE_TIMESLICING && p->ts_replicas == 0)
-        return bad(w, m, "pool %s: sharing timeSlicing needs 'replicas' (2..64)", p->name);
-    const tnode *mp = get(m, "migProfiles");
-    if (mp) {
-        if ((rc = want(w, mp, T_SEQ, "pool.migProfiles"))) return rc;
-        if (mp->n > GS_MIG_MAX_ALLOWED) return bad(w, mp, "pool.migProfiles: more than %d", GS_MIG_MAX_ALLOWED);
-        for (int32_t i = 0; i < mp->n; i++) {
-            const tnode *x = mp->kids[i];
-            if (x->kind != T_SCALAR || strlen(x->str) >= sizeof p->mig_profiles[0])
-                return bad(w, x, "pool.migProfiles: expected a profile name such as 3g.40gb");
-            snprintf(p->mig_profiles[i], sizeof p->mig_profiles[i], "%s", x->str);
-        }
-        p->n_mig_profiles = mp->n;
-    }
-    const tnode *rq = get(m, "requirements");
-    if (rq) {
-        if ((rc = want(w, rq, T_SEQ, "pool.requirements"))) return rc;
-        if (rq->n > GS_MAX_REQ) return bad(w, rq, "pool.requirements: more than %d", GS_MAX_REQ);
-        for (int32_t i = 0; i < rq->n; i++) {
-            const tnode *r = rq->kids[i];
-            static const char *const rk[] = {"key", "operator", "values", NULL};
-            if ((rc = want(w, r, T_MAP, "requirement")) || (rc = check_keys(w, r, "requirement", rk))) return rc;
-            gs_requirement *q = &p->reqs[p->nreqs];
-            char key[GS_VALUE_LEN], op[32] = "In";
-            if ((rc = get_str(w, r, "key", "requirement", key, sizeof key, true))) return rc;
-            int k = parse_req_key(key);
-            if (k < 0) return bad(w, get(r, "key"), "requirement.key: unknown key '%s'", key);
-            q->key = (gs_req_key)k;
-            if ((rc = get_str(w, r, "operator", "requirement", op, sizeof op, false))) return rc;
-            if (!strcmp(op, "In")) q->op = GS_OP_IN;
-            else if (!strcmp(op, "NotIn")) q->op = GS_OP_NOT_IN;
-            else if (!strcmp(op, "Exists")) q->op = GS_OP_EXISTS;
-            else if (!strcmp(op, "DoesNotExist")) q->op = GS_OP_DOES_NOT_EXIST;
-            else return bad(w, get(r, "operator"), "requirement.operator: '%s' is not In, NotIn, Exists or DoesNotExist", op);
-            const tnode *vs = get(r, "values");
-            if (vs) {
-                if ((rc = want(w, vs, T_SEQ, "requirement.values"))) return rc;
-                if (vs->n > GS_MAX_VALUES) return bad(w, vs, "requirement.values: more than %d", GS_MAX_VALUES);
-                for (int32_t j = 0; j < vs->n; j++) {
-                    const tnode *x = vs->kids[j];
-                    if (x->kind != T_SCALAR || strlen(x->str) >= GS_NAME_LEN)
-                        return bad(w, x, "requirement.values: expected a short string");
-                    snprintf(q->values[j], GS_NAME_LEN, "%s", x->str);
-                }
-                q->nvalues = vs->n;
-            }
-            if ((q->op == GS_OP_IN || q->op == GS_OP_NOT_IN) && q->nvalues == 0)
-                return bad(w, r, "requirement: operator %s needs values", op);
-            p->nreqs++;
-        }
-    }
-    const tnode *lm = get(m, "limits");
-    if (lm) {
-        static const char *const lk[] = {"gpus", "nodes", "usdPerHour", NULL};
-        if ((rc = want(w, lm, T_MAP, "pool.limits")) || (rc = check_keys(w, lm, "pool.limits", lk))) return rc;
-        v = 0;
-        if ((rc = get_int(w, lm, "gpus", "pool.limits", 0, 1000000, &v))) return rc;
-        p->limit_gpus = (int32_t)v;
-        v = 0;
-        if ((rc = get_int(w, lm, "nodes", "pool.limits", 0, 1000000, &v))) return rc;
-        p->limit_nodes = (int32_t)v;
-        const tnode *u = get(lm, "usdPerHour");
-        if (u) {
-            const char *why = NULL;
-            if (u->kind != T_SCALAR || gs_parse_usd(u->str, &p->limit_usd_per_hour, &why))
-                return bad(w, u, "pool.limits.usdPerHour: expected dollars such as \"120.50\"%s%s", why ? ": " : "",
-                           why ? why : "");
-        }
-    }
-    const tnode *tt = get(m, "taints");
-    if (tt) {
-        if ((rc = want(w, tt, T_SEQ, "pool.taints"))) return rc;
-        if (tt->n > GS_MAX_TAINTS) return bad(w, tt, "pool.taints: more than %d", GS_MAX_TAINTS);
-        for (int32_t i = 0; i < tt->n; i++) {
-            const tnode *x = tt->kids[i];
-            static const char *const tk[] = {"key", "value", "effect", NULL};
-            if ((rc = want(w, x, T_MAP, "taint")) || (rc = check_keys(w, x, "taint", tk))) return rc;
-            gs_taint *ta = &p->taints[i];
-            char eff[32] = "NoSchedule";
-            if ((rc = get_str(w, x, "key", "taint", ta->key, sizeof ta->key, true)) ||
-                (rc = get_str(w, x, "value", "taint", ta->value, sizeof ta->value, false)) ||
-                (rc = get_str(w, x, "effect", "taint", eff, sizeof eff, false)))
-                return rc;
-            int e = parse_taint_effect(eff);
-            if (e < 0) return bad(w, get(x, "effect"), "taint.effect: '%s' is not NoSchedule, PreferNoSchedule or NoExecute", eff);
-            ta->effect = (gs_taint_effect)e;
-        }
-        p->ntaints = tt->n;
-    }
-    const tnode *lb = get(m, "labels");
-    if (lb) {
-        if ((rc = want(w, lb, T_MAP, "pool.labels"))) return rc;
-        if (lb->n / 2 > GS_MAX_LABELS) return bad(w, lb, "pool.labels: more than %d", GS_MAX_LABELS);
-        for (int32_t i = 0; i + 1 < lb->n; i += 2) {
-            const tnode *k = lb->kids[i], *x = lb->kids[i + 1];
-            if (k->kind != T_SCALAR || x->kind != T_SCALAR || strlen(k->str) >= GS_VALUE_LEN || strlen(x->str) >= GS_VALUE_LEN)
-                return bad(w, k, "pool.labels: expected short string keys and values");
-            snprintf(p->labels[p->nlabels].key, GS_VALUE_LEN, "%s", k->str);
-            snprintf(p->labels[p->nlabels].value, GS_VALUE_LEN, "%s", x->str);
-            p->nlabels++;
-        }
-    }
-    return 0;
-}
-
 /* ---------------------------------------------------------------- nodes */
 
-static int parse_gpu(const walk *w, const tnode *m, const gs_gpu_model *gm, gs_gpu_state *g) {
+static int parse_gpu(const walk *w, const gs_yaml_node *m, const gs_gpu_model *gm, gs_gpu_state *g) {
     static const char *const known[] = {"mode", "partitions", "replicas", "used", "milli", NULL};
     int rc;
-    if ((rc = want(w, m, T_MAP, "gpu")) || (rc = check_keys(w, m, "gpu", known))) return rc;
+    if ((rc = want(w, m, GS_YAML_MAP, "gpu")) || (rc = check_keys(w, m, "gpu", known))) return rc;
     memset(g, 0, sizeof *g);
     char mode[32] = "whole";
     if ((rc = get_str(w, m, "mode", "gpu", mode, sizeof mode, false))) return rc;
@@ -426,14 +135,14 @@ static int parse_gpu(const walk *w, const tnode *m, const gs_gpu_model *gm, gs_g
         g->mode = GS_GPUMODE_MIG;
         if (!gm || !gs_gpu_has_mig(gm))
             return bad(w, get(m, "mode"), "gpu.mode: mig, but the GPU (%s) has no MIG", gm ? gm->name : "none");
-        const tnode *ps = get(m, "partitions");
+        const gs_yaml_node *ps = get(m, "partitions");
         if (ps) {
-            if ((rc = want(w, ps, T_SEQ, "gpu.partitions"))) return rc;
+            if ((rc = want(w, ps, GS_YAML_SEQ, "gpu.partitions"))) return rc;
             if (ps->n > GS_GPU_MAX_PARTS) return bad(w, ps, "gpu.partitions: more than %d", GS_GPU_MAX_PARTS);
             for (int32_t i = 0; i < ps->n; i++) {
-                const tnode *x = ps->kids[i];
+                const gs_yaml_node *x = ps->kids[i];
                 static const char *const pk[] = {"profile", "start", "used", NULL};
-                if ((rc = want(w, x, T_MAP, "partition")) || (rc = check_keys(w, x, "partition", pk))) return rc;
+                if ((rc = want(w, x, GS_YAML_MAP, "partition")) || (rc = check_keys(w, x, "partition", pk))) return rc;
                 char prof[32];
                 if ((rc = get_str(w, x, "profile", "partition", prof, sizeof prof, true))) return rc;
                 int pi = gs_mig_profile_find(gm, prof);
@@ -474,11 +183,11 @@ static int find_pool(const gs_pool *pools, int32_t n, const char *name) {
     return -1;
 }
 
-static int parse_node(const walk *w, const tnode *m, const gs_pool *pools, int32_t npools, gs_node *n) {
+static int parse_node(const walk *w, const gs_yaml_node *m, const gs_pool *pools, int32_t npools, gs_node *n) {
     static const char *const known[] = {"name", "instanceType", "capacityType", "zone", "pool", "gpus",
                                         "ready", "cordoned", "doNotDisrupt", "deleting", NULL};
     int rc;
-    if ((rc = want(w, m, T_MAP, "node")) || (rc = check_keys(w, m, "node", known))) return rc;
+    if ((rc = want(w, m, GS_YAML_MAP, "node")) || (rc = check_keys(w, m, "node", known))) return rc;
     char name[GS_OBJ_NAME], it[GS_ITYPE_NAME + 8], cap[32] = "on-demand", pool[GS_NAME_LEN] = "";
     if ((rc = get_str(w, m, "name", "node", name, sizeof name, true)) ||
         (rc = get_str(w, m, "instanceType", "node", it, sizeof it, true)) ||
@@ -501,9 +210,9 @@ static int parse_node(const walk *w, const tnode *m, const gs_pool *pools, int32
         (rc = get_bool(w, m, "deleting", "node", &n->deleting)))
         return rc;
     const gs_itype *t = &w->cat->types[ti];
-    const tnode *gs = get(m, "gpus");
+    const gs_yaml_node *gs = get(m, "gpus");
     if (gs) {
-        if ((rc = want(w, gs, T_SEQ, "node.gpus"))) return rc;
+        if ((rc = want(w, gs, GS_YAML_SEQ, "node.gpus"))) return rc;
         if (gs->n != t->gpus)
             return bad(w, gs, "node %s: %d GPUs listed, instance type %s has %d", name, gs->n, t->name, t->gpus);
         const gs_gpu_model *gm = gs_gpu_get(t->gpu_model);
@@ -515,11 +224,11 @@ static int parse_node(const walk *w, const tnode *m, const gs_pool *pools, int32
 
 /* ---------------------------------------------------------------- pods */
 
-static int parse_pod(const walk *w, const tnode *m, const gs_snapshot *s, gs_pod *p) {
+static int parse_pod(const walk *w, const gs_yaml_node *m, const gs_snapshot *s, gs_pod *p) {
     static const char *const known[] = {"name", "namespace", "project", "workload", "priority", "requests",
                                         "nodeSelector", "tolerations", "node", "phase", NULL};
     int rc;
-    if ((rc = want(w, m, T_MAP, "pod")) || (rc = check_keys(w, m, "pod", known))) return rc;
+    if ((rc = want(w, m, GS_YAML_MAP, "pod")) || (rc = check_keys(w, m, "pod", known))) return rc;
     memset(p, 0, sizeof *p);
     p->node = -1;
     p->gpu = -1;
@@ -534,15 +243,13 @@ static int parse_pod(const walk *w, const tnode *m, const gs_snapshot *s, gs_pod
     int64_t v = 0;
     if ((rc = get_int(w, m, "priority", "pod", -2147483647LL - 1, 2147483647LL, &v))) return rc;
     p->spec.priority = (int32_t)v;
-    const tnode *rq = get(m, "requests");
+    const gs_yaml_node *rq = get(m, "requests");
     if (rq) {
-        if ((rc = want(w, rq, T_MAP, "pod.requests"))) return rc;
+        if ((rc = want(w, rq, GS_YAML_MAP, "pod.requests"))) return rc;
         bool has_gpu = false;
         for (int32_t i = 0; i + 1 < rq->n; i += 2) {
-            const tnode *k = rq->kids[i], *x = rq->kids[i + 1];
-            if (k->kind != T_SCALAR || x->kind != T_SCALAR) return bad(w, k, "pod.requests: expected name: quantity");
-            for (int32_t j = 0; j < i; j += 2)
-                if (!strcmp(rq->kids[j]->str, k->str)) return bad(w, k, "pod.requests: duplicate field '%s'", k->str);
+            const gs_yaml_node *k = rq->kids[i], *x = rq->kids[i + 1];
+            if (x->kind != GS_YAML_SCALAR) return bad(w, k, "pod.requests: expected name: quantity");
             const char *why = NULL;
             if (!strcmp(k->str, "cpu")) {
                 if (gs_parse_cpu(x->str, &p->spec.cpu, &why)) return bad(w, x, "pod %s: cpu '%s': %s", p->name, x->str, why ? why : "bad quantity");
@@ -564,29 +271,27 @@ static int parse_pod(const walk *w, const tnode *m, const gs_snapshot *s, gs_pod
             p->spec.gpu = r;
         }
     }
-    const tnode *ns = get(m, "nodeSelector");
+    const gs_yaml_node *ns = get(m, "nodeSelector");
     if (ns) {
-        if ((rc = want(w, ns, T_MAP, "pod.nodeSelector"))) return rc;
+        if ((rc = want(w, ns, GS_YAML_MAP, "pod.nodeSelector"))) return rc;
         if (ns->n / 2 > GS_MAX_LABELS) return bad(w, ns, "pod.nodeSelector: more than %d entries", GS_MAX_LABELS);
         for (int32_t i = 0; i + 1 < ns->n; i += 2) {
-            const tnode *k = ns->kids[i], *x = ns->kids[i + 1];
-            if (k->kind != T_SCALAR || x->kind != T_SCALAR || strlen(k->str) >= GS_VALUE_LEN || strlen(x->str) >= GS_VALUE_LEN)
+            const gs_yaml_node *k = ns->kids[i], *x = ns->kids[i + 1];
+            if (x->kind != GS_YAML_SCALAR || strlen(k->str) >= GS_VALUE_LEN || strlen(x->str) >= GS_VALUE_LEN)
                 return bad(w, k, "pod.nodeSelector: expected short string keys and values");
-            for (int32_t j = 0; j < i; j += 2)
-                if (!strcmp(ns->kids[j]->str, k->str)) return bad(w, k, "pod.nodeSelector: duplicate field '%s'", k->str);
             gs_kv *kv = &p->spec.node_selector[p->spec.n_node_selector++];
             snprintf(kv->key, sizeof kv->key, "%s", k->str);
             snprintf(kv->value, sizeof kv->value, "%s", x->str);
         }
     }
-    const tnode *ts = get(m, "tolerations");
+    const gs_yaml_node *ts = get(m, "tolerations");
     if (ts) {
-        if ((rc = want(w, ts, T_SEQ, "pod.tolerations"))) return rc;
+        if ((rc = want(w, ts, GS_YAML_SEQ, "pod.tolerations"))) return rc;
         if (ts->n > GS_MAX_TAINTS) return bad(w, ts, "pod.tolerations: more than %d", GS_MAX_TAINTS);
         for (int32_t i = 0; i < ts->n; i++) {
-            const tnode *x = ts->kids[i];
+            const gs_yaml_node *x = ts->kids[i];
             static const char *const tk[] = {"key", "operator", "value", "effect", NULL};
-            if ((rc = want(w, x, T_MAP, "toleration")) || (rc = check_keys(w, x, "toleration", tk))) return rc;
+            if ((rc = want(w, x, GS_YAML_MAP, "toleration")) || (rc = check_keys(w, x, "toleration", tk))) return rc;
             gs_toleration *t = &p->spec.tolerations[i];
             char op[32] = "Equal", eff[32] = "";
             if ((rc = get_str(w, x, "key", "toleration", t->key, sizeof t->key, false)) ||
@@ -632,7 +337,6 @@ void gs_state_init(gs_state *s) {
 void gs_state_free(gs_state *s) {
     if (!s) return;
     gs_snapshot_free(&s->snap);
-    free(s->pools);
     memset(s, 0, sizeof *s);
 }
 
@@ -645,34 +349,18 @@ static bool looks_json(const char *text, size_t len) {
     return false;
 }
 
-static int walk_root(const walk *w, const tnode *root, const gs_pool *cpools, int32_t ncpools, gs_state *out) {
-    static const char *const known[] = {"apiVersion", "kind", "now", "pools", "nodes", "pods", NULL};
+static int walk_root(const walk *w, const gs_yaml_node *root, const gs_pool *cpools, int32_t ncpools, gs_state *out) {
+    static const char *const known[] = {"apiVersion", "kind", "now", "nodes", "pods", NULL};
     int rc;
-    if ((rc = want(w, root, T_MAP, "state")) || (rc = check_keys(w, root, "state", known))) return rc;
+    if ((rc = want(w, root, GS_YAML_MAP, "state")) || (rc = check_keys(w, root, "state", known))) return rc;
     int64_t now = 0;
     if ((rc = get_int(w, root, "now", "state", 0, INT64_MAX / 2, &now))) return rc;
     out->snap.now = now;
-    const tnode *pl = get(root, "pools");
     const gs_pool *pools = cpools;
     int32_t npools = ncpools;
-    if (pl) {
-        if (ncpools > 0)
-            return bad(w, pl, "pools come from --config; remove 'pools' from the state file");
-        if ((rc = want(w, pl, T_SEQ, "pools"))) return rc;
-        out->pools = calloc((size_t)(pl->n ? pl->n : 1), sizeof *out->pools);
-        if (!out->pools) return gs_error_set(w->err, GS_ENOMEM, "out of memory");
-        for (int32_t i = 0; i < pl->n; i++) {
-            if ((rc = parse_pool(w, pl->kids[i], &out->pools[i]))) return rc;
-            if (find_pool(out->pools, i, out->pools[i].name) >= 0)
-                return bad(w, pl->kids[i], "pool %s: defined twice", out->pools[i].name);
-            out->npools++;
-        }
-        pools = out->pools;
-        npools = out->npools;
-    }
-    const tnode *ns = get(root, "nodes");
+    const gs_yaml_node *ns = get(root, "nodes");
     if (ns) {
-        if ((rc = want(w, ns, T_SEQ, "nodes"))) return rc;
+        if ((rc = want(w, ns, GS_YAML_SEQ, "nodes"))) return rc;
         for (int32_t i = 0; i < ns->n; i++) {
             gs_node n;
             if ((rc = parse_node(w, ns->kids[i], pools, npools, &n))) return rc;
@@ -682,9 +370,9 @@ static int walk_root(const walk *w, const tnode *root, const gs_pool *cpools, in
             if (r < 0) return gs_error_set(w->err, r, "out of memory");
         }
     }
-    const tnode *ps = get(root, "pods");
+    const gs_yaml_node *ps = get(root, "pods");
     if (ps) {
-        if ((rc = want(w, ps, T_SEQ, "pods"))) return rc;
+        if ((rc = want(w, ps, GS_YAML_SEQ, "pods"))) return rc;
         for (int32_t i = 0; i < ps->n; i++) {
             gs_pod p;
             if ((rc = parse_pod(w, ps->kids[i], &out->snap, &p))) return rc;
@@ -717,14 +405,19 @@ int gs_state_parse(const char *text, size_t len, const char *file, const gs_cata
         if (!j) return gs_error_setpos(err, GS_EPARSE, file, je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1, "%s", je.text);
         json_decref(j);
     }
-    tree t;
-    memset(&t, 0, sizeof t);
-    int rc = parse_yaml(text, len, file, &t, err);
+    /* JSON is YAML: both walk the same positioned tree. */
+    const gs_yaml_limits lim = {.max_depth = GS_STATE_MAX_DEPTH,
+                                .max_nodes = GS_STATE_MAX_NODES,
+                                .max_items = GS_STATE_MAX_NODES / 2,
+                                .max_docs = 1};
+    gs_yaml_stream ys;
+    int rc = gs_yaml_parse_one(&ys, text, len, file, &lim, "a state file", err);
+    if (!rc && ys.ndocs == 0) rc = gs_error_setpos(err, GS_EPARSE, file, 1, 1, "empty state file");
     if (!rc) {
         walk w = {file, err, cat};
-        rc = walk_root(&w, t.root, pools, npools, out);
+        rc = walk_root(&w, ys.docs[0], pools, npools, out);
     }
-    tree_free(&t);
+    gs_yaml_free(&ys);
     if (rc) {
         gs_state_free(out);
         gs_state_init(out);

@@ -25,18 +25,14 @@
 
 typedef struct gs_state {
     gs_snapshot snap;     /* owned */
-    gs_pool *pools;       /* pools declared in the state file itself (owned), when no
-                             configuration is given; NULL otherwise */
-    int32_t npools;
 } gs_state;
 
 void gs_state_init(gs_state *s);
 void gs_state_free(gs_state *s);
 
 /* Parses a snapshot. `file` names it in messages; JSON when the text starts with '{' (after
- * blanks), YAML otherwise. Node `pool:` names refer to `pools` (from the configuration) when
- * npools > 0 — then a `pools:` section in the state is an error — else to the state's own
- * `pools:` section. out must be initialised; on error it stays empty. */
+ * blanks), YAML otherwise. Node `pool:` names refer to `pools` (the configuration's GPUPools;
+ * borrowed, may be empty). out must be initialised; on error it stays empty. */
 int gs_state_parse(const char *text, size_t len, const char *file, const gs_catalog *cat,
                    const gs_pool *pools, int32_t npools, gs_state *out, gs_error *err);
 

@@ -58,6 +58,13 @@ int gs_error_setpos(gs_error *e, int code, const char *file, int line, int col, 
     return code;
 }
 
+int gs_error_vsetpos(gs_error *e, int code, const char *file, int line, int col, const char *fmt,
+                     va_list ap) {
+    if (!e) return code;
+    vset(e, code, file, line, col, fmt, ap);
+    return code;
+}
+
 const char *gs_error_format(const gs_error *e, char *buf, size_t size) {
     if (e->file[0] && e->line > 0)
         snprintf(buf, size, "%s:%d:%d: %s", e->file, e->line, e->col, e->msg);

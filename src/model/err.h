@@ -3,6 +3,7 @@
 #ifndef GS_ERR_H
 #define GS_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #define GS_ERRNO_MAP(X)                                            \
@@ -54,6 +55,9 @@ int gs_error_set(gs_error *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int gs_error_setpos(gs_error *e, int code, const char *file, int line, int col,
                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* gs_error_setpos with a va_list, for callers' own printf-like error helpers. */
+int gs_error_vsetpos(gs_error *e, int code, const char *file, int line, int col, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 6, 0)));
 
 /* Formats "file:line:col: msg" (or just msg when there is no position) into buf. */
 const char *gs_error_format(const gs_error *e, char *buf, size_t size);

@@ -276,7 +276,8 @@ gs_usd_u gs_budget_project(gs_usd_u spent, gs_usd_u rate_per_hour, gs_usd_u extr
                            gs_ms now, gs_ms end) {
     gs_ms left = end > now ? end - now : 0;
     i128 rate = (i128)rate_per_hour + extra_per_hour;
-    i128 v = (i128)spent + rate * left / GS_HOUR(1);
+    /* rounded up: the gate must never under-estimate what running nodes will cost */
+    i128 v = (i128)spent + (rate * left + GS_HOUR(1) - 1) / GS_HOUR(1);
     return v > INT64_MAX ? INT64_MAX : (gs_usd_u)v;
 }
 
@@ -318,7 +319,25 @@ void gs_budget_gate_init(gs_budget_gate_ctx *g, gs_ms now, gs_budget_state *stat
     g->states = states;
     g->nstates = nstates;
     g->approved = approved;
+    g->cache_price = -1;
     for (int32_t i = 0; i < nstates; i++) approved[i] = 0;
+}
+
+static bool refuse_cached(gs_budget_gate_ctx *g, const char *project, gs_usd_u usd, char *why, size_t why_len) {
+    if (g->cache_price < 0 || usd < g->cache_price || strcmp(g->cache_project, project) != 0) return false;
+    if (why && why_len) snprintf(why, why_len, "%s", g->cache_why);
+    g->refused++;
+    return true;
+}
+
+static bool gate_refuse(gs_budget_gate_ctx *g, const char *project, gs_usd_u usd, char *why, size_t why_len) {
+    g->refused++;
+    if (g->cache_price < 0 || strcmp(g->cache_project, project) != 0 || usd < g->cache_price) {
+        snprintf(g->cache_project, sizeof g->cache_project, "%s", project);
+        g->cache_price = usd;
+        snprintf(g->cache_why, sizeof g->cache_why, "%s", why && why_len ? why : "");
+    }
+    return false;
 }
 
 static void fmt_reason(char *why, size_t why_len, const char *fmt, ...)
@@ -337,6 +356,12 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
     if (why && why_len) why[0] = '\0';
     if (!g || !project) return true;
     if (usd_per_hour < 0) usd_per_hour = 0;
+    if (refuse_cached(g, project, usd_per_hour, why, why_len)) return false;
+    char local[192];
+    if (!why || why_len == 0) { /* keep a reason for the cache even when the caller wants none */
+        why = local;
+        why_len = sizeof local;
+    }
     bool soft_crossed = false;
     for (int32_t i = 0; i < g->nstates; i++) {
         const gs_budget_state *st = &g->states[i];
@@ -357,8 +382,7 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
                                b->on_exceeded == GS_ON_EXCEEDED_BLOCK       ? "block"
                                : b->on_exceeded == GS_ON_EXCEEDED_SCALE_TO_MIN ? "scaleToMin"
                                                                             : "alert");
-                    g->refused++;
-                    return false;
+                    return gate_refuse(g, project, usd_per_hour, why, why_len);
                 }
                 continue;
             }
@@ -371,11 +395,9 @@ bool gs_budget_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char 
                            gs_fmt_usd(limit, lim, sizeof lim), gs_fmt_usd(projected, proj, sizeof proj),
                            gs_fmt_usd(spent, sp, sizeof sp), gs_fmt_usd(running + usd_per_hour, rate, sizeof rate),
                            gs_fmt_duration(st->periods.end[w] - g->now, left, sizeof left));
-                if (hard) {
-                    g->refused++;
-                    return false;
-                }
+                if (hard) return gate_refuse(g, project, usd_per_hour, why, why_len);
                 soft_crossed = true;
+                if (g->soft_mask) g->soft_mask[i] = (uint8_t)(g->soft_mask[i] | (1u << w));
             }
         }
     }
@@ -417,6 +439,7 @@ const char *gs_budget_action_name(gs_budget_action_kind k) {
     case GS_BACT_ALERT: return "alert";
     case GS_BACT_BLOCK: return "block";
     case GS_BACT_SCALE_TO_MIN: return "scaleToMin";
+    case GS_BACT_SOFT_CROSSING: return "softCrossing";
     }
     return "?";
 }
@@ -464,6 +487,37 @@ int32_t gs_budget_actions(const gs_budget_state *states, int32_t nstates, gs_ms 
                 else if (b->on_exceeded == GS_ON_EXCEEDED_SCALE_TO_MIN)
                     push_action(out, max, &n, GS_BACT_SCALE_TO_MIN, i, &states[i], w, e->pct, e);
                 enforce_done = true;
+            }
+        }
+    }
+    return n;
+}
+
+int32_t gs_budget_soft_actions(const gs_budget_gate_ctx *g, gs_budget_action *out, int32_t max) {
+    int32_t n = 0;
+    if (!g->soft_mask) return 0;
+    for (int32_t i = 0; i < g->nstates; i++) {
+        const gs_budget_state *st = &g->states[i];
+        for (int w = 0; w < GS_WIN__N; w++) {
+            if (!(g->soft_mask[i] & (1u << w))) continue;
+            gs_usd_u limit = window_limit(st->budget, w);
+            if (limit <= 0) continue;
+            gs_window_eval e;
+            memset(&e, 0, sizeof e);
+            e.limit = limit;
+            e.spent = st->spent[w];
+            gs_usd_u rate;
+            if (gs_add64(st->rate_per_hour, g->approved[i], &rate)) rate = INT64_MAX;
+            e.forecast = gs_budget_project(e.spent, rate, 0, g->now, st->periods.end[w]);
+            i128 pct = (i128)e.forecast * 100 / limit;
+            e.pct = pct > 100000 ? 100000 : (int32_t)pct;
+            push_action(out, max, &n, GS_BACT_SOFT_CROSSING, i, st, w, e.pct, &e);
+            if (n <= max && n > 0) {
+                char f[32], l[32];
+                snprintf(out[n - 1].msg, sizeof out[n - 1].msg,
+                         "budget %s (project %s): launches allowed past the soft %s limit %s: forecast %s",
+                         st->budget->name, st->budget->project, gs_window_name((gs_window)w),
+                         gs_fmt_usd(limit, l, sizeof l), gs_fmt_usd(e.forecast, f, sizeof f));
             }
         }
     }

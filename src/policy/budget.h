@@ -116,7 +116,7 @@ int gs_budget_evaluate(const gs_budget_state *st, gs_ms now, gs_budget_eval *out
                        gs_error *err);
 
 /* Projected spend at the period end if `extra_per_hour` more is added now:
- * spent + (rate + extra) * (end - now) / 1h, floored; saturates at INT64_MAX. */
+ * spent + ceil((rate + extra) * (end - now) / 1h); saturates at INT64_MAX. */
 gs_usd_u gs_budget_project(gs_usd_u spent, gs_usd_u rate_per_hour, gs_usd_u extra_per_hour,
                            gs_ms now, gs_ms end);
 
@@ -139,6 +139,15 @@ typedef struct gs_budget_gate_ctx {
     gs_usd_u *approved;        /* borrowed, nstates entries, zeroed by init: $/h approved */
     int32_t refused;           /* launches refused */
     int32_t soft_crossings;    /* launches allowed past a soft limit */
+    uint8_t *soft_mask;        /* optional, borrowed, nstates entries (set after init; zero it):
+                                  bit w set when a launch was allowed past window w's soft limit;
+                                  gs_budget_soft_actions turns it into alerts */
+    /* refusal cache: within one context spend and approvals only grow, so once `project` is
+     * refused at a price every launch at that price or more is refused too (planners ask once
+     * per pending pod: thousands of identical questions per plan) */
+    char cache_project[GS_NAME_LEN];
+    gs_usd_u cache_price;      /* -1: empty */
+    char cache_why[192];
 } gs_budget_gate_ctx;
 
 /* approved must have nstates slots; it is zeroed. */
@@ -173,7 +182,8 @@ bool gs_budget_gate_pool(void *ctx, int32_t pool, int32_t itype, gs_capacity cap
 typedef enum {
     GS_BACT_ALERT,        /* an alert threshold (alert_pct) was crossed */
     GS_BACT_BLOCK,        /* the project is blocked: no new launches */
-    GS_BACT_SCALE_TO_MIN  /* scale the project's workloads to their minimum replicas */
+    GS_BACT_SCALE_TO_MIN, /* scale the project's workloads to their minimum replicas */
+    GS_BACT_SOFT_CROSSING /* a launch was allowed that is forecast to cross a soft limit */
 } gs_budget_action_kind;
 const char *gs_budget_action_name(gs_budget_action_kind k);
 
@@ -193,6 +203,10 @@ typedef struct gs_budget_action {
  * of actions (may exceed max; only max are written). */
 int32_t gs_budget_actions(const gs_budget_state *states, int32_t nstates, gs_ms now,
                           gs_budget_action *out, int32_t max);
+
+/* SOFT_CROSSING actions for the windows recorded in g->soft_mask (pct: the forecast with the
+ * approved launches, in percent of the limit). Returns the count (may exceed max). */
+int32_t gs_budget_soft_actions(const gs_budget_gate_ctx *g, gs_budget_action *out, int32_t max);
 
 /* Is the project hard-capped now (a hard budget's window exceeded)? Environments use it. */
 bool gs_budget_hard_hit(const gs_budget_state *states, int32_t nstates, const char *project,

@@ -968,9 +968,17 @@ static int node_bins(ctx *c) {
             return gs_error_set(c->err, GS_EINVAL, "node %s: pool index %d out of range", n->name, n->pool);
         if (n->ngpus > GS_NODE_MAX_GPUS)
             return gs_error_set(c->err, GS_EINVAL, "node %s: %d GPUs (max %d)", n->name, n->ngpus, GS_NODE_MAX_GPUS);
+        const gs_itype *it = &c->cat->types[n->itype];
+        for (int g = 0; g < n->ngpus; g++) {
+            const gs_gpu_state *x = &n->gpus[g];
+            if (x->mode != GS_GPUMODE_MIG) continue;
+            const gs_gpu_model *gm = gs_gpu_get(it->gpu_model);
+            const char *why = "GPU model has no MIG";
+            if (!gm || !gs_gpu_has_mig(gm) || !gs_mig_valid(gm, x->parts, x->nparts, &why))
+                return gs_error_set(c->err, GS_EINVAL, "node %s: GPU %d: invalid MIG layout: %s", n->name, g, why);
+        }
         bin *b = &c->bins[c->nbins++];
         memset(b, 0, sizeof *b);
-        const gs_itype *it = &c->cat->types[n->itype];
         b->claim = false;
         b->usable = !n->cordoned && !n->deleting;
         b->idx = i;
@@ -1056,7 +1064,8 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
     c.pod_cls = malloc((size_t)(s->npods ? s->npods : 1) * sizeof *c.pod_cls);
     keys = malloc((size_t)(npend ? npend : 1) * sizeof *keys);
     if (!c.cls_table || !c.pod_cls || !keys) { rc = GS_ENOMEM; goto done; }
-    if ((rc = build_pools(&c)) || (rc = node_bins(&c))) goto done;
+    /* node_bins validates the nodes (instance type, pool index) before build_pools counts them */
+    if ((rc = node_bins(&c)) || (rc = build_pools(&c))) goto done;
 
     /* pending pods: placements in index order; processing order by the sort key */
     int32_t k = 0;
@@ -1067,6 +1076,13 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
         const gs_gpu_req *r = &pd->spec.gpu;
         if ((int)r->form < 0 || r->form > GS_GPU_FRACTION) {
             rc = gs_error_set(err, GS_EINVAL, "pod %s: unknown GPU form", pd->name);
+            goto done;
+        }
+        if ((r->form == GS_GPU_WHOLE && (r->count < 1 || r->count > GS_NODE_MAX_GPUS)) ||
+            (r->form == GS_GPU_SHARED && (r->count < 1 || r->count > 64)) ||
+            (r->form == GS_GPU_FRACTION && (r->milli < 1 || r->milli > 999)) || pd->spec.cpu < 0 || pd->spec.mem < 0) {
+            rc = gs_error_set(err, GS_EINVAL, "pod %s: request out of range (%s count %d milli %d)", pd->name,
+                              gs_gpu_form_name(r->form), r->count, r->milli);
             goto done;
         }
         int ci = class_of(&c, i);

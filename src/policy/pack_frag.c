@@ -99,13 +99,14 @@ static int64_t frag_raw(const gs_frag_type *types, int32_t ntypes, int32_t cpu_f
     int64_t F = 0;
     for (int32_t i = 0; i < ntypes; i++) {
         const gs_frag_task *m = &types[i].t;
-        if (m->ngpus <= 0) continue;
+        /* a CPU-only type fits where its CPU does; when it does not, the node's CPU is what
+         * strands its free GPUs, so they count as fragments too */
         bool fit = cpu_free >= m->cpu &&
-                   (m->ngpus == 1 && m->milli < 1000 ? maxfree >= m->milli : idle >= m->ngpus);
+                   (m->ngpus <= 0 || (m->ngpus == 1 && m->milli < 1000 ? maxfree >= m->milli : idle >= m->ngpus));
         int64_t frag = 0;
         if (!fit) frag = total;
         else
-            for (int g = 0; g < ngpus; g++)
+            for (int g = 0; g < ngpus && m->ngpus > 0; g++)
                 if (gpu[g] < m->milli) frag += gpu[g];
         F += types[i].weight * frag;
     }

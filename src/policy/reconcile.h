@@ -5,9 +5,8 @@
  * the gpuscale policy; `gpuscale run` is meant to call the same function with a view built
  * from its Kubernetes cache.
  *
- * Until src/policy/scale and src/policy/pack land, the scaler (gs_reconcile_scale) and the
- * packer (plan_pending in reconcile.c) are single calls inside this module, written to be
- * swapped for gs_scale_* / gs_pack_* without touching callers. */
+ * The step is three calls: gs_scale_step (policy/scale) per workload, gs_pack_plan
+ * (policy/pack) for the pending pods, and empty-node consolidation. */
 #ifndef GS_POLICY_RECONCILE_H
 #define GS_POLICY_RECONCILE_H
 
@@ -20,36 +19,8 @@
 #include "model/objects.h"
 #include "model/qty.h"
 #include "policy/mig.h"
-
-/* ---- scaler (KEDA semantics; REFERENCES.md "KEDA semantics") ---- */
-
-#define GS_RC_SCALE_HIST 1024
-
-typedef struct gs_rc_scale_params {
-    int64_t target_milli;     /* AverageValue target per replica x1000 */
-    int64_t activation_milli; /* active iff metric > activation */
-    int32_t min_replicas, max_replicas;
-    gs_ms cooldown;           /* to zero, from the last active time */
-    gs_ms stabilize_down;     /* HPA scale-down stabilization window */
-    bool hpa_tolerance;       /* HPA: no change while |ratio - 1| <= 0.1 */
-    bool hpa_rate_limit;      /* HPA default scale-up policy: max(+100%, +4 pods) per 15 s */
-} gs_rc_scale_params;
-
-typedef struct gs_rc_scale_state {
-    gs_ms last_active;        /* -1: never */
-    int32_t nh, h0;           /* ring of recent recommendations for the stabilization window */
-    gs_ms h_at[GS_RC_SCALE_HIST];
-    int32_t h_rec[GS_RC_SCALE_HIST];
-    gs_ms rate_period_start;
-    int32_t rate_base;        /* replicas at the start of the current 15 s rate period */
-} gs_rc_scale_state;
-
-void gs_rc_scale_state_init(gs_rc_scale_state *s);
-
-/* Desired replicas for a workload reading `metric_milli` (x1000) with `current` replicas
- * (including those still pending or starting: capacity-aware). Updates s. */
-int32_t gs_reconcile_scale(const gs_rc_scale_params *p, gs_rc_scale_state *s, gs_ms now,
-                           int64_t metric_milli, int32_t current);
+#include "policy/pack.h"
+#include "policy/scale.h"
 
 /* ---- the cluster view ---- */
 
@@ -87,17 +58,19 @@ typedef struct gs_rc_pod {
     int8_t gpu, part;   /* where it is bound (part -1: whole GPUs from gpu on) */
     int32_t pool;       /* pool it may run in */
     gs_rc_need need;
+    gs_ms created;
 } gs_rc_pod;
 
 typedef struct gs_rc_workload {
     int32_t pool;
     gs_rc_need need;
-    int64_t metric_milli;          /* queue reading x1000 (messages: ready + unacked) */
-    const gs_rc_scale_params *sp;
-    gs_rc_scale_state *ss;         /* in/out */
+    const char *project;
+    const gs_scaler *scaler;             /* its triggers, min/max, cooldown, stabilization */
+    gs_scale_state *state;               /* in/out */
+    const gs_scale_reading *readings;    /* one per trigger of scaler */
 } gs_rc_workload;
 
-/* Budget gate (issue 6): return false to refuse a launch; reason (<= 120 chars) may be set. */
+/* Budget gate (issue 6) in the reconcile step's shape (see gs_budget_gate_pool). */
 typedef bool (*gs_rc_budget_gate)(void *ctx, int32_t pool, int32_t itype, gs_capacity cap,
                                   gs_ms now, char *reason, int reason_size);
 
@@ -112,8 +85,11 @@ typedef struct gs_rc_input {
     int32_t npods;
     const gs_rc_workload *wls;
     int32_t nwl;
-    gs_rc_budget_gate gate;  /* NULL: no budget */
+    gs_pack_gate_fn may_add; /* the packer's budget gate; NULL: no budget */
     void *gate_ctx;
+    /* The caller knows nothing changed since a plan that placed none of the pending pods
+     * (same pods, same nodes): skip packing unless this step creates replicas. */
+    bool skip_pack;
 } gs_rc_input;
 
 typedef enum {
@@ -123,7 +99,7 @@ typedef enum {
     GS_ACT_CONFIGURE_GPU,/* node, gpu, mode + layout (the GPU is empty) */
     GS_ACT_BIND,         /* pod, node, gpu, part (-1: whole GPUs from gpu on) */
     GS_ACT_DELETE_NODE,  /* node (an id) */
-    GS_ACT_BLOCKED       /* a launch refused by the budget gate (reason) */
+    GS_ACT_BLOCKED       /* a pod left pending because the budget gate refused its node */
 } gs_action_type;
 
 typedef struct gs_action {
@@ -139,11 +115,15 @@ typedef struct gs_rc_output {
     gs_action *acts;   /* caller's buffer */
     int32_t n, cap;
     int32_t blocked;   /* launches refused by the gate this step */
+    bool packed;       /* the packer ran */
+    int32_t placed, unplaced; /* pending pods it placed / left pending */
 } gs_rc_output;
 
-/* Runs one step. Returns 0, or GS_ETOOBIG when acts is too small (the caller retries with a
- * bigger buffer; nothing is half-applied because the caller applies actions only on 0). */
-int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out);
+/* Runs one step. Returns 0, or GS_ETOOBIG when acts is too small, or another gs_err from
+ * the scaler or the packer (message in err, optional). The scaler states are advanced only
+ * when the step succeeds, so a caller can retry with a bigger buffer; it applies actions
+ * only on 0. */
+int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err);
 
 /* Smallest MIG profile of model m (no +me) with >= need.compute slices and >= need.mem_mib;
  * -1 if none (also when m has no MIG). */

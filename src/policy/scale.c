@@ -47,6 +47,8 @@ int gs_scale_check(const gs_scaler *sc, gs_error *err) {
         return gs_error_set(err, GS_EINVAL,
                             "scaler %s: need 0 <= minReplicaCount (%d) <= maxReplicaCount (%d), max >= 1",
                             sc->name, (int)sc->min_replicas, (int)sc->max_replicas);
+    /* KEDA: idleReplicaCount < minReplicaCount, also when min is the default 0 (io/config
+     * refuses the same). */
     if (sc->idle_replicas < -1 ||
         (sc->idle_replicas >= 0 && sc->idle_replicas >= sc->min_replicas))
         return gs_error_set(err, GS_EINVAL,

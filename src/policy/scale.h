@@ -126,7 +126,8 @@ void gs_scale_init(gs_scale_state *st);
 void gs_scale_defaults(gs_scaler *sc);
 void gs_scale_defaults_keda(gs_scaler *sc);
 
-/* Checks a scaler's numbers (min <= max, idle < min when min > 0, targets > 0, ...).
+/* Checks a scaler's numbers (min <= max, idle < min, targets > 0, fallback
+ * replicas <= max, durations >= 0, 1..GS_MAX_TRIGGERS triggers).
  * Returns 0 or GS_EINVAL with a message in err (optional). */
 int gs_scale_check(const gs_scaler *sc, gs_error *err);
 

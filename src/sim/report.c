@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "policy/budget.h"
+
 static const gs_sim_result *find(const gs_report *r, gs_policy p) {
     for (int32_t i = 0; i < r->nres; i++)
         if (r->res[i].pol == p) return &r->res[i];
@@ -16,7 +18,9 @@ static double usd(gs_usd_u v) { return (double)v / 1e6; }
 static void fmt_ms(gs_ms v, char *buf, size_t n) {
     if (v < 1000) snprintf(buf, n, "%lldms", (long long)v);
     else if (v < 120000) snprintf(buf, n, "%.1fs", (double)v / 1000.0);
-    else snprintf(buf, n, "%.1fm", (double)v / 60000.0);
+    else if (v < 7200000) snprintf(buf, n, "%.1fm", (double)v / 60000.0);
+    else if (v < 172800000) snprintf(buf, n, "%.1fh", (double)v / 3600000.0);
+    else snprintf(buf, n, "%.1fd", (double)v / 86400000.0);
 }
 
 static double ratio(const gs_sim_result *a, const gs_sim_result *o) {
@@ -105,6 +109,47 @@ void gs_report_text(const gs_report *r, FILE *f) {
         if (x->spot_interruptions) fprintf(f, "  spot-int %lld", (long long)x->spot_interruptions);
         fprintf(f, "\n");
     }
+    fprintf(f, "\nspend per project (each node's bill to its pool's project):\n");
+    for (int32_t i = 0; i < r->nres; i++) {
+        const gs_sim_result *x = &r->res[i];
+        if (x->pol == GS_POL_ORACLE) continue;
+        fprintf(f, "  %-19s", gs_policy_name(x->pol));
+        for (int32_t k = 0; k < x->nproj; k++) {
+            char a[32];
+            fprintf(f, "  %s %s", x->proj[k][0] ? x->proj[k] : "(none)", gs_fmt_usd(x->proj_cost[k], a, sizeof a));
+        }
+        if (r->sc->nbudgets)
+            fprintf(f, "  | launch requests refused by budget %lld, scaleToMin %lld", (long long)x->blocked_launches,
+                    (long long)x->budget_scale_to_min);
+        fprintf(f, "\n");
+    }
+    if (r->sc->nbudgets) {
+        fprintf(f, "budgets (enforced by gpuscale only; UTC periods of simulated time):\n");
+        for (int32_t b = 0; b < r->sc->nbudgets; b++) {
+            const gs_budget *bu = &r->sc->budgets[b];
+            char h[32], dd[32], m[32];
+            fprintf(f, "  %s: project %s, %s, onExceeded %s, per hour %s, per day %s, per month %s\n", bu->name,
+                    bu->project, bu->enforce == GS_ENFORCE_HARD ? "hard" : "soft",
+                    gs_budget_action_name(bu->on_exceeded == GS_ON_EXCEEDED_BLOCK ? GS_BACT_BLOCK
+                                          : bu->on_exceeded == GS_ON_EXCEEDED_SCALE_TO_MIN ? GS_BACT_SCALE_TO_MIN
+                                                                                        : GS_BACT_ALERT),
+                    bu->per_hour ? gs_fmt_usd(bu->per_hour, h, sizeof h) : "-",
+                    bu->per_day ? gs_fmt_usd(bu->per_day, dd, sizeof dd) : "-",
+                    bu->per_month ? gs_fmt_usd(bu->per_month, m, sizeof m) : "-");
+            for (int32_t i = 0; i < r->nres; i++) {
+                const gs_sim_result *x = &r->res[i];
+                if (x->pol == GS_POL_ORACLE) continue;
+                fprintf(f, "    %-19s most spent in one", gs_policy_name(x->pol));
+                for (int win = 0; win < GS_WIN__N; win++) {
+                    gs_usd_u lim = win == GS_WIN_HOUR ? bu->per_hour : win == GS_WIN_DAY ? bu->per_day : bu->per_month;
+                    if (!lim) continue;
+                    fprintf(f, " %s: %s (%s)", gs_window_name((gs_window)win), gs_fmt_usd(x->budget_max[b][win], h, sizeof h),
+                            x->budget_max[b][win] <= lim ? "within" : "OVER");
+                }
+                fprintf(f, "\n");
+            }
+        }
+    }
     fprintf(f, "\ntargets (issue 4):\n");
     gs_report_targets(r, f);
 }
@@ -145,6 +190,18 @@ int gs_report_json(const gs_report *r, const char *path, gs_error *err) {
         json_object_set_new(p, "spotInterruptions", json_integer(x->spot_interruptions));
         json_object_set_new(p, "migReconfigurations", json_integer(x->mig_reconfigs));
         json_object_set_new(p, "launchesBlockedByBudget", json_integer(x->blocked_launches));
+        json_object_set_new(p, "budgetScaleToMin", json_integer(x->budget_scale_to_min));
+        json_t *pj = json_object();
+        for (int32_t k = 0; k < x->nproj; k++)
+            json_object_set_new(pj, x->proj[k], json_integer((json_int_t)x->proj_cost[k]));
+        json_object_set_new(p, "costMicroUsdByProject", pj);
+        json_t *bm = json_array();
+        for (int32_t b = 0; b < r->sc->nbudgets; b++)
+            json_array_append_new(bm, json_pack("{s:s, s:I, s:I, s:I}", "budget", r->sc->budgets[b].name,
+                                                "maxHourMicroUsd", (json_int_t)x->budget_max[b][GS_WIN_HOUR],
+                                                "maxDayMicroUsd", (json_int_t)x->budget_max[b][GS_WIN_DAY],
+                                                "maxMonthMicroUsd", (json_int_t)x->budget_max[b][GS_WIN_MONTH]));
+        json_object_set_new(p, "budgetMaxSpent", bm);
         json_object_set_new(p, "ratioToOracle", json_real(ratio(x, o)));
         json_object_set_new(p, "events", json_integer(x->events));
         json_object_set_new(p, "wallSeconds", json_real(x->wall_s));

@@ -167,6 +167,68 @@ static void resolve(char *out, size_t cap, const char *dir, const char *rel) {
     out[n] = 0;
 }
 
+static int get_usd(ctx *c, json_t *o, const char *key, const char *path, gs_usd_u *out) {
+    json_t *v = json_object_get(o, key);
+    if (!v) return 0;
+    char p[300];
+    snprintf(p, sizeof p, "%s.%s", path, key);
+    if (!json_is_string(v)) return fail(c, p, "must be an amount of US dollars as a string like \"120.50\"");
+    const char *why = NULL;
+    if (gs_parse_usd(json_string_value(v), out, &why)) return fail(c, p, "bad amount: %s", why);
+    return 0;
+}
+
+/* A Budget (the same fields as the YAML object, docs/config.md): name, project, limits
+ * {perHour, perDay, perMonth}, enforce, onExceeded, alerts {thresholds}. */
+static int parse_budget(ctx *c, json_t *o, const char *path, gs_budget *b) {
+    static const char *const K[] = {"name", "project", "limits", "enforce", "onExceeded", "alerts", NULL};
+    int rc = check_keys(c, o, path, K);
+    if (rc) return rc;
+    memset(b, 0, sizeof *b);
+    snprintf(b->timezone, sizeof b->timezone, "UTC");
+    if ((rc = get_str(c, o, "name", path, b->name, sizeof b->name))) return rc;
+    if ((rc = get_str(c, o, "project", path, b->project, sizeof b->project))) return rc;
+    if (!b->name[0] || !b->project[0]) return fail(c, path, "needs a name and a project");
+    json_t *lim = json_object_get(o, "limits");
+    char lp[300];
+    snprintf(lp, sizeof lp, "%s.limits", path);
+    static const char *const LK[] = {"perHour", "perDay", "perMonth", NULL};
+    if (!lim) return fail(c, lp, "is required (perHour, perDay and/or perMonth)");
+    if ((rc = check_keys(c, lim, lp, LK))) return rc;
+    if ((rc = get_usd(c, lim, "perHour", lp, &b->per_hour))) return rc;
+    if ((rc = get_usd(c, lim, "perDay", lp, &b->per_day))) return rc;
+    if ((rc = get_usd(c, lim, "perMonth", lp, &b->per_month))) return rc;
+    if (!b->per_hour && !b->per_day && !b->per_month) return fail(c, lp, "sets no limit above $0");
+    char e[16] = "hard", x[16] = "block";
+    if ((rc = get_str(c, o, "enforce", path, e, sizeof e))) return rc;
+    if ((rc = get_str(c, o, "onExceeded", path, x, sizeof x))) return rc;
+    if (strcmp(e, "hard") == 0) b->enforce = GS_ENFORCE_HARD;
+    else if (strcmp(e, "soft") == 0) b->enforce = GS_ENFORCE_SOFT;
+    else return fail(c, path, "enforce '%s' is unknown (hard, soft)", e);
+    if (strcmp(x, "block") == 0) b->on_exceeded = GS_ON_EXCEEDED_BLOCK;
+    else if (strcmp(x, "scaleToMin") == 0) b->on_exceeded = GS_ON_EXCEEDED_SCALE_TO_MIN;
+    else if (strcmp(x, "alert") == 0) b->on_exceeded = GS_ON_EXCEEDED_ALERT;
+    else return fail(c, path, "onExceeded '%s' is unknown (block, scaleToMin, alert)", x);
+    json_t *al = json_object_get(o, "alerts");
+    if (al) {
+        char ap[300];
+        snprintf(ap, sizeof ap, "%s.alerts", path);
+        static const char *const AK[] = {"thresholds", NULL};
+        if ((rc = check_keys(c, al, ap, AK))) return rc;
+        json_t *th = json_object_get(al, "thresholds");
+        if (th && (!json_is_array(th) || json_array_size(th) > GS_MAX_ALERTS))
+            return fail(c, ap, "thresholds must be an array of at most 8 percentages");
+        size_t i;
+        json_t *v;
+        json_array_foreach(th, i, v) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000)
+                return fail(c, ap, "thresholds must be integers 1..1000");
+            b->alert_pct[b->nalerts++] = (int32_t)json_integer_value(v);
+        }
+    }
+    return 0;
+}
+
 static int add_req(ctx *c, gs_pool *p, gs_req_key key, json_t *arr, const char *path) {
     if (!arr) return 0;
     if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > GS_MAX_VALUES)
@@ -384,7 +446,7 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     int rc = 0;
     static const char *const K[] = {"name", "description", "seed", "duration", "warmup", "sampleEvery",
                                     "cloud", "pools", "workloads", "jobs", "clusterAutoscaler",
-                                    NULL};
+                                    "budgets", NULL};
     if ((rc = check_keys(&c, root, "$", K))) goto out;
     if ((rc = get_str(&c, root, "name", "$", s->name, sizeof s->name))) goto out;
     if ((rc = get_str(&c, root, "description", "$", s->description, sizeof s->description))) goto out;
@@ -487,7 +549,25 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
             if (strcmp(s->pools[k].name, pool) == 0) s->jobs_pool = k;
         if (s->jobs_pool < 0) { rc = fail(&c, "$.jobs.pool", "names an unknown pool '%s'", pool); goto out; }
     }
-    if (s->nwl == 0 && !s->jobs_path[0]) rc = fail(&c, "$", "needs workloads or jobs");
+    json_t *buds = json_object_get(root, "budgets");
+    if (buds) {
+        if (!json_is_array(buds) || json_array_size(buds) > GS_SIM_MAX_BUDGETS) {
+            rc = fail(&c, "$.budgets", "must be an array of at most 8 budgets");
+            goto out;
+        }
+        json_array_foreach(buds, i, v) {
+            char sp[64];
+            snprintf(sp, sizeof sp, "$.budgets[%zu]", i);
+            if ((rc = parse_budget(&c, v, sp, &s->budgets[s->nbudgets]))) goto out;
+            for (int32_t k = 0; k < s->nbudgets; k++)
+                if (strcmp(s->budgets[k].project, s->budgets[s->nbudgets].project) == 0) {
+                    rc = fail(&c, sp, "project '%s' already has a budget", s->budgets[k].project);
+                    goto out;
+                }
+            s->nbudgets++;
+        }
+    }
+    /* a scenario without traffic is valid: `--trace FILE` supplies it */
 out:
     json_decref(root);
     return rc;

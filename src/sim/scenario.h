@@ -19,6 +19,7 @@
 #define GS_SIM_MAX_POOLS 4
 #define GS_SIM_MAX_BOOT 16
 #define GS_SIM_PATH 512
+#define GS_SIM_MAX_BUDGETS 8
 
 typedef struct gs_boot_dist {
     char family[GS_FAMILY_NAME]; /* "" = default for GPU families not listed */
@@ -72,6 +73,10 @@ typedef struct gs_scenario {
     char jobs_path[GS_SIM_PATH];
     int32_t jobs_pool;
     int64_t jobs_limit;          /* 0 = all pods */
+    /* budgets (issue 6): enforced for the gpuscale policy only (the baselines have no dollar
+     * limit); periods are UTC-aligned with t = 0 at midnight on 1970-01-01 (docs/cost.md) */
+    gs_budget budgets[GS_SIM_MAX_BUDGETS];
+    int32_t nbudgets;
 } gs_scenario;
 
 /* Defaults for every field (docs/simulate.md). */

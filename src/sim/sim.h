@@ -12,6 +12,7 @@
 
 #include "model/catalog.h"
 #include "model/err.h"
+#include "model/period.h"
 #include "model/qty.h"
 #include "sim/scenario.h"
 #include "sim/trace.h"
@@ -83,6 +84,14 @@ typedef struct gs_sim_result {
     double cost_integral;   /* integral of running node prices, micro-dollars */
     double cost_topup;      /* billing minimum and per-second rounding, micro-dollars */
     gs_sim_series series;
+    /* cost per project (issue 6): each node's bill goes to its pool's project (the project
+     * of the first workload in the pool; "" for pools without workloads) */
+    int32_t nproj;
+    char proj[GS_SIM_MAX_WL][GS_NAME_LEN];
+    gs_usd_u proj_cost[GS_SIM_MAX_WL];
+    int64_t budget_scale_to_min;  /* times a budget's scaleToMin capped a project (gpuscale) */
+    gs_usd_u budget_max[GS_SIM_MAX_BUDGETS][GS_WIN__N]; /* most metered in one period, per
+                                                          * budget's project and window */
 } gs_sim_result;
 
 typedef struct gs_sim_opts {

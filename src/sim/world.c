@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "policy/budget.h"
 #include "policy/mig.h"
 #include "policy/reconcile.h"
 #include "sim/heap.h"
@@ -62,6 +63,8 @@ static void keep_msgs(gs_sim_input *in, const char *file, const gs_trace_stats *
 
 int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_error *err) {
     memset(in, 0, sizeof *in);
+    if (sc->nwl == 0 && !sc->jobs_path[0])
+        return gs_error_set(err, GS_EINVAL, "scenario %s has no traffic (workloads or jobs): give --trace FILE", sc->name);
     gs_rng rng;
     gs_rng_seed(&rng, sc->seed);
     int64_t cap = 0;
@@ -149,6 +152,8 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
 
 /* ------------------------------------------------------------------ world state */
 
+#define GS_NEVER (INT64_MIN / 4) /* "no such time" (sim times may be negative in the warm-up) */
+
 enum { EV_DONE, EV_POD_READY, EV_NODE_READY, EV_GPU_READY, EV_TICK, EV_POLL, EV_SAMPLE,
        EV_NOTICE, EV_KILL, EV_JOB, EV_JOB_END };
 
@@ -201,8 +206,10 @@ typedef struct wlst {
     gs_ms int_at;
     int64_t metric_snap;        /* KEDA's last poll (x1000) */
     double util_prev_busy, util_prev_ready;
-    gs_rc_scale_state ss;
-    gs_rc_scale_params sp;
+    gs_scaler scaler;           /* the policy's scaler for this workload (policy/scale) */
+    gs_scale_state st;
+    gs_ms rate_start;           /* HPA scale-up rate limit: start of the 15 s period */
+    int32_t rate_base;
 } wlst;
 
 typedef struct W {
@@ -237,9 +244,39 @@ typedef struct W {
     gs_ms batch_start, batch_last;
     int32_t batch_pending;
     gs_ms last_scale_up;
+    /* cost per project and budgets (issue 6) */
+    int32_t pool_proj[GS_SIM_MAX_POOLS];          /* index into res->proj, -1: none */
+    const char *pool_project[GS_SIM_MAX_POOLS];   /* the pool's project name or NULL */
+    double proj_rate[GS_SIM_MAX_WL];              /* micro-dollars/hour running, per project */
+    double proj_acc[GS_SIM_MAX_WL];               /* micro-dollars metered since t = 0 */
+    gs_ms proj_at;
+    gs_ms win_start[GS_SIM_MAX_BUDGETS][GS_WIN__N];  /* current period starts */
+    double win_acc0[GS_SIM_MAX_BUDGETS][GS_WIN__N];  /* proj_acc at those starts */
+    bool capped[GS_SIM_MAX_WL];                   /* workload held at minReplicas by scaleToMin */
     int oom;
     int64_t outstanding; /* requests and jobs not finished yet */
+    bool dirty;          /* jobs-only runs: the cluster changed since the last tick */
+    bool tick_armed;     /* a tick is in the heap */
+    bool in_tick;
+    bool pack_dirty;     /* pods or nodes changed since gpuscale's last plan */
+    bool pack_stuck;     /* the last plan placed nothing */
+    gs_ms pack_at;
+    char fail[GS_ERROR_MSG_MAX]; /* why a step failed (other than memory) */
+    gs_ms every;
 } W;
+
+/* Jobs-only runs tick only while there is something to decide; any change re-arms the tick
+ * at the next multiple of the policy's interval (same decision times as ticking always). */
+static void push(W *w, gs_ms at, int type, int32_t a, int32_t b, uint32_t gen);
+static void mark(W *w) {
+    w->dirty = true;
+    w->pack_dirty = true;
+    if (w->tick_armed || w->in_tick || w->every <= 0) return;
+    /* next multiple of the interval strictly after now */
+    gs_ms t = w->now - ((w->now % w->every) + w->every) % w->every + w->every;
+    w->tick_armed = true;
+    push(w, t, EV_TICK, 0, 0, 0);
+}
 
 static void *grow(void *p, int32_t *cap, int32_t need, size_t elem, int *oom) {
     if (need <= *cap) return p;
@@ -263,7 +300,82 @@ static const gs_gpu_model *nmodel(const W *w, const wnode *n) {
     return gs_gpu_get(ntype(w, n)->gpu_model);
 }
 
+/* ---- budgets: UTC periods of virtual time (t = 0 is 1970-01-01T00:00Z) ---- */
+
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void period_of(gs_ms t, int win, gs_ms *start, gs_ms *end) {
+    const gs_ms day = GS_HOUR(24);
+    if (win == GS_WIN_HOUR) {
+        *start = t - t % GS_HOUR(1);
+        *end = *start + GS_HOUR(1);
+    } else if (win == GS_WIN_DAY) {
+        *start = t - t % day;
+        *end = *start + day;
+    } else {
+        int64_t z = t / day + 719468;
+        int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+        int64_t doe = z - era * 146097;
+        int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t y = yoe + era * 400;
+        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        int64_t mp = (5 * doy + 2) / 153;
+        int64_t m = mp < 10 ? mp + 3 : mp - 9;
+        y += m <= 2;
+        *start = days_from_civil(y, m, 1) * day;
+        *end = (m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1)) * day;
+    }
+}
+
+/* The most a budget's project spent in one period of each window (metered). */
+static void budget_note(W *w, int32_t b, int win, double spent) {
+    gs_usd_u v = spent > 0 ? (gs_usd_u)llround(spent) : 0;
+    if (v > w->res->budget_max[b][win]) w->res->budget_max[b][win] = v;
+}
+
+static void budget_close(W *w) {
+    for (int32_t b = 0; b < w->sc->nbudgets; b++) {
+        int32_t p = -1;
+        for (int32_t k = 0; k < w->res->nproj; k++)
+            if (strcmp(w->res->proj[k], w->sc->budgets[b].project) == 0) p = k;
+        for (int win = 0; win < GS_WIN__N; win++)
+            budget_note(w, b, win, p < 0 ? 0 : w->proj_acc[p] - w->win_acc0[b][win]);
+    }
+}
+
+/* Meters every project up to now (t >= 0 only, like the bill), noting the spend at each
+ * budget period start crossed on the way (rates are constant between calls). */
+static void proj_integrate(W *w) {
+    gs_ms from = w->proj_at < 0 ? 0 : w->proj_at;
+    if (w->now <= from) return;
+    for (int32_t b = 0; b < w->sc->nbudgets; b++) {
+        int32_t p = -1;
+        for (int32_t k = 0; k < w->res->nproj; k++)
+            if (strcmp(w->res->proj[k], w->sc->budgets[b].project) == 0) p = k;
+        for (int win = 0; win < GS_WIN__N; win++) {
+            gs_ms ps, pe;
+            period_of(w->now, win, &ps, &pe);
+            if (ps > w->win_start[b][win]) {
+                double at_ps = p < 0 ? 0 : w->proj_acc[p] + w->proj_rate[p] * (double)(ps - from) / 3600000.0;
+                budget_note(w, b, win, at_ps - w->win_acc0[b][win]);
+                w->win_start[b][win] = ps;
+                w->win_acc0[b][win] = at_ps;
+            }
+        }
+    }
+    for (int32_t k = 0; k < w->res->nproj; k++) w->proj_acc[k] += w->proj_rate[k] * (double)(w->now - from) / 3600000.0;
+    w->proj_at = w->now;
+}
+
 static void integrate(W *w) {
+    proj_integrate(w);
     gs_ms from = w->price_at < 0 ? 0 : w->price_at;
     if (w->now > from) w->res->cost_integral += w->price_sum * (double)(w->now - from) / 3600000.0;
     w->price_at = w->now;
@@ -304,6 +416,7 @@ static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, b
     w->live_nodes[w->nlive_nodes++] = id;
     integrate(w);
     w->price_sum += (double)n->price;
+    if (pool >= 0 && pool < GS_SIM_MAX_POOLS && w->pool_proj[pool] >= 0) w->proj_rate[w->pool_proj[pool]] += (double)n->price;
     if (w->now >= 0) w->res->nodes_launched++;
     if (w->now >= 0 && w->nlive_nodes > w->res->peak_nodes) w->res->peak_nodes = w->nlive_nodes;
     const gs_boot_dist *b = gs_scenario_boot(w->sc, t->family);
@@ -324,6 +437,8 @@ static void node_end(W *w, int32_t id) {
     if (n->state == NS_GONE) return;
     integrate(w);
     w->price_sum -= (double)n->price;
+    int32_t pj = n->pool >= 0 && n->pool < GS_SIM_MAX_POOLS ? w->pool_proj[n->pool] : -1;
+    if (pj >= 0) w->proj_rate[pj] -= (double)n->price;
     n->state = NS_GONE;
     n->gen++;
     /* billing counts from t = 0: a node launched during the warm-up is already running */
@@ -334,6 +449,7 @@ static void node_end(W *w, int32_t id) {
     gs_usd_u c = 0;
     gs_cost_for(n->price, billed, &c);
     w->res->cost += c;
+    if (pj >= 0) w->res->proj_cost[pj] += c;
     w->res->cost_topup += (double)n->price * (double)(billed - dur) / 3600000.0;
     w->res->gpu_h_bought += (double)billed * n->ngpus / 3600000.0;
     int32_t pos = n->live_pos, last = w->live_nodes[--w->nlive_nodes];
@@ -389,6 +505,7 @@ static int32_t pod_create(W *w, int32_t wl, int32_t job) {
     }
     p->live_pos = w->nlive_pods;
     w->live_pods[w->nlive_pods++] = id;
+    mark(w);
     return id;
 }
 
@@ -428,6 +545,7 @@ static void pod_gone(W *w, int32_t id) {
     int32_t pos = p->live_pos, last = w->live_pods[--w->nlive_pods];
     w->live_pods[pos] = last;
     w->pods[last].live_pos = pos;
+    mark(w);
 }
 
 static void requeue(W *w, int32_t wl, int32_t req) {
@@ -588,6 +706,7 @@ static void configure_gpu(W *w, int32_t nid, int g, gs_gpu_mode mode, const gs_m
     if (mode == GS_GPUMODE_MIG && lay) {
         gs->nparts = lay->n;
         memcpy(gs->parts, lay->parts, sizeof lay->parts);
+        for (int k = 0; k < GS_GPU_MAX_PARTS; k++) gs->parts[k].used = false; /* a new layout is empty */
     }
     if (!change) return;
     w->res->mig_reconfigs++;
@@ -630,14 +749,14 @@ static void schedule_whole(W *w) {
 /* Cheapest (type, capacity) of the pool for whole-GPU pods, by price per GPU used when
  * `wanted` GPUs are needed (ties: fewer GPUs). */
 static int32_t cheapest_whole(const W *w, int32_t pool, int32_t need_gpus, gs_mib gpu_mem,
-                              int64_t wanted, gs_capacity *cap_out) {
+                              gs_mcpu cpu, gs_mib mem, int64_t wanted, gs_capacity *cap_out) {
     const gs_pool *p = &w->sc->pools[pool];
     int32_t bt = -1;
     int64_t bs = 0;
     for (int32_t t = 0; t < w->cat->n; t++) {
         const gs_itype *it = &w->cat->types[t];
         const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
-        if (it->gpus < need_gpus || !m || m->mem_mib < gpu_mem) continue;
+        if (it->gpus < need_gpus || !m || m->mem_mib < gpu_mem || it->alloc_cpu < cpu || it->alloc_mem < mem) continue;
         for (int c = 0; c < GS_CAP__N; c++) {
             if (!gs_pool_allows(p, it, (gs_capacity)c, NULL)) continue;
             int64_t use = it->gpus < wanted ? it->gpus : wanted;
@@ -670,7 +789,8 @@ static void provision_karpenter(W *w) {
         if (p->state != PS_PENDING) continue;
         int32_t want = p->need.whole > 0 ? p->need.whole : 1;
         gs_capacity cap = GS_CAP_ON_DEMAND;
-        int32_t t = cheapest_whole(w, p->pool, want, p->need.mem_mib, pending_gpus(w, p->pool), &cap);
+        int32_t t = cheapest_whole(w, p->pool, want, p->need.mem_mib, p->need.cpu, p->need.mem,
+                                   pending_gpus(w, p->pool), &cap);
         if (t < 0) continue;
         int32_t nid = node_launch(w, t, cap, p->pool, false);
         if (nid < 0) return;
@@ -789,33 +909,84 @@ static void tick_gpuscale(W *w) {
         v->part = p->part;
         v->pool = p->pool;
         v->need = p->need;
+        v->created = p->created - w->in->start;
     }
+    gs_scale_reading rd[GS_SIM_MAX_WL];
     for (int32_t k = 0; k < sc->nwl; k++) {
         vw[k].pool = sc->wl[k].pool;
         vw[k].need = sc->wl[k].need;
-        vw[k].metric_milli = metric_now(w, k);
-        vw[k].sp = &w->ws[k].sp;
-        vw[k].ss = &w->ws[k].ss;
+        vw[k].project = sc->wl[k].project;
+        rd[k] = (gs_scale_reading){true, metric_now(w, k)};
+        vw[k].readings = &rd[k];
+        vw[k].scaler = &w->ws[k].scaler;
+        vw[k].state = &w->ws[k].st;
     }
-    gs_rc_input in = {w->now, w->cat, sc->pools, sc->npools, vn, nn, vp, nvp, vw, sc->nwl, NULL, NULL};
+    /* the policy core sees a clock that starts at 0 at the beginning of the warm-up (its "never"
+     * sentinels are negative) */
+    gs_rc_input in = {w->now - w->in->start, w->cat, sc->pools, sc->npools, vn, nn, vp, nvp, vw, sc->nwl, NULL, NULL};
+    /* budgets: the spend metered so far in each period, the gate, and scaleToMin */
+    gs_budget_state bst[GS_SIM_MAX_BUDGETS];
+    gs_usd_u approved[GS_SIM_MAX_BUDGETS];
+    gs_budget_gate_ctx gate;
+    if (sc->nbudgets > 0 && w->now >= 0) {
+        proj_integrate(w);
+        for (int32_t b = 0; b < sc->nbudgets; b++) {
+            gs_budget_state *st = &bst[b];
+            memset(st, 0, sizeof *st);
+            st->budget = &sc->budgets[b];
+            int32_t p = -1;
+            for (int32_t k = 0; k < w->res->nproj; k++)
+                if (strcmp(w->res->proj[k], sc->budgets[b].project) == 0) p = k;
+            for (int win = 0; win < GS_WIN__N; win++) {
+                period_of(w->now, win, &st->periods.start[win], &st->periods.end[win]);
+                double v = p < 0 ? 0 : w->proj_acc[p] - w->win_acc0[b][win];
+                st->spent[win] = v > 0 ? (gs_usd_u)llround(v) : 0;
+            }
+            st->rate_per_hour = p < 0 || w->proj_rate[p] < 0 ? 0 : (gs_usd_u)llround(w->proj_rate[p]);
+        }
+        gs_budget_action ba[4 * GS_SIM_MAX_BUDGETS];
+        int32_t nba = gs_budget_actions(bst, sc->nbudgets, w->now, ba, 4 * GS_SIM_MAX_BUDGETS);
+        for (int32_t k = 0; k < sc->nwl; k++) {
+            bool cap = false;
+            for (int32_t a = 0; a < nba && a < 4 * GS_SIM_MAX_BUDGETS; a++)
+                cap |= ba[a].kind == GS_BACT_SCALE_TO_MIN && strcmp(ba[a].project, sc->wl[k].project) == 0;
+            if (cap && !w->capped[k]) w->res->budget_scale_to_min++;
+            w->capped[k] = cap;
+            /* policy/scale needs maxReplicaCount >= 1: with minReplicas 0 the cap is 1 */
+            w->ws[k].scaler.max_replicas = cap ? (sc->wl[k].min_replicas > 0 ? sc->wl[k].min_replicas : 1)
+                                               : sc->wl[k].max_replicas;
+        }
+        gs_budget_gate_init(&gate, w->now, bst, sc->nbudgets, approved);
+        /* the packer's gate, per project and $/hour (policy/budget) */
+        in.may_add = gs_budget_gate;
+        in.gate_ctx = &gate;
+    }
     gs_rc_output out = {0};
-    /* the scaler state is advanced by the step: keep a copy in case the buffer is too small */
-    gs_rc_scale_state *saved = malloc(sizeof(gs_rc_scale_state) * (size_t)(sc->nwl ? sc->nwl : 1));
-    if (!saved) { w->oom = 1; goto out; }
-    for (int32_t k = 0; k < sc->nwl; k++) saved[k] = w->ws[k].ss;
     for (;;) {
         acts = malloc(sizeof *acts * (size_t)cap_acts);
-        if (!acts) { w->oom = 1; free(saved); goto out; }
+        if (!acts) { w->oom = 1; goto out; }
         out = (gs_rc_output){acts, 0, cap_acts, 0};
-        int rc = gs_reconcile_step(&in, &out);
+        /* a plan that placed nothing is not redone until something changes (or a minute
+         * passes: budgets roll over) */
+        in.skip_pack = w->pack_stuck && !w->pack_dirty && w->now - w->pack_at < GS_MIN(1);
+        if (in.may_add) gs_budget_gate_init(&gate, w->now, bst, sc->nbudgets, approved); /* fresh per try */
+        gs_error e;
+        int rc = gs_reconcile_step(&in, &out, &e);
         if (rc == 0) break;
         free(acts);
         acts = NULL;
-        if (rc != GS_ETOOBIG) { w->oom = 1; free(saved); goto out; }
-        for (int32_t k = 0; k < sc->nwl; k++) w->ws[k].ss = saved[k];
+        if (rc != GS_ETOOBIG) {
+            snprintf(w->fail, sizeof w->fail, "%s", e.msg);
+            w->oom = 1;
+            goto out;
+        }
         cap_acts *= 4;
     }
-    free(saved);
+    if (out.packed) {
+        w->pack_stuck = out.placed == 0 && out.unplaced > 0;
+        w->pack_at = w->now;
+        w->pack_dirty = false;
+    }
     newpods = calloc((size_t)out.n + 1, sizeof *newpods);
     newnodes = calloc((size_t)out.n + 1, sizeof *newnodes);
     if (!newpods || !newnodes) { w->oom = 1; goto out; }
@@ -850,13 +1021,51 @@ out:
     free(newnodes);
 }
 
+/* The baselines' replica count: policy/scale (KEDA semantics, HPA stabilization) plus the
+ * two HPA defaults it does not model: a 10 % tolerance around the current count and the
+ * scale-up rate limit of max(+100 %, +4 pods) per 15 s. */
+static int32_t hpa_scale(W *w, int32_t k, int64_t metric_milli) {
+    wlst *s = &w->ws[k];
+    gs_scale_reading rd = {true, metric_milli};
+    int32_t pending = 0, ready = 0;
+    for (int32_t i = 0; i < w->nlive_pods; i++) {
+        const wpod *p = &w->pods[w->live_pods[i]];
+        if (p->wl != k || p->terminating || p->doomed) continue;
+        pending += p->node < 0;
+        ready += p->state == PS_IDLE || p->state == PS_BUSY;
+    }
+    gs_scale_input in = {w->now - w->in->start, &rd, s->replicas, ready, pending, NULL, 0, NULL, 0};
+    gs_scale_decision d;
+    gs_error e;
+    if (gs_scale_step(&s->scaler, &s->st, &in, &d, &e)) {
+        snprintf(w->fail, sizeof w->fail, "%s", e.msg);
+        w->oom = 1;
+        return s->replicas;
+    }
+    int32_t cur = s->replicas, want = d.desired;
+    /* KEDA itself takes a workload from 0 to max(minReplicaCount, 1); the HPA does the rest */
+    if (cur == 0 && want > 0) want = s->scaler.min_replicas > 1 ? s->scaler.min_replicas : 1;
+    if (cur > 0 && want > 0 && d.reason == GS_SCALE_STEADY) {
+        int64_t num = metric_milli * 10, den = s->scaler.triggers[0].target_milli * cur;
+        if (num >= den * 9 && num <= den * 11) want = cur;
+    }
+    if (want > cur && cur > 0) {
+        if (w->now - s->rate_start >= GS_SEC(15)) { /* (sim clock; rate_start starts far back) */
+            s->rate_start = w->now;
+            s->rate_base = cur;
+        }
+        int32_t lim = s->rate_base * 2 > s->rate_base + 4 ? s->rate_base * 2 : s->rate_base + 4;
+        if (want > lim) want = lim;
+    }
+    return want;
+}
+
 static void tick_kk(W *w) {
     /* HPA sync every 15 s on KEDA's last poll */
     if (w->now % GS_SEC(15) == 0) {
         for (int32_t k = 0; k < w->sc->nwl; k++) {
             wlst *s = &w->ws[k];
-            int32_t d = gs_reconcile_scale(&s->sp, &s->ss, w->now, s->metric_snap, s->replicas);
-            rs_scale(w, k, d);
+            rs_scale(w, k, hpa_scale(w, k, s->metric_snap));
         }
     }
     schedule_whole(w);
@@ -864,15 +1073,15 @@ static void tick_kk(W *w) {
     int32_t pend = 0;
     for (int32_t i = 0; i < w->nlive_pods; i++) pend += w->pods[w->live_pods[i]].state == PS_PENDING;
     if (pend == 0) {
-        w->batch_start = -1;
+        w->batch_start = GS_NEVER;
         w->batch_pending = 0;
     } else {
-        if (w->batch_start < 0) { w->batch_start = w->now; w->batch_last = w->now; }
+        if (w->batch_start == GS_NEVER) { w->batch_start = w->now; w->batch_last = w->now; }
         if (pend > w->batch_pending) w->batch_last = w->now;
         w->batch_pending = pend;
         if (w->now - w->batch_last >= GS_SEC(1) || w->now - w->batch_start >= GS_SEC(10)) {
             provision_karpenter(w);
-            w->batch_start = -1;
+            w->batch_start = GS_NEVER;
             w->batch_pending = 0;
         }
     }
@@ -897,8 +1106,7 @@ static void tick_ca(W *w) {
              * for scale-up); target = utilization target per pod */
             double util = dr > 0 ? db / dr : 0;
             int64_t metric = (int64_t)llround(util * s->ready * 1000.0);
-            int32_t d = gs_reconcile_scale(&s->sp, &s->ss, w->now, metric, s->replicas);
-            rs_scale(w, k, d);
+            rs_scale(w, k, hpa_scale(w, k, metric));
         }
     }
     provision_group(w);
@@ -916,6 +1124,7 @@ static void tick_ca(W *w) {
 
 static void on_node_ready(W *w, int32_t nid) {
     wnode *n = &w->nodes[nid];
+    mark(w);
     n->state = NS_READY;
     n->ready_at = w->now;
     for (int g = 0; g < n->ngpus; g++) {
@@ -932,6 +1141,7 @@ static void on_node_ready(W *w, int32_t nid) {
 }
 
 static void on_gpu_ready(W *w, int32_t nid, int g) {
+    mark(w);
     for (int32_t i = 0; i < w->nlive_pods; i++) {
         int32_t pid = w->live_pods[i];
         if (w->pods[pid].node == nid && w->pods[pid].gpu == g) maybe_start(w, pid);
@@ -1155,7 +1365,11 @@ static int run_oracle(W *w, gs_error *err) {
         gs_rc_need need = {0};
         if (jb->gpu_milli < 1000) need.compute = (jb->gpu_milli * 7 + 999) / 1000;
         else need.whole = jb->num_gpu;
-        double rate = oracle_rate(w, w->sc->jobs_pool, &need, 7, true);
+        double rate = -1;
+        for (int32_t pl = 0; pl < w->sc->npools; pl++) { /* a job may run in any pool */
+            double r2 = oracle_rate(w, pl, &need, 7, true);
+            if (r2 >= 0 && (rate < 0 || r2 < rate)) rate = r2;
+        }
         if (rate < 0) return gs_error_set(err, GS_EINFEASIBLE, "oracle: a job fits nothing in the pool");
         total += rate * (double)(jb->end - jb->create);
         w->job_wait[j] = 0;
@@ -1265,33 +1479,37 @@ static void setup_scalers(W *w) {
     for (int32_t k = 0; k < w->sc->nwl; k++) {
         const gs_sim_workload *wl = &w->sc->wl[k];
         wlst *s = &w->ws[k];
-        gs_rc_scale_state_init(&s->ss);
-        gs_rc_scale_params *p = &s->sp;
-        memset(p, 0, sizeof *p);
-        p->target_milli = wl->target_milli;
-        p->activation_milli = wl->activation_milli;
-        p->min_replicas = wl->min_replicas;
-        p->max_replicas = wl->max_replicas;
+        gs_scale_init(&s->st);
+        gs_scaler *c = &s->scaler;
+        memset(c, 0, sizeof *c);
+        snprintf(c->name, sizeof c->name, "%s", wl->name);
+        gs_trigger *t = &c->triggers[0];
+        c->ntriggers = 1;
+        t->type = GS_TRIG_SIM;
+        t->metric_type = GS_METRIC_AVERAGE_VALUE;
+        snprintf(t->name, sizeof t->name, "queue");
+        t->target_milli = wl->target_milli;
+        t->activation_milli = wl->activation_milli;
         if (w->pol == GS_POL_GPUSCALE) {
-            p->cooldown = wl->cooldown;
-            p->stabilize_down = wl->stabilize_down;
-        } else if (w->pol == GS_POL_KK) {
-            /* KEDA defaults: cooldownPeriod 300 s; HPA: 300 s scale-down stabilization,
-             * 10% tolerance, scale-up max(+100%, +4)/15 s */
-            p->cooldown = GS_SEC(300);
-            p->stabilize_down = GS_SEC(300);
-            p->hpa_tolerance = true;
-            p->hpa_rate_limit = true;
-        } else if (w->pol == GS_POL_CA) {
-            /* HPA on GPU utilization: target per pod = utilization target; minReplicas >= 1 */
-            p->target_milli = (int64_t)llround(w->sc->hpa_util_target * 1000.0);
-            p->activation_milli = -1; /* resource metrics: always active */
-            p->min_replicas = wl->min_replicas > 1 ? wl->min_replicas : 1;
-            p->cooldown = GS_SEC(300);
-            p->stabilize_down = GS_SEC(300);
-            p->hpa_tolerance = true;
-            p->hpa_rate_limit = true;
+            gs_scale_defaults(c);
+            c->polling_interval = wl->polling;
+            c->cooldown_period = wl->cooldown;
+            c->stabilize_down = wl->stabilize_down;
+        } else {
+            /* KEDA defaults (30 s polling, 300 s cooldown) handing replicas to an HPA with its
+             * defaults (300 s scale-down stabilization; tolerance and rate limit: hpa_scale) */
+            gs_scale_defaults_keda(c);
         }
+        c->min_replicas = wl->min_replicas;
+        c->max_replicas = wl->max_replicas;
+        if (w->pol == GS_POL_CA) {
+            /* HPA on GPU utilization: per-pod target = utilization target, minReplicas >= 1 */
+            t->target_milli = (int64_t)llround(w->sc->hpa_util_target * 1000.0);
+            t->activation_milli = 0;
+            c->min_replicas = wl->min_replicas > 1 ? wl->min_replicas : 1;
+            if (c->max_replicas < c->min_replicas) c->max_replicas = c->min_replicas;
+        }
+        s->rate_start = INT64_MIN / 2;
     }
 }
 
@@ -1340,8 +1558,8 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
     w->end = w->opts->end_override > 0 ? w->opts->end_override : sc->duration;
     gs_rng_seed(&w->rng, sc->seed ^ 0x5eed5eed00000000ULL);
     gs_heap_init(&w->h);
-    w->batch_start = -1;
-    w->last_scale_up = -GS_HOUR(1);
+    w->batch_start = GS_NEVER;
+    w->last_scale_up = GS_NEVER;
     int rc = 0;
     gs_sim_series *s = &res->series;
     s->step = sc->sample_every;
@@ -1379,16 +1597,43 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         if (!rc) rc = finish_stats(w);
         goto out;
     }
+    /* projects: one per distinct workload project; a pool's project is its first workload's */
+    for (int32_t pl = 0; pl < GS_SIM_MAX_POOLS; pl++) w->pool_proj[pl] = -1;
+    for (int32_t k = 0; k < sc->nwl; k++) {
+        int32_t p = -1;
+        for (int32_t j = 0; j < res->nproj; j++)
+            if (strcmp(res->proj[j], sc->wl[k].project) == 0) p = j;
+        if (p < 0) {
+            p = res->nproj++;
+            snprintf(res->proj[p], sizeof res->proj[p], "%s", sc->wl[k].project);
+        }
+        int32_t pl = sc->wl[k].pool;
+        if (pl >= 0 && pl < GS_SIM_MAX_POOLS && w->pool_proj[pl] < 0) {
+            w->pool_proj[pl] = p;
+            w->pool_project[pl] = res->proj[p];
+        }
+    }
+    w->proj_at = 0;
     setup_scalers(w);
     /* baseline node group type: cheapest type fitting the biggest single pod */
     {
         int32_t need = 1, pool = sc->nwl ? sc->wl[0].pool : sc->jobs_pool;
-        gs_mib gmem = 0;
-        for (int32_t k = 0; k < sc->nwl; k++)
+        gs_mib gmem = 0, mem = 0;
+        gs_mcpu cpu = 0;
+        for (int32_t k = 0; k < sc->nwl; k++) {
             if (sc->wl[k].need.mem_mib > gmem) gmem = sc->wl[k].need.mem_mib;
-        for (int64_t j = 0; j < in->njobs; j++)
+            if (sc->wl[k].need.cpu > cpu) cpu = sc->wl[k].need.cpu;
+            if (sc->wl[k].need.mem > mem) mem = sc->wl[k].need.mem;
+        }
+        for (int64_t j = 0; j < in->njobs; j++) {
             if (in->jobs[j].gpu_milli >= 1000 && in->jobs[j].num_gpu > need) need = in->jobs[j].num_gpu;
-        w->base_type = cheapest_whole(w, pool, need, gmem, need, &w->base_cap);
+            if (in->jobs[j].cpu > cpu) cpu = in->jobs[j].cpu;
+            if (in->jobs[j].mem > mem) mem = in->jobs[j].mem;
+        }
+        /* the group's type must fit the biggest pod; if none does, fit the GPUs only (the
+         * pods too big for it stay pending and are reported as not served) */
+        w->base_type = cheapest_whole(w, pool, need, gmem, cpu, mem, need, &w->base_cap);
+        if (w->base_type < 0) w->base_type = cheapest_whole(w, pool, need, gmem, 0, 0, need, &w->base_cap);
         if (w->base_type < 0 && pol != GS_POL_GPUSCALE) {
             rc = gs_error_set(err, GS_EINFEASIBLE, "no instance type of the pool fits a whole-GPU replica");
             goto out;
@@ -1398,6 +1643,8 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
     if (pol == GS_POL_STATIC) setup_static(w);
     if (w->oom) { rc = gs_error_set(err, GS_ENOMEM, "out of memory"); goto out; }
     gs_ms every = tick_every(w);
+    w->every = every;
+    w->tick_armed = true;
     w->now = w->price_at = in->start;
     push(w, in->start, EV_TICK, 0, 0, 0);
     push(w, 0, EV_SAMPLE, 0, 0, 0);
@@ -1495,21 +1742,39 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             sample(w);
             push(w, w->now + sc->sample_every, EV_SAMPLE, 0, 0, 0);
             break;
-        case EV_TICK:
+        case EV_TICK: {
+            w->tick_armed = false;
+            w->dirty = false;
+            w->in_tick = true;
             if (pol == GS_POL_GPUSCALE) tick_gpuscale(w);
             else if (pol == GS_POL_KK) tick_kk(w);
             else tick_ca(w);
-            push(w, w->now + every, EV_TICK, 0, 0, 0);
+            w->in_tick = false;
+            bool again = sc->nwl > 0 || w->dirty;
+            for (int32_t i = 0; i < w->nlive_pods && !again; i++)
+                again = w->pods[w->live_pods[i]].state == PS_PENDING;
+            for (int32_t i = 0; i < w->nlive_nodes && !again; i++)
+                again = w->nodes[w->live_nodes[i]].npods == 0;
+            if (again) {
+                w->tick_armed = true;
+                push(w, w->now + every, EV_TICK, 0, 0, 0);
+            }
             break;
+        }
         }
         if (w->oom) break;
     }
-    if (w->oom) { rc = gs_error_set(err, GS_ENOMEM, "out of memory during the run"); goto out; }
+    if (w->oom) {
+        rc = w->fail[0] ? gs_error_set(err, GS_EINVAL, "%s", w->fail)
+                        : gs_error_set(err, GS_ENOMEM, "out of memory during the run");
+        goto out;
+    }
     if (w->now < w->end) w->now = w->end;
     res->events = events;
     /* close: bill every node still running at the horizon */
     for (int32_t i = w->nlive_nodes - 1; i >= 0; i--) node_end(w, w->live_nodes[i]);
     integrate(w);
+    budget_close(w);
     rc = finish_stats(w);
     if (rc) rc = gs_error_set(err, rc, "out of memory");
 out:

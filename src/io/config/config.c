@@ -2101,13 +2101,12 @@ static int document(ld *L, const node *doc) {
 
 static int errat(ld *L, const pos *p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int errat(ld *L, const pos *p, const char *fmt, ...) {
-    char msg[GS_ERROR_MSG_MAX];
+    const char *file = L->srcs[p->file].name ? L->srcs[p->file].name : "<string>";
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int rc = gs_error_vsetpos(L->err, GS_EINVAL, file, p->line, p->col, fmt, ap);
     va_end(ap);
-    const char *file = L->srcs[p->file].name ? L->srcs[p->file].name : "<string>";
-    return gs_error_setpos(L->err, GS_EINVAL, file, p->line, p->col, "%s", msg);
+    return rc;
 }
 
 static const char *const RES_NAMES[] = {"", "nvidia.com/gpu", "nvidia.com/mig-", "nvidia.com/gpu.shared",

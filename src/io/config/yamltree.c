@@ -13,6 +13,10 @@ typedef struct builder {
     gs_yaml_node *stack[72];
     int depth;
     gs_yaml_node *root;       /* current document's root */
+    const char *what;         /* the input, for messages ("gpuscale configuration") */
+    bool one_doc;             /* a second document start is an error */
+    int32_t starts;           /* document starts seen */
+    bool named;               /* what was given by the caller (gs_yaml_parse_one) */
 } builder;
 
 static void node_free(gs_yaml_node *n) {
@@ -33,9 +37,7 @@ void gs_yaml_free(gs_yaml_stream *s) {
 static int mark_line(const yaml_mark_t *m) { return m->line < 1000000000 ? (int)m->line + 1 : 0; }
 static int mark_col(const yaml_mark_t *m) { return m->column < 1000000000 ? (int)m->column + 1 : 0; }
 
-static int failm(builder *b, int code, const yaml_mark_t *m, const char *msg, const char *arg) {
-    if (arg)
-        return gs_error_setpos(b->err, code, b->file, mark_line(m), mark_col(m), "%s%s", msg, arg);
+static int failm(builder *b, int code, const yaml_mark_t *m, const char *msg) {
     return gs_error_setpos(b->err, code, b->file, mark_line(m), mark_col(m), "%s", msg);
 }
 
@@ -55,7 +57,10 @@ static int push_kid(gs_yaml_node *parent, gs_yaml_node *kid) {
 static int attach(builder *b, gs_yaml_node *nn, const yaml_mark_t *m) {
     if (++b->nodes > b->lim.max_nodes) {
         node_free(nn);
-        return failm(b, GS_ETOOBIG, m, "too many YAML nodes (the limit is a configuration's worth)", NULL);
+        if (b->named)
+            return gs_error_setpos(b->err, GS_ETOOBIG, b->file, mark_line(m), mark_col(m),
+                                   "more than %d YAML values in %s", (int)b->lim.max_nodes, b->what);
+        return failm(b, GS_ETOOBIG, m, "too many YAML nodes (the limit is a configuration's worth)");
     }
     if (b->depth == 0) {
         b->root = nn;
@@ -65,13 +70,13 @@ static int attach(builder *b, gs_yaml_node *nn, const yaml_mark_t *m) {
     int32_t limit = top->kind == GS_YAML_MAP ? b->lim.max_items * 2 : b->lim.max_items;
     if (top->n >= limit) {
         node_free(nn);
-        return failm(b, GS_ETOOBIG, m, "too many entries in one YAML collection", NULL);
+        return failm(b, GS_ETOOBIG, m, "too many entries in one YAML collection");
     }
     if (top->kind == GS_YAML_MAP && top->n % 2 == 0) {
         /* a key: must be a scalar, and unique in this mapping */
         if (nn->kind != GS_YAML_SCALAR) {
             node_free(nn);
-            return failm(b, GS_EPARSE, m, "a mapping key must be a plain string", NULL);
+            return failm(b, GS_EPARSE, m, "a mapping key must be a plain string");
         }
         for (int32_t i = 0; i < top->n; i += 2) {
             if (top->kids[i]->len == nn->len && memcmp(top->kids[i]->str, nn->str, nn->len) == 0) {
@@ -125,25 +130,34 @@ static int end_doc(builder *b) {
     return 0;
 }
 
+/* "YAML anchors (&name) are not supported in gpuscale configuration" and its kin. */
+static int unsupported(builder *b, const yaml_mark_t *m, const char *thing) {
+    return gs_error_setpos(b->err, GS_EPARSE, b->file, mark_line(m), mark_col(m), "YAML %s are not supported in %s",
+                           thing, b->what);
+}
+
 static int on_event(builder *b, const yaml_event_t *ev) {
     const yaml_mark_t *m = &ev->start_mark;
     switch (ev->type) {
     case YAML_DOCUMENT_START_EVENT:
+        if (++b->starts > 1 && b->one_doc)
+            return gs_error_setpos(b->err, GS_EPARSE, b->file, mark_line(m), mark_col(m),
+                                   "one document expected in %s", b->what);
         b->root = NULL;
         b->depth = 0;
         return 0;
     case YAML_DOCUMENT_END_EVENT:
         return end_doc(b);
     case YAML_ALIAS_EVENT:
-        return failm(b, GS_EPARSE, m, "YAML aliases (*", "name) are not supported in gpuscale configuration");
+        return unsupported(b, m, "aliases (*name)");
     case YAML_SCALAR_EVENT: {
         if (ev->data.scalar.anchor)
-            return failm(b, GS_EPARSE, m, "YAML anchors (&", "name) are not supported in gpuscale configuration");
+            return unsupported(b, m, "anchors (&name)");
         if (ev->data.scalar.tag)
-            return failm(b, GS_EPARSE, m, "YAML tags (!", "tag) are not supported in gpuscale configuration");
+            return unsupported(b, m, "tags (!tag)");
         size_t len = ev->data.scalar.length;
         if (memchr(ev->data.scalar.value, '\0', len))
-            return failm(b, GS_EPARSE, m, "a NUL character is not allowed in a string", NULL);
+            return failm(b, GS_EPARSE, m, "a NUL character is not allowed in a string");
         gs_yaml_node *n = new_node(GS_YAML_SCALAR, m);
         if (!n) return gs_error_set(b->err, GS_ENOMEM, "out of memory reading YAML");
         n->str = malloc(len + 1);
@@ -160,9 +174,9 @@ static int on_event(builder *b, const yaml_event_t *ev) {
         const yaml_char_t *anchor = seq ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor;
         const yaml_char_t *tag = seq ? ev->data.sequence_start.tag : ev->data.mapping_start.tag;
         if (anchor)
-            return failm(b, GS_EPARSE, m, "YAML anchors (&", "name) are not supported in gpuscale configuration");
+            return unsupported(b, m, "anchors (&name)");
         if (tag)
-            return failm(b, GS_EPARSE, m, "YAML tags (!", "tag) are not supported in gpuscale configuration");
+            return unsupported(b, m, "tags (!tag)");
         if (b->depth >= b->lim.max_depth)
             return gs_error_setpos(b->err, GS_ETOOBIG, b->file, mark_line(m), mark_col(m),
                                    "YAML nested too deeply (max depth %d)", b->lim.max_depth);
@@ -182,12 +196,15 @@ static int on_event(builder *b, const yaml_event_t *ev) {
     }
 }
 
-int gs_yaml_parse(gs_yaml_stream *out, const char *text, size_t len, const char *file,
-                  const gs_yaml_limits *lim, gs_error *err) {
+static int parse(gs_yaml_stream *out, const char *text, size_t len, const char *file,
+                 const gs_yaml_limits *lim, const char *what, bool one_doc, gs_error *err) {
     memset(out, 0, sizeof *out);
     builder b;
     memset(&b, 0, sizeof b);
     b.out = out;
+    b.what = what ? what : "gpuscale configuration";
+    b.named = what != NULL;
+    b.one_doc = one_doc;
     b.file = file ? file : "<input>";
     b.err = err;
     b.lim.max_depth = 32;
@@ -237,6 +254,16 @@ int gs_yaml_parse(gs_yaml_stream *out, const char *text, size_t len, const char 
         return rc;
     }
     return 0;
+}
+
+int gs_yaml_parse(gs_yaml_stream *out, const char *text, size_t len, const char *file,
+                  const gs_yaml_limits *lim, gs_error *err) {
+    return parse(out, text, len, file, lim, NULL, false, err);
+}
+
+int gs_yaml_parse_one(gs_yaml_stream *out, const char *text, size_t len, const char *file,
+                      const gs_yaml_limits *lim, const char *what, gs_error *err) {
+    return parse(out, text, len, file, lim, what ? what : "this file", true, err);
 }
 
 const char *gs_yaml_kind_name(const gs_yaml_node *n) {

@@ -45,6 +45,15 @@ int gs_yaml_parse(gs_yaml_stream *out, const char *text, size_t len, const char 
                   const gs_yaml_limits *lim, gs_error *err);
 void gs_yaml_free(gs_yaml_stream *s);
 
+/* As gs_yaml_parse, for inputs that hold a single document (a cluster snapshot): a second
+ * document start (`---`), even of an empty document, is an error at its position, so
+ * out->ndocs ends 0 (empty input, or an empty/null document) or 1. `what` names the input in
+ * messages ("a state file": "YAML anchors (&name) are not supported in a state file",
+ * "one document expected in a state file", "more than N YAML values in a state file");
+ * NULL reads "this file". Other messages are those of gs_yaml_parse. */
+int gs_yaml_parse_one(gs_yaml_stream *out, const char *text, size_t len, const char *file,
+                      const gs_yaml_limits *lim, const char *what, gs_error *err);
+
 /* Helpers over a parsed tree. */
 const char *gs_yaml_kind_name(const gs_yaml_node *n); /* "a string", "a sequence", "a mapping" */
 /* A plain scalar that YAML reads as null: "", "~", "null", "Null", "NULL". */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,30 @@ int gs_qparse_number_milli(const char *s, int64_t *milli) {
 }
 
 /* ---- Redis ---- */
+
+static redisReplyObjectFunctions guarded_fns;
+static pthread_once_t guarded_once = PTHREAD_ONCE_INIT;
+static const redisReplyObjectFunctions *default_fns;
+
+static void *guarded_array(const redisReadTask *task, int elements) {
+    if (elements < 0 || elements > GS_REDIS_MAX_ELEMENTS) return NULL; /* reader: error */
+    return default_fns->createArray(task, elements);
+}
+
+static void guarded_init(void) {
+    redisReader *r = redisReaderCreate();
+    if (!r) return;
+    default_fns = r->fn;
+    redisReaderFree(r);
+    if (!default_fns) return;
+    guarded_fns = *default_fns;
+    guarded_fns.createArray = guarded_array;
+}
+
+void gs_qparse_redis_guard(redisReader *r) {
+    pthread_once(&guarded_once, guarded_init);
+    if (r && default_fns && r->fn == default_fns) r->fn = &guarded_fns;
+}
 
 static int redis_err(const redisReply *r, gs_error *err) {
     const char *s = r->str ? r->str : "";
@@ -123,11 +148,32 @@ static int json_num_milli(const json_t *v, int64_t *milli) {
     return GS_EPARSE;
 }
 
-int gs_qparse_rabbitmq(const char *body, size_t len, gs_rabbit_mode mode, int64_t *milli,
-                       gs_error *err) {
-    json_t *j = load(body, len, "rabbitmq", err);
-    if (!j) return GS_EPARSE;
+int gs_qparse_rabbitmq(const char *body, size_t len, gs_rabbit_mode mode, const char *queue,
+                       int64_t *milli, gs_error *err) {
+    json_t *top = load(body, len, "rabbitmq", err);
+    if (!top) return GS_EPARSE;
     int rc = 0;
+    const json_t *j = top;
+    const json_t *items = json_object_get(top, "items");
+    if (items) {
+        j = NULL;
+        if (!json_is_array(items)) {
+            json_decref(top);
+            return gs_error_set(err, GS_EPARSE, "rabbitmq: \"items\" is not an array");
+        }
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            const json_t *it = json_array_get(items, i);
+            const char *n = json_string_value(json_object_get(it, "name"));
+            if (json_is_object(it) && n && (!queue || !strcmp(n, queue))) {
+                j = it;
+                break;
+            }
+        }
+        if (!j) {
+            json_decref(top);
+            return gs_error_set(err, GS_ENOENT, "rabbitmq: queue %.100s not found", queue ? queue : "(any)");
+        }
+    }
     const json_t *e = json_object_get(j, "error");
     if (e && json_is_string(e)) {
         const char *reason = json_string_value(json_object_get(j, "reason"));
@@ -148,7 +194,7 @@ int gs_qparse_rabbitmq(const char *body, size_t len, gs_rabbit_mode mode, int64_
         else if (json_num_milli(v, milli))
             rc = gs_error_set(err, GS_EPARSE, "rabbitmq: \"%s\" is not a non-negative number", f);
     }
-    json_decref(j);
+    json_decref(top);
     return rc;
 }
 

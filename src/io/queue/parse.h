@@ -20,6 +20,14 @@ typedef enum {
     GS_REDIS_LAG        /* consumer group: lag (XINFO GROUPS, Redis >= 7) */
 } gs_redis_mode;
 
+/* Largest array a Redis reply may announce (XINFO GROUPS of a stream with many groups stays
+ * far below). hiredis 0.14 allocates whatever a reply announces ("*333333331\r\n" asks for
+ * 2.6 GB), so every reader the sources use goes through gs_qparse_redis_guard. */
+#define GS_REDIS_MAX_ELEMENTS 65536
+
+/* Makes reader r refuse (as a protocol error) arrays longer than GS_REDIS_MAX_ELEMENTS. */
+void gs_qparse_redis_guard(redisReader *r);
+
 /* A hiredis reply to the command of mode (group: the consumer group, for LAG). */
 int gs_qparse_redis(const redisReply *r, gs_redis_mode mode, const char *group,
                     int64_t *milli, gs_error *err);
@@ -30,9 +38,11 @@ typedef enum {
     GS_RABBIT_PUBLISH_RATE     /* mode MessageRate: message_stats.publish_details.rate */
 } gs_rabbit_mode;
 
-/* Body of GET /api/queues/{vhost}/{queue} from the management plugin. */
-int gs_qparse_rabbitmq(const char *body, size_t len, gs_rabbit_mode mode, int64_t *milli,
-                       gs_error *err);
+/* Body of GET /api/queues/{vhost}/{queue} (one queue object), or of the paginated list
+ * GET /api/queues/{vhost}?...&enable_queue_totals=true ({"items": [...]}: the item whose name
+ * is `queue` is read; none: GS_ENOENT). queue may be NULL for the single-object form. */
+int gs_qparse_rabbitmq(const char *body, size_t len, gs_rabbit_mode mode, const char *queue,
+                       int64_t *milli, gs_error *err);
 
 /* Body of GET /api/v1/query. 0 series: 0 when empty_is_zero (KEDA's ignoreNullValues,
  * default), else GS_ENOENT; more than one series: GS_EPARSE. Scalars are accepted. */

@@ -73,6 +73,9 @@ int gs_qhttp_do(gs_qhttp *h, const gs_qhttp_req *r, gs_error *err) {
         }
         hl = n;
     }
+    char ebuf[CURL_ERROR_SIZE];
+    ebuf[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
     curl_easy_setopt(c, CURLOPT_URL, r->url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -104,13 +107,18 @@ int gs_qhttp_do(gs_qhttp *h, const gs_qhttp_req *r, gs_error *err) {
     }
     CURLcode cc = curl_easy_perform(c);
     curl_slist_free_all(hl);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* ebuf is about to go out of scope */
     if (h->toobig)
         return gs_error_set(err, GS_ETOOBIG, "%s: reply from %s is larger than %d bytes", r->what,
                             shown, GS_QUEUE_BODY_MAX);
     if (cc == CURLE_OPERATION_TIMEDOUT)
         return gs_error_set(err, GS_ETIMEOUT, "%s: %s: timed out", r->what, shown);
-    if (cc != CURLE_OK)
-        return gs_error_set(err, GS_EIO, "%s: %s: %s", r->what, shown, curl_easy_strerror(cc));
+    if (cc != CURLE_OK) {
+        /* curl's detail may name the URL with its query: keep it out when a redacted one is set */
+        bool detail = ebuf[0] && (!r->shown_url || !strstr(ebuf, "http"));
+        return gs_error_set(err, GS_EIO, "%s: %s: %s%s%s", r->what, shown, curl_easy_strerror(cc),
+                            detail ? ": " : "", detail ? ebuf : "");
+    }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
     if (!h->body) {
         h->body = malloc(1);

@@ -182,7 +182,30 @@ static int q_open(gs_queue *q, gs_error *err) {
         char ev[GS_VALUE_LEN * 3 + 1], eq[GS_VALUE_LEN * 3 + 1];
         gs_qhttp_escape(s->vhost, ev, sizeof ev);
         gs_qhttp_escape(s->queue, eq, sizeof eq);
-        int ul = snprintf(s->url, sizeof s->url, "%s/api/queues/%s/%s", s->base, ev, eq);
+        /* QueueLength: the queue list endpoint with queue totals straight from the broker's
+         * core metrics (refreshed every collect_statistics_interval), filtered to this queue
+         * by an anchored, escaped regex. The single-queue endpoint serves the management
+         * database's samples instead, whose granularity (5 s by default) delays the reading.
+         * MessageRate needs those samples. */
+        int ul;
+        if (s->mode == GS_RABBIT_PUBLISH_RATE) {
+            ul = snprintf(s->url, sizeof s->url, "%s/api/queues/%s/%s", s->base, ev, eq);
+        } else {
+            char rx[GS_VALUE_LEN * 2 + 3], erx[GS_VALUE_LEN * 6 + 10];
+            size_t o = 0;
+            rx[o++] = '^';
+            for (const char *c = s->queue; *c; c++) {
+                if (strchr("\\^$.|?*+()[]{}", *c)) rx[o++] = '\\';
+                rx[o++] = *c;
+            }
+            rx[o++] = '$';
+            rx[o] = '\0';
+            gs_qhttp_escape(rx, erx, sizeof erx);
+            ul = snprintf(s->url, sizeof s->url,
+                          "%s/api/queues/%s?page=1&page_size=100&name=%s&use_regex=true"
+                          "&disable_stats=true&enable_queue_totals=true",
+                          s->base, ev, erx);
+        }
         if (ul < 0 || (size_t)ul >= sizeof s->url) {
             rc = gs_error_set(err, GS_ETOOBIG, "trigger %s: management URL too long", t->name);
             goto fail;
@@ -214,9 +237,16 @@ static int http_read(gs_queue *q, qsrc *s, int64_t *milli, gs_error *err) {
     if (s->http.status == 404)
         return gs_error_set(err, GS_ENOENT, "rabbitmq: queue %s in vhost %s not found (HTTP 404)",
                             s->queue, s->vhost);
+    if (s->http.status == 400)
+        return gs_error_set(err, GS_EPEER, "rabbitmq: HTTP 400 from %s (a management plugin older than 3.8 has no queue totals)",
+                            s->base);
     if (s->http.status != 200)
         return gs_error_set(err, GS_EPEER, "rabbitmq: HTTP %ld from %s", s->http.status, s->base);
-    return gs_qparse_rabbitmq(s->http.body, s->http.len, s->mode, milli, err);
+    rc = gs_qparse_rabbitmq(s->http.body, s->http.len, s->mode, s->queue, milli, err);
+    if (rc == GS_ENOENT)
+        return gs_error_set(err, GS_ENOENT, "rabbitmq: queue %s in vhost %s not found", s->queue,
+                            s->vhost);
+    return rc;
 }
 
 static int amqp_fail(amqp_rpc_reply_t rep, const char *what, gs_error *err) {

@@ -137,6 +137,12 @@ fail:
 }
 
 static int ctx_err(const redisContext *c, const char *what, gs_error *err) {
+    if (c->err == REDIS_ERR_OOM)
+        return gs_error_set(err, GS_EPARSE,
+                            "redis: %s: reply refused (an array of more than %d elements, or out of memory)",
+                            what, GS_REDIS_MAX_ELEMENTS);
+    if (c->err == REDIS_ERR_PROTOCOL)
+        return gs_error_set(err, GS_EPARSE, "redis: %s: not the Redis protocol: %s", what, c->errstr);
     bool timeout = c->err == REDIS_ERR_IO && strstr(c->errstr, "temporarily unavailable");
     return gs_error_set(err, timeout ? GS_ETIMEOUT : GS_EIO, "redis: %s: %s", what,
                         timeout ? "timed out" : c->errstr);
@@ -148,6 +154,7 @@ static int r_connect(gs_queue *q, rsrc *r, gs_error *err) {
                           : redisConnectWithTimeout(r->host, r->port, ct);
     if (!r->c) return gs_error_set(err, GS_ENOMEM, "redis: cannot allocate a connection");
     if (r->c->err) return ctx_err(r->c, "connect", err);
+    gs_qparse_redis_guard(r->c->reader);
     if (redisSetTimeout(r->c, tv_of(q->opts.read_timeout)) != REDIS_OK)
         return gs_error_set(err, GS_EIO, "redis: cannot set the read timeout");
     redisReply *rep = NULL;
