@@ -38,5 +38,12 @@ check 1 "mig non-MIG model" "$bin" mig t4
 check 2 "mig no model" "$bin" mig
 "$bin" mig --mig-parted a100-40gb | grep -q '"3g.20gb": 2' || { echo "FAIL: mig-parted output"; fail=1; }
 
+# the README's configuration example stays valid
+root=$2
+tmp=$(mktemp)
+awk '/^```yaml/{f=1;next}/^```/{if(f){f=0;exit}}f' "$root/README.md" > "$tmp"
+"$bin" validate "$tmp" >/dev/null 2>&1 || { echo "FAIL: README's YAML example does not validate:"; "$bin" validate "$tmp"; fail=1; }
+rm -f "$tmp"
+
 [ $fail = 0 ] && echo "cli: all checks passed"
 exit $fail
