@@ -15,6 +15,19 @@ static const gs_sim_result *find(const gs_report *r, gs_policy p) {
 
 static double usd(gs_usd_u v) { return (double)v / 1e6; }
 
+static void fmt_ms(gs_ms v, char *buf, size_t n);
+
+/* A simulated time of an environment event as "+1.5h", or "-" when it did not happen. */
+static void fmt_at(gs_ms v, char *buf, size_t n) {
+    if (v == GS_SIM_NOT) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    char t[32];
+    fmt_ms(v < 0 ? 0 : v, t, sizeof t);
+    snprintf(buf, n, "+%s", t);
+}
+
 static void fmt_ms(gs_ms v, char *buf, size_t n) {
     if (v < 1000) snprintf(buf, n, "%lldms", (long long)v);
     else if (v < 120000) snprintf(buf, n, "%.1fs", (double)v / 1000.0);
@@ -150,6 +163,36 @@ void gs_report_text(const gs_report *r, FILE *f) {
             }
         }
     }
+    if (r->sc->nenvs) {
+        fprintf(f, "\nenvironments (cost: the bills of the nodes launched for it; times since start):\n");
+        for (int32_t e = 0; e < r->sc->nenvs; e++) {
+            const gs_sim_env *se = &r->sc->envs[e];
+            char st[32], ttl[32];
+            fmt_at(se->start, st, sizeof st);
+            fmt_ms(se->obj.ttl, ttl, sizeof ttl);
+            fprintf(f, "  %s: project %s, pool %s, start %s, ttl %s, deleteWhen %s, %d x %s for ", se->obj.name,
+                    se->obj.project, se->obj.pool, st, se->obj.ttl ? ttl : "-",
+                    se->obj.delete_when == GS_DELETE_SUCCEEDED ? "succeeded"
+                    : se->obj.delete_when == GS_DELETE_FINISHED ? "finished" : "never",
+                    se->obj.workloads[0].replicas, se->mig_profile[0] ? se->mig_profile : "whole GPU");
+            fmt_ms(se->obj.workloads[0].run_for, ttl, sizeof ttl);
+            fprintf(f, "%s\n", ttl);
+            for (int32_t i = 0; i < r->nres; i++) {
+                const gs_sim_result *x = &r->res[i];
+                if (e >= x->nenvs) continue;
+                const gs_sim_envres *v = &x->env[e];
+                char c[32], g[32], dl[32], u[32];
+                fmt_at(v->created_at, c, sizeof c);
+                fmt_at(v->workloads_gone_at, g, sizeof g);
+                fmt_at(v->deleted_at, dl, sizeof dl);
+                fprintf(f, "    %-19s created %s, pods deleted %s, deleted %s, why %s, pods succeeded %d deleted %d, nodes %d, cost %s\n",
+                        gs_policy_name(x->pol), c, g, dl,
+                        v->reason == GS_ENV_REASON_NONE ? (v->created_at == GS_SIM_NOT ? "not created" : "still active")
+                                                        : gs_env_reason_name(v->reason),
+                        v->pods_succeeded, v->pods_deleted, v->nodes, gs_fmt_usd(v->cost, u, sizeof u));
+            }
+        }
+    }
     fprintf(f, "\ntargets (issue 4):\n");
     gs_report_targets(r, f);
 }
@@ -202,6 +245,23 @@ int gs_report_json(const gs_report *r, const char *path, gs_error *err) {
                                                 "maxDayMicroUsd", (json_int_t)x->budget_max[b][GS_WIN_DAY],
                                                 "maxMonthMicroUsd", (json_int_t)x->budget_max[b][GS_WIN_MONTH]));
         json_object_set_new(p, "budgetMaxSpent", bm);
+        json_t *ev = json_array();
+        for (int32_t e = 0; e < x->nenvs && e < r->sc->nenvs; e++) {
+            const gs_sim_envres *v = &x->env[e];
+            json_t *o3 = json_object();
+            json_object_set_new(o3, "name", json_string(r->sc->envs[e].obj.name));
+            json_object_set_new(o3, "project", json_string(r->sc->envs[e].obj.project));
+            json_object_set_new(o3, "createdAtMs", v->created_at == GS_SIM_NOT ? json_null() : json_integer(v->created_at));
+            json_object_set_new(o3, "podsDeletedAtMs", v->workloads_gone_at == GS_SIM_NOT ? json_null() : json_integer(v->workloads_gone_at));
+            json_object_set_new(o3, "deletedAtMs", v->deleted_at == GS_SIM_NOT ? json_null() : json_integer(v->deleted_at));
+            json_object_set_new(o3, "reason", v->reason == GS_ENV_REASON_NONE ? json_null() : json_string(gs_env_reason_name(v->reason)));
+            json_object_set_new(o3, "podsSucceeded", json_integer(v->pods_succeeded));
+            json_object_set_new(o3, "podsDeleted", json_integer(v->pods_deleted));
+            json_object_set_new(o3, "nodesLaunched", json_integer(v->nodes));
+            json_object_set_new(o3, "costMicroUsd", json_integer((json_int_t)v->cost));
+            json_array_append_new(ev, o3);
+        }
+        json_object_set_new(p, "environments", ev);
         json_object_set_new(p, "ratioToOracle", json_real(ratio(x, o)));
         json_object_set_new(p, "events", json_integer(x->events));
         json_object_set_new(p, "wallSeconds", json_real(x->wall_s));
@@ -394,7 +454,26 @@ int gs_report_html(const gs_report *r, const char *path, gs_error *err) {
                     (long long)w->requests, (long long)w->served, (long long)w->dropped, a, b, c, s, (long long)w->slo_viol);
         }
     }
-    fprintf(f, "</table>\n<p class=\"note\">Policies: static-peak (whole-GPU nodes sized for the peak, always on); cluster-autoscaler "
+    fprintf(f, "</table>\n");
+    if (r->sc->nenvs) {
+        fprintf(f, "<h2>Environments</h2>\n<table><tr><th>policy</th><th>environment</th><th>created</th><th>pods deleted</th><th>deleted</th><th>why</th><th>nodes</th><th>cost $</th></tr>\n");
+        for (int32_t i = 0; i < r->nres; i++) {
+            const gs_sim_result *x = &r->res[i];
+            for (int32_t e = 0; e < x->nenvs && e < r->sc->nenvs; e++) {
+                const gs_sim_envres *v = &x->env[e];
+                char c[32], g[32], dl[32];
+                fmt_at(v->created_at, c, sizeof c);
+                fmt_at(v->workloads_gone_at, g, sizeof g);
+                fmt_at(v->deleted_at, dl, sizeof dl);
+                fprintf(f, "<tr><td>%s</td><td>", gs_policy_name(x->pol));
+                esc(f, r->sc->envs[e].obj.name);
+                fprintf(f, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%.2f</td></tr>\n", c, g, dl,
+                        v->reason == GS_ENV_REASON_NONE ? "-" : gs_env_reason_name(v->reason), v->nodes, usd(v->cost));
+            }
+        }
+        fprintf(f, "</table>\n");
+    }
+    fprintf(f, "<p class=\"note\">Policies: static-peak (whole-GPU nodes sized for the peak, always on); cluster-autoscaler "
                "(HPA on GPU utilization, one node group type, scale-down after 10 min unneeded); karpenter-keda (KEDA 30 s polling, "
                "300 s cooldown, HPA defaults; Karpenter cheapest-type just-in-time launch, consolidateAfter 0, whole GPUs); gpuscale "
                "(policy/reconcile: 1 s queue-driven scaler, MIG packing, instant consolidation); oracle (perfect foresight, zero boot, "

@@ -298,6 +298,38 @@ static int parse_pool(ctx *c, json_t *o, const char *path, gs_pool *p, const gs_
     return 0;
 }
 
+/* The pod resources workloads and environment Jobs share: migProfile (H100-80GB profile
+ * name, "" = a whole GPU), gpuMemory, cpu, memory. */
+static int parse_need(ctx *c, json_t *o, const char *path, char *mig, size_t migcap, gs_rc_need *need) {
+    int rc;
+    if ((rc = get_str(c, o, "migProfile", path, mig, migcap))) return rc;
+    need->mem_mib = 0;
+    if ((rc = get_qty_mem(c, o, "gpuMemory", path, &need->mem_mib))) return rc;
+    need->cpu = 1000;
+    need->mem = 4096;
+    if ((rc = get_qty_cpu(c, o, "cpu", path, &need->cpu))) return rc;
+    if ((rc = get_qty_mem(c, o, "memory", path, &need->mem))) return rc;
+    if (mig[0]) {
+        const gs_gpu_model *ref = gs_gpu_get(gs_gpu_find("h100-80gb"));
+        int pi = ref ? gs_mig_profile_find(ref, mig) : -1;
+        if (pi < 0) {
+            char sp[300];
+            snprintf(sp, sizeof sp, "%s.migProfile", path);
+            return fail(c, sp, "'%s' is not an H100-80GB MIG profile (see `gpuscale mig h100`)", mig);
+        }
+        need->compute = ref->profiles[pi].compute;
+        if (need->mem_mib == 0) need->mem_mib = ref->profiles[pi].mem_mib;
+        if (need->mem_mib > ref->profiles[pi].mem_mib) {
+            char sp[300];
+            snprintf(sp, sizeof sp, "%s.gpuMemory", path);
+            return fail(c, sp, "does not fit the memory of %s", mig);
+        }
+    } else {
+        need->compute = 7;
+    }
+    return 0;
+}
+
 static int parse_wl(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_scenario *s) {
     static const char *const K[] = {"name", "project", "pool", "migProfile", "gpuMemory", "cpu",
                                     "memory", "serviceTime", "coldStart", "slo", "scaler",
@@ -315,33 +347,8 @@ static int parse_wl(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_
     for (int32_t i = 0; i < s->npools; i++)
         if (strcmp(s->pools[i].name, pool) == 0) w->pool = i;
     if (w->pool < 0) return fail(c, path, "names an unknown pool '%s'", pool);
-    if ((rc = get_str(c, o, "migProfile", path, w->mig_profile, sizeof w->mig_profile))) return rc;
-    w->need.mem_mib = 0;
-    if ((rc = get_qty_mem(c, o, "gpuMemory", path, &w->need.mem_mib))) return rc;
-    w->need.cpu = 1000;
-    w->need.mem = 4096;
-    if ((rc = get_qty_cpu(c, o, "cpu", path, &w->need.cpu))) return rc;
-    if ((rc = get_qty_mem(c, o, "memory", path, &w->need.mem))) return rc;
-    if (w->mig_profile[0]) {
-        const gs_gpu_model *ref = gs_gpu_get(gs_gpu_find("h100-80gb"));
-        int pi = ref ? gs_mig_profile_find(ref, w->mig_profile) : -1;
-        if (pi < 0) {
-            char sp[300];
-            snprintf(sp, sizeof sp, "%s.migProfile", path);
-            return fail(c, sp, "'%s' is not an H100-80GB MIG profile (see `gpuscale mig h100`)", w->mig_profile);
-        }
-        w->need.compute = ref->profiles[pi].compute;
-        if (w->need.mem_mib == 0) w->need.mem_mib = ref->profiles[pi].mem_mib;
-        if (w->need.mem_mib > ref->profiles[pi].mem_mib) {
-            char sp[300];
-            snprintf(sp, sizeof sp, "%s.gpuMemory", path);
-            return fail(c, sp, "does not fit the memory of %s", w->mig_profile);
-        }
-        w->sat_slices = w->need.compute;
-    } else {
-        w->need.compute = 7;
-        w->sat_slices = 7;
-    }
+    if ((rc = parse_need(c, o, path, w->mig_profile, sizeof w->mig_profile, &w->need))) return rc;
+    w->sat_slices = w->need.compute;
     w->base_ms = 100;
     json_t *st = json_object_get(o, "serviceTime");
     char sp[300];
@@ -435,6 +442,62 @@ static int parse_wl(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_
     return 0;
 }
 
+static int parse_env(ctx *c, json_t *o, const char *path, gs_sim_env *e, gs_scenario *s) {
+    static const char *const K[] = {"name", "project", "pool", "start", "ttl", "deleteWhen", "job", NULL};
+    int rc = check_keys(c, o, path, K);
+    if (rc) return rc;
+    memset(e, 0, sizeof *e);
+    gs_environment *x = &e->obj;
+    if ((rc = get_str(c, o, "name", path, x->name, sizeof x->name))) return rc;
+    if (!x->name[0]) return fail(c, path, "needs a name");
+    memcpy(x->project, x->name, sizeof x->project);
+    if ((rc = get_str(c, o, "project", path, x->project, sizeof x->project))) return rc;
+    if ((rc = get_str(c, o, "pool", path, x->pool, sizeof x->pool))) return rc;
+    e->pool = x->pool[0] ? -1 : 0;
+    for (int32_t i = 0; i < s->npools; i++)
+        if (strcmp(s->pools[i].name, x->pool) == 0) e->pool = i;
+    char sp[300];
+    snprintf(sp, sizeof sp, "%s.pool", path);
+    if (e->pool < 0) return fail(c, sp, "names an unknown pool '%s'", x->pool);
+    snprintf(x->pool, sizeof x->pool, "%s", s->pools[e->pool].name);
+    if ((rc = get_dur(c, o, "start", path, &e->start))) return rc;
+    snprintf(sp, sizeof sp, "%s.start", path);
+    if (e->start < 0 || e->start >= s->duration) return fail(c, sp, "must be in 0..duration");
+    if ((rc = get_dur(c, o, "ttl", path, &x->ttl))) return rc;
+    snprintf(sp, sizeof sp, "%s.ttl", path);
+    if (x->ttl < 0) return fail(c, sp, "must not be negative (0 or absent: none)");
+    char dw[32] = "succeeded";
+    if ((rc = get_str(c, o, "deleteWhen", path, dw, sizeof dw))) return rc;
+    snprintf(sp, sizeof sp, "%s.deleteWhen", path);
+    if (strcmp(dw, "succeeded") == 0) x->delete_when = GS_DELETE_SUCCEEDED;
+    else if (strcmp(dw, "finished") == 0) x->delete_when = GS_DELETE_FINISHED;
+    else if (strcmp(dw, "never") == 0) x->delete_when = GS_DELETE_NEVER;
+    else return fail(c, sp, "'%s' is not one of succeeded, finished, never", dw);
+    if (x->delete_when == GS_DELETE_NEVER && x->ttl == 0)
+        return fail(c, path, "is never deleted: give a ttl or deleteWhen succeeded|finished");
+    json_t *j = json_object_get(o, "job");
+    snprintf(sp, sizeof sp, "%s.job", path);
+    if (!j) return fail(c, sp, "is required");
+    static const char *const JK[] = {"replicas", "migProfile", "gpuMemory", "cpu", "memory", "runFor", NULL};
+    if ((rc = check_keys(c, j, sp, JK))) return rc;
+    gs_env_workload *ew = &x->workloads[0];
+    snprintf(ew->name, sizeof ew->name, "%s", x->name);
+    int64_t rep = 1;
+    if ((rc = get_int(c, j, "replicas", sp, 1, 1000, &rep))) return rc;
+    ew->replicas = (int32_t)rep;
+    if ((rc = parse_need(c, j, sp, e->mig_profile, sizeof e->mig_profile, &e->need))) return rc;
+    if ((rc = get_dur(c, j, "runFor", sp, &ew->run_for))) return rc;
+    if (ew->run_for <= 0) {
+        char rp[320];
+        snprintf(rp, sizeof rp, "%s.runFor", sp);
+        return fail(c, rp, "is required and must be positive");
+    }
+    x->nworkloads = 1;
+    x->is_job = true;
+    snprintf(x->ns, sizeof x->ns, "default");
+    return 0;
+}
+
 int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *file,
                       const char *dir, const gs_catalog *cat, gs_error *err) {
     gs_scenario_defaults(s);
@@ -446,7 +509,7 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     int rc = 0;
     static const char *const K[] = {"name", "description", "seed", "duration", "warmup", "sampleEvery",
                                     "cloud", "pools", "workloads", "jobs", "clusterAutoscaler",
-                                    "budgets", NULL};
+                                    "budgets", "environments", NULL};
     if ((rc = check_keys(&c, root, "$", K))) goto out;
     if ((rc = get_str(&c, root, "name", "$", s->name, sizeof s->name))) goto out;
     if ((rc = get_str(&c, root, "description", "$", s->description, sizeof s->description))) goto out;
@@ -565,6 +628,24 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
                     goto out;
                 }
             s->nbudgets++;
+        }
+    }
+    json_t *envs = json_object_get(root, "environments");
+    if (envs) {
+        if (!json_is_array(envs) || json_array_size(envs) > GS_SIM_MAX_ENVS) {
+            rc = fail(&c, "$.environments", "must be an array of at most 16 environments");
+            goto out;
+        }
+        json_array_foreach(envs, i, v) {
+            char sp[64];
+            snprintf(sp, sizeof sp, "$.environments[%zu]", i);
+            if ((rc = parse_env(&c, v, sp, &s->envs[s->nenvs], s))) goto out;
+            for (int32_t k = 0; k < s->nenvs; k++)
+                if (strcmp(s->envs[k].obj.name, s->envs[s->nenvs].obj.name) == 0) {
+                    rc = fail(&c, sp, "environment '%s' is defined twice", s->envs[k].obj.name);
+                    goto out;
+                }
+            s->nenvs++;
         }
     }
     /* a scenario without traffic is valid: `--trace FILE` supplies it */

@@ -20,6 +20,7 @@
 #define GS_SIM_MAX_BOOT 16
 #define GS_SIM_PATH 512
 #define GS_SIM_MAX_BUDGETS 8
+#define GS_SIM_MAX_ENVS 16
 
 typedef struct gs_boot_dist {
     char family[GS_FAMILY_NAME]; /* "" = default for GPU families not listed */
@@ -49,6 +50,18 @@ typedef struct gs_sim_workload {
     double trace_speedup;         /* replay: divide inter-arrival times by this (>= 1) */
 } gs_sim_workload;
 
+/* An ephemeral environment (issue 6): a Job of `replicas` pods (all run in parallel, each for
+ * runFor once running) in a pool, created at `start`, deleted by policy/envs when its Job
+ * succeeded/finished, its ttl expired or its project's hard budget was hit. */
+typedef struct gs_sim_env {
+    gs_environment obj;          /* name, project, pool name, ttl, deleteWhen and one Job
+                                  * workload (replicas, run_for) as policy/envs reads them */
+    int32_t pool;                /* index into pools */
+    gs_ms start;                 /* creation time (>= 0) */
+    char mig_profile[24];        /* "" = whole GPU */
+    gs_rc_need need;             /* one pod */
+} gs_sim_env;
+
 typedef struct gs_scenario {
     char name[GS_NAME_LEN];
     char description[GS_VALUE_LEN];
@@ -77,6 +90,9 @@ typedef struct gs_scenario {
      * limit); periods are UTC-aligned with t = 0 at midnight on 1970-01-01 (docs/cost.md) */
     gs_budget budgets[GS_SIM_MAX_BUDGETS];
     int32_t nbudgets;
+    /* environments (issue 6): run by every simulated policy; docs/simulate.md */
+    gs_sim_env envs[GS_SIM_MAX_ENVS];
+    int32_t nenvs;
 } gs_scenario;
 
 /* Defaults for every field (docs/simulate.md). */

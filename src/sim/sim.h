@@ -14,6 +14,7 @@
 #include "model/err.h"
 #include "model/period.h"
 #include "model/qty.h"
+#include "policy/envs.h"
 #include "sim/scenario.h"
 #include "sim/trace.h"
 
@@ -66,6 +67,21 @@ typedef struct gs_sim_wlres {
     gs_ms slo;
 } gs_sim_wlres;
 
+/* One environment's life under a policy (issue 6). Times are sim ms; GS_SIM_NOT: never. */
+#define GS_SIM_NOT INT64_MIN
+typedef struct gs_sim_envres {
+    gs_ms created_at;        /* its Job's pods were created */
+    gs_ms workloads_gone_at; /* deletion decided and its pods deleted */
+    gs_ms deleted_at;        /* its nodes released too: marked deleted */
+    gs_env_reason reason;
+    int32_t pods_succeeded;  /* pods that ran runFor to completion */
+    int32_t pods_deleted;    /* pods deleted before completing (ttl/budget) */
+    int32_t nodes;           /* nodes launched for it (first pod bound to a new node) */
+    gs_usd_u cost;           /* the bills of those nodes, launch to release */
+    gs_ms last_pod_gone;     /* when its last pod went (checked: <= workloads_gone_at) */
+    int64_t outlived;        /* pod-still-live observations after deleted_at (must be 0) */
+} gs_sim_envres;
+
 typedef struct gs_sim_result {
     gs_policy pol;
     gs_usd_u cost;
@@ -92,6 +108,8 @@ typedef struct gs_sim_result {
     int64_t budget_scale_to_min;  /* times a budget's scaleToMin capped a project (gpuscale) */
     gs_usd_u budget_max[GS_SIM_MAX_BUDGETS][GS_WIN__N]; /* most metered in one period, per
                                                           * budget's project and window */
+    int32_t nenvs;
+    gs_sim_envres env[GS_SIM_MAX_ENVS];
 } gs_sim_result;
 
 typedef struct gs_sim_opts {

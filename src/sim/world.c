@@ -63,8 +63,8 @@ static void keep_msgs(gs_sim_input *in, const char *file, const gs_trace_stats *
 
 int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_error *err) {
     memset(in, 0, sizeof *in);
-    if (sc->nwl == 0 && !sc->jobs_path[0])
-        return gs_error_set(err, GS_EINVAL, "scenario %s has no traffic (workloads or jobs): give --trace FILE", sc->name);
+    if (sc->nwl == 0 && !sc->jobs_path[0] && sc->nenvs == 0)
+        return gs_error_set(err, GS_EINVAL, "scenario %s has no traffic (workloads, jobs or environments): give --trace FILE", sc->name);
     gs_rng rng;
     gs_rng_seed(&rng, sc->seed);
     int64_t cap = 0;
@@ -155,7 +155,7 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
 #define GS_NEVER (INT64_MIN / 4) /* "no such time" (sim times may be negative in the warm-up) */
 
 enum { EV_DONE, EV_POD_READY, EV_NODE_READY, EV_GPU_READY, EV_TICK, EV_POLL, EV_SAMPLE,
-       EV_NOTICE, EV_KILL, EV_JOB, EV_JOB_END };
+       EV_NOTICE, EV_KILL, EV_JOB, EV_JOB_END, EV_ENV_POD_END, EV_ENV_WAKE };
 
 enum { NS_BOOTING, NS_READY, NS_GONE };
 enum { PS_PENDING, PS_BOUND, PS_STARTING, PS_IDLE, PS_BUSY, PS_GONE };
@@ -175,6 +175,8 @@ typedef struct wnode {
     gs_gpu_state g[GS_NODE_MAX_GPUS];
     gs_ms g_ready[GS_NODE_MAX_GPUS];   /* GPU usable from (after a MIG reconfiguration) */
     bool g_reconf[GS_NODE_MAX_GPUS];   /* reconfiguration waits for the node to boot */
+    bool claimed;         /* a pod was bound to it (or it was part of a warm static group) */
+    int32_t env;          /* environment it was launched for (its first pod's), -1: none */
 } wnode;
 
 typedef struct wpod {
@@ -191,6 +193,7 @@ typedef struct wpod {
     gs_ms busy_since, created;
     gs_rc_need need;
     int32_t pool;
+    int32_t env;          /* environment Job pod: index into sc->envs; -1: not one */
 } wpod;
 
 typedef struct wlst {
@@ -263,6 +266,7 @@ typedef struct W {
     gs_ms pack_at;
     char fail[GS_ERROR_MSG_MAX]; /* why a step failed (other than memory) */
     gs_ms every;
+    gs_env_status est[GS_SIM_MAX_ENVS]; /* environments, as policy/envs sees them */
 } W;
 
 /* Jobs-only runs tick only while there is something to decide; any change re-arms the tick
@@ -411,6 +415,8 @@ static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, b
     n->launched = w->now;
     n->empty_since = w->now;
     n->price = gs_itype_price(t, cap);
+    n->env = -1;
+    n->claimed = warm;
     for (int g = 0; g < GS_NODE_MAX_GPUS; g++) n->g_ready[g] = INT64_MIN / 2;
     n->live_pos = w->nlive_nodes;
     w->live_nodes[w->nlive_nodes++] = id;
@@ -450,6 +456,7 @@ static void node_end(W *w, int32_t id) {
     gs_cost_for(n->price, billed, &c);
     w->res->cost += c;
     if (pj >= 0) w->res->proj_cost[pj] += c;
+    if (n->env >= 0) w->res->env[n->env].cost += c;
     w->res->cost_topup += (double)n->price * (double)(billed - dur) / 3600000.0;
     w->res->gpu_h_bought += (double)billed * n->ngpus / 3600000.0;
     int32_t pos = n->live_pos, last = w->live_nodes[--w->nlive_nodes];
@@ -471,7 +478,9 @@ static void set_state(W *w, wpod *p, uint8_t st) {
     p->state = st;
 }
 
-static int32_t pod_create(W *w, int32_t wl, int32_t job) {
+/* A replica of workload wl (>= 0), a pod of trace job `job` (>= 0), or a Job pod of
+ * environment env (>= 0). */
+static int32_t pod_create(W *w, int32_t wl, int32_t job, int32_t env) {
     int32_t cap0 = w->capp;
     w->pods = grow(w->pods, &w->capp, w->np + 1, sizeof *w->pods, &w->oom);
     if (w->oom) return -1;
@@ -490,7 +499,11 @@ static int32_t pod_create(W *w, int32_t wl, int32_t job) {
     p->req = -1;
     p->created = w->now;
     p->state = PS_PENDING;
-    if (wl >= 0) {
+    p->env = env;
+    if (env >= 0) {
+        p->need = w->sc->envs[env].need;
+        p->pool = w->sc->envs[env].pool;
+    } else if (wl >= 0) {
         p->need = w->sc->wl[wl].need;
         p->pool = w->sc->wl[wl].pool;
         w->ws[wl].replicas++;
@@ -624,6 +637,10 @@ static void maybe_start(W *w, int32_t pid) {
     if (p->wl >= 0) {
         set_state(w, p, PS_STARTING);
         push(w, w->now + w->sc->wl[p->wl].cold_start, EV_POD_READY, pid, 0, p->gen);
+    } else if (p->env >= 0) {
+        set_state(w, p, PS_BUSY);
+        p->busy_since = w->now;
+        push(w, w->now + w->sc->envs[p->env].obj.workloads[0].run_for, EV_ENV_POD_END, pid, 0, p->gen);
     } else {
         const gs_job *j = &w->in->jobs[p->job];
         if (w->job_wait[p->job] < 0) w->job_wait[p->job] = w->now - j->create;
@@ -679,6 +696,12 @@ static bool bind(W *w, int32_t pid, int32_t nid, int gpu, int part) {
     if (!ok) {
         w->res->v_fit++;
         return false;
+    }
+    if (!n->claimed) {
+        /* the node was launched for the first pod bound to it */
+        n->claimed = true;
+        n->env = p->env;
+        if (p->env >= 0) w->res->env[p->env].nodes++;
     }
     p->node = nid;
     p->gpu = (int8_t)gpu;
@@ -804,11 +827,17 @@ static void provision_karpenter(W *w) {
 static void provision_group(W *w) {
     schedule_whole(w);
     int32_t need = 0;
+    if (w->base_type < 0) return;
+    const gs_itype *bt = &w->cat->types[w->base_type];
     for (int32_t i = 0; i < w->nlive_pods; i++) {
         const wpod *p = &w->pods[w->live_pods[i]];
-        if (p->state == PS_PENDING) need += p->need.whole > 0 ? p->need.whole : 1;
+        /* as the Cluster Autoscaler, only for pods a node of the group could hold */
+        if (p->state != PS_PENDING || p->need.cpu > bt->alloc_cpu || p->need.mem > bt->alloc_mem ||
+            p->need.whole > bt->gpus)
+            continue;
+        need += p->need.whole > 0 ? p->need.whole : 1;
     }
-    if (need == 0 || w->base_type < 0) return;
+    if (need == 0) return;
     int32_t per = w->cat->types[w->base_type].gpus;
     int32_t nodes = (need + per - 1) / per;
     for (int32_t k = 0; k < nodes; k++) {
@@ -826,7 +855,7 @@ static void provision_group(W *w) {
 static void rs_scale(W *w, int32_t wl, int32_t desired) {
     wlst *s = &w->ws[wl];
     while (s->replicas < desired) {
-        if (pod_create(w, wl, -1) < 0) return;
+        if (pod_create(w, wl, -1, -1) < 0) return;
     }
     while (s->replicas > desired) {
         int32_t best = -1, brank = -1;
@@ -863,6 +892,99 @@ static gs_ms tick_every(const W *w) {
     case GS_POL_KK: return GS_SEC(1);   /* Karpenter batching resolution */
     default: return GS_SEC(10);         /* CA scan interval */
     }
+}
+
+/* Each budget's state now: the spend metered in its current periods and the running rate. */
+static void budget_states(W *w, gs_budget_state *bst) {
+    const gs_scenario *sc = w->sc;
+    proj_integrate(w);
+    for (int32_t b = 0; b < sc->nbudgets; b++) {
+        gs_budget_state *st = &bst[b];
+        memset(st, 0, sizeof *st);
+        st->budget = &sc->budgets[b];
+        int32_t p = -1;
+        for (int32_t k = 0; k < w->res->nproj; k++)
+            if (strcmp(w->res->proj[k], sc->budgets[b].project) == 0) p = k;
+        for (int win = 0; win < GS_WIN__N; win++) {
+            period_of(w->now, win, &st->periods.start[win], &st->periods.end[win]);
+            double v = p < 0 ? 0 : w->proj_acc[p] - w->win_acc0[b][win];
+            st->spent[win] = v > 0 ? (gs_usd_u)llround(v) : 0;
+        }
+        st->rate_per_hour = p < 0 || w->proj_rate[p] < 0 ? 0 : (gs_usd_u)llround(w->proj_rate[p]);
+    }
+}
+
+/* Environments (issue 6), every simulated policy: observe each one, let policy/envs decide
+ * (create at its start; delete its pods when its Job succeeded/finished, its ttl expired or,
+ * under gpuscale, its project's hard budget was hit; then wait for the normal scale-down to
+ * release the nodes launched for it; then mark it deleted) and carry the actions out. */
+static void envs_step(W *w) {
+    const gs_scenario *sc = w->sc;
+    if (sc->nenvs == 0 || w->now < 0) return;
+    gs_budget_state bst[GS_SIM_MAX_BUDGETS];
+    int32_t nb = 0;
+    if (w->pol == GS_POL_GPUSCALE && sc->nbudgets > 0) {
+        budget_states(w, bst);
+        nb = sc->nbudgets;
+    }
+    gs_env_status view[GS_SIM_MAX_ENVS];
+    for (int32_t e = 0; e < sc->nenvs; e++) {
+        gs_env_status *st = &w->est[e];
+        st->pods_live = st->jobs_failed = 0;
+        st->jobs_succeeded = w->res->env[e].pods_succeeded;
+        st->nodes_live = 0;
+        view[e] = *st;
+        /* not due yet: nothing to decide for it */
+        if (st->phase == GS_ENV_PENDING && w->now < sc->envs[e].start) view[e].phase = GS_ENV_DELETED;
+    }
+    for (int32_t i = 0; i < w->nlive_pods; i++) {
+        const wpod *p = &w->pods[w->live_pods[i]];
+        if (p->env >= 0) view[p->env].pods_live++;
+    }
+    for (int32_t i = 0; i < w->nlive_nodes; i++) {
+        const wnode *n = &w->nodes[w->live_nodes[i]];
+        if (n->env >= 0) view[n->env].nodes_live++;
+    }
+    for (int32_t e = 0; e < sc->nenvs; e++)
+        if (w->est[e].phase == GS_ENV_DELETED && view[e].pods_live > 0) w->res->env[e].outlived++;
+    gs_env_action acts[GS_SIM_MAX_ENVS];
+    int32_t na = gs_envs_decide(view, sc->nenvs, w->now, nb ? bst : NULL, nb, acts, GS_SIM_MAX_ENVS);
+    for (int32_t k = 0; k < na && k < GS_SIM_MAX_ENVS; k++) {
+        const gs_env_action *a = &acts[k];
+        int32_t e = a->env;
+        gs_sim_envres *r = &w->res->env[e];
+        switch (a->kind) {
+        case GS_ENVACT_CREATE:
+            r->created_at = w->now;
+            for (int32_t j = 0; j < sc->envs[e].obj.workloads[0].replicas; j++)
+                if (pod_create(w, -1, -1, e) < 0) return;
+            if (sc->envs[e].obj.ttl > 0) push(w, w->now + sc->envs[e].obj.ttl, EV_ENV_WAKE, e, 0, 0);
+            break;
+        case GS_ENVACT_DELETE_WORKLOADS:
+            if (r->workloads_gone_at == GS_SIM_NOT) r->workloads_gone_at = w->now;
+            for (int32_t i = w->nlive_pods - 1; i >= 0; i--) {
+                if (i >= w->nlive_pods) continue;
+                int32_t pid = w->live_pods[i];
+                if (w->pods[pid].env != e) continue;
+                if (w->pods[pid].state == PS_BUSY && w->now > 0)
+                    w->res->gpu_h_busy += (double)(w->now - w->pods[pid].busy_since) * w->pods[pid].share_milli / 1000.0 / 3600000.0;
+                r->pods_deleted++;
+                r->last_pod_gone = w->now;
+                pod_gone(w, pid);
+            }
+            break;
+        case GS_ENVACT_RELEASE_NODES: break; /* the policy's own scale-down releases them */
+        case GS_ENVACT_MARK_DELETED: r->deleted_at = w->now; break;
+        }
+        gs_envs_advance(&w->est[e], a, w->now);
+        r->reason = w->est[e].reason;
+    }
+}
+
+static bool envs_busy(const W *w) {
+    for (int32_t e = 0; e < w->sc->nenvs; e++)
+        if (w->est[e].phase == GS_ENV_ACTIVE || w->est[e].phase == GS_ENV_DELETING) return true;
+    return false;
 }
 
 static void tick_gpuscale(W *w) {
@@ -929,21 +1051,7 @@ static void tick_gpuscale(W *w) {
     gs_usd_u approved[GS_SIM_MAX_BUDGETS];
     gs_budget_gate_ctx gate;
     if (sc->nbudgets > 0 && w->now >= 0) {
-        proj_integrate(w);
-        for (int32_t b = 0; b < sc->nbudgets; b++) {
-            gs_budget_state *st = &bst[b];
-            memset(st, 0, sizeof *st);
-            st->budget = &sc->budgets[b];
-            int32_t p = -1;
-            for (int32_t k = 0; k < w->res->nproj; k++)
-                if (strcmp(w->res->proj[k], sc->budgets[b].project) == 0) p = k;
-            for (int win = 0; win < GS_WIN__N; win++) {
-                period_of(w->now, win, &st->periods.start[win], &st->periods.end[win]);
-                double v = p < 0 ? 0 : w->proj_acc[p] - w->win_acc0[b][win];
-                st->spent[win] = v > 0 ? (gs_usd_u)llround(v) : 0;
-            }
-            st->rate_per_hour = p < 0 || w->proj_rate[p] < 0 ? 0 : (gs_usd_u)llround(w->proj_rate[p]);
-        }
+        budget_states(w, bst);
         gs_budget_action ba[4 * GS_SIM_MAX_BUDGETS];
         int32_t nba = gs_budget_actions(bst, sc->nbudgets, w->now, ba, 4 * GS_SIM_MAX_BUDGETS);
         for (int32_t k = 0; k < sc->nwl; k++) {
@@ -996,7 +1104,7 @@ static void tick_gpuscale(W *w) {
     for (int32_t i = 0; i < out.n; i++) {
         const gs_action *a = &acts[i];
         switch (a->type) {
-        case GS_ACT_CREATE_POD: newpods[-a->pod - 1] = pod_create(w, a->wl, -1); break;
+        case GS_ACT_CREATE_POD: newpods[-a->pod - 1] = pod_create(w, a->wl, -1, -1); break;
         case GS_ACT_DELETE_POD: pod_delete(w, PODREF(a->pod), true); break;
         case GS_ACT_LAUNCH: newnodes[-a->node - 1] = node_launch(w, a->itype, a->cap, a->pool, false); break;
         case GS_ACT_CONFIGURE_GPU: configure_gpu(w, NODEREF(a->node), a->gpu, a->mode, &a->layout); break;
@@ -1154,7 +1262,7 @@ static void replace_pod(W *w, int32_t pid) {
     if (p->wl >= 0) {
         w->ws[p->wl].replicas--;
         p->doomed = true;
-        pod_create(w, p->wl, -1);
+        pod_create(w, p->wl, -1, -1);
     }
 }
 
@@ -1184,12 +1292,18 @@ static void on_kill(W *w, int32_t nid) {
             bool had_replacement = p->doomed || p->terminating;
             int32_t wl = p->wl;
             pod_delete(w, pid, false);
-            if (!had_replacement) pod_create(w, wl, -1);
+            if (!had_replacement) pod_create(w, wl, -1, -1);
+        } else if (p->env >= 0) {
+            /* the Job controller recreates a lost pod while its environment is active */
+            int32_t e = p->env;
+            pod_gone(w, pid);
+            w->res->requeued++;
+            if (w->est[e].phase == GS_ENV_ACTIVE) pod_create(w, -1, -1, e);
         } else {
             int32_t job = p->job;
             pod_gone(w, pid);
             w->res->requeued++;
-            pod_create(w, -1, job);
+            pod_create(w, -1, job, -1);
         }
     }
     node_end(w, nid);
@@ -1377,6 +1491,29 @@ static int run_oracle(W *w, gs_error *err) {
         r->gpu_h_busy += (double)(jb->end - jb->create) / 3600000.0 *
                          (need.whole ? need.whole : need.compute / 7.0);
     }
+    /* environments: each pod on the cheapest slot for exactly its run time (cut at the ttl) */
+    for (int32_t k = 0; k < w->sc->nenvs; k++) {
+        const gs_sim_env *e = &w->sc->envs[k];
+        double rate = oracle_rate(w, e->pool, &e->need, 7, true);
+        if (rate < 0) return gs_error_set(err, GS_EINFEASIBLE, "oracle: environment %s fits nothing in its pool", e->obj.name);
+        gs_ms run = e->obj.workloads[0].run_for;
+        gs_sim_envres *x = &r->env[k];
+        bool cut = e->obj.ttl > 0 && e->obj.ttl < run;
+        if (cut) run = e->obj.ttl;
+        x->reason = cut || e->obj.delete_when == GS_DELETE_NEVER ? GS_ENV_REASON_TTL
+                  : e->obj.delete_when == GS_DELETE_FINISHED ? GS_ENV_REASON_FINISHED : GS_ENV_REASON_SUCCEEDED;
+        int32_t n = e->obj.workloads[0].replicas;
+        double c = rate * (double)run * n;
+        total += c;
+        x->created_at = e->start;
+        x->last_pod_gone = e->start + run;
+        x->workloads_gone_at = x->deleted_at = e->start + (e->obj.delete_when == GS_DELETE_NEVER && !cut ? e->obj.ttl : run);
+        if (cut) x->pods_deleted = n;
+        else x->pods_succeeded = n;
+        x->cost = (gs_usd_u)llround(c);
+        oracle_add(w, e->start, run, rate * n, 0);
+        r->gpu_h_busy += (double)run / 3600000.0 * n * (e->need.whole ? e->need.whole : e->need.compute / 7.0);
+    }
     r->cost = (gs_usd_u)llround(total);
     r->cost_integral = total;
     r->gpu_h_bought = r->gpu_h_busy;
@@ -1522,7 +1659,7 @@ static void setup_static(W *w) {
         int32_t n = peak_concurrency(w->in, k, f);
         if (n < wl->min_replicas) n = wl->min_replicas;
         if (n < 1) n = 1;
-        for (int32_t i = 0; i < n; i++) pod_create(w, k, -1);
+        for (int32_t i = 0; i < n; i++) pod_create(w, k, -1, -1);
     }
     if (w->in->njobs) {
         /* capacity for the peak of concurrent GPU demand */
@@ -1592,6 +1729,15 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             w->ws[k].order[fill[k]++] = (int32_t)i;
         }
     }
+    res->nenvs = sc->nenvs;
+    for (int32_t k = 0; k < sc->nenvs; k++) {
+        gs_sim_envres *r = &res->env[k];
+        r->created_at = r->workloads_gone_at = r->deleted_at = r->last_pod_gone = GS_SIM_NOT;
+        w->est[k].env = &sc->envs[k].obj;
+        w->est[k].phase = GS_ENV_PENDING;
+        w->est[k].created_at = 0;
+        w->est[k].reason = GS_ENV_REASON_NONE;
+    }
     if (pol == GS_POL_ORACLE) {
         rc = run_oracle(w, err);
         if (!rc) rc = finish_stats(w);
@@ -1613,17 +1759,39 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             w->pool_project[pl] = res->proj[p];
         }
     }
+    /* a pool no workload uses bills the project of its first environment */
+    for (int32_t k = 0; k < sc->nenvs; k++) {
+        int32_t pl = sc->envs[k].pool;
+        if (pl < 0 || pl >= GS_SIM_MAX_POOLS || w->pool_proj[pl] >= 0) continue;
+        int32_t p = -1;
+        for (int32_t j = 0; j < res->nproj; j++)
+            if (strcmp(res->proj[j], sc->envs[k].obj.project) == 0) p = j;
+        if (p < 0) {
+            if (res->nproj == GS_SIM_MAX_WL) continue;
+            p = res->nproj++;
+            snprintf(res->proj[p], sizeof res->proj[p], "%s", sc->envs[k].obj.project);
+        }
+        w->pool_proj[pl] = p;
+        w->pool_project[pl] = res->proj[p];
+    }
     w->proj_at = 0;
     setup_scalers(w);
     /* baseline node group type: cheapest type fitting the biggest single pod */
     {
-        int32_t need = 1, pool = sc->nwl ? sc->wl[0].pool : sc->jobs_pool;
+        int32_t need = 1, pool = sc->nwl ? sc->wl[0].pool : sc->jobs_path[0] || !sc->nenvs ? sc->jobs_pool : sc->envs[0].pool;
         gs_mib gmem = 0, mem = 0;
         gs_mcpu cpu = 0;
         for (int32_t k = 0; k < sc->nwl; k++) {
             if (sc->wl[k].need.mem_mib > gmem) gmem = sc->wl[k].need.mem_mib;
             if (sc->wl[k].need.cpu > cpu) cpu = sc->wl[k].need.cpu;
             if (sc->wl[k].need.mem > mem) mem = sc->wl[k].need.mem;
+        }
+        for (int32_t k = 0; k < sc->nenvs; k++) {
+            const gs_rc_need *en = &sc->envs[k].need;
+            if (en->whole > need) need = en->whole;
+            if (en->mem_mib > gmem) gmem = en->mem_mib;
+            if (en->cpu > cpu) cpu = en->cpu;
+            if (en->mem > mem) mem = en->mem;
         }
         for (int64_t j = 0; j < in->njobs; j++) {
             if (in->jobs[j].gpu_milli >= 1000 && in->jobs[j].num_gpu > need) need = in->jobs[j].num_gpu;
@@ -1648,6 +1816,7 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
     w->now = w->price_at = in->start;
     push(w, in->start, EV_TICK, 0, 0, 0);
     push(w, 0, EV_SAMPLE, 0, 0, 0);
+    for (int32_t k = 0; k < sc->nenvs; k++) push(w, sc->envs[k].start, EV_ENV_WAKE, k, 0, 0);
     if (pol == GS_POL_KK) push(w, in->start, EV_POLL, 0, 0, 0);
     int64_t events = 0;
     gs_ms next_progress = 0;
@@ -1670,7 +1839,7 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         }
         if (tj == t && tj <= tn && tj <= ta) {
             int32_t j = (int32_t)w->next_job++;
-            pod_create(w, -1, j);
+            pod_create(w, -1, j, -1);
             continue;
         }
         if (ta == t && ta < tn) {
@@ -1707,6 +1876,17 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             }
             break;
         }
+        case EV_ENV_POD_END: {
+            wpod *p = &w->pods[e.a];
+            if (p->gen != e.gen || p->state != PS_BUSY || p->env < 0) break;
+            gs_sim_envres *er = &res->env[p->env];
+            er->pods_succeeded++;
+            er->last_pod_gone = w->now;
+            if (w->now > 0) res->gpu_h_busy += (double)(w->now - p->busy_since) * p->share_milli / 1000.0 / 3600000.0;
+            pod_gone(w, e.a);
+            break;
+        }
+        case EV_ENV_WAKE: mark(w); break;
         case EV_JOB_END: {
             wpod *p = &w->pods[e.a];
             if (p->gen != e.gen) break;
@@ -1746,11 +1926,12 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             w->tick_armed = false;
             w->dirty = false;
             w->in_tick = true;
+            envs_step(w);
             if (pol == GS_POL_GPUSCALE) tick_gpuscale(w);
             else if (pol == GS_POL_KK) tick_kk(w);
             else tick_ca(w);
             w->in_tick = false;
-            bool again = sc->nwl > 0 || w->dirty;
+            bool again = sc->nwl > 0 || w->dirty || envs_busy(w);
             for (int32_t i = 0; i < w->nlive_pods && !again; i++)
                 again = w->pods[w->live_pods[i]].state == PS_PENDING;
             for (int32_t i = 0; i < w->nlive_nodes && !again; i++)
