@@ -57,5 +57,12 @@ check openb 0 $? "$out" "GPU pods"
 out=$("$BIN" simulate --config "$T/s.json" --html /nonexistent-dir/r.html --policies oracle --quiet 2>&1)
 check html-unwritable 1 $? "$out" "cannot write"
 
+# environments (examples/validation-env): the report's section, and a bad field with its location
+out=$("$BIN" simulate --scenario "$ROOT/examples/validation-env" --no-html --quiet --policies gpuscale 2>&1)
+check env-run 0 $? "$out" "why budget"
+sed 's/"runFor": "45m"/"runFor": "45 minutes"/' "$ROOT/examples/validation-env/scenario.json" > "$T/env-bad.json"
+out=$("$BIN" simulate --config "$T/env-bad.json" --no-html 2>&1)
+check env-bad-field 1 $? "$out" "env-bad.json: \\$.environments\\[0\\].job.runFor: bad duration"
+
 [ $fails = 0 ] && echo "simulate_cli: all checks passed"
 exit $fails
