@@ -23,9 +23,9 @@ static void fmt_at(gs_ms v, char *buf, size_t n) {
         snprintf(buf, n, "-");
         return;
     }
-    char t[32];
-    fmt_ms(v < 0 ? 0 : v, t, sizeof t);
-    snprintf(buf, n, "+%s", t);
+    if (n < 2) return;
+    buf[0] = '+';
+    fmt_ms(v < 0 ? 0 : v, buf + 1, n - 1);
 }
 
 static void fmt_ms(gs_ms v, char *buf, size_t n) {
