@@ -1,17 +1,21 @@
 /* gpuscale run: the controller loop against a real cluster (docs/deploy.md).
  *
  * Each tick (leader only): read every QueueScaler's queue and set its workload's replicas
- * through /scale; find Pending pods asking for GPUs (nvidia.com/gpu, nvidia.com/mig-*), compare
- * with the free GPU capacity of gpuscale's nodes (including launches in flight) and launch the
- * cheapest fitting instance types for the rest through the provider, with the MIG layout the
- * GPU Operator applies (label nvidia.com/mig.config=all-<profile>); terminate gpuscale's nodes
- * that stayed empty for the pool's consolidateAfter (cordon first, never a node marked
- * gpuscale.dev/do-not-disrupt or karpenter.sh/do-not-disrupt). Leader election: a
- * coordination.k8s.io/v1 Lease. SIGTERM/SIGINT: finish the tick, release the Lease, exit 0.
+ * through /scale (gs_scale_step, src/policy/scale.h); build a snapshot of gpuscale's nodes
+ * (registered ones with their GPU layouts and what bound pods hold, launches in flight as
+ * not-ready nodes with the layout they were launched with) and the Pending GPU pods, and plan
+ * with gs_pack_plan (src/policy/pack.h, docs/packing.md: the simulator's packer); launch the
+ * plan's new-node claims through the provider (the claim's cheapest candidate, its MIG layout
+ * completed by gs_rc_complete_layout and named in the label nvidia.com/mig.config); say why
+ * unplaceable pods cannot be placed (log + Warning Event NotTriggerScaleUp on the pod, once per
+ * reason); terminate gpuscale's nodes that stayed empty for the pool's consolidateAfter (cordon
+ * first, never a node marked gpuscale.dev/do-not-disrupt or karpenter.sh/do-not-disrupt).
+ * Leader election: a coordination.k8s.io/v1 Lease. SIGTERM/SIGINT: finish the tick, release
+ * the Lease, exit 0.
  *
- * The decisions here are the interim ones this command needs to act (KEDA's replica formula,
- * cheapest-cover node choice, empty-node consolidation); they become single calls to
- * gs_reconcile (src/policy/reconcile.h) when it lands on main. */
+ * Not yet shared with the simulator: empty-node consolidation (here: empty past
+ * consolidateAfter), and repartitioning idle MIG GPUs of registered nodes (the packer may plan
+ * it; `run` sets MIG layouts at launch only and logs the repartition it did not apply). */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -863,7 +867,7 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         char price[32];
         gs_fmt_usd(cd ? cd->price : cl->price, price, sizeof price);
         char msg[700];
-        snprintf(msg, sizeof msg, "gpuscale launched %s (%s, %s, $%s/hour) for %d pending pod(s)%s%s", req.node_name,
+        snprintf(msg, sizeof msg, "gpuscale launched %s (%s, %s, %s/hour) for %d pending pod(s)%s%s", req.node_name,
                  req.itype, gs_capacity_name(req.capacity), price, (int)cl->pods, req.mig_config[0] ? ", MIG " : "",
                  req.mig_config);
         gs_log_info("launched", "node=%s type=%s capacity=%s pool=%s pods=%d usd_per_hour=%s mig=%s", req.node_name,
@@ -1107,8 +1111,9 @@ static void usage(FILE *f) {
             "                    [--id NAME] [--lease-namespace NS] [--lease-name NAME] [--lease-duration SECONDS]\n"
             "                    [--metrics-addr ADDR] [--metrics-port PORT] [--interval MS] [--orphan-grace DURATION]\n"
             "\n"
-            "Runs the controller: reads each QueueScaler's queue and scales its workload; launches the\n"
-            "cheapest fitting GPU nodes for Pending GPU pods (MIG layouts via nvidia.com/mig.config);\n"
+            "Runs the controller: reads each QueueScaler's queue and scales its workload; plans Pending\n"
+            "GPU pods with the simulator's packer (docs/packing.md) and launches the new nodes it asks\n"
+            "for (MIG layouts via nvidia.com/mig.config; unplaceable pods get a NotTriggerScaleUp Event);\n"
             "terminates gpuscale's nodes once empty for the pool's consolidateAfter. Only the holder of\n"
             "the coordination.k8s.io/v1 Lease acts. Without --kubeconfig, the in-cluster service account\n"
             "is used. /healthz, /readyz and /metrics are served on ADDR:PORT (default 127.0.0.1:8080;\n"
