@@ -484,11 +484,13 @@ static void random_suffix(char *buf, size_t n) {
     snprintf(buf, n, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
 }
 
-/* The pending pod's first sighting -> now, once per pod (kept until bound or deleted). */
-static void record_latency(ctl *c, const char *key, int64_t now) {
+/* The pending pod's first sighting -> the launch request that covers it (at; a pod seen after
+ * that launch counts 0), once per pod (kept until bound or deleted). */
+static void record_latency(ctl *c, const char *key, int64_t at) {
     json_t *v = json_object_get(c->pending_seen, key);
     if (!v || json_integer_value(v) < 0) return;
-    if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = (double)(now - json_integer_value(v)) / 1000.0;
+    int64_t d = at - json_integer_value(v);
+    if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = (double)(d > 0 ? d : 0) / 1000.0;
     json_object_set_new(c->pending_seen, key, json_integer(-1));
 }
 
@@ -673,6 +675,7 @@ static int build_snapshot(ctl *c, int64_t now) {
         n.pool = f->pool;
         n.ready = false;
         n.empty_since = -1;
+        n.created_at = f->at; /* the launch request (latency of the pods placed there) */
         for (int g = 0; g < n.ngpus && g < f->ngpus; g++) n.gpus[g] = f->gpus[g];
         int32_t ni = gs_snapshot_add_node(s, &n);
         if (ni < 0) {
@@ -875,9 +878,12 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
                     req.mig_config[0] ? req.mig_config : "-");
         gs_kube_event(c->k, "v1", "Node", "", req.node_name, "", "Normal", "Launched", msg, &e);
     }
-    for (int32_t k = 0; k < pl->nplace; k++)
-        if (pl->place[k].kind == GS_PLACE_CLAIM && launched[pl->place[k].target])
-            record_latency(c, c->pkey[pl->place[k].pod], now);
+    for (int32_t k = 0; k < pl->nplace; k++) {
+        const gs_placement *x = &pl->place[k];
+        if (x->kind == GS_PLACE_CLAIM && launched[x->target]) record_latency(c, c->pkey[x->pod], now);
+        else if (x->kind == GS_PLACE_EXISTING && !c->snap.nodes[x->target].ready) /* on a launch in flight */
+            record_latency(c, c->pkey[x->pod], c->snap.nodes[x->target].created_at);
+    }
     free(launched);
     /* idle GPUs the packer would repartition: `run` sets a node's MIG layout at launch only,
      * so those pods wait (said once per node and GPU) */
