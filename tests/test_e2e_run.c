@@ -395,6 +395,51 @@ static void test_apiserver_restart_no_duplicates(void **st) {
     assert_true(la + lb == 3);
 }
 
+/* A pod no pool can take (7g.80gb: h100-mig allows 1g.10gb and 3g.40gb only, a10g has no MIG):
+ * the packer's reason is told on the pod as a Warning Event, and nothing is launched for it. */
+static int unsched_events(const char *pod, char *msg, size_t n) {
+    json_t *evs = get("/api/v1/namespaces/ml/events");
+    int found = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(evs, "items"), i, ev) {
+        const char *r = json_string_value(json_object_get(ev, "reason"));
+        const char *on = json_string_value(json_object_get(json_object_get(ev, "involvedObject"), "name"));
+        if (r && on && strcmp(r, "NotTriggerScaleUp") == 0 && strcmp(on, pod) == 0) {
+            found++;
+            snprintf(msg, n, "%s", json_string_value(json_object_get(ev, "message")));
+        }
+    }
+    json_decref(evs);
+    return found;
+}
+
+static void test_unschedulable_pod_event(void **st) {
+    (void)st;
+    gs_error e;
+    json_t *pod = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:[{s:s,s:s,s:{s:{s:s}}}]}}", "apiVersion", "v1", "kind", "Pod",
+                            "metadata", "name", "too-big", "namespace", "ml", "spec", "containers", "name", "w", "image",
+                            "big:1", "resources", "limits", "nvidia.com/mig-7g.80gb", "1");
+    long code = 0;
+    json_t *resp = NULL;
+    assert_int_equal(gs_kube_do(ADMIN, "POST", "/api/v1/namespaces/ml/pods", NULL, pod, &code, &resp, &e), 0);
+    json_decref(pod);
+    json_decref(resp);
+    resp = NULL;
+    assert_int_equal(code, 201);
+    char msg[1024] = "";
+    WAIT_UNTIL(unsched_events("too-big", msg, sizeof msg) >= 1, 20, "NotTriggerScaleUp event on the pod");
+    fprintf(stderr, "unschedulable: %s\n", msg);
+    assert_non_null(strstr(msg, "gpuscale: no node fits"));
+    sleep(2); /* a few more ticks: still no launch, and the same reason is not told again */
+    assert_int_equal(unsched_events("too-big", msg, sizeof msg), 1);
+    assert_true(metric(MPORT_A, "gpuscale_launches_total") + metric(MPORT_B, "gpuscale_launches_total") == 3);
+    assert_int_equal(gs_kube_do(ADMIN, "DELETE", "/api/v1/namespaces/ml/pods/too-big?gracePeriodSeconds=0", NULL, NULL,
+                                &code, &resp, &e), 0);
+    json_decref(resp);
+    assert_true(code == 200 || code == 202);
+}
+
 static void test_leader_killed_takeover(void **st) {
     (void)st;
     /* whichever replica leads now (the restart may have moved the lease) is killed -9 */
@@ -471,6 +516,7 @@ int main(void) {
         cmocka_unit_test(test_deploy_manifests),
         cmocka_unit_test(test_scale_up_launch_bind),
         cmocka_unit_test(test_apiserver_restart_no_duplicates),
+        cmocka_unit_test(test_unschedulable_pod_event),
         cmocka_unit_test(test_leader_killed_takeover),
         cmocka_unit_test(test_drain_scale_to_zero_release),
     };

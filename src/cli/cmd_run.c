@@ -1,17 +1,21 @@
 /* gpuscale run: the controller loop against a real cluster (docs/deploy.md).
  *
  * Each tick (leader only): read every QueueScaler's queue and set its workload's replicas
- * through /scale; find Pending pods asking for GPUs (nvidia.com/gpu, nvidia.com/mig-*), compare
- * with the free GPU capacity of gpuscale's nodes (including launches in flight) and launch the
- * cheapest fitting instance types for the rest through the provider, with the MIG layout the
- * GPU Operator applies (label nvidia.com/mig.config=all-<profile>); terminate gpuscale's nodes
- * that stayed empty for the pool's consolidateAfter (cordon first, never a node marked
- * gpuscale.dev/do-not-disrupt or karpenter.sh/do-not-disrupt). Leader election: a
- * coordination.k8s.io/v1 Lease. SIGTERM/SIGINT: finish the tick, release the Lease, exit 0.
+ * through /scale (gs_scale_step, src/policy/scale.h); build a snapshot of gpuscale's nodes
+ * (registered ones with their GPU layouts and what bound pods hold, launches in flight as
+ * not-ready nodes with the layout they were launched with) and the Pending GPU pods, and plan
+ * with gs_pack_plan (src/policy/pack.h, docs/packing.md: the simulator's packer); launch the
+ * plan's new-node claims through the provider (the claim's cheapest candidate, its MIG layout
+ * completed by gs_rc_complete_layout and named in the label nvidia.com/mig.config); say why
+ * unplaceable pods cannot be placed (log + Warning Event NotTriggerScaleUp on the pod, once per
+ * reason); terminate gpuscale's nodes that stayed empty for the pool's consolidateAfter (cordon
+ * first, never a node marked gpuscale.dev/do-not-disrupt or karpenter.sh/do-not-disrupt).
+ * Leader election: a coordination.k8s.io/v1 Lease. SIGTERM/SIGINT: finish the tick, release
+ * the Lease, exit 0.
  *
- * The decisions here are the interim ones this command needs to act (KEDA's replica formula,
- * cheapest-cover node choice, empty-node consolidation); they become single calls to
- * gs_reconcile (src/policy/reconcile.h) when it lands on main. */
+ * Not yet shared with the simulator: empty-node consolidation (here: empty past
+ * consolidateAfter), and repartitioning idle MIG GPUs of registered nodes (the packer may plan
+ * it; `run` sets MIG layouts at launch only and logs the repartition it did not apply). */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -33,7 +37,10 @@
 #include "io/kube/kube.h"
 #include "io/log.h"
 #include "model/gpu.h"
+#include "model/cluster.h"
 #include "policy/mig.h"
+#include "policy/pack.h"
+#include "policy/reconcile.h"
 #include "policy/scale.h"
 
 #define MAX_INFLIGHT 4096
@@ -90,11 +97,13 @@ static int64_t wall_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-typedef struct inflight {
+typedef struct inflight { /* launched, Node not registered yet */
     char node[GS_OBJ_NAME];
-    char pool[GS_NAME_LEN];
-    char res[64];
-    int64_t units;
+    int32_t pool;             /* config pool index */
+    int32_t itype;            /* catalog index */
+    gs_capacity capacity;
+    uint8_t ngpus;
+    gs_gpu_state gpus[GS_NODE_MAX_GPUS]; /* the layout it was launched with */
     int64_t at;
 } inflight;
 
@@ -126,6 +135,12 @@ typedef struct ctl {
     json_t *empty_since;     /* node -> mono ms */
     json_t *pending_seen;    /* ns/pod -> mono ms first seen Pending; -1 once counted; removed when bound */
     json_t *orphans;         /* instance id -> mono ms first seen without a node */
+    json_t *unsched;         /* ns/pod -> the packer's last reason (Event when it changes) */
+    json_t *reparts_seen;    /* node#gpu -> true: repartitions said once */
+    gs_snapshot snap;        /* the packer's input, rebuilt each tick (buffers reused) */
+    gs_plan plan;
+    const char **pkey;       /* snapshot pod -> pod cache key */
+    int32_t cap_pkey;
     int64_t orphan_grace_ms;
     int64_t last_orphan_check;
     /* metrics */
@@ -147,7 +162,26 @@ static const double HIST_LE[12] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 /* ---- informers: trimmed objects (memory: 20,000 pods must fit in tens of MiB) ---- */
 
 static bool gpu_resource(const char *r) {
-    return strcmp(r, "nvidia.com/gpu") == 0 || strncmp(r, "nvidia.com/mig-", 15) == 0;
+    return strcmp(r, "nvidia.com/gpu") == 0 || strncmp(r, "nvidia.com/mig-", 15) == 0 ||
+           strcmp(r, "nvidia.com/gpu.shared") == 0 || strcmp(r, "gpuscale.dev/gpu-milli") == 0;
+}
+
+/* CPU (milli) or memory (MiB) of a quantity; 0 when it does not parse. */
+static int64_t qty_res(const json_t *v, bool cpu) {
+    char buf[64];
+    if (json_is_integer(v)) snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+    else if (json_is_string(v)) snprintf(buf, sizeof buf, "%s", json_string_value(v));
+    else return 0;
+    const char *why = NULL;
+    int64_t out = 0;
+    if (cpu) {
+        gs_mcpu m = 0;
+        if (gs_parse_cpu(buf, &m, &why) == 0) out = m;
+    } else {
+        gs_mib m = 0;
+        if (gs_parse_mem(buf, &m, &why) == 0) out = m;
+    }
+    return out;
 }
 
 static int64_t qty_int(const json_t *v) {
@@ -170,12 +204,23 @@ static void trim_pod(json_t *pod) {
     json_t *spec = json_object_get(pod, "spec");
     json_t *nspec = json_object();
     if (json_object_get(spec, "nodeName")) json_object_set(nspec, "nodeName", json_object_get(spec, "nodeName"));
-    const char *pool = json_string_value(json_object_get(json_object_get(spec, "nodeSelector"), "gpuscale.dev/pool"));
-    if (pool) json_object_set_new(nspec, "pool", json_string(pool));
+    /* what the packer reads: nodeSelector, tolerations, priority, CPU and memory requests */
+    if (json_object_size(json_object_get(spec, "nodeSelector")) > 0)
+        json_object_set(nspec, "sel", json_object_get(spec, "nodeSelector"));
+    if (json_array_size(json_object_get(spec, "tolerations")) > 0)
+        json_object_set(nspec, "tol", json_object_get(spec, "tolerations"));
+    if (json_is_integer(json_object_get(spec, "priority")))
+        json_object_set(nspec, "priority", json_object_get(spec, "priority"));
     json_t *req = json_object();
     size_t i;
     json_t *c;
+    int64_t cpu = 0, mem = 0;
     json_array_foreach(json_object_get(spec, "containers"), i, c) {
+        const json_t *rq = json_object_get(json_object_get(c, "resources"), "requests");
+        const json_t *lm = json_object_get(json_object_get(c, "resources"), "limits");
+        /* requests default to limits */
+        cpu += qty_res(json_object_get(rq, "cpu") ? json_object_get(rq, "cpu") : json_object_get(lm, "cpu"), true);
+        mem += qty_res(json_object_get(rq, "memory") ? json_object_get(rq, "memory") : json_object_get(lm, "memory"), false);
         const char *k;
         json_t *v;
         json_object_foreach(json_object_get(json_object_get(c, "resources"), "requests"), k, v) {
@@ -189,6 +234,8 @@ static void trim_pod(json_t *pod) {
         }
     }
     json_object_set_new(nspec, "gpu", req);
+    if (cpu > 0) json_object_set_new(nspec, "cpu", json_integer(cpu));
+    if (mem > 0) json_object_set_new(nspec, "mem", json_integer(mem));
     json_t *st = json_object_get(pod, "status");
     json_t *nst = json_object();
     if (json_object_get(st, "phase")) json_object_set(nst, "phase", json_object_get(st, "phase"));
@@ -416,54 +463,15 @@ static void scale_tick(ctl *c, int64_t now) {
     }
 }
 
-/* ---- capacity: pending GPU demand vs free capacity on our nodes -> launches ---- */
+/* ---- capacity: the packer (policy/pack) on the informer cache -> launches ---- */
 
 static const char *node_pool(const json_t *node) {
     return json_string_value(json_object_get(json_object_get(json_object_get(node, "metadata"), "labels"), "gpuscale.dev/pool"));
 }
 
-static bool node_usable(const json_t *node) {
-    return !json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable")) &&
-           !json_object_get(json_object_get(node, "metadata"), "deletionTimestamp");
-}
-
 static bool pod_live(const json_t *pod) {
     const char *ph = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
     return !(ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0));
-}
-
-/* Units of resource res one node of type t offers in pool p, or 0 when it cannot. */
-static int64_t type_units(const gs_pool *p, const gs_itype *t, const char *res, int64_t per_pod) {
-    if (t->gpus <= 0 || t->gpu_model < 0) return 0;
-    const gs_gpu_model *m = gs_gpu_get(t->gpu_model);
-    if (strcmp(res, "nvidia.com/gpu") == 0) {
-        if (p->sharing == GS_SHARE_MIG) return 0;
-        return t->gpus >= per_pod ? t->gpus : 0;
-    }
-    if (p->sharing != GS_SHARE_MIG || !m || !gs_gpu_has_mig(m)) return 0;
-    int pi = gs_mig_profile_find(m, res + strlen("nvidia.com/mig-"));
-    if (pi < 0 || !gs_pool_allows_profile(p, m->profiles[pi].name)) return 0;
-    return (int64_t)t->gpus * m->profiles[pi].max_count;
-}
-
-static void build_layout(const gs_itype *t, const char *res, gs_launch_req *req) {
-    req->ngpus = (uint8_t)(t->gpus > GS_NODE_MAX_GPUS ? GS_NODE_MAX_GPUS : t->gpus);
-    const gs_gpu_model *m = gs_gpu_get(t->gpu_model);
-    int pi = strncmp(res, "nvidia.com/mig-", 15) == 0 && m ? gs_mig_profile_find(m, res + 15) : -1;
-    for (int g = 0; g < req->ngpus; g++) {
-        gs_gpu_state *s = &req->gpus[g];
-        memset(s, 0, sizeof *s);
-        if (pi < 0) continue;
-        s->mode = GS_GPUMODE_MIG;
-        for (int n = 0; n < m->profiles[pi].max_count && s->nparts < GS_GPU_MAX_PARTS; n++) {
-            int st = gs_mig_best_start(m, s->parts, s->nparts, pi);
-            if (st < 0) break;
-            s->parts[s->nparts].profile = (int8_t)pi;
-            s->parts[s->nparts].start = (uint8_t)st;
-            s->nparts++;
-        }
-    }
-    if (pi >= 0) snprintf(req->mig_config, sizeof req->mig_config, "all-%s", m->profiles[pi].name);
 }
 
 static void random_suffix(char *buf, size_t n) {
@@ -476,228 +484,434 @@ static void random_suffix(char *buf, size_t n) {
     snprintf(buf, n, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
 }
 
-static void record_latency(ctl *c, const char *pool, const char *res) {
-    /* Every pending pod of this (pool, resource) whose first sighting has not been counted:
-     * the time from seeing it Pending to this launch request. */
-    const char *key;
+/* The pending pod's first sighting -> the launch request that covers it (at; a pod seen after
+ * that launch counts 0), once per pod (kept until bound or deleted). */
+static void record_latency(ctl *c, const char *key, int64_t at) {
+    json_t *v = json_object_get(c->pending_seen, key);
+    if (!v || json_integer_value(v) < 0) return;
+    int64_t d = at - json_integer_value(v);
+    if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = (double)(d > 0 ? d : 0) / 1000.0;
+    json_object_set_new(c->pending_seen, key, json_integer(-1));
+}
+
+/* The GPU layout a registered node advertises: its pool's sharing mode; for MIG, the
+ * instances its allocatable nvidia.com/mig-* resources count, laid out largest first where
+ * they destroy the fewest options (the layout mig-parted applies for those counts). */
+static void node_gpus_from_alloc(gs_node *n, const gs_itype *t, const gs_pool *p, const json_t *alloc) {
+    const gs_gpu_model *m = t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
+    if (!m || !p) return;
+    for (int g = 0; g < n->ngpus; g++) {
+        if (p->sharing == GS_SHARE_TIMESLICING) {
+            n->gpus[g].mode = GS_GPUMODE_TIMESLICED;
+            n->gpus[g].ts_replicas = (int16_t)p->ts_replicas;
+        } else if (p->sharing == GS_SHARE_FRACTIONAL) {
+            n->gpus[g].mode = GS_GPUMODE_FRACTIONAL;
+        }
+    }
+    if (p->sharing != GS_SHARE_MIG || !gs_gpu_has_mig(m)) return;
+    int64_t cnt[GS_MIG_MAX_PROFILES] = {0};
+    const char *k;
     json_t *v;
-    void *tmp;
-    int64_t now = mono_ms();
-    json_object_foreach_safe(c->pending_seen, tmp, key, v) {
-        const char *slash = strchr(key, '/');
-        if (!slash) continue;
-        char ns[GS_NAME_LEN];
-        snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
-        const json_t *pod = gs_informer_get(c->pods, ns, slash + 1);
-        if (!pod) continue;
-        const json_t *spec = json_object_get(pod, "spec");
-        if (!json_object_get(json_object_get(spec, "gpu"), res)) continue;
-        const char *pp = json_string_value(json_object_get(spec, "pool"));
-        if (pp && strcmp(pp, pool) != 0) continue;
-        if (json_integer_value(v) < 0) continue; /* counted already */
-        if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = (double)(now - json_integer_value(v)) / 1000.0;
-        json_object_set_new(c->pending_seen, key, json_integer(-1)); /* kept until bound or deleted */
+    json_object_foreach((json_t *)(uintptr_t)alloc, k, v) {
+        if (strncmp(k, "nvidia.com/mig-", 15) != 0) continue;
+        int pi = gs_mig_profile_find(m, k + 15);
+        if (pi >= 0 && pi < GS_MIG_MAX_PROFILES) cnt[pi] = json_integer_value(v);
+    }
+    for (;;) {
+        int best = -1;
+        for (int pi = 0; pi < m->nprofiles && pi < GS_MIG_MAX_PROFILES; pi++)
+            if (cnt[pi] > 0 && (best < 0 || m->profiles[pi].compute > m->profiles[best].compute)) best = pi;
+        if (best < 0) return;
+        cnt[best]--;
+        for (int g = 0; g < n->ngpus; g++) {
+            gs_gpu_state *s = &n->gpus[g];
+            if (s->nparts >= GS_GPU_MAX_PARTS) continue;
+            int st = gs_mig_best_start(m, s->parts, s->nparts, best);
+            if (st < 0) continue;
+            s->mode = GS_GPUMODE_MIG;
+            s->parts[s->nparts].profile = (int8_t)best;
+            s->parts[s->nparts].start = (uint8_t)st;
+            s->parts[s->nparts].used = false;
+            s->nparts++;
+            break;
+        }
     }
 }
 
-typedef struct demand {
-    char pool[GS_NAME_LEN];
-    char res[64];
-    int64_t need, free, max_per_pod;
-} demand;
 
-static int find_demand(demand *d, int n, const char *pool, const char *res) {
-    for (int i = 0; i < n; i++)
-        if (strcmp(d[i].pool, pool) == 0 && strcmp(d[i].res, res) == 0) return i;
-    return -1;
-}
-
-/* The pool a pending pod goes to: its nodeSelector's, else the highest-weight pool that has a
- * type offering the resource. */
-static int pool_for(ctl *c, const char *sel, const char *res, int64_t per_pod) {
-    if (sel) return gs_config_find_pool(&c->cfg, sel);
-    int best = -1;
-    for (int p = 0; p < c->cfg.npools; p++) {
-        bool ok = false;
-        for (int t = 0; t < c->cat.n && !ok; t++)
-            ok = gs_pool_allows(&c->cfg.pools[p], &c->cat.types[t], GS_CAP_ON_DEMAND, NULL) &&
-                 type_units(&c->cfg.pools[p], &c->cat.types[t], res, per_pod) > 0;
-        if (ok && (best < 0 || c->cfg.pools[p].weight > c->cfg.pools[best].weight)) best = p;
+/* A bound pod takes what it asks for on its node's GPUs (m: the node's GPU model). */
+static void node_take(gs_node *n, const gs_gpu_model *m, const gs_gpu_req *r) {
+    int need = r->form == GS_GPU_WHOLE ? r->count : 1;
+    int pi = r->form == GS_GPU_MIG && m ? gs_mig_profile_find(m, r->mig_profile) : -1;
+    for (int g = 0; g < n->ngpus && need > 0; g++) {
+        gs_gpu_state *s = &n->gpus[g];
+        bool took = false;
+        if (r->form == GS_GPU_WHOLE) {
+            if (s->mode != GS_GPUMODE_MIG && !s->whole_used && s->pods == 0) took = s->whole_used = true;
+        } else if (r->form == GS_GPU_MIG) {
+            for (int p = 0; s->mode == GS_GPUMODE_MIG && p < s->nparts && !took && pi >= 0; p++)
+                if (!s->parts[p].used && s->parts[p].profile == pi) took = s->parts[p].used = true;
+        } else if (r->form == GS_GPU_SHARED) {
+            if (s->mode == GS_GPUMODE_TIMESLICED && s->ts_used < s->ts_replicas) {
+                s->ts_used++;
+                took = true;
+            }
+        } else if (r->form == GS_GPU_FRACTION) {
+            if (s->mode == GS_GPUMODE_FRACTIONAL && s->milli_used + r->milli <= 1000) {
+                s->milli_used = (int16_t)(s->milli_used + r->milli);
+                took = true;
+            }
+        }
+        if (took) {
+            s->pods++;
+            need--;
+        }
     }
-    return best;
 }
 
-typedef struct pool_memo {
-    char res[64];
-    int64_t amt;
-    int pool;
-} pool_memo;
+/* The pod's one GPU request (the first GPU resource it names); false if none or bad. */
+static bool pod_gpu_req(const json_t *spec, gs_gpu_req *r) {
+    const char *res;
+    json_t *v;
+    json_object_foreach((json_t *)(uintptr_t)json_object_get(spec, "gpu"), res, v) {
+        const char *why = NULL;
+        memset(r, 0, sizeof *r);
+        return gs_gpu_req_from_resource(res, json_integer_value(v), r, &why) == 0;
+    }
+    return false;
+}
 
-static int capacity_tick(ctl *c, int64_t now, demand *dm, int *ndm_out) {
-    int ndm = 0;
-    pool_memo memo[64];
-    int nmemo = 0;
-    const int maxd = 256;
-    /* demand */
+static void pod_spec_from(const json_t *spec, gs_pod_spec *s) {
+    s->cpu = json_integer_value(json_object_get(spec, "cpu"));
+    s->mem = json_integer_value(json_object_get(spec, "mem"));
+    s->priority = (int32_t)json_integer_value(json_object_get(spec, "priority"));
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)(uintptr_t)json_object_get(spec, "sel"), k, v) {
+        if (s->n_node_selector >= GS_MAX_LABELS) break;
+        gs_kv *kv = &s->node_selector[s->n_node_selector++];
+        snprintf(kv->key, sizeof kv->key, "%s", k);
+        snprintf(kv->value, sizeof kv->value, "%s", json_string_value(v) ? json_string_value(v) : "");
+    }
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(spec, "tol"), i, t) {
+        if (s->n_tolerations >= GS_MAX_TAINTS) break;
+        gs_toleration *to = &s->tolerations[s->n_tolerations++];
+        const char *key = json_string_value(json_object_get(t, "key"));
+        const char *val = json_string_value(json_object_get(t, "value"));
+        const char *op = json_string_value(json_object_get(t, "operator"));
+        const char *eff = json_string_value(json_object_get(t, "effect"));
+        snprintf(to->key, sizeof to->key, "%s", key ? key : "");
+        snprintf(to->value, sizeof to->value, "%s", val ? val : "");
+        to->op = op && strcmp(op, "Exists") == 0 ? GS_TOL_EXISTS : GS_TOL_EQUAL;
+        to->effect = !eff || !eff[0]                         ? -1
+                     : strcmp(eff, "NoExecute") == 0        ? (int)GS_TAINT_NO_EXECUTE
+                     : strcmp(eff, "PreferNoSchedule") == 0 ? (int)GS_TAINT_PREFER_NO_SCHEDULE
+                                                            : (int)GS_TAINT_NO_SCHEDULE;
+    }
+}
+
+static int32_t add_key(ctl *c, int32_t pi, const char *key) {
+    if (pi >= c->cap_pkey) {
+        int32_t nc = c->cap_pkey ? c->cap_pkey * 2 : 256;
+        while (nc <= pi) nc *= 2;
+        const char **nk = realloc(c->pkey, sizeof *nk * (size_t)nc);
+        if (!nk) return GS_ENOMEM;
+        c->pkey = nk;
+        c->cap_pkey = nc;
+    }
+    c->pkey[pi] = key;
+    return 0;
+}
+
+/* The snapshot the packer reads: gpuscale's nodes (registered ones from the cache with their
+ * GPU layouts and what bound pods hold; launches in flight as not-ready nodes with the layout
+ * they were launched with, so nothing is launched twice) and the pending GPU pods.
+ * c->pkey[i] is snapshot pod i's cache key (valid until the next informer poll). */
+static int build_snapshot(ctl *c, int64_t now) {
+    gs_snapshot *s = &c->snap;
+    s->nnodes = 0;
+    s->npods = 0;
+    s->now = now;
+    json_t *idx = json_object(); /* node name -> snapshot index */
+    if (!idx) return GS_ENOMEM;
+    int rc = 0;
     const char *key;
-    json_t *pod;
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->pods), key, pod) {
-        const json_t *spec = json_object_get(pod, "spec");
-        if (json_object_get(spec, "nodeName") || !pod_live(pod)) continue;
-        if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp")) continue;
-        const char *res;
-        json_t *v;
-        json_object_foreach(json_object_get(spec, "gpu"), res, v) {
-            int64_t amt = json_integer_value(v);
-            const char *sel = json_string_value(json_object_get(spec, "pool"));
-            int p = -1, m = 0;
-            if (sel) p = gs_config_find_pool(&c->cfg, sel);
-            else { /* the same (resource, amount) maps to the same pool: search the catalog once */
-                for (; m < nmemo; m++)
-                    if (memo[m].amt == amt && strcmp(memo[m].res, res) == 0) break;
-                if (m < nmemo) p = memo[m].pool;
-                else {
-                    p = pool_for(c, NULL, res, amt);
-                    if (nmemo < 64) {
-                        snprintf(memo[nmemo].res, sizeof memo[nmemo].res, "%s", res);
-                        memo[nmemo].amt = amt;
-                        memo[nmemo++].pool = p;
-                    }
-                }
-            }
-            if (p < 0) continue;
-            int d = find_demand(dm, ndm, c->cfg.pools[p].name, res);
-            if (d < 0) {
-                if (ndm >= maxd) continue;
-                d = ndm++;
-                memset(&dm[d], 0, sizeof dm[d]);
-                snprintf(dm[d].pool, sizeof dm[d].pool, "%s", c->cfg.pools[p].name);
-                snprintf(dm[d].res, sizeof dm[d].res, "%s", res);
-            }
-            dm[d].need += amt;
-            if (amt > dm[d].max_per_pod) dm[d].max_per_pod = amt;
-        }
-    }
-    *ndm_out = ndm;
-    /* supply: our usable nodes' allocatable minus what bound pods hold */
-    json_t *used = json_object();
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->pods), key, pod) {
-        const char *nn = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
-        if (!nn || !pod_live(pod)) continue;
-        const char *res;
-        json_t *v;
-        json_object_foreach(json_object_get(json_object_get(pod, "spec"), "gpu"), res, v) {
-            char k2[400];
-            snprintf(k2, sizeof k2, "%s|%s", nn, res);
-            json_object_set_new(used, k2, json_integer(json_integer_value(json_object_get(used, k2)) + json_integer_value(v)));
-        }
-    }
     json_t *node;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, node) {
-        const char *pool = node_pool(node);
-        if (!pool || !node_usable(node)) continue;
-        const char *res;
-        json_t *v;
-        json_object_foreach(json_object_get(json_object_get(node, "status"), "allocatable"), res, v) {
-            int d = find_demand(dm, ndm, pool, res);
-            if (d < 0) continue;
-            char k2[400];
-            snprintf(k2, sizeof k2, "%s|%s", key, res);
-            int64_t f = json_integer_value(v) - json_integer_value(json_object_get(used, k2));
-            if (f > 0) dm[d].free += f;
+        const json_t *md = json_object_get(node, "metadata");
+        const json_t *l = json_object_get(md, "labels");
+        const char *pn = node_pool(node);
+        int pi = pn ? gs_config_find_pool(&c->cfg, pn) : -1;
+        const char *it = json_string_value(json_object_get(l, "node.kubernetes.io/instance-type"));
+        int ti = it ? gs_catalog_find(&c->cat, it) : -1;
+        if (ti < 0 || pi < 0) continue; /* only gpuscale's pools' nodes take part */
+        const char *ct = json_string_value(json_object_get(l, "karpenter.sh/capacity-type"));
+        gs_node n;
+        gs_node_init(&n, key, &c->cat, ti, ct && strcmp(ct, "spot") == 0 ? GS_CAP_SPOT : GS_CAP_ON_DEMAND);
+        n.pool = pi;
+        n.ready = true;
+        n.cordoned = json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable"));
+        n.deleting = json_object_get(md, "deletionTimestamp") != NULL;
+        n.empty_since = -1;
+        node_gpus_from_alloc(&n, &c->cat.types[ti], &c->cfg.pools[pi],
+                             json_object_get(json_object_get(node, "status"), "allocatable"));
+        int32_t ni = gs_snapshot_add_node(s, &n);
+        if (ni < 0) {
+            rc = ni;
+            goto done;
         }
+        json_object_set_new(idx, key, json_integer(ni));
     }
-    json_decref(used);
-    /* launches in flight whose Node is not visible yet */
     for (int i = 0; i < c->ninf;) {
         if (gs_informer_get(c->nodes, NULL, c->inf[i].node) || now - c->inf[i].at > 300000) {
             c->inf[i] = c->inf[--c->ninf];
             continue;
         }
-        int d = find_demand(dm, ndm, c->inf[i].pool, c->inf[i].res);
-        if (d >= 0) dm[d].free += c->inf[i].units;
-        i++;
-    }
-    /* launches */
-    for (int d = 0; d < ndm; d++) {
-        int64_t deficit = dm[d].need - dm[d].free;
-        if (deficit <= 0) continue;
-        int pi = gs_config_find_pool(&c->cfg, dm[d].pool);
-        const gs_pool *p = &c->cfg.pools[pi];
-        int best = -1;
-        int64_t best_cost = 0, best_units = 0;
-        gs_capacity best_cap = GS_CAP_ON_DEMAND;
-        unsigned caps = gs_pool_capacity_mask(p);
-        for (int t = 0; t < c->cat.n; t++) {
-            const gs_itype *ty = &c->cat.types[t];
-            for (int cp = 0; cp < GS_CAP__N; cp++) {
-                if (!(caps & (1u << cp))) continue;
-                gs_usd_u price = gs_itype_price(ty, (gs_capacity)cp);
-                if (price <= 0 || !gs_pool_allows(p, ty, (gs_capacity)cp, NULL)) continue;
-                int64_t u = type_units(p, ty, dm[d].res, dm[d].max_per_pod);
-                if (u <= 0) continue;
-                int64_t nodes = (deficit + u - 1) / u;
-                int64_t cost = nodes * price;
-                if (best < 0 || cost < best_cost || (cost == best_cost && u < best_units)) {
-                    best = t;
-                    best_cost = cost;
-                    best_units = u;
-                    best_cap = (gs_capacity)cp;
-                }
-            }
+        const inflight *f = &c->inf[i++];
+        gs_node n;
+        gs_node_init(&n, f->node, &c->cat, f->itype, f->capacity);
+        n.pool = f->pool;
+        n.ready = false;
+        n.empty_since = -1;
+        n.created_at = f->at; /* the launch request (latency of the pods placed there) */
+        for (int g = 0; g < n.ngpus && g < f->ngpus; g++) n.gpus[g] = f->gpus[g];
+        int32_t ni = gs_snapshot_add_node(s, &n);
+        if (ni < 0) {
+            rc = ni;
+            goto done;
         }
-        if (best < 0) {
-            gs_log_warn("no instance type fits", "pool=%s resource=%s", p->name, dm[d].res);
+        json_object_set_new(idx, f->node, json_integer(ni));
+    }
+    json_t *pod;
+    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->pods), key, pod) {
+        const json_t *spec = json_object_get(pod, "spec");
+        if (!pod_live(pod)) continue;
+        const char *nn = json_string_value(json_object_get(spec, "nodeName"));
+        gs_gpu_req r;
+        bool gpu = pod_gpu_req(spec, &r);
+        if (nn) { /* bound: holds CPU, memory and GPUs on its node */
+            json_t *ni = json_object_get(idx, nn);
+            if (!ni) continue;
+            gs_node *n = &s->nodes[json_integer_value(ni)];
+            n->pods++;
+            n->cpu_used += json_integer_value(json_object_get(spec, "cpu"));
+            n->mem_used += json_integer_value(json_object_get(spec, "mem"));
+            const gs_itype *t = &c->cat.types[n->itype];
+            if (gpu) node_take(n, t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL, &r);
             continue;
         }
-        int64_t nodes = (deficit + best_units - 1) / best_units;
-        if (p->limit_nodes > 0) {
-            int64_t have = c->ninf;
-            json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, node) {
-                const char *np = node_pool(node);
-                if (np && strcmp(np, p->name) == 0) have++;
-            }
-            if (have + nodes > p->limit_nodes) nodes = p->limit_nodes - have;
-        }
-        if (nodes > 0) record_latency(c, p->name, dm[d].res);
-        for (int64_t n = 0; n < nodes && c->ninf < MAX_INFLIGHT; n++) {
-            gs_launch_req req;
-            memset(&req, 0, sizeof req);
-            char sfx[16];
-            random_suffix(sfx, sizeof sfx);
-            snprintf(req.node_name, sizeof req.node_name, "gs-%s-%s", p->name, sfx);
-            snprintf(req.itype, sizeof req.itype, "%s", c->cat.types[best].name);
-            snprintf(req.pool, sizeof req.pool, "%s", p->name);
-            req.capacity = best_cap;
-            for (int l = 0; l < p->nlabels && req.nlabels < GS_MAX_LABELS; l++) req.labels[req.nlabels++] = p->labels[l];
-            for (int l = 0; l < p->ntaints; l++) req.taints[req.ntaints++] = p->taints[l];
-            build_layout(&c->cat.types[best], dm[d].res, &req);
-            gs_instance in;
-            gs_error e;
-            gs_error_clear(&e);
-            c->decisions++;
-            if (c->prov.ops->launch(c->prov.self, &req, &in, &e)) {
-                c->launch_errors++;
-                gs_log_error("launch failed", "pool=%s type=%s err=\"%s\"", p->name, req.itype, e.msg);
-                break;
-            }
-            c->launches++;
-            inflight *f = &c->inf[c->ninf++];
-            snprintf(f->node, sizeof f->node, "%s", req.node_name);
-            snprintf(f->pool, sizeof f->pool, "%s", p->name);
-            snprintf(f->res, sizeof f->res, "%s", dm[d].res);
-            f->units = best_units;
-            f->at = now;
-            char msg[700];
-            snprintf(msg, sizeof msg, "gpuscale launched %s (%s, %s) for %lld pending %s", req.node_name, req.itype,
-                     gs_capacity_name(best_cap), (long long)deficit, dm[d].res);
-            gs_log_info("launched", "node=%s type=%s capacity=%s pool=%s resource=%s deficit=%lld mig=%s", req.node_name,
-                        req.itype, gs_capacity_name(best_cap), p->name, dm[d].res, (long long)deficit,
-                        req.mig_config[0] ? req.mig_config : "-");
-            gs_kube_event(c->k, "v1", "Node", "", req.node_name, "", "Normal", "Launched", msg, &e);
+        const json_t *md = json_object_get(pod, "metadata");
+        if (!gpu || json_object_get(md, "deletionTimestamp")) continue;
+        gs_pod p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.name, sizeof p.name, "%s", json_string_value(json_object_get(md, "name")));
+        snprintf(p.ns, sizeof p.ns, "%s", json_string_value(json_object_get(md, "namespace")));
+        snprintf(p.project, sizeof p.project, "%s", p.ns);
+        pod_spec_from(spec, &p.spec);
+        p.spec.gpu = r;
+        p.phase = GS_POD_PENDING;
+        p.node = -1;
+        p.gpu = -1;
+        p.part = -1;
+        p.created_at = now;
+        int32_t pi = gs_snapshot_add_pod(s, &p);
+        if (pi < 0 || (pi = add_key(c, pi, key)) < 0) {
+            rc = pi;
+            goto done;
         }
     }
-    return 0;
+done:
+    json_decref(idx);
+    return rc;
+}
+
+/* nvidia.com/mig.config for a layout: "all-<profile>" when every GPU is filled with one
+ * profile (mig-parted's stock names), else "gpuscale-<profile>x<count>-..." from the counts
+ * (a config of that name must exist in the GPU Operator's mig-parted ConfigMap). */
+static void mig_config_name(const gs_gpu_model *m, const gs_launch_req *req, char *out, size_t n) {
+    out[0] = '\0';
+    int counts[GS_MIG_MAX_PROFILES] = {0};
+    int nmig = 0, nprof = 0, last = -1;
+    for (int g = 0; g < req->ngpus; g++) {
+        if (req->gpus[g].mode != GS_GPUMODE_MIG) continue;
+        nmig++;
+        for (int p = 0; p < req->gpus[g].nparts; p++) {
+            int pi = req->gpus[g].parts[p].profile;
+            if (pi < 0 || pi >= GS_MIG_MAX_PROFILES) continue;
+            if (!counts[pi]++) nprof++;
+            last = pi;
+        }
+    }
+    if (nmig == 0 || last < 0) return;
+    if (nprof == 1 && nmig == req->ngpus && counts[last] == nmig * m->profiles[last].max_count) {
+        snprintf(out, n, "all-%s", m->profiles[last].name);
+        return;
+    }
+    int w = snprintf(out, n, "gpuscale");
+    for (int pi = 0; pi < m->nprofiles && pi < GS_MIG_MAX_PROFILES && w > 0 && (size_t)w < n; pi++)
+        if (counts[pi]) w += snprintf(out + w, n - (size_t)w, "-%sx%d", m->profiles[pi].name, counts[pi]);
+}
+
+static int32_t place_pool(const ctl *c, const gs_placement *x) {
+    return x->kind == GS_PLACE_EXISTING ? c->snap.nodes[x->target].pool
+           : x->kind == GS_PLACE_CLAIM  ? c->plan.claims[x->target].pool
+                                        : -1;
+}
+
+/* One claim of the plan -> a launch request: the claim's cheapest candidate (instance type and
+ * capacity type), the pool's labels and taints, the claim's GPU layout completed for the MIG
+ * profiles this pool's pending pods ask (gs_rc_complete_layout, shared with the simulator). */
+static void claim_request(const ctl *c, const gs_claim *cl, gs_launch_req *req) {
+    const gs_plan *pl = &c->plan;
+    const gs_pack_cand *cd = cl->ncand > 0 ? &pl->cands[cl->cand_off] : NULL;
+    int32_t ti = cd ? cd->itype : cl->itype;
+    const gs_itype *t = &c->cat.types[ti];
+    const gs_pool *p = &c->cfg.pools[cl->pool];
+    const gs_gpu_model *m = t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
+    memset(req, 0, sizeof *req);
+    char sfx[16];
+    random_suffix(sfx, sizeof sfx);
+    snprintf(req->node_name, sizeof req->node_name, "gs-%s-%s", p->name, sfx);
+    snprintf(req->itype, sizeof req->itype, "%s", t->name);
+    snprintf(req->pool, sizeof req->pool, "%s", p->name);
+    snprintf(req->zone, sizeof req->zone, "%s", cl->zone);
+    req->capacity = cd ? cd->capacity : cl->capacity;
+    for (int l = 0; l < p->nlabels && req->nlabels < GS_MAX_LABELS; l++) req->labels[req->nlabels++] = p->labels[l];
+    for (int l = 0; l < p->ntaints && req->ntaints < GS_MAX_TAINTS; l++) req->taints[req->ntaints++] = p->taints[l];
+    req->ngpus = (uint8_t)(t->gpus > GS_NODE_MAX_GPUS ? GS_NODE_MAX_GPUS : t->gpus < 0 ? 0 : t->gpus);
+    int32_t mix[GS_MIG_MAX_PROFILES] = {0};
+    bool mig = p->sharing == GS_SHARE_MIG && m && gs_gpu_has_mig(m);
+    if (mig)
+        for (int32_t k = 0; k < pl->nplace; k++) {
+            const gs_gpu_req *r = &c->snap.pods[pl->place[k].pod].spec.gpu;
+            if (place_pool(c, &pl->place[k]) != cl->pool || r->form != GS_GPU_MIG) continue;
+            int pi = gs_mig_profile_find(m, r->mig_profile);
+            if (pi >= 0 && pi < GS_MIG_MAX_PROFILES) mix[pi]++;
+        }
+    for (int g = 0; g < req->ngpus; g++) {
+        gs_gpu_state *s = &req->gpus[g];
+        if (g < cl->ngpus && cl->gpu_model == t->gpu_model) *s = cl->gpus[g];
+        /* a new node holds nothing yet: the scheduler binds the pods */
+        s->whole_used = false;
+        s->ts_used = 0;
+        s->milli_used = 0;
+        s->pods = 0;
+        for (int q = 0; q < s->nparts; q++) s->parts[q].used = false;
+        if (p->sharing == GS_SHARE_TIMESLICING) {
+            s->mode = GS_GPUMODE_TIMESLICED;
+            s->ts_replicas = (int16_t)p->ts_replicas;
+        } else if (p->sharing == GS_SHARE_FRACTIONAL) {
+            s->mode = GS_GPUMODE_FRACTIONAL;
+        } else if (mig) {
+            gs_mig_layout lay;
+            memset(&lay, 0, sizeof lay);
+            lay.n = s->mode == GS_GPUMODE_MIG ? s->nparts : 0;
+            memcpy(lay.parts, s->parts, sizeof lay.parts);
+            gs_rc_complete_layout(p, m, mix, &lay);
+            s->mode = lay.n > 0 ? GS_GPUMODE_MIG : GS_GPUMODE_WHOLE;
+            s->nparts = lay.n;
+            memcpy(s->parts, lay.parts, sizeof s->parts);
+        } else {
+            s->mode = GS_GPUMODE_WHOLE;
+            s->nparts = 0;
+        }
+    }
+    if (mig) mig_config_name(m, req, req->mig_config, sizeof req->mig_config);
+}
+
+/* Pending GPU pods -> gs_pack_plan (the simulator's packer) -> the plan's new-node claims
+ * launched through the provider; pools that pending pods go to are marked in wanted[]. */
+static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
+    gs_error e;
+    gs_error_clear(&e);
+    int rc = build_snapshot(c, now);
+    if (rc == 0 && c->snap.npods == 0) {
+        json_object_clear(c->unsched);
+        return;
+    }
+    gs_pack_input in = {&c->snap, c->cfg.pools, c->cfg.npools, &c->cat, NULL, NULL, 0, 0};
+    if (rc == 0) rc = gs_pack_plan(&in, &c->plan, &e);
+    if (rc) {
+        gs_log_error("pack failed", "err=\"%s\"", rc == GS_ENOMEM ? "out of memory" : e.msg);
+        return;
+    }
+    const gs_plan *pl = &c->plan;
+    for (int32_t k = 0; k < pl->nplace; k++) {
+        int32_t pool = place_pool(c, &pl->place[k]);
+        if (pool >= 0) wanted[pool] = true;
+    }
+    bool *launched = calloc((size_t)pl->nclaims + 1, sizeof *launched);
+    if (!launched) return;
+    for (int32_t ci = 0; ci < pl->nclaims && c->ninf < MAX_INFLIGHT; ci++) {
+        const gs_claim *cl = &pl->claims[ci];
+        const gs_pack_cand *cd = cl->ncand > 0 ? &pl->cands[cl->cand_off] : NULL;
+        gs_launch_req req;
+        claim_request(c, cl, &req);
+        gs_instance ins;
+        gs_error_clear(&e);
+        c->decisions++;
+        if (c->prov.ops->launch(c->prov.self, &req, &ins, &e)) {
+            c->launch_errors++;
+            gs_log_error("launch failed", "pool=%s type=%s err=\"%s\"", req.pool, req.itype, e.msg);
+            continue;
+        }
+        launched[ci] = true;
+        c->launches++;
+        inflight *f = &c->inf[c->ninf++];
+        snprintf(f->node, sizeof f->node, "%s", req.node_name);
+        f->pool = cl->pool;
+        f->itype = cd ? cd->itype : cl->itype;
+        f->capacity = req.capacity;
+        f->ngpus = req.ngpus;
+        memcpy(f->gpus, req.gpus, sizeof f->gpus);
+        f->at = now;
+        char price[32];
+        gs_fmt_usd(cd ? cd->price : cl->price, price, sizeof price);
+        char msg[700];
+        snprintf(msg, sizeof msg, "gpuscale launched %s (%s, %s, %s/hour) for %d pending pod(s)%s%s", req.node_name,
+                 req.itype, gs_capacity_name(req.capacity), price, (int)cl->pods, req.mig_config[0] ? ", MIG " : "",
+                 req.mig_config);
+        gs_log_info("launched", "node=%s type=%s capacity=%s pool=%s pods=%d usd_per_hour=%s mig=%s", req.node_name,
+                    req.itype, gs_capacity_name(req.capacity), req.pool, (int)cl->pods, price,
+                    req.mig_config[0] ? req.mig_config : "-");
+        gs_kube_event(c->k, "v1", "Node", "", req.node_name, "", "Normal", "Launched", msg, &e);
+    }
+    for (int32_t k = 0; k < pl->nplace; k++) {
+        const gs_placement *x = &pl->place[k];
+        if (x->kind == GS_PLACE_CLAIM && launched[x->target]) record_latency(c, c->pkey[x->pod], now);
+        else if (x->kind == GS_PLACE_EXISTING && !c->snap.nodes[x->target].ready) /* on a launch in flight */
+            record_latency(c, c->pkey[x->pod], c->snap.nodes[x->target].created_at);
+    }
+    free(launched);
+    /* idle GPUs the packer would repartition: `run` sets a node's MIG layout at launch only,
+     * so those pods wait (said once per node and GPU) */
+    for (int32_t r = 0; r < pl->nreparts; r++) {
+        const gs_repartition *rp = &pl->reparts[r];
+        char k[GS_OBJ_NAME + 8];
+        snprintf(k, sizeof k, "%s#%d", c->snap.nodes[rp->node].name, rp->gpu);
+        if (json_object_get(c->reparts_seen, k)) continue;
+        json_object_set_new(c->reparts_seen, k, json_true());
+        gs_log_warn("repartition not applied", "node=%s gpu=%d reason=\"gpuscale run sets MIG layouts at launch only\"",
+                    c->snap.nodes[rp->node].name, rp->gpu);
+    }
+    /* unschedulable pods: a log line and a Warning Event on the pod when the reason changes */
+    json_t *seen = json_object();
+    for (int32_t u = 0; u < pl->nunsched; u++) {
+        const gs_unsched *x = &pl->unsched[u];
+        const char *key = c->pkey[x->pod];
+        const char *before = json_string_value(json_object_get(c->unsched, key));
+        json_object_set_new(seen, key, json_string(x->reason));
+        if (before && strcmp(before, x->reason) == 0) continue;
+        const gs_pod *pp = &c->snap.pods[x->pod];
+        gs_log_warn("pod unschedulable", "pod=%s/%s reason=\"%s\"", pp->ns, pp->name, x->reason);
+        char msg[GS_PACK_REASON + 32];
+        snprintf(msg, sizeof msg, "gpuscale: no node fits: %s", x->reason);
+        gs_kube_event(c->k, "v1", "Pod", pp->ns, pp->name, "", "Warning", "NotTriggerScaleUp", msg, &e);
+    }
+    json_decref(c->unsched);
+    c->unsched = seen;
 }
 
 /* ---- consolidation: empty nodes -> cordon -> terminate ---- */
@@ -707,7 +921,7 @@ static bool annotated(const json_t *obj, const char *k) {
     return v && strcmp(v, "true") == 0;
 }
 
-static void consolidate_tick(ctl *c, int64_t now, const demand *dm, int ndm) {
+static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
     json_t *busy = json_object();
     const char *key;
     json_t *pod;
@@ -726,10 +940,7 @@ static void consolidate_tick(ctl *c, int64_t now, const demand *dm, int ndm) {
             continue;
         }
         /* pending pods of this pool still want capacity: the scheduler will use this node */
-        bool wanted = false;
-        for (int d = 0; d < ndm; d++)
-            if (strcmp(dm[d].pool, pool) == 0 && dm[d].need > 0) wanted = true;
-        if (wanted) {
+        if (wanted[pi]) {
             json_object_del(c->empty_since, key);
             continue;
         }
@@ -906,8 +1117,9 @@ static void usage(FILE *f) {
             "                    [--id NAME] [--lease-namespace NS] [--lease-name NAME] [--lease-duration SECONDS]\n"
             "                    [--metrics-addr ADDR] [--metrics-port PORT] [--interval MS] [--orphan-grace DURATION]\n"
             "\n"
-            "Runs the controller: reads each QueueScaler's queue and scales its workload; launches the\n"
-            "cheapest fitting GPU nodes for Pending GPU pods (MIG layouts via nvidia.com/mig.config);\n"
+            "Runs the controller: reads each QueueScaler's queue and scales its workload; plans Pending\n"
+            "GPU pods with the simulator's packer (docs/packing.md) and launches the new nodes it asks\n"
+            "for (MIG layouts via nvidia.com/mig.config; unplaceable pods get a NotTriggerScaleUp Event);\n"
             "terminates gpuscale's nodes once empty for the pool's consolidateAfter. Only the holder of\n"
             "the coordination.k8s.io/v1 Lease acts. Without --kubeconfig, the in-cluster service account\n"
             "is used. /healthz, /readyz and /metrics are served on ADDR:PORT (default 127.0.0.1:8080;\n"
@@ -1022,6 +1234,10 @@ int gs_cmd_run(int argc, char **argv) {
     c->empty_since = json_object();
     c->pending_seen = json_object();
     c->orphans = json_object();
+    c->unsched = json_object();
+    c->reparts_seen = json_object();
+    gs_snapshot_init(&c->snap);
+    gs_plan_init(&c->plan);
     c->ss = calloc((size_t)(c->cfg.nscalers ? c->cfg.nscalers : 1), sizeof *c->ss);
     if (c->cfg.npools == 0) {
         fprintf(stderr, "gpuscale run: the configuration has no GPUPool\n");
@@ -1078,11 +1294,13 @@ int gs_cmd_run(int argc, char **argv) {
         lease_tick(c);
         if (synced && c->leader) {
             int64_t now = mono_ms();
-            demand dm[256];
-            int ndm = 0;
+            bool *wanted = calloc((size_t)c->cfg.npools + 1, sizeof *wanted);
             scale_tick(c, now);
-            capacity_tick(c, now, dm, &ndm);
-            consolidate_tick(c, now, dm, ndm);
+            if (wanted) {
+                capacity_tick(c, now, wanted);
+                consolidate_tick(c, now, wanted);
+            }
+            free(wanted);
             orphan_tick(c, now);
             double secs = (double)(mono_ms() - now) / 1000.0;
             int b = 0;
@@ -1123,6 +1341,11 @@ out:
     json_decref(c->empty_since);
     json_decref(c->pending_seen);
     json_decref(c->orphans);
+    json_decref(c->unsched);
+    json_decref(c->reparts_seen);
+    gs_snapshot_free(&c->snap);
+    gs_plan_free(&c->plan);
+    free(c->pkey);
     gs_kube_free(c->k);
     gs_config_free(&c->cfg);
     gs_catalog_free(&c->cat);

@@ -69,6 +69,29 @@ static bool gate_counting(void *ctx, const char *project, gs_usd_u usd_per_hour,
  * the pods of one plan is completed with instances of the profiles this pool's workloads use
  * (most used first, placed where they destroy the fewest options), leaving room for the next
  * replicas without a new node. */
+void gs_rc_complete_layout(const gs_pool *pool, const gs_gpu_model *m,
+                           const int32_t mix[GS_MIG_MAX_PROFILES], gs_mig_layout *lay) {
+    if (!m || !gs_gpu_has_mig(m)) return;
+    for (;;) {
+        int best = -1;
+        for (int k = 0; k < m->nprofiles; k++) {
+            if (mix[k] == 0 || !gs_pool_allows_profile(pool, m->profiles[k].name)) continue;
+            if (lay->n >= GS_GPU_MAX_PARTS || !gs_mig_free_starts(m, lay->parts, lay->n, k)) continue;
+            if (best < 0 || mix[k] * m->profiles[k].compute > mix[best] * m->profiles[best].compute) best = k;
+        }
+        if (best < 0) return;
+        int start = gs_mig_best_start(m, lay->parts, lay->n, best);
+        if (start < 0) return;
+        gs_mig_layout next = *lay;
+        next.parts[next.n].profile = (int8_t)best;
+        next.parts[next.n].start = (uint8_t)start;
+        next.parts[next.n].used = false;
+        next.n++;
+        if (!gs_mig_valid(m, next.parts, next.n, NULL)) return;
+        *lay = next;
+    }
+}
+
 static void complete_layout(const gs_rc_input *in, int32_t pool, const gs_gpu_model *m,
                             gs_mig_layout *lay) {
     if (!m || !gs_gpu_has_mig(m)) return;
@@ -84,24 +107,7 @@ static void complete_layout(const gs_rc_input *in, int32_t pool, const gs_gpu_mo
         int pi = gs_rc_profile_for(m, &in->wls[w].need);
         if (pi >= 0) mix[pi]++;
     }
-    for (;;) {
-        int best = -1;
-        for (int k = 0; k < m->nprofiles; k++) {
-            if (mix[k] == 0 || !gs_pool_allows_profile(&in->pools[pool], m->profiles[k].name)) continue;
-            if (lay->n >= GS_GPU_MAX_PARTS || !gs_mig_free_starts(m, lay->parts, lay->n, k)) continue;
-            if (best < 0 || mix[k] * m->profiles[k].compute > mix[best] * m->profiles[best].compute) best = k;
-        }
-        if (best < 0) return;
-        int start = gs_mig_best_start(m, lay->parts, lay->n, best);
-        if (start < 0) return;
-        gs_mig_layout next = *lay;
-        next.parts[next.n].profile = (int8_t)best;
-        next.parts[next.n].start = (uint8_t)start;
-        next.parts[next.n].used = false;
-        next.n++;
-        if (!gs_mig_valid(m, next.parts, next.n, NULL)) return;
-        *lay = next;
-    }
+    gs_rc_complete_layout(&in->pools[pool], m, mix, lay);
 }
 
 typedef struct newpod {

@@ -129,4 +129,11 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err);
  * -1 if none (also when m has no MIG). */
 int gs_rc_profile_for(const gs_gpu_model *m, const gs_rc_need *need);
 
+/* Completes a MIG layout planned for some pods with more instances of the profiles in mix
+ * (mix[k]: how many pods of the pool ask for profile k; most asked first, each placed at the
+ * start that destroys the fewest options, only profiles the pool allows) until none fits.
+ * Shared by gs_reconcile_step (simulator) and `gpuscale run` for new nodes' layouts. */
+void gs_rc_complete_layout(const gs_pool *pool, const gs_gpu_model *m,
+                           const int32_t mix[GS_MIG_MAX_PROFILES], gs_mig_layout *lay);
+
 #endif
