@@ -218,7 +218,7 @@ typedef struct gs_env_workload {
     char name[GS_NAME_LEN];
     int32_t replicas;
     gs_pod_spec pod;
-    gs_ms run_for;               /* Job workloads: expected run time (simulator); 0 = service */
+    gs_ms run_for;               /* Job workloads: expected duration (simulator); 0 = service */
 } gs_env_workload;
 
 typedef struct gs_environment {

@@ -96,6 +96,21 @@ static void note_bad(gs_trace_stats *st, int64_t line, const char *why) {
     }
 }
 
+/* Counts one data row of a trace and judges it: a negative gs_err when the read must stop
+ * (too many rows, or a bad row under --strict), 1 when a bad row is skipped and counted,
+ * 0 when the row is good. Shared by every trace reader so bad rows are treated alike. */
+static int count_row(gs_trace_stats *st, const char *file, int64_t lineno, const char *why,
+                     bool strict, gs_error *err) {
+    st->rows++;
+    if (st->rows > GS_TRACE_MAX_ROWS)
+        return gs_error_setpos(err, GS_ETOOBIG, file, (int)lineno, 1, "more than %d rows",
+                               GS_TRACE_MAX_ROWS);
+    if (!why) return 0;
+    if (strict) return gs_error_setpos(err, GS_EPARSE, file, (int)lineno, 1, "%s", why);
+    note_bad(st, lineno, why);
+    return 1;
+}
+
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
     if (!*s) return -1;
     int64_t v = 0;
@@ -225,20 +240,12 @@ int gs_trace_azure_parse(const char *text, size_t len, const char *file, bool st
             if (parse_i64(f[1], 0, 10000000, &ctx)) why = "ContextTokens is not an integer in 0..10000000";
             else if (parse_i64(f[2], 0, 10000000, &gen)) why = "GeneratedTokens is not an integer in 0..10000000";
         }
-        t->st.rows++;
-        if (t->st.rows > GS_TRACE_MAX_ROWS) {
-            rc = gs_error_setpos(err, GS_ETOOBIG, file, (int)it.lineno, 1, "more than %d rows",
-                                 GS_TRACE_MAX_ROWS);
+        int verdict = count_row(&t->st, file, it.lineno, why, strict, err);
+        if (verdict < 0) {
+            rc = verdict;
             goto fail;
         }
-        if (why) {
-            if (strict) {
-                rc = gs_error_setpos(err, GS_EPARSE, file, (int)it.lineno, 1, "%s", why);
-                goto fail;
-            }
-            note_bad(&t->st, it.lineno, why);
-            continue;
-        }
+        if (verdict > 0) continue;
         if (!have0) {
             t0 = at;
             have0 = true;
@@ -305,20 +312,12 @@ int gs_trace_openb_parse(const char *text, size_t len, const char *file, bool st
             else if (ng == 1 && milli == 0) why = "num_gpu is 1 but gpu_milli is 0";
             else if (ng > 1 && milli != 1000) why = "a multi-GPU pod must have gpu_milli 1000";
         }
-        t->st.rows++;
-        if (t->st.rows > GS_TRACE_MAX_ROWS) {
-            rc = gs_error_setpos(err, GS_ETOOBIG, file, (int)it.lineno, 1, "more than %d rows",
-                                 GS_TRACE_MAX_ROWS);
+        int verdict = count_row(&t->st, file, it.lineno, why, strict, err);
+        if (verdict < 0) {
+            rc = verdict;
             goto fail;
         }
-        if (why) {
-            if (strict) {
-                rc = gs_error_setpos(err, GS_EPARSE, file, (int)it.lineno, 1, "%s", why);
-                goto fail;
-            }
-            note_bad(&t->st, it.lineno, why);
-            continue;
-        }
+        if (verdict > 0) continue;
         if (ng == 0) {
             t->cpu_only++;
             continue;
