@@ -1,5 +1,7 @@
 #include "model/cluster.h"
 
+#include "model/array.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +16,10 @@ void gs_snapshot_free(gs_snapshot *s) {
     memset(s, 0, sizeof *s);
 }
 
-static int grow(void **arr, int32_t *cap, size_t elem, int32_t need) {
-    if (need <= *cap) return 0;
-    int32_t ncap = *cap ? *cap : 16;
-    while (ncap < need) {
-        if (ncap > INT32_MAX / 2) return GS_ENOMEM;
-        ncap *= 2;
-    }
-    void *p = realloc(*arr, (size_t)ncap * elem);
-    if (!p) return GS_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
 
 int32_t gs_snapshot_add_node(gs_snapshot *s, const gs_node *n) {
     void *arr = s->nodes;
-    int rc = grow(&arr, &s->cap_nodes, sizeof *n, s->nnodes + 1);
+    int rc = gs_array_grow(&arr, &s->cap_nodes, sizeof *n, s->nnodes + 1);
     s->nodes = arr;
     if (rc) return rc;
     s->nodes[s->nnodes] = *n;
@@ -39,7 +28,7 @@ int32_t gs_snapshot_add_node(gs_snapshot *s, const gs_node *n) {
 
 int32_t gs_snapshot_add_pod(gs_snapshot *s, const gs_pod *p) {
     void *arr = s->pods;
-    int rc = grow(&arr, &s->cap_pods, sizeof *p, s->npods + 1);
+    int rc = gs_array_grow(&arr, &s->cap_pods, sizeof *p, s->npods + 1);
     s->pods = arr;
     if (rc) return rc;
     s->pods[s->npods] = *p;

@@ -1,5 +1,7 @@
 #include "policy/pack.h"
 
+#include "model/array.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,21 +13,8 @@
 
 #define SHARE_ONE 1000000LL /* one GPU in millionths */
 
-static int grow(void **arr, int32_t *cap, size_t elem, int32_t need) {
-    if (need <= *cap) return 0;
-    int32_t ncap = *cap ? *cap : 16;
-    while (ncap < need) {
-        if (ncap > INT32_MAX / 2) return GS_ENOMEM;
-        ncap *= 2;
-    }
-    void *p = realloc(*arr, (size_t)ncap * elem);
-    if (!p) return GS_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
 
-#define GROW(arr, cap, need) grow((void **)&(arr), &(cap), sizeof *(arr), (need))
+#define GROW(arr, cap, need) GS_ARRAY_GROW(arr, cap, need)
 
 void gs_plan_init(gs_plan *p) { memset(p, 0, sizeof *p); }
 

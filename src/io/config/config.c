@@ -4,6 +4,8 @@
  * over: nothing is applied half-way. */
 #include "io/config/config.h"
 
+#include "model/array.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -450,19 +452,6 @@ static int kv_map(ld *L, const node *map, const char *key, gs_kv *kv, int32_t ma
     return rc;
 }
 
-/* ---------- growing arrays ---------- */
-
-static int grow(void **arr, int32_t *cap, int32_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    int32_t nc = *cap ? *cap * 2 : 8;
-    while (nc < need) nc *= 2;
-    void *na = realloc(*arr, (size_t)nc * elem);
-    if (!na) return GS_ENOMEM;
-    memset((char *)na + (size_t)*cap * elem, 0, (size_t)(nc - *cap) * elem);
-    *arr = na;
-    *cap = nc;
-    return 0;
-}
 
 /* ---------- GPUPool ---------- */
 
@@ -1593,7 +1582,7 @@ static int hpa_window(ld *L, const node *adv, gs_scaler *s) {
 }
 
 static int add_def(ld *L, const deferred *d) {
-    if (grow((void **)&L->defs, &L->cap_defs, L->ndefs + 1, sizeof *L->defs))
+    if (gs_array_grow((void **)&L->defs, &L->cap_defs, sizeof *L->defs, L->ndefs + 1))
         return gs_error_set(L->err, GS_ENOMEM, "out of memory");
     L->defs[L->ndefs++] = *d;
     return 0;
@@ -1986,7 +1975,7 @@ static int document(ld *L, const node *doc) {
         for (int32_t i = 0; i < c->npools; i++)
             if (strcmp(c->pools[i].name, name) == 0) { rc = dup_error(L, nn, "GPUPool", NULL, name, &L->pool_pos[i]); break; }
         if (!rc && c->npools >= GS_CONFIG_MAX_OBJECTS) rc = failnp(L, nn, "too many GPUPools (max %d)", GS_CONFIG_MAX_OBJECTS);
-        if (!rc && grow((void **)&c->pools, &L->cap_pools, c->npools + 1, sizeof *c->pools))
+        if (!rc && gs_array_grow((void **)&c->pools, &L->cap_pools, sizeof *c->pools, c->npools + 1))
             rc = gs_error_set(L->err, GS_ENOMEM, "out of memory");
         if (rc) break;
         gs_pool *p = &c->pools[c->npools];
@@ -2010,7 +1999,7 @@ static int document(ld *L, const node *doc) {
                 break;
             }
         if (!rc && c->nscalers >= GS_CONFIG_MAX_OBJECTS) rc = failnp(L, nn, "too many QueueScalers (max %d)", GS_CONFIG_MAX_OBJECTS);
-        if (!rc && grow((void **)&c->scalers, &L->cap_scalers, c->nscalers + 1, sizeof *c->scalers))
+        if (!rc && gs_array_grow((void **)&c->scalers, &L->cap_scalers, sizeof *c->scalers, c->nscalers + 1))
             rc = gs_error_set(L->err, GS_ENOMEM, "out of memory");
         if (rc) break;
         gs_scaler *s = &c->scalers[c->nscalers];
@@ -2038,7 +2027,7 @@ static int document(ld *L, const node *doc) {
         for (int32_t i = 0; i < c->nbudgets; i++)
             if (strcmp(c->budgets[i].name, name) == 0) { rc = dup_error(L, nn, "Budget", NULL, name, &L->budget_pos[i]); break; }
         if (!rc && c->nbudgets >= GS_CONFIG_MAX_OBJECTS) rc = failnp(L, nn, "too many Budgets (max %d)", GS_CONFIG_MAX_OBJECTS);
-        if (!rc && grow((void **)&c->budgets, &L->cap_budgets, c->nbudgets + 1, sizeof *c->budgets))
+        if (!rc && gs_array_grow((void **)&c->budgets, &L->cap_budgets, sizeof *c->budgets, c->nbudgets + 1))
             rc = gs_error_set(L->err, GS_ENOMEM, "out of memory");
         if (rc) break;
         gs_budget *bg = &c->budgets[c->nbudgets];
@@ -2070,7 +2059,7 @@ static int document(ld *L, const node *doc) {
                 break;
             }
         if (!rc && c->nenvs >= GS_CONFIG_MAX_OBJECTS) rc = failnp(L, nn, "too many Environments (max %d)", GS_CONFIG_MAX_OBJECTS);
-        if (!rc && grow((void **)&c->envs, &L->cap_envs, c->nenvs + 1, sizeof *c->envs))
+        if (!rc && gs_array_grow((void **)&c->envs, &L->cap_envs, sizeof *c->envs, c->nenvs + 1))
             rc = gs_error_set(L->err, GS_ENOMEM, "out of memory");
         if (rc) break;
         gs_environment *e = &c->envs[c->nenvs];
