@@ -21,6 +21,8 @@
 
 #include "io/kube/kube.h"
 #include "io/kube/kubeconfig.h"
+#include "../tests/kube/probe.h"
+
 
 static double now_s(void) {
     struct timespec ts;
@@ -31,47 +33,6 @@ static double now_s(void) {
 static int sh(const char *cmd) {
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int free_port(void) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t l = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
-
-static size_t sink(char *p, size_t s, size_t n, void *ud) {
-    char *buf = ud;
-    size_t have = strlen(buf), add = s * n;
-    if (have + add >= 65536) add = 65535 - have;
-    memcpy(buf + have, p, add);
-    buf[have + add] = '\0';
-    return s * n;
-}
-
-static double metric(int port, const char *name) {
-    static char buf[65536];
-    buf[0] = '\0';
-    CURL *c = curl_easy_init();
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, buf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    CURLcode cc = curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    if (cc != CURLE_OK) return -1;
-    size_t nl = strlen(name);
-    for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, name, nl) == 0 && p[nl] == ' ') return atof(p + nl + 1);
-    return -1;
 }
 
 /* Pods in ns bench: total Running (paginated count via the API). */
@@ -142,7 +103,7 @@ int main(int argc, char **argv) {
         if (gs_kube_get(k, "/api/v1/namespaces/bench/serviceaccounts/default", NULL, &e) == 0) break;
         usleep(100000);
     }
-    int mport = free_port();
+    int mport = probe_free_port();
     char port[16];
     snprintf(port, sizeof port, "%d", mport);
     pid_t ctl = fork();
@@ -154,7 +115,7 @@ int main(int argc, char **argv) {
               "--metrics-port", port, "--interval", "200", "--id", "bench", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 100 && metric(mport, "gpuscale_leader") != 1; i++) usleep(100000);
+    for (int i = 0; i < 100 && probe_metric(mport, "gpuscale_leader", 10L) != 1; i++) usleep(100000);
     double t0 = now_s();
     int create_errors = 0;
     for (long i = 0; i < npods; i++) {
@@ -182,15 +143,15 @@ int main(int argc, char **argv) {
         usleep(200000);
     }
     double t_done = now_s();
-    double rss = metric(mport, "gpuscale_peak_rss_bytes");
-    double rp50 = metric(mport, "gpuscale_reconcile_quantile_seconds{quantile=\"0.5\"}");
-    double rp99 = metric(mport, "gpuscale_reconcile_quantile_seconds{quantile=\"0.99\"}");
-    double lp50 = metric(mport, "gpuscale_pending_to_launch_seconds{quantile=\"0.5\"}");
-    double lp99 = metric(mport, "gpuscale_pending_to_launch_seconds{quantile=\"0.99\"}");
-    double lcount = metric(mport, "gpuscale_pending_to_launch_seconds_count");
-    double launches = metric(mport, "gpuscale_launches_total");
-    double nodes = metric(mport, "gpuscale_nodes{pool=\"h100\"}");
-    double cached = metric(mport, "gpuscale_cached_objects{kind=\"pods\"}");
+    double rss = probe_metric(mport, "gpuscale_peak_rss_bytes", 10L);
+    double rp50 = probe_metric(mport, "gpuscale_reconcile_quantile_seconds{quantile=\"0.5\"}", 10L);
+    double rp99 = probe_metric(mport, "gpuscale_reconcile_quantile_seconds{quantile=\"0.99\"}", 10L);
+    double lp50 = probe_metric(mport, "gpuscale_pending_to_launch_seconds{quantile=\"0.5\"}", 10L);
+    double lp99 = probe_metric(mport, "gpuscale_pending_to_launch_seconds{quantile=\"0.99\"}", 10L);
+    double lcount = probe_metric(mport, "gpuscale_pending_to_launch_seconds_count", 10L);
+    double launches = probe_metric(mport, "gpuscale_launches_total", 10L);
+    double nodes = probe_metric(mport, "gpuscale_nodes{pool=\"h100\"}", 10L);
+    double cached = probe_metric(mport, "gpuscale_cached_objects{kind=\"pods\"}", 10L);
     printf("bench_controller: input: %ld GPU pods (MIG 2g.20gb / 3g.40gb, H100 pool of p5.48xlarge), "
            "real kube-apiserver + kube-scheduler v1.20.2, kube-fake provider, tick 200 ms\n", npods);
     printf("  pods created in %.1f s; %ld/%ld Running after %.1f s\n", t_created - t0, run, npods, t_done - t0);

@@ -31,27 +31,16 @@
 #include "io/kube/informer.h"
 #include "io/kube/kube.h"
 #include "io/kube/kubeconfig.h"
+#include "kube/probe.h"
 #include "kube/manifests.h"
 #include "kube/testenv.h"
+
 
 static kt_env ENV;
 static gs_kube *ADMIN;
 static pid_t REDIS_PID = -1, CTL_A = -1, CTL_B = -1;
 static int REDIS_PORT, MPORT_A, MPORT_B, SURVIVOR;
 static char CFG[400];
-
-static int free_port(void) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(s, (struct sockaddr *)&a, sizeof a);
-    socklen_t l = sizeof a;
-    getsockname(s, (struct sockaddr *)&a, &l);
-    close(s);
-    return ntohs(a.sin_port);
-}
 
 static pid_t spawn(const char *const argv[], const char *log) {
     pid_t p = fork();
@@ -97,42 +86,12 @@ static long long redis_cmd(const char *fmt, const char *a, const char *b) {
     return v;
 }
 
-static size_t sink(char *p, size_t s, size_t n, void *ud) {
-    char *buf = ud;
-    size_t have = strlen(buf), add = s * n;
-    if (have + add >= 65536) add = 65535 - have;
-    memcpy(buf + have, p, add);
-    buf[have + add] = '\0';
-    return s * n;
-}
-
-/* Value of a metric line "name value" (first match), or -1. */
-static double metric(int port, const char *name) {
-    static char buf[65536];
-    buf[0] = '\0';
-    CURL *c = curl_easy_init();
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, buf);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-    CURLcode cc = curl_easy_perform(c);
-    curl_easy_cleanup(c);
-    if (cc != CURLE_OK) return -1;
-    size_t nl = strlen(name);
-    for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-        if (strncmp(p, name, nl) == 0 && p[nl] == ' ') return atof(p + nl + 1);
-    }
-    return -1;
-}
-
 static long http_status(int port, const char *path) {
     CURL *c = curl_easy_init();
     char url[128], buf[65536] = "";
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, probe_sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, buf);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
     long code = 0;
@@ -241,7 +200,7 @@ static int setup(void **st) {
     if (gs_kubeconfig_load(ENV.admin_kc, NULL, &c, &e)) fail_msg("%s", e.msg);
     gs_kube_new(&c, 10000, &ADMIN, &e);
     gs_kube_config_free(&c);
-    REDIS_PORT = free_port();
+    REDIS_PORT = probe_free_port();
     char port[16], log[400];
     snprintf(port, sizeof port, "%d", REDIS_PORT);
     snprintf(log, sizeof log, "%s/redis.log", ENV.dir);
@@ -348,10 +307,10 @@ static void test_deploy_manifests(void **st) {
 
 static void test_scale_up_launch_bind(void **st) {
     (void)st;
-    MPORT_A = free_port();
-    MPORT_B = free_port();
+    MPORT_A = probe_free_port();
+    MPORT_B = probe_free_port();
     CTL_A = start_ctl("a", MPORT_A);
-    WAIT_UNTIL(metric(MPORT_A, "gpuscale_leader") == 1, 30, "replica a leads");
+    WAIT_UNTIL(probe_metric(MPORT_A, "gpuscale_leader", 5L) == 1, 30, "replica a leads");
     CTL_B = start_ctl("b", MPORT_B);
     WAIT_UNTIL(http_status(MPORT_B, "/readyz") == 200, 30, "replica b ready");
     assert_int_equal(http_status(MPORT_B, "/healthz"), 200);
@@ -378,9 +337,9 @@ static void test_scale_up_launch_bind(void **st) {
     l = json_object_get(json_object_get(n, "metadata"), "labels");
     assert_string_equal(json_string_value(json_object_get(l, "node.kubernetes.io/instance-type")), "g5.xlarge");
     json_decref(n);
-    assert_true(metric(MPORT_A, "gpuscale_launches_total") == 3);
-    assert_true(metric(MPORT_B, "gpuscale_leader") == 0);
-    assert_true(metric(MPORT_B, "gpuscale_launches_total") == 0); /* the follower never acts */
+    assert_true(probe_metric(MPORT_A, "gpuscale_launches_total", 5L) == 3);
+    assert_true(probe_metric(MPORT_B, "gpuscale_leader", 5L) == 0);
+    assert_true(probe_metric(MPORT_B, "gpuscale_launches_total", 5L) == 0); /* the follower never acts */
 }
 
 static void test_apiserver_restart_no_duplicates(void **st) {
@@ -391,7 +350,7 @@ static void test_apiserver_restart_no_duplicates(void **st) {
     WAIT_UNTIL((pods("embed", &tot, &run), run == 3), 30, "pods still running after the restart");
     assert_int_equal(pool_nodes("h100-mig", NULL), 1);
     assert_int_equal(pool_nodes("a10g", NULL), 2);
-    double la = metric(MPORT_A, "gpuscale_launches_total"), lb = metric(MPORT_B, "gpuscale_launches_total");
+    double la = probe_metric(MPORT_A, "gpuscale_launches_total", 5L), lb = probe_metric(MPORT_B, "gpuscale_launches_total", 5L);
     assert_true(la + lb == 3);
 }
 
@@ -433,7 +392,7 @@ static void test_unschedulable_pod_event(void **st) {
     assert_non_null(strstr(msg, "gpuscale: no node fits"));
     sleep(2); /* a few more ticks: still no launch, and the same reason is not told again */
     assert_int_equal(unsched_events("too-big", msg, sizeof msg), 1);
-    assert_true(metric(MPORT_A, "gpuscale_launches_total") + metric(MPORT_B, "gpuscale_launches_total") == 3);
+    assert_true(probe_metric(MPORT_A, "gpuscale_launches_total", 5L) + probe_metric(MPORT_B, "gpuscale_launches_total", 5L) == 3);
     assert_int_equal(gs_kube_do(ADMIN, "DELETE", "/api/v1/namespaces/ml/pods/too-big?gracePeriodSeconds=0", NULL, NULL,
                                 &code, &resp, &e), 0);
     json_decref(resp);
@@ -443,14 +402,14 @@ static void test_unschedulable_pod_event(void **st) {
 static void test_leader_killed_takeover(void **st) {
     (void)st;
     /* whichever replica leads now (the restart may have moved the lease) is killed -9 */
-    WAIT_UNTIL(metric(MPORT_A, "gpuscale_leader") + metric(MPORT_B, "gpuscale_leader") == 1, 15, "exactly one leader");
-    bool a_leads = metric(MPORT_A, "gpuscale_leader") == 1;
+    WAIT_UNTIL(probe_metric(MPORT_A, "gpuscale_leader", 5L) + probe_metric(MPORT_B, "gpuscale_leader", 5L) == 1, 15, "exactly one leader");
+    bool a_leads = probe_metric(MPORT_A, "gpuscale_leader", 5L) == 1;
     pid_t *victim = a_leads ? &CTL_A : &CTL_B;
     int other = a_leads ? MPORT_B : MPORT_A;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     stop_pid(victim, SIGKILL);
-    WAIT_UNTIL(metric(other, "gpuscale_leader") == 1, 15, "the other replica takes over");
+    WAIT_UNTIL(probe_metric(other, "gpuscale_leader", 5L) == 1, 15, "the other replica takes over");
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     fprintf(stderr, "takeover after %.1f s (lease 4 s)\n", took);
@@ -469,7 +428,7 @@ static void test_drain_scale_to_zero_release(void **st) {
     redis_cmd("DEL %s", "train-jobs", NULL);
     WAIT_UNTIL(replicas("embed") == 0 && replicas("train") == 0, 30, "replicas 0 after cooldown");
     WAIT_UNTIL(pool_nodes("h100-mig", NULL) == 0 && pool_nodes("a10g", NULL) == 0, 60, "nodes released");
-    assert_true(metric(SURVIVOR, "gpuscale_terminations_total") >= 1);
+    assert_true(probe_metric(SURVIVOR, "gpuscale_terminations_total", 5L) >= 1);
     /* no duplicate launch anywhere: 3 nodes were ever created (one Launched event each) */
     /* events were recorded for the decisions */
     json_t *evs = get("/api/v1/namespaces/ml/events");

@@ -1,0 +1,56 @@
+/* Header-only helpers shared by the controller's end-to-end test and bench/bench_controller:
+ * a free loopback port, and one value read off a running `gpuscale run`'s /metrics. */
+#ifndef GS_TEST_KUBE_PROBE_H
+#define GS_TEST_KUBE_PROBE_H
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int probe_free_port(void) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(s, (struct sockaddr *)&a, sizeof a);
+    socklen_t l = sizeof a;
+    getsockname(s, (struct sockaddr *)&a, &l);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static size_t probe_sink(char *p, size_t s, size_t n, void *ud) {
+    char *buf = ud;
+    size_t have = strlen(buf), add = s * n;
+    if (have + add >= 65536) add = 65535 - have;
+    memcpy(buf + have, p, add);
+    buf[have + add] = '\0';
+    return s * n;
+}
+
+/* Value of the metric line "name value" (first match) at 127.0.0.1:port/metrics, or -1. */
+static double probe_metric(int port, const char *name, long timeout_s) {
+    static char buf[65536];
+    buf[0] = '\0';
+    CURL *c = curl_easy_init();
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, probe_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, buf);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+    CURLcode cc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    if (cc != CURLE_OK) return -1;
+    size_t nl = strlen(name);
+    for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, name, nl) == 0 && p[nl] == ' ') return atof(p + nl + 1);
+    return -1;
+}
+
+#endif
