@@ -110,6 +110,73 @@ static void complete_layout(const gs_rc_input *in, int32_t pool, const gs_gpu_mo
     gs_rc_complete_layout(&in->pools[pool], m, mix, lay);
 }
 
+static int victim_class(const gs_scale_pod *p) {
+    if (p->activity == GS_POD_BUSY && !p->pending) return -1;
+    if (p->pending) return 0;
+    if (!p->ready) return 1;
+    if (p->activity == GS_POD_IDLE) return 2;
+    return 3;
+}
+
+static int32_t repick_victims(const gs_rc_input *in, int32_t w, const gs_scale_pod *sp, const int32_t *spi,
+                              int32_t n, int32_t want, const int32_t *npods_after, int32_t *rem) {
+    (void)w;
+    int32_t got = 0;
+    /* npods_after is not updated here (the caller does it per removal): count picks per node */
+    int32_t *taken = calloc((size_t)in->nnodes + 1, sizeof *taken);
+    bool *picked = calloc((size_t)n + 1, sizeof *picked);
+    if (!taken || !picked) {
+        free(taken);
+        free(picked);
+        return 0; /* no removal this step rather than a wrong one */
+    }
+    while (got < want) {
+        int32_t best = -1, bcls = 0, bleft = 0;
+        gs_usd_u bprice = 0;
+        for (int32_t k = 0; k < n; k++) {
+            int cls = victim_class(&sp[k]);
+            if (cls < 0 || picked[k]) continue;
+            const gs_rc_pod *p = &in->pods[spi[k]];
+            int32_t left = p->node >= 0 ? npods_after[p->node] - taken[p->node] : 0;
+            gs_usd_u price = p->node >= 0 ? gs_itype_price(&in->cat->types[in->nodes[p->node].itype],
+                                                           in->nodes[p->node].cap) : 0;
+            bool better = best < 0 || cls < bcls ||
+                          (cls == bcls && (left < bleft || (left == bleft && (price > bprice ||
+                          (price == bprice && (sp[k].started > sp[best].started ||
+                          (sp[k].started == sp[best].started && k > best)))))));
+            if (better) {
+                best = k;
+                bcls = cls;
+                bleft = left;
+                bprice = price;
+            }
+        }
+        if (best < 0) break;
+        picked[best] = true;
+        const gs_rc_pod *p = &in->pods[spi[best]];
+        if (p->node >= 0) taken[p->node]++;
+        rem[got++] = best;
+    }
+    free(taken);
+    free(picked);
+    return got;
+}
+
+/* Snapshot order of nodes for the packer: ready first, then more pods (after this step's
+ * removals) first, then the caller's order. */
+static bool node_before(const gs_rc_input *in, const int32_t *npods_after, int32_t a, int32_t b) {
+    const gs_rc_node *x = &in->nodes[a], *y = &in->nodes[b];
+    if (x->ready != y->ready) return x->ready;
+    if (npods_after[a] != npods_after[b]) return npods_after[a] > npods_after[b];
+    return false;
+}
+
+/* The pool's consolidateAfter (0: an empty node goes at once). */
+static gs_ms keep_empty(const gs_rc_input *in, const gs_rc_node *n) {
+    if (n->pool < 0 || n->pool >= in->npools || in->pools[n->pool].consolidate_after < 0) return 0;
+    return in->pools[n->pool].consolidate_after;
+}
+
 typedef struct newpod {
     int32_t id;   /* action pod id (negative: created this step) */
     int32_t wl;
@@ -137,7 +204,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     gs_snapshot_init(&snap);
     gs_plan plan;
     gs_plan_init(&plan);
-    int32_t *snap_pod = NULL;
+    int32_t *snap_pod = NULL, *ord = NULL;
     if (!npods_after || !bound || !deleted || !st || !sp || !spi || !rem || !pend) { rc = GS_ENOMEM; goto done; }
     for (int32_t i = 0; i < in->nnodes; i++) npods_after[i] = in->nodes[i].npods;
 
@@ -174,7 +241,12 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             if ((rc = emit(&s, a))) goto done;
             pend[npend++] = (newpod){id, w, wl->pool, wl->need};
         }
-        for (int32_t k = 0; k < d.nremove; k++) {
+        /* the scaler decided how many go (and that enough are not busy); which ones is
+         * chosen here so that nodes empty: same classes as the scaler's order (pending, not
+         * ready, idle), then the pod whose node keeps the fewest pods after the removals so
+         * far (ties: the more expensive node, then the younger pod) */
+        int32_t nrm = repick_victims(in, w, sp, spi, cur, d.nremove, npods_after, rem);
+        for (int32_t k = 0; k < nrm; k++) {
             int32_t i = spi[rem[k]];
             const gs_rc_pod *p = &in->pods[i];
             if (p->state == GS_RCP_BUSY) continue; /* never a busy pod */
@@ -199,8 +271,22 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     }
     if (npend > 0 && !(in->skip_pack && ncreate == 0)) {
         out->packed = true;
-        for (int32_t i = 0; i < in->nnodes; i++) {
-            const gs_rc_node *v = &in->nodes[i];
+        /* the packer takes the first free instance it meets in snapshot order: offer the
+         * ready nodes first and, among them, the fullest (after this step's removals), so
+         * replicas gather on few nodes and the emptied ones are consolidated */
+        ord = malloc(sizeof *ord * (size_t)(in->nnodes + 1));
+        if (!ord) { rc = GS_ENOMEM; goto done; }
+        for (int32_t i = 0; i < in->nnodes; i++) ord[i] = i;
+        for (int32_t i = 1; i < in->nnodes; i++) { /* insertion sort: stable, small n */
+            int32_t x = ord[i], j = i - 1;
+            while (j >= 0 && node_before(in, npods_after, x, ord[j])) {
+                ord[j + 1] = ord[j];
+                j--;
+            }
+            ord[j + 1] = x;
+        }
+        for (int32_t oi = 0; oi < in->nnodes; oi++) {
+            const gs_rc_node *v = &in->nodes[ord[oi]];
             gs_node n;
             char name[32];
             snprintf(name, sizeof name, "n%d", (int)v->id);
@@ -246,10 +332,10 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
         /* repartitions of idle GPUs on existing nodes */
         for (int32_t r = 0; r < plan.nreparts; r++) {
             const gs_repartition *rp = &plan.reparts[r];
-            gs_action a = {.type = GS_ACT_CONFIGURE_GPU, .node = in->nodes[rp->node].id,
+            const gs_rc_node *rn = &in->nodes[ord[rp->node]];
+            gs_action a = {.type = GS_ACT_CONFIGURE_GPU, .node = rn->id,
                            .gpu = rp->gpu, .mode = GS_GPUMODE_MIG, .layout = rp->after};
-            complete_layout(in, in->nodes[rp->node].pool,
-                            gs_gpu_get(in->cat->types[in->nodes[rp->node].itype].gpu_model), &a.layout);
+            complete_layout(in, rn->pool, gs_gpu_get(in->cat->types[rn->itype].gpu_model), &a.layout);
             if ((rc = emit(&s, a))) goto done;
         }
         /* claims: launch, then lay out their GPUs */
@@ -277,8 +363,8 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                 continue;
             }
             out->placed++;
-            int32_t node = pl->kind == GS_PLACE_EXISTING ? in->nodes[pl->target].id : -(pl->target + 1);
-            if (pl->kind == GS_PLACE_EXISTING) bound[pl->target] = true;
+            int32_t node = pl->kind == GS_PLACE_EXISTING ? in->nodes[ord[pl->target]].id : -(pl->target + 1);
+            if (pl->kind == GS_PLACE_EXISTING) bound[ord[pl->target]] = true;
             gs_action a = {.type = GS_ACT_BIND, .pod = p->id, .node = node, .gpu = pl->gpu, .part = pl->part};
             if ((rc = emit(&s, a))) goto done;
         }
@@ -287,7 +373,8 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     /* 3. consolidation: empty nodes go at once (consolidateAfter 0) */
     for (int32_t i = 0; i < in->nnodes; i++) {
         const gs_rc_node *n = &in->nodes[i];
-        if (npods_after[i] == 0 && !n->draining && !bound[i]) {
+        if (npods_after[i] == 0 && !n->draining && !bound[i] &&
+            (keep_empty(in, n) <= 0 || (n->npods == 0 && in->now - n->empty_since >= keep_empty(in, n)))) {
             gs_action a = {.type = GS_ACT_DELETE_NODE, .node = n->id};
             if ((rc = emit(&s, a))) goto done;
         }
@@ -303,6 +390,7 @@ done:
     free(rem);
     free(pend);
     free(snap_pod);
+    free(ord);
     gs_snapshot_free(&snap);
     gs_plan_free(&plan);
     if (rc == GS_ENOMEM) gs_error_set(err, rc, "reconcile: out of memory");

@@ -46,6 +46,9 @@ typedef struct gs_rc_node {
     gs_mib mem_used;
     uint8_t ngpus;
     gs_gpu_state gpus[GS_NODE_MAX_GPUS];
+    /* added (additive): when the node last became empty (no pods), in the step's clock;
+     * read only when its pool's consolidateAfter is > 0. */
+    gs_ms empty_since;
 } gs_rc_node;
 
 typedef enum { GS_RCP_PENDING, GS_RCP_STARTING, GS_RCP_IDLE, GS_RCP_BUSY } gs_rc_pod_state;

@@ -122,6 +122,16 @@ void gs_report_text(const gs_report *r, FILE *f) {
         if (x->spot_interruptions) fprintf(f, "  spot-int %lld", (long long)x->spot_interruptions);
         fprintf(f, "\n");
     }
+    fprintf(f, "\nwhere the GPU-hours bought went (sampled every %llds; MIG instances by compute share):\n",
+            (long long)(r->sc->sample_every / 1000));
+    fprintf(f, "  %-19s %9s %9s %9s %9s %9s %9s\n", "policy", "booting", "MIG reconf", "starting", "idle rep.",
+            "busy", "unheld");
+    for (int32_t i = 0; i < r->nres; i++) {
+        const gs_sim_result *x = &r->res[i];
+        if (x->pol == GS_POL_ORACLE) continue;
+        fprintf(f, "  %-19s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", gs_policy_name(x->pol), x->gh_boot,
+                x->gh_reconf, x->gh_start, x->gh_idle, x->gh_busy, x->gh_free);
+    }
     fprintf(f, "\nspend per project (each node's bill to its pool's project):\n");
     for (int32_t i = 0; i < r->nres; i++) {
         const gs_sim_result *x = &r->res[i];

@@ -1013,6 +1013,7 @@ static void tick_gpuscale(W *w) {
         v->mem_used = n->mem_used;
         v->ngpus = n->ngpus;
         memcpy(v->gpus, n->g, sizeof n->g);
+        v->empty_since = n->empty_since - w->in->start;
         vidx[id] = i;
     }
     int32_t nvp = 0;
@@ -1309,9 +1310,46 @@ static void on_kill(W *w, int32_t nid) {
     node_end(w, nid);
 }
 
+/* The breakdown of bought GPU time (sim.h), one sample of weight dt. */
+static void account(W *w, gs_ms dt) {
+    gs_sim_result *r = w->res;
+    double h = (double)dt / 3600000.0;
+    double held = 0;
+    for (int32_t k = 0; k < w->nlive_nodes; k++) {
+        const wnode *n = &w->nodes[w->live_nodes[k]];
+        if (n->state != NS_READY) { r->gh_boot += h * n->ngpus; continue; }
+        for (int g = 0; g < n->ngpus; g++)
+            if (!gpu_ready(w, n, g)) r->gh_reconf += h;
+    }
+    for (int32_t k = 0; k < w->nlive_pods; k++) {
+        const wpod *p = &w->pods[w->live_pods[k]];
+        if (p->node < 0 || w->nodes[p->node].state != NS_READY) continue;
+        if (p->gpu >= 0 && !gpu_ready(w, &w->nodes[p->node], p->gpu)) continue;
+        double sh = (double)p->share_milli / 1000.0 * h;
+        if (p->part >= 0) {
+            const wnode *n = &w->nodes[p->node];
+            const gs_gpu_model *m = nmodel(w, n);
+            sh = (double)m->profiles[n->g[p->gpu].parts[p->part].profile].compute / m->compute_slices * h;
+        }
+        held += sh;
+        if (p->state == PS_BUSY) r->gh_busy += sh;
+        else if (p->state == PS_IDLE) r->gh_idle += sh;
+        else r->gh_start += sh;
+    }
+    double ready = 0;
+    for (int32_t k = 0; k < w->nlive_nodes; k++) {
+        const wnode *n = &w->nodes[w->live_nodes[k]];
+        if (n->state != NS_READY) continue;
+        for (int g = 0; g < n->ngpus; g++)
+            if (gpu_ready(w, n, g)) ready += h;
+    }
+    r->gh_free += ready - held;
+}
+
 static void sample(W *w) {
     gs_sim_series *s = &w->res->series;
     int32_t i = w->sample_i++;
+    if (w->now >= 0 && w->now < w->end) account(w, w->sc->sample_every);
     if (i >= s->n) return;
     double q = 0, r = 0;
     for (int32_t k = 0; k < w->sc->nwl; k++) {
