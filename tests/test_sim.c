@@ -317,6 +317,122 @@ static void test_reconcile_mig_launch_and_consolidate(void **state) {
     gs_catalog_free(&cat);
 }
 
+/* The packer's budget gate sees each pod's own project (an Environment's), not "default". */
+static bool refuse_qa(void *ctx, const char *project, gs_usd_u usd_per_hour, char *why, size_t why_len) {
+    (void)usd_per_hour;
+    snprintf((char *)ctx, 32, "%s", project);
+    if (strcmp(project, "qa") != 0) return true;
+    snprintf(why, why_len, "qa is over budget");
+    return false;
+}
+
+static void p5_pool(gs_pool *pool, gs_share_mode sharing) {
+    memset(pool, 0, sizeof *pool);
+    snprintf(pool->name, sizeof pool->name, "h");
+    pool->nreqs = 1;
+    pool->reqs[0].key = GS_KEY_FAMILY;
+    pool->reqs[0].op = GS_OP_IN;
+    pool->reqs[0].nvalues = 1;
+    snprintf(pool->reqs[0].values[0], GS_NAME_LEN, "p5");
+    pool->sharing = sharing;
+}
+
+static void test_reconcile_pod_project_gate(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_pool pool;
+    p5_pool(&pool, GS_SHARE_EXCLUSIVE);
+    char seen[32] = "";
+    gs_rc_pod pod = {5, -1, GS_RCP_PENDING, -1, -1, -1, 0, {1, 0, 0, 2000, 8192}, 0, "qa"};
+    gs_rc_input in = {0, &cat, &pool, 1, NULL, 0, &pod, 1, NULL, 0, refuse_qa, seen};
+    gs_action acts[16];
+    gs_rc_output out = {acts, 0, 16, 0};
+    gs_error err;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    assert_string_equal(seen, "qa");
+    assert_int_equal(out.blocked, 1);
+    for (int i = 0; i < out.n; i++) assert_int_not_equal(acts[i].type, GS_ACT_LAUNCH);
+    /* without a project: the workload's, else "default" (allowed here) */
+    pod.project = NULL;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    assert_string_equal(seen, "default");
+    assert_int_equal(out.blocked, 0);
+    int launches = 0;
+    for (int i = 0; i < out.n; i++) launches += acts[i].type == GS_ACT_LAUNCH;
+    assert_int_equal(launches, 1);
+    gs_catalog_free(&cat);
+}
+
+/* Scale-in removes idle replicas from the emptiest node first (so it can be consolidated)
+ * and new replicas go to the fullest ready node that has room. */
+static void test_reconcile_pack_tight(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_pool pool;
+    p5_pool(&pool, GS_SHARE_MIG);
+    const gs_gpu_model *m = gs_gpu_get(gs_gpu_find("h100-80gb"));
+    int p1g = gs_mig_profile_find(m, "1g.10gb");
+    gs_rc_node nodes[2];
+    memset(nodes, 0, sizeof nodes);
+    for (int k = 0; k < 2; k++) {
+        nodes[k].id = 20 + k;
+        nodes[k].itype = gs_catalog_find(&cat, "p5.4xlarge");
+        nodes[k].ngpus = 1;
+        nodes[k].ready = true;
+        nodes[k].gpus[0].mode = GS_GPUMODE_MIG;
+        nodes[k].gpus[0].nparts = 7;
+        for (int i = 0; i < 7; i++) nodes[k].gpus[0].parts[i] = (gs_partition){(int8_t)p1g, (uint8_t)i, false};
+    }
+    /* node 20 (listed first) holds 1 idle replica, node 21 holds 4 (two idle) */
+    gs_rc_pod pods[5];
+    memset(pods, 0, sizeof pods);
+    int where[5] = {0, 1, 1, 1, 1};
+    gs_rc_pod_state st[5] = {GS_RCP_IDLE, GS_RCP_IDLE, GS_RCP_IDLE, GS_RCP_BUSY, GS_RCP_BUSY};
+    for (int i = 0; i < 5; i++) {
+        pods[i] = (gs_rc_pod){100 + i, 0, st[i], where[i], 0, (int8_t)i, 0, {0, 1, 8192, 2000, 8192}, GS_SEC(i), NULL};
+        nodes[where[i]].gpus[0].parts[i].used = true;
+        nodes[where[i]].gpus[0].pods++;
+        nodes[where[i]].npods++;
+        nodes[where[i]].cpu_used += 2000;
+        nodes[where[i]].mem_used += 8192;
+    }
+    gs_scaler sc;
+    memset(&sc, 0, sizeof sc);
+    gs_scale_defaults(&sc);
+    sc.ntriggers = 1;
+    sc.triggers[0].type = GS_TRIG_SIM;
+    sc.triggers[0].target_milli = 1000;
+    sc.stabilize_down = 0;
+    gs_scale_state ss;
+    gs_scale_init(&ss);
+    gs_scale_reading rd = {true, 4000}; /* 4 wanted of 5: one idle goes */
+    gs_rc_workload wl = {0, {0, 1, 8192, 2000, 8192}, "claims", &sc, &ss, &rd};
+    gs_rc_input in = {GS_MIN(10), &cat, &pool, 1, nodes, 2, pods, 5, &wl, 1, NULL, NULL};
+    gs_action acts[32];
+    gs_rc_output out = {acts, 0, 32, 0};
+    gs_error err;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    int del_pod = -1, del_node = -1;
+    for (int i = 0; i < out.n; i++) {
+        if (acts[i].type == GS_ACT_DELETE_POD) del_pod = acts[i].pod;
+        if (acts[i].type == GS_ACT_DELETE_NODE) del_node = acts[i].node;
+    }
+    assert_int_equal(del_pod, 100); /* the lone replica of node 20, though it is the oldest */
+    assert_int_equal(del_node, 20); /* which then goes */
+    /* scale-out by one: the new replica goes to node 21 (4 pods), not node 20 (1 pod) */
+    gs_scale_init(&ss);
+    rd.value_milli = 6000;
+    out.n = 0;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    int bound_to = -1;
+    for (int i = 0; i < out.n; i++)
+        if (acts[i].type == GS_ACT_BIND) bound_to = acts[i].node;
+    assert_int_equal(bound_to, 21);
+    gs_catalog_free(&cat);
+}
+
 /* ---- invariants on every policy ---- */
 
 static void check_all(gs_scenario *sc, const gs_catalog *cat, const char *label) {
@@ -457,6 +573,8 @@ int main(void) {
         cmocka_unit_test(test_synth_diurnal),
         cmocka_unit_test(test_scenario_errors),
         cmocka_unit_test(test_reconcile_mig_launch_and_consolidate),
+        cmocka_unit_test(test_reconcile_pod_project_gate),
+        cmocka_unit_test(test_reconcile_pack_tight),
         cmocka_unit_test(test_invariants_claims),
         cmocka_unit_test(test_invariants_replay_and_jobs),
         cmocka_unit_test(test_report_writers),

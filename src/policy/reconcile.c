@@ -182,6 +182,7 @@ typedef struct newpod {
     int32_t wl;
     int32_t pool;
     gs_rc_need need;
+    const char *project; /* NULL: the workload's */
 } newpod;
 
 int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
@@ -239,7 +240,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             int32_t id = -(++ncreate);
             gs_action a = {.type = GS_ACT_CREATE_POD, .wl = w, .pod = id};
             if ((rc = emit(&s, a))) goto done;
-            pend[npend++] = (newpod){id, w, wl->pool, wl->need};
+            pend[npend++] = (newpod){id, w, wl->pool, wl->need, NULL};
         }
         /* the scaler decided how many go (and that enough are not busy); which ones is
          * chosen here so that nodes empty: same classes as the scaler's order (pending, not
@@ -267,7 +268,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             if (!np) { rc = GS_ENOMEM; goto done; }
             pend = np;
         }
-        pend[npend++] = (newpod){p->id, p->wl, p->pool, p->need};
+        pend[npend++] = (newpod){p->id, p->wl, p->pool, p->need, p->project};
     }
     if (npend > 0 && !(in->skip_pack && ncreate == 0)) {
         out->packed = true;
@@ -308,7 +309,9 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             gs_pod pod;
             memset(&pod, 0, sizeof pod);
             snprintf(pod.name, sizeof pod.name, "p%d", (int)p->id);
-            const char *proj = p->wl >= 0 && in->wls[p->wl].project ? in->wls[p->wl].project : "default";
+            const char *proj = p->project && p->project[0] ? p->project
+                             : p->wl >= 0 && in->wls[p->wl].project && in->wls[p->wl].project[0] ? in->wls[p->wl].project
+                             : "default";
             snprintf(pod.project, sizeof pod.project, "%s", proj);
             snprintf(pod.ns, sizeof pod.ns, "%s", proj);
             pod.spec.cpu = p->need.cpu;

@@ -62,6 +62,10 @@ typedef struct gs_rc_pod {
     int32_t pool;       /* pool it may run in */
     gs_rc_need need;
     gs_ms created;
+    /* added (additive): the project the pod is billed to, as the packer's budget gate sees
+     * it (an Environment's pods: the Environment's project). NULL or "": its workload's
+     * project (wls[wl].project), else "default". Not owned; must outlive the step. */
+    const char *project;
 } gs_rc_pod;
 
 typedef struct gs_rc_workload {

@@ -926,6 +926,14 @@ static void envs_step(W *w) {
     if (w->pol == GS_POL_GPUSCALE && sc->nbudgets > 0) {
         budget_states(w, bst);
         nb = sc->nbudgets;
+        /* a hard limit is kept, not overshot by a tick: the deletion is decided on the spend
+         * projected to the next tick (plus a second of billing rounding) at the running rate */
+        for (int32_t b = 0; b < nb; b++)
+            for (int win = 0; win < GS_WIN__N; win++) {
+                double ahead = (double)bst[b].rate_per_hour * (double)(w->every + GS_SEC(1)) / 3600000.0;
+                gs_usd_u end = bst[b].periods.end[win];
+                if (w->now + w->every < end) bst[b].spent[win] += (gs_usd_u)llround(ahead);
+            }
     }
     gs_env_status view[GS_SIM_MAX_ENVS];
     for (int32_t e = 0; e < sc->nenvs; e++) {
@@ -1033,6 +1041,9 @@ static void tick_gpuscale(W *w) {
         v->pool = p->pool;
         v->need = p->need;
         v->created = p->created - w->in->start;
+        /* an environment's pods are its project's (budget gate); a trace job's, its pool's */
+        v->project = p->env >= 0 ? sc->envs[p->env].obj.project
+                   : p->wl < 0 && p->pool >= 0 && p->pool < GS_SIM_MAX_POOLS ? w->pool_project[p->pool] : NULL;
     }
     gs_scale_reading rd[GS_SIM_MAX_WL];
     for (int32_t k = 0; k < sc->nwl; k++) {
