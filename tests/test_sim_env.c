@@ -193,6 +193,64 @@ static void test_env_budget_gate(void **state) {
     gs_catalog_free(&cat);
 }
 
+/* Budget periods in the budget's timezone, resolved once at load: a local day across the
+ * spring DST change lasts 23 h; in Asia/Tokyo (UTC+9) qa's day ends at 15:00Z, so the soak's
+ * node fits the day's budget at 12:00Z (3 h x $55.04/h) and is launched at once (in UTC it
+ * would wait until 20:22Z), then the next local day's hard limit deletes it. */
+static void test_budget_timezone(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *sc = calloc(1, sizeof *sc);
+    gs_error err;
+    if (gs_scenario_load(sc, GS_SOURCE_DIR "/examples/validation-env/scenario.json", &cat, &err))
+        fail_msg("scenario: %s", err.msg);
+    /* DST: Europe/Berlin from 2026-03-28T12:00Z; 29 March has 23 local hours */
+    snprintf(sc->budgets[0].timezone, sizeof sc->budgets[0].timezone, "Europe/Berlin");
+    sc->starts_at = 1774699200000LL; /* 2026-03-28T12:00:00Z */
+    assert_int_equal(gs_scenario_resolve_periods(sc, &err), 0);
+    const gs_sim_tzcal *z = &sc->tzcal[0];
+    assert_true(z->ndays >= 4);
+    assert_int_equal(z->day[0], 1774652400000LL);             /* 2026-03-27T23:00Z = local midnight */
+    assert_int_equal(z->day[1] - z->day[0], GS_HOUR(24));
+    assert_int_equal(z->day[2] - z->day[1], GS_HOUR(23));     /* 29 March */
+    assert_int_equal(z->day[3] - z->day[2], GS_HOUR(24));
+    assert_int_equal(z->month[0], 1772319600000LL);           /* 2026-02-28T23:00Z = 1 March local */
+    assert_int_equal(z->month[1], 1774994400000LL);           /* 2026-03-31T22:00Z = 1 April (CEST) */
+    /* Asia/Tokyo, simulated day = 1970-01-01 */
+    snprintf(sc->budgets[0].timezone, sizeof sc->budgets[0].timezone, "Asia/Tokyo");
+    sc->starts_at = 0;
+    sc->budgets[0].per_hour = 0;
+    int32_t soak = env_index(sc, "soak");
+    sc->envs[soak].start = GS_HOUR(12);
+    sc->envs[soak].obj.ttl = GS_HOUR(10);
+    assert_int_equal(gs_scenario_resolve_periods(sc, &err), 0);
+    assert_int_equal(sc->tzcal[0].day[0], -GS_HOUR(9));
+    gs_sim_input in;
+    assert_int_equal(gs_sim_prepare(sc, false, &in, &err), 0);
+    gs_sim_result r;
+    if (gs_sim_run(sc, &cat, &in, GS_POL_GPUSCALE, NULL, &r, &err)) fail_msg("%s", err.msg);
+    check_lifecycle(sc, &r);
+    assert_int_equal(r.env[soak].nodes, 1);
+    assert_int_equal(r.env[soak].reason, GS_ENV_REASON_BUDGET);
+    assert_true(r.env[soak].workloads_gone_at > GS_HOUR(15));   /* in the second local day */
+    assert_true(r.env[soak].workloads_gone_at < GS_HOUR(20));
+    assert_true(r.budget_max[0][GS_WIN_DAY] <= sc->budgets[0].per_day);
+    gs_sim_result_free(&r);
+    gs_sim_input_free(&in);
+    /* bad zone and bad startsAt: messages with their JSON path */
+    static const char *BAD_TZ = "{\"pools\":[{\"name\":\"h\",\"instanceFamilies\":[\"p5\"]}],"
+                                "\"budgets\":[{\"name\":\"b\",\"project\":\"p\",\"limits\":{\"perDay\":\"1\"},"
+                                "\"timezone\":\"Mars/Olympus\"}]}";
+    assert_int_equal(gs_scenario_parse(sc, BAD_TZ, strlen(BAD_TZ), "tz.json", ".", &cat, &err), GS_EPARSE);
+    assert_non_null(strstr(err.msg, "$.budgets[0].timezone: 'Mars/Olympus' is not a timezone"));
+    static const char *BAD_AT = "{\"startsAt\":\"tomorrow\",\"pools\":[{\"name\":\"h\",\"instanceFamilies\":[\"p5\"]}]}";
+    assert_int_equal(gs_scenario_parse(sc, BAD_AT, strlen(BAD_AT), "tz.json", ".", &cat, &err), GS_EPARSE);
+    assert_non_null(strstr(err.msg, "$.startsAt: 'tomorrow' is not a UTC time"));
+    free(sc);
+    gs_catalog_free(&cat);
+}
+
 static int parse_scen(const char *body, gs_error *err) {
     gs_catalog cat;
     gs_test_catalog(&cat);
@@ -245,6 +303,7 @@ int main(void) {
         cmocka_unit_test(test_env_errors),
         cmocka_unit_test(test_validation_env),
         cmocka_unit_test(test_env_budget_gate),
+        cmocka_unit_test(test_budget_timezone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

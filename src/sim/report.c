@@ -147,12 +147,12 @@ void gs_report_text(const gs_report *r, FILE *f) {
         fprintf(f, "\n");
     }
     if (r->sc->nbudgets) {
-        fprintf(f, "budgets (enforced by gpuscale only; UTC periods of simulated time):\n");
+        fprintf(f, "budgets (enforced by gpuscale only; periods in each budget's timezone, t = 0 at startsAt):\n");
         for (int32_t b = 0; b < r->sc->nbudgets; b++) {
             const gs_budget *bu = &r->sc->budgets[b];
             char h[32], dd[32], m[32];
-            fprintf(f, "  %s: project %s, %s, onExceeded %s, per hour %s, per day %s, per month %s\n", bu->name,
-                    bu->project, bu->enforce == GS_ENFORCE_HARD ? "hard" : "soft",
+            fprintf(f, "  %s: project %s, timezone %s, %s, onExceeded %s, per hour %s, per day %s, per month %s\n", bu->name,
+                    bu->project, bu->timezone, bu->enforce == GS_ENFORCE_HARD ? "hard" : "soft",
                     gs_budget_action_name(bu->on_exceeded == GS_ON_EXCEEDED_BLOCK ? GS_BACT_BLOCK
                                           : bu->on_exceeded == GS_ON_EXCEEDED_SCALE_TO_MIN ? GS_BACT_SCALE_TO_MIN
                                                                                         : GS_BACT_ALERT),

@@ -1,5 +1,7 @@
 #include "sim/scenario.h"
 
+#include "io/tzperiod.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -181,7 +183,7 @@ static int get_usd(ctx *c, json_t *o, const char *key, const char *path, gs_usd_
 /* A Budget (the same fields as the YAML object, docs/config.md): name, project, limits
  * {perHour, perDay, perMonth}, enforce, onExceeded, alerts {thresholds}. */
 static int parse_budget(ctx *c, json_t *o, const char *path, gs_budget *b) {
-    static const char *const K[] = {"name", "project", "limits", "enforce", "onExceeded", "alerts", NULL};
+    static const char *const K[] = {"name", "project", "limits", "enforce", "onExceeded", "alerts", "timezone", NULL};
     int rc = check_keys(c, o, path, K);
     if (rc) return rc;
     memset(b, 0, sizeof *b);
@@ -189,6 +191,14 @@ static int parse_budget(ctx *c, json_t *o, const char *path, gs_budget *b) {
     if ((rc = get_str(c, o, "name", path, b->name, sizeof b->name))) return rc;
     if ((rc = get_str(c, o, "project", path, b->project, sizeof b->project))) return rc;
     if (!b->name[0] || !b->project[0]) return fail(c, path, "needs a name and a project");
+    if ((rc = get_str(c, o, "timezone", path, b->timezone, sizeof b->timezone))) return rc;
+    if (!b->timezone[0]) snprintf(b->timezone, sizeof b->timezone, "UTC");
+    gs_error tze;
+    if (gs_tz_check(b->timezone, &tze)) {
+        char tp[300];
+        snprintf(tp, sizeof tp, "%s.timezone", path);
+        return fail(c, tp, "'%s' is not a timezone of the tz database", b->timezone);
+    }
     json_t *lim = json_object_get(o, "limits");
     char lp[300];
     snprintf(lp, sizeof lp, "%s.limits", path);
@@ -509,7 +519,7 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     int rc = 0;
     static const char *const K[] = {"name", "description", "seed", "duration", "warmup", "sampleEvery",
                                     "cloud", "pools", "workloads", "jobs", "clusterAutoscaler",
-                                    "budgets", "environments", NULL};
+                                    "budgets", "environments", "startsAt", NULL};
     if ((rc = check_keys(&c, root, "$", K))) goto out;
     if ((rc = get_str(&c, root, "name", "$", s->name, sizeof s->name))) goto out;
     if ((rc = get_str(&c, root, "description", "$", s->description, sizeof s->description))) goto out;
@@ -520,6 +530,15 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     if (s->duration <= 0 || s->duration > GS_HOUR(24 * 400)) {
         rc = fail(&c, "$.duration", "must be between 1ms and 400d");
         goto out;
+    }
+    {
+        char at[64] = "";
+        if ((rc = get_str(&c, root, "startsAt", "$", at, sizeof at))) goto out;
+        gs_error te;
+        if (at[0] && (gs_tz_parse_time("UTC", at, &s->starts_at, &te) || !strchr(at, 'T'))) {
+            rc = fail(&c, "$.startsAt", "'%s' is not a UTC time like 2026-03-28T00:00:00Z", at);
+            goto out;
+        }
     }
     if ((rc = get_dur(&c, root, "warmup", "$", &s->warmup))) goto out;
     if (s->warmup < 0 || s->warmup > GS_HOUR(24) || s->warmup % GS_MIN(1) != 0) {
@@ -649,6 +668,13 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
         }
     }
     /* a scenario without traffic is valid: `--trace FILE` supplies it */
+    {
+        gs_error pe;
+        if ((rc = gs_scenario_resolve_periods(s, &pe))) {
+            rc = fail(&c, "$.budgets", "%s", pe.msg);
+            goto out;
+        }
+    }
 out:
     json_decref(root);
     return rc;
@@ -676,4 +702,29 @@ int gs_scenario_load(gs_scenario *s, const char *path, const gs_catalog *cat, gs
     int rc = gs_scenario_parse(s, buf, n, path, dir, cat, err);
     free(buf);
     return rc;
+}
+
+int gs_scenario_resolve_periods(gs_scenario *s, gs_error *err) {
+    for (int32_t b = 0; b < s->nbudgets; b++) {
+        gs_sim_tzcal *z = &s->tzcal[b];
+        memset(z, 0, sizeof *z);
+        const char *tz = s->budgets[b].timezone;
+        if (!tz[0] || strcmp(tz, "UTC") == 0) continue;
+        gs_ms t = s->starts_at, last = s->starts_at + s->duration + GS_HOUR(48);
+        gs_periods p;
+        int rc;
+        while ((rc = gs_tz_periods(tz, t, &p, err)) == 0) {
+            if (z->ndays == 0) z->day[z->ndays++] = p.start[GS_WIN_DAY];
+            if (z->nmonths == 0) z->month[z->nmonths++] = p.start[GS_WIN_MONTH];
+            if (z->ndays > GS_SIM_TZ_DAYS || z->nmonths > GS_SIM_TZ_MONTHS)
+                return gs_error_set(err, GS_EINVAL, "budget %s: a timezone budget covers at most %d days",
+                                    s->budgets[b].name, GS_SIM_TZ_DAYS - 3);
+            z->day[z->ndays++] = p.end[GS_WIN_DAY];
+            if (z->month[z->nmonths - 1] != p.end[GS_WIN_MONTH]) z->month[z->nmonths++] = p.end[GS_WIN_MONTH];
+            if (p.end[GS_WIN_DAY] > last) break;
+            t = p.end[GS_WIN_DAY];
+        }
+        if (rc) return rc;
+    }
+    return 0;
 }

@@ -62,6 +62,18 @@ typedef struct gs_sim_env {
     gs_rc_need need;             /* one pod */
 } gs_sim_env;
 
+/* The local days and calendar months of a budget's timezone over the simulated span, as
+ * UTC ms since the epoch, resolved once from the tz database when the scenario is loaded (so
+ * a run never reads the tz database and stays deterministic). day[k] .. day[k+1] is one
+ * local day (23 h or 25 h across a DST change); month[] likewise. */
+#define GS_SIM_TZ_DAYS 420
+#define GS_SIM_TZ_MONTHS 20
+typedef struct gs_sim_tzcal {
+    int32_t ndays, nmonths;           /* boundaries filled (0: the budget is UTC: arithmetic) */
+    gs_ms day[GS_SIM_TZ_DAYS + 1];
+    gs_ms month[GS_SIM_TZ_MONTHS + 1];
+} gs_sim_tzcal;
+
 typedef struct gs_scenario {
     char name[GS_NAME_LEN];
     char description[GS_VALUE_LEN];
@@ -93,6 +105,11 @@ typedef struct gs_scenario {
     /* environments (issue 6): run by every simulated policy; docs/simulate.md */
     gs_sim_env envs[GS_SIM_MAX_ENVS];
     int32_t nenvs;
+    /* wall-clock time of t = 0 (ms since the epoch, UTC): "startsAt"; default 0 =
+     * 1970-01-01T00:00:00Z. Budget periods are computed at starts_at + t. */
+    gs_ms starts_at;
+    /* per budget, its timezone's local days and months (budgets[k].timezone != "UTC") */
+    gs_sim_tzcal tzcal[GS_SIM_MAX_BUDGETS];
 } gs_scenario;
 
 /* Defaults for every field (docs/simulate.md). */
@@ -102,6 +119,12 @@ void gs_scenario_defaults(gs_scenario *s);
 int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *file,
                       const char *dir, const gs_catalog *cat, gs_error *err);
 int gs_scenario_load(gs_scenario *s, const char *path, const gs_catalog *cat, gs_error *err);
+
+/* Resolves the local days and months of every budget with a timezone other than UTC over
+ * [starts_at, starts_at + duration + 48 h] (the run, its drain and a margin) from the tz
+ * database. gs_scenario_parse calls it; call it again after changing duration or starts_at.
+ * Returns 0, or GS_EINVAL (unknown zone, span too long) with a message in err. */
+int gs_scenario_resolve_periods(gs_scenario *s, gs_error *err);
 
 /* Boot-to-ready bounds for an instance family. */
 const gs_boot_dist *gs_scenario_boot(const gs_scenario *s, const char *family);

@@ -304,7 +304,8 @@ static const gs_gpu_model *nmodel(const W *w, const wnode *n) {
     return gs_gpu_get(ntype(w, n)->gpu_model);
 }
 
-/* ---- budgets: UTC periods of virtual time (t = 0 is 1970-01-01T00:00Z) ---- */
+/* ---- budgets: periods of virtual time (t = 0 is the scenario's startsAt, default
+ * 1970-01-01T00:00Z), UTC or the budget's timezone (resolved at scenario load) ---- */
 
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
     y -= m <= 2;
@@ -315,7 +316,41 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
     return era * 146097 + doe - 719468;
 }
 
-static void period_of(gs_ms t, int win, gs_ms *start, gs_ms *end) {
+/* The period of window win containing sim time t for budget b: local hours, days and
+ * months of its timezone (resolved at scenario load), at the scenario's startsAt + t. */
+static void period_of_utc(gs_ms t, int win, gs_ms *start, gs_ms *end);
+static void period_of(const W *w, int32_t b, gs_ms t, int win, gs_ms *start, gs_ms *end) {
+    const gs_sim_tzcal *z = &w->sc->tzcal[b];
+    gs_ms at = w->sc->starts_at + t;
+    if (z->ndays < 2) {
+        period_of_utc(at, win, start, end);
+    } else {
+        const gs_ms *v = win == GS_WIN_MONTH ? z->month : z->day;
+        int32_t n = win == GS_WIN_MONTH ? z->nmonths : z->ndays;
+        if (at < v[0] || at >= v[n - 1]) {
+            /* outside the resolved span (cannot happen within duration + 48 h): UTC */
+            period_of_utc(at, win, start, end);
+        } else {
+            int32_t lo = 0, hi = n - 1; /* v[lo] <= at < v[hi] */
+            while (hi - lo > 1) {
+                int32_t mid = (lo + hi) / 2;
+                if (v[mid] <= at) lo = mid;
+                else hi = mid;
+            }
+            *start = v[lo];
+            *end = v[hi];
+            if (win == GS_WIN_HOUR) { /* local hours: whole hours from the local midnight */
+                gs_ms ds = *start, de = *end;
+                *start = ds + (at - ds) / GS_HOUR(1) * GS_HOUR(1);
+                *end = *start + GS_HOUR(1) < de ? *start + GS_HOUR(1) : de;
+            }
+        }
+    }
+    *start -= w->sc->starts_at;
+    *end -= w->sc->starts_at;
+}
+
+static void period_of_utc(gs_ms t, int win, gs_ms *start, gs_ms *end) {
     const gs_ms day = GS_HOUR(24);
     if (win == GS_WIN_HOUR) {
         *start = t - t % GS_HOUR(1);
@@ -365,7 +400,7 @@ static void proj_integrate(W *w) {
             if (strcmp(w->res->proj[k], w->sc->budgets[b].project) == 0) p = k;
         for (int win = 0; win < GS_WIN__N; win++) {
             gs_ms ps, pe;
-            period_of(w->now, win, &ps, &pe);
+            period_of(w, b, w->now, win, &ps, &pe);
             if (ps > w->win_start[b][win]) {
                 double at_ps = p < 0 ? 0 : w->proj_acc[p] + w->proj_rate[p] * (double)(ps - from) / 3600000.0;
                 budget_note(w, b, win, at_ps - w->win_acc0[b][win]);
@@ -906,7 +941,7 @@ static void budget_states(W *w, gs_budget_state *bst) {
         for (int32_t k = 0; k < w->res->nproj; k++)
             if (strcmp(w->res->proj[k], sc->budgets[b].project) == 0) p = k;
         for (int win = 0; win < GS_WIN__N; win++) {
-            period_of(w->now, win, &st->periods.start[win], &st->periods.end[win]);
+            period_of(w, b, w->now, win, &st->periods.start[win], &st->periods.end[win]);
             double v = p < 0 ? 0 : w->proj_acc[p] - w->win_acc0[b][win];
             st->spent[win] = v > 0 ? (gs_usd_u)llround(v) : 0;
         }
