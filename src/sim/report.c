@@ -151,14 +151,14 @@ void gs_report_text(const gs_report *r, FILE *f) {
         for (int32_t b = 0; b < r->sc->nbudgets; b++) {
             const gs_budget *bu = &r->sc->budgets[b];
             char h[32], dd[32], m[32];
-            fprintf(f, "  %s: project %s, timezone %s, %s, onExceeded %s, per hour %s, per day %s, per month %s\n", bu->name,
-                    bu->project, bu->timezone, bu->enforce == GS_ENFORCE_HARD ? "hard" : "soft",
+            fprintf(f, "  %s: project %s, %s, onExceeded %s, per hour %s, per day %s, per month %s, timezone %s\n", bu->name,
+                    bu->project, bu->enforce == GS_ENFORCE_HARD ? "hard" : "soft",
                     gs_budget_action_name(bu->on_exceeded == GS_ON_EXCEEDED_BLOCK ? GS_BACT_BLOCK
                                           : bu->on_exceeded == GS_ON_EXCEEDED_SCALE_TO_MIN ? GS_BACT_SCALE_TO_MIN
                                                                                         : GS_BACT_ALERT),
                     bu->per_hour ? gs_fmt_usd(bu->per_hour, h, sizeof h) : "-",
                     bu->per_day ? gs_fmt_usd(bu->per_day, dd, sizeof dd) : "-",
-                    bu->per_month ? gs_fmt_usd(bu->per_month, m, sizeof m) : "-");
+                    bu->per_month ? gs_fmt_usd(bu->per_month, m, sizeof m) : "-", bu->timezone);
             for (int32_t i = 0; i < r->nres; i++) {
                 const gs_sim_result *x = &r->res[i];
                 if (x->pol == GS_POL_ORACLE) continue;
