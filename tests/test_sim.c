@@ -527,6 +527,176 @@ static void test_invariants_replay_and_jobs(void **state) {
     gs_catalog_free(&cat);
 }
 
+/* Time-sliced and fractional GPUs: four replicas on one time-sliced L4 share it in equal
+ * turns, so four simultaneous requests each take 4x their full-GPU time and the next four
+ * wait exactly that long; on quarter-GPU fractions each runs at a fixed quarter share. */
+static void run_sharing(const char *sharing, const char *extra_pool, const char *extra_wl, gs_sim_result *r,
+                        gs_scenario *sc, const gs_catalog *cat) {
+    char dir[] = "/tmp/gs_sim_ts_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char csv[256];
+    snprintf(csv, sizeof csv, "%s/t.csv", dir);
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fprintf(f, "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 00:00:00.0,1,0\n");
+    for (int i = 0; i < 8; i++) fprintf(f, "2023-11-16 01:00:00.0,1000,0\n");
+    fclose(f);
+    char body[4096];
+    snprintf(body, sizeof body,
+             "{\"duration\":\"2h\",\"cloud\":{\"billingMinimum\":\"60s\"},"
+             "\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"%s\"],\"capacityTypes\":[\"on-demand\"],"
+             "\"sharing\":\"%s\"%s}],"
+             "\"workloads\":[{\"name\":\"w\",\"pool\":\"p\",\"gpuMemory\":\"2Gi\",\"cpu\":\"500m\",\"memory\":\"1Gi\"%s,"
+             "\"serviceTime\":{\"baseMs\":0,\"msPerInputToken\":1,\"saturationComputeSlices\":2},\"coldStart\":\"10s\","
+             "\"scaler\":{\"minReplicas\":4,\"maxReplicas\":4,\"cooldownPeriod\":\"1s\",\"stabilizeDown\":\"1s\"},"
+             "\"traffic\":{\"kind\":\"trace\",\"trace\":\"t.csv\"}}]}",
+             strcmp(sharing, "timeslicing") == 0 ? "g6.xlarge" : "g6e.xlarge", sharing, extra_pool, extra_wl);
+    gs_error err;
+    if (gs_scenario_parse(sc, body, strlen(body), "ts.json", dir, cat, &err)) fail_msg("%s", err.msg);
+    gs_sim_input in;
+    if (gs_sim_prepare(sc, true, &in, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(in.nreq, 9);
+    if (gs_sim_run(sc, cat, &in, GS_POL_GPUSCALE, NULL, r, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(r->v_fit, 0);
+    assert_int_equal(r->served, 9);
+    assert_int_equal(r->nodes_launched, 1); /* all four replicas share one GPU */
+    gs_sim_input_free(&in);
+    unlink(csv);
+    rmdir(dir);
+}
+
+static void test_timeslicing_and_fractions(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *sc = calloc(1, sizeof *sc);
+    gs_sim_result r;
+    run_sharing("timeslicing", ",\"timeSlicingReplicas\":4", "", &r, sc, &cat);
+    int32_t f = gs_sim_speed_factor(gs_gpu_get(gs_gpu_find("l4")), 2, 1000);
+    gs_ms work = 1000LL * f / 1000; /* full-GPU ms of one request */
+    /* waits, sorted: four 0 (the first four at 1 h), four 4 x work (the second four wait for
+     * the first four, which share the GPU four ways), the t = 0 request's node boot: the
+     * median is the fifth */
+    if (llabs(r.p50 - 4 * work) > 2) fail_msg("time-sliced: median wait %lld, want %lld", (long long)r.p50, (long long)(4 * work));
+    /* GPU time used is the requests' full-GPU work, not their stretched duration */
+    double wd = (double)work;
+    assert_true(fabs(r.gpu_h_busy * 3600000.0 - 8.0 * wd) < 8.0 * wd * 0.01 + 20);
+    gs_sim_result_free(&r);
+    run_sharing("fractional", "", ",\"gpuMilli\":250", &r, sc, &cat);
+    int32_t fq = gs_sim_speed_factor(gs_gpu_get(gs_gpu_find("l40s")), 2, 250);
+    gs_ms qwork = 1000LL * fq / 1000;
+    if (llabs(r.p50 - qwork) > 2) fail_msg("fractional: median wait %lld, want %lld", (long long)r.p50, (long long)qwork);
+    gs_sim_result_free(&r);
+    /* bad input: replicas x gpuMemory beyond the GPU; gpuMilli outside a fractional pool */
+    static const char *BAD[][2] = {
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"],\"sharing\":\"timeslicing\",\"timeSlicingReplicas\":8}],"
+         "\"workloads\":[{\"name\":\"w\",\"pool\":\"p\",\"gpuMemory\":\"4Gi\",\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].gpuMemory: 4096 MiB x 8 time-sliced replicas does not fit"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"],\"sharing\":\"mig\"}],"
+         "\"workloads\":[{\"name\":\"w\",\"pool\":\"p\",\"gpuMilli\":100,\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].gpuMilli: is only for a pool with sharing: fractional"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6e.xlarge\"],\"sharing\":\"fractional\"}],"
+         "\"workloads\":[{\"name\":\"w\",\"pool\":\"p\",\"gpuMilli\":100,\"gpuMemory\":\"8Gi\",\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].gpuMemory: 8192 MiB does not fit 100 milli-GPU"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"],\"sharing\":\"exclusive\",\"timeSlicingReplicas\":2}]}",
+         "$.pools[0].timeSlicingReplicas: is only for sharing: timeslicing"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"],\"sharing\":\"mps\"}]}",
+         "$.pools[0].sharing: 'mps' is not one of mig, exclusive, timeslicing, fractional"},
+        {"{\"cloud\":{\"zones\":0},\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"]}]}",
+         "$.cloud.zones: must be in 1..16"},
+        {"{\"gpuscale\":{\"spotMaxPercent\":101},\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"]}]}",
+         "$.gpuscale.spotMaxPercent: must be in 0..100"},
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        gs_error err;
+        gs_error_clear(&err);
+        assert_int_equal(gs_scenario_parse(sc, BAD[i][0], strlen(BAD[i][0]), "b.json", ".", &cat, &err), GS_EPARSE);
+        if (!strstr(err.msg, BAD[i][1])) fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, BAD[i][1]);
+    }
+    free(sc);
+    gs_catalog_free(&cat);
+}
+
+/* Spot reclaims hit capacity pools (type, zone) at the scenario's rate, from the seed alone:
+ * every policy that runs spot sees interruptions; gpuscale spreads its spot nodes over types
+ * and zones so no type holds more than spotMaxPercent of them. */
+static void test_shared_gpus_invariants(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *sc = calloc(1, sizeof *sc);
+    gs_error err;
+    if (gs_scenario_load(sc, GS_SOURCE_DIR "/examples/shared-gpus/scenario.json", &cat, &err)) fail_msg("%s", err.msg);
+    sc->duration = GS_HOUR(3);
+    for (int32_t k = 0; k < sc->nwl; k++) sc->wl[k].synth.peak_hour = 1;
+    sc->spot_per_node_hour = 1.0;
+    check_all(sc, &cat, "shared-gpus 3h spot-heavy");
+    gs_sim_input in;
+    assert_int_equal(gs_sim_prepare(sc, false, &in, &err), 0);
+    gs_sim_result r[GS_POL__N];
+    for (int p = 0; p < GS_POL_ORACLE; p++) {
+        assert_int_equal(gs_sim_run(sc, &cat, &in, (gs_policy)p, NULL, &r[p], &err), 0);
+        assert_true(r[p].spot_interruptions > 0);
+    }
+    for (int p = 0; p < GS_POL_ORACLE; p++) gs_sim_result_free(&r[p]);
+    gs_sim_input_free(&in);
+    free(sc);
+    gs_catalog_free(&cat);
+}
+
+/* The launch's offering: spot spread over instance types (within the price slack) and zones. */
+static void test_reconcile_spot_diversification(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_pool pool;
+    memset(&pool, 0, sizeof pool);
+    snprintf(pool.name, sizeof pool.name, "l4");
+    pool.nreqs = 2;
+    pool.reqs[0].key = GS_KEY_INSTANCE_TYPE;
+    pool.reqs[0].op = GS_OP_IN;
+    pool.reqs[0].nvalues = 2;
+    snprintf(pool.reqs[0].values[0], GS_NAME_LEN, "g6.xlarge");
+    snprintf(pool.reqs[0].values[1], GS_NAME_LEN, "g6.2xlarge");
+    pool.reqs[1].key = GS_KEY_CAPACITY_TYPE;
+    pool.reqs[1].op = GS_OP_IN;
+    pool.reqs[1].nvalues = 1;
+    snprintf(pool.reqs[1].values[0], GS_NAME_LEN, "spot");
+    pool.sharing = GS_SHARE_EXCLUSIVE;
+    gs_rc_pod pods[6];
+    for (int i = 0; i < 6; i++) pods[i] = (gs_rc_pod){i, -1, GS_RCP_PENDING, -1, -1, -1, 0, {1, 0, 0, 3000, 8192}, 0, NULL};
+    gs_rc_input in = {0, &cat, &pool, 1, NULL, 0, pods, 6, NULL, 0, NULL, NULL};
+    in.nzones = 3;
+    in.spot_max_pct = 50;
+    in.spot_price_slack_pct = 25;
+    gs_action acts[64];
+    gs_rc_output out = {acts, 0, 64, 0};
+    gs_error err;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    int32_t small = gs_catalog_find(&cat, "g6.xlarge"), big = gs_catalog_find(&cat, "g6.2xlarge");
+    int per_type[2] = {0, 0}, per_zone[3] = {0, 0, 0};
+    for (int i = 0; i < out.n; i++) {
+        if (acts[i].type != GS_ACT_LAUNCH) continue;
+        assert_int_equal(acts[i].cap, GS_CAP_SPOT);
+        assert_true(acts[i].itype == small || acts[i].itype == big);
+        per_type[acts[i].itype == big]++;
+        assert_true(acts[i].zone >= 0 && acts[i].zone < 3);
+        per_zone[acts[i].zone]++;
+    }
+    assert_int_equal(per_type[0], 3); /* half on the cheapest type, half on the next */
+    assert_int_equal(per_type[1], 3);
+    for (int z = 0; z < 3; z++) assert_int_equal(per_zone[z], 2);
+    /* without diversification: the cheapest offering only, no zone chosen */
+    in.spot_max_pct = 0;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    for (int i = 0; i < out.n; i++)
+        if (acts[i].type == GS_ACT_LAUNCH) {
+            assert_int_equal(acts[i].itype, small);
+            assert_int_equal(acts[i].zone, -1);
+        }
+    gs_catalog_free(&cat);
+}
+
 static void test_report_writers(void **state) {
     (void)state;
     gs_catalog cat;
@@ -575,6 +745,9 @@ int main(void) {
         cmocka_unit_test(test_reconcile_mig_launch_and_consolidate),
         cmocka_unit_test(test_reconcile_pod_project_gate),
         cmocka_unit_test(test_reconcile_pack_tight),
+        cmocka_unit_test(test_reconcile_spot_diversification),
+        cmocka_unit_test(test_timeslicing_and_fractions),
+        cmocka_unit_test(test_shared_gpus_invariants),
         cmocka_unit_test(test_invariants_claims),
         cmocka_unit_test(test_invariants_replay_and_jobs),
         cmocka_unit_test(test_report_writers),

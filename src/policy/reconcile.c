@@ -35,6 +35,22 @@ static void gpu_req_for(const gs_rc_input *in, int32_t pool, bool any_pool, cons
                         gs_gpu_req *r) {
     memset(r, 0, sizeof *r);
     const gs_gpu_model *m = gs_gpu_get(gs_gpu_find("h100-80gb"));
+    /* a replica in a pool that time-slices or shares fractionally asks in that form */
+    if (!any_pool && need->whole <= 0 && pool >= 0 && pool < in->npools) {
+        if (in->pools[pool].sharing == GS_SHARE_TIMESLICING) {
+            r->form = GS_GPU_SHARED;
+            r->count = 1;
+            return;
+        }
+        if (in->pools[pool].sharing == GS_SHARE_FRACTIONAL) {
+            r->form = GS_GPU_FRACTION;
+            r->count = 1;
+            r->milli = need->milli > 0 ? need->milli : (need->compute * 1000 + 6) / 7;
+            if (r->milli > 999) r->milli = 999;
+            if (r->milli < 1) r->milli = 1;
+            return;
+        }
+    }
     int pi = need->whole <= 0 ? gs_rc_profile_for(m, need) : -1;
     for (int32_t k = 0; k < in->npools && pi >= 0; k++) {
         if (!any_pool && k != pool) continue;
@@ -177,6 +193,78 @@ static gs_ms keep_empty(const gs_rc_input *in, const gs_rc_node *n) {
     return in->pools[n->pool].consolidate_after;
 }
 
+/* Nodes of pool (not draining) among the view's nodes and this step's earlier launches that
+ * match: capacity type cap (GS_CAP__N: any), instance type itype (-1: any), zone (-1: any). */
+static int32_t count_nodes(const gs_rc_input *in, const gs_action *launched, int32_t nl, int32_t pool,
+                           int cap, int32_t itype, int32_t zone) {
+    int32_t n = 0;
+    for (int32_t i = 0; i < in->nnodes; i++) {
+        const gs_rc_node *x = &in->nodes[i];
+        if (x->pool != pool || x->draining) continue;
+        if ((cap == GS_CAP__N || (int)x->cap == cap) && (itype < 0 || x->itype == itype) && (zone < 0 || x->zone == zone)) n++;
+    }
+    for (int32_t i = 0; i < nl; i++) {
+        const gs_action *l = &launched[i];
+        if (l->pool != pool) continue;
+        if ((cap == GS_CAP__N || (int)l->cap == cap) && (itype < 0 || l->itype == itype) && (zone < 0 || l->zone == zone)) n++;
+    }
+    return n;
+}
+
+/* Spot diversification (header: gs_rc_input.spot_max_pct): picks the claim's offering
+ * (instance type, capacity type, zone) among its price-ordered candidates. launched[0..c)
+ * are this step's earlier launches. */
+static void choose_offering(const gs_rc_input *in, const gs_plan *plan, int32_t c,
+                            const gs_action *launched, gs_action *a) {
+    const gs_claim *cl = &plan->claims[c];
+    if (cl->ncand <= 0) return;
+    const gs_pack_cand *cands = &plan->cands[cl->cand_off];
+    a->itype = cands[0].itype;
+    a->cap = cands[0].capacity;
+    a->zone = -1;
+    if (in->spot_max_pct <= 0) return; /* no diversification: the cheapest, any zone */
+    int32_t pick = 0;
+    if (cands[0].capacity == GS_CAP_SPOT) {
+        int32_t spot = count_nodes(in, launched, c, cl->pool, GS_CAP_SPOT, -1, -1);
+        int64_t limit = ((int64_t)(spot + 1) * in->spot_max_pct + 99) / 100;
+        if (limit < 1) limit = 1;
+        gs_usd_u cap_price = cands[0].price + cands[0].price * in->spot_price_slack_pct / 100;
+        int32_t fewest = -1, fewest_n = INT32_MAX;
+        pick = -1;
+        for (int32_t k = 0; k < cl->ncand; k++) {
+            const gs_pack_cand *cd = &cands[k];
+            if (cd->capacity != GS_CAP_SPOT || cd->price > cap_price) continue;
+            bool seen = false; /* a type is judged once (its cheapest offering) */
+            for (int32_t j = 0; j < k && !seen; j++) seen = cands[j].itype == cd->itype && cands[j].capacity == GS_CAP_SPOT;
+            if (seen) continue;
+            int32_t n = count_nodes(in, launched, c, cl->pool, GS_CAP_SPOT, cd->itype, -1);
+            if (n + 1 <= limit) {
+                pick = k;
+                break;
+            }
+            if (n < fewest_n) {
+                fewest = k;
+                fewest_n = n;
+            }
+        }
+        if (pick < 0) pick = fewest >= 0 ? fewest : 0;
+    }
+    a->itype = cands[pick].itype;
+    a->cap = cands[pick].capacity;
+    /* zone: the one holding the fewest of the pool's nodes of this offering, then of the pool */
+    int32_t best = -1, bn = INT32_MAX, bt = INT32_MAX;
+    for (int32_t z = 0; z < in->nzones; z++) {
+        int32_t n = count_nodes(in, launched, c, cl->pool, a->cap, a->itype, z);
+        int32_t t = count_nodes(in, launched, c, cl->pool, GS_CAP__N, -1, z);
+        if (n < bn || (n == bn && t < bt)) {
+            best = z;
+            bn = n;
+            bt = t;
+        }
+    }
+    a->zone = best;
+}
+
 typedef struct newpod {
     int32_t id;   /* action pod id (negative: created this step) */
     int32_t wl;
@@ -206,6 +294,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     gs_plan plan;
     gs_plan_init(&plan);
     int32_t *snap_pod = NULL, *ord = NULL;
+    gs_action *launched = NULL;
     if (!npods_after || !bound || !deleted || !st || !sp || !spi || !rem || !pend) { rc = GS_ENOMEM; goto done; }
     for (int32_t i = 0; i < in->nnodes; i++) npods_after[i] = in->nodes[i].npods;
 
@@ -342,19 +431,26 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             if ((rc = emit(&s, a))) goto done;
         }
         /* claims: launch, then lay out their GPUs */
+        launched = calloc((size_t)plan.nclaims + 1, sizeof *launched);
+        if (!launched) { rc = GS_ENOMEM; goto done; }
         for (int32_t c = 0; c < plan.nclaims; c++) {
             const gs_claim *cl = &plan.claims[c];
             gs_action a = {.type = GS_ACT_LAUNCH, .node = -(c + 1), .itype = cl->itype,
-                           .cap = cl->capacity, .pool = cl->pool};
+                           .cap = cl->capacity, .pool = cl->pool, .zone = -1};
+            choose_offering(in, &plan, c, launched, &a);
+            launched[c] = a;
             if ((rc = emit(&s, a))) goto done;
-            for (int g = 0; g < cl->ngpus; g++) {
+            int ng = in->cat->types[a.itype].gpus < cl->ngpus ? in->cat->types[a.itype].gpus : cl->ngpus;
+            for (int g = 0; g < ng; g++) {
                 const gs_gpu_state *gs = &cl->gpus[g];
-                if (gs->mode != GS_GPUMODE_MIG) continue;
+                if (gs->mode == GS_GPUMODE_WHOLE) continue;
                 gs_action b = {.type = GS_ACT_CONFIGURE_GPU, .node = -(c + 1), .gpu = (int8_t)g,
-                               .mode = GS_GPUMODE_MIG};
-                b.layout.n = gs->nparts;
-                memcpy(b.layout.parts, gs->parts, sizeof gs->parts);
-                complete_layout(in, cl->pool, gs_gpu_get(cl->gpu_model), &b.layout);
+                               .mode = gs->mode, .zone = -1};
+                if (gs->mode == GS_GPUMODE_MIG) {
+                    b.layout.n = gs->nparts;
+                    memcpy(b.layout.parts, gs->parts, sizeof gs->parts);
+                    complete_layout(in, cl->pool, gs_gpu_get(cl->gpu_model), &b.layout);
+                }
                 if ((rc = emit(&s, b))) goto done;
             }
         }
@@ -394,6 +490,7 @@ done:
     free(pend);
     free(snap_pod);
     free(ord);
+    free(launched);
     gs_snapshot_free(&snap);
     gs_plan_free(&plan);
     if (rc == GS_ENOMEM) gs_error_set(err, rc, "reconcile: out of memory");

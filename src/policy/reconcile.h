@@ -32,6 +32,9 @@ typedef struct gs_rc_need {
     gs_mib mem_mib;     /* GPU memory the pod needs (both forms) */
     gs_mcpu cpu;
     gs_mib mem;
+    /* added (additive): milli-GPU (1..999) asked in a pool that shares GPUs fractionally;
+     * 0: ceil(compute x 1000 / 7). In a time-sliced pool a pod asks for one replica. */
+    int32_t milli;
 } gs_rc_need;
 
 typedef struct gs_rc_node {
@@ -49,6 +52,9 @@ typedef struct gs_rc_node {
     /* added (additive): when the node last became empty (no pods), in the step's clock;
      * read only when its pool's consolidateAfter is > 0. */
     gs_ms empty_since;
+    /* added (additive): the node's zone, an index into the caller's zones (0..nzones-1);
+     * -1 when unknown. Read for spot diversification only. */
+    int32_t zone;
 } gs_rc_node;
 
 typedef enum { GS_RCP_PENDING, GS_RCP_STARTING, GS_RCP_IDLE, GS_RCP_BUSY } gs_rc_pod_state;
@@ -97,6 +103,17 @@ typedef struct gs_rc_input {
     /* The caller knows nothing changed since a plan that placed none of the pending pods
      * (same pods, same nodes): skip packing unless this step creates replicas. */
     bool skip_pack;
+    /* added (additive): spot diversification. A launch takes the packer's price-ordered
+     * candidates of its claim; a spot launch goes to the capacity pool (instance type,
+     * zone) that holds the fewest of the pool's spot nodes, among the spot candidates whose
+     * price is within spot_price_slack_pct of the cheapest, so that no capacity pool holds
+     * more than spot_max_pct % of the pool's spot nodes (at least one node each) while
+     * another is under it. nzones: zones the caller can launch in (0: no zone choice, the
+     * action's zone is -1); spot_max_pct 0: no diversification (cheapest candidate, as
+     * before). An on-demand launch goes to the zone with the fewest of the pool's nodes. */
+    int32_t nzones;
+    int32_t spot_max_pct;
+    int32_t spot_price_slack_pct;
 } gs_rc_input;
 
 typedef enum {
@@ -114,8 +131,10 @@ typedef struct gs_action {
     int32_t wl, pod, node, itype, pool;
     gs_capacity cap;
     int8_t gpu, part;
-    gs_gpu_mode mode;
+    gs_gpu_mode mode;        /* CONFIGURE_GPU: MIG (layout), TIMESLICED or FRACTIONAL (the
+                              * pool's sharing, set on a new node before its pods start) */
     gs_mig_layout layout;
+    int32_t zone;            /* added (additive): LAUNCH: zone index, -1: any */
 } gs_action;
 
 typedef struct gs_rc_output {

@@ -37,6 +37,10 @@ void gs_scenario_defaults(gs_scenario *s) {
     s->mig_reconfigure = GS_SEC(60);
     s->bill_min = GS_SEC(60);
     s->hpa_util_target = 0.7;
+    s->zones = 3;
+    s->spot_reclaim_fraction = 0.5;
+    s->spot_max_pct = 50;
+    s->spot_price_slack_pct = 20;
     s->jobs_pool = 0;
 }
 
@@ -258,7 +262,7 @@ static int add_req(ctx *c, gs_pool *p, gs_req_key key, json_t *arr, const char *
 
 static int parse_pool(ctx *c, json_t *o, const char *path, gs_pool *p, const gs_catalog *cat) {
     static const char *const K[] = {"name", "instanceFamilies", "instanceTypes", "capacityTypes",
-                                    "sharing", "migProfiles", "limitNodes", NULL};
+                                    "sharing", "migProfiles", "limitNodes", "timeSlicingReplicas", NULL};
     int rc = check_keys(c, o, path, K);
     if (rc) return rc;
     memset(p, 0, sizeof *p);
@@ -281,10 +285,19 @@ static int parse_pool(ctx *c, json_t *o, const char *path, gs_pool *p, const gs_
     if ((rc = get_str(c, o, "sharing", path, share, sizeof share))) return rc;
     if (strcmp(share, "mig") == 0) p->sharing = GS_SHARE_MIG;
     else if (strcmp(share, "exclusive") == 0) p->sharing = GS_SHARE_EXCLUSIVE;
+    else if (strcmp(share, "timeslicing") == 0) p->sharing = GS_SHARE_TIMESLICING;
+    else if (strcmp(share, "fractional") == 0) p->sharing = GS_SHARE_FRACTIONAL;
     else {
         snprintf(sp, sizeof sp, "%s.sharing", path);
-        return fail(c, sp, "'%s' is not supported by the simulator (mig, exclusive)", share);
+        return fail(c, sp, "'%s' is not one of mig, exclusive, timeslicing, fractional", share);
     }
+    int64_t tsr = 4;
+    if ((rc = get_int(c, o, "timeSlicingReplicas", path, 2, 48, &tsr))) return rc;
+    if (json_object_get(o, "timeSlicingReplicas") && p->sharing != GS_SHARE_TIMESLICING) {
+        snprintf(sp, sizeof sp, "%s.timeSlicingReplicas", path);
+        return fail(c, sp, "is only for sharing: timeslicing");
+    }
+    if (p->sharing == GS_SHARE_TIMESLICING) p->ts_replicas = (int32_t)tsr;
     json_t *mp = json_object_get(o, "migProfiles");
     if (mp) {
         snprintf(sp, sizeof sp, "%s.migProfiles", path);
@@ -319,6 +332,9 @@ static int parse_need(ctx *c, json_t *o, const char *path, char *mig, size_t mig
     need->mem = 4096;
     if ((rc = get_qty_cpu(c, o, "cpu", path, &need->cpu))) return rc;
     if ((rc = get_qty_mem(c, o, "memory", path, &need->mem))) return rc;
+    int64_t milli = 0;
+    if ((rc = get_int(c, o, "gpuMilli", path, 1, 999, &milli))) return rc;
+    need->milli = (int32_t)milli;
     if (mig[0]) {
         const gs_gpu_model *ref = gs_gpu_get(gs_gpu_find("h100-80gb"));
         int pi = ref ? gs_mig_profile_find(ref, mig) : -1;
@@ -343,7 +359,7 @@ static int parse_need(ctx *c, json_t *o, const char *path, char *mig, size_t mig
 static int parse_wl(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_scenario *s) {
     static const char *const K[] = {"name", "project", "pool", "migProfile", "gpuMemory", "cpu",
                                     "memory", "serviceTime", "coldStart", "slo", "scaler",
-                                    "traffic", NULL};
+                                    "traffic", "gpuMilli", NULL};
     int rc = check_keys(c, o, path, K);
     if (rc) return rc;
     memset(w, 0, sizeof *w);
@@ -488,7 +504,7 @@ static int parse_env(ctx *c, json_t *o, const char *path, gs_sim_env *e, gs_scen
     json_t *j = json_object_get(o, "job");
     snprintf(sp, sizeof sp, "%s.job", path);
     if (!j) return fail(c, sp, "is required");
-    static const char *const JK[] = {"replicas", "migProfile", "gpuMemory", "cpu", "memory", "runFor", NULL};
+    static const char *const JK[] = {"replicas", "migProfile", "gpuMemory", "cpu", "memory", "runFor", "gpuMilli", NULL};
     if ((rc = check_keys(c, j, sp, JK))) return rc;
     gs_env_workload *ew = &x->workloads[0];
     snprintf(ew->name, sizeof ew->name, "%s", x->name);
@@ -508,6 +524,44 @@ static int parse_env(ctx *c, json_t *o, const char *path, gs_sim_env *e, gs_scen
     return 0;
 }
 
+/* Smallest GPU memory among the GPU instance types pool p admits (0: none). */
+static gs_mib pool_min_gpu_mem(const gs_pool *p, const gs_catalog *cat) {
+    gs_mib best = 0;
+    for (int32_t t = 0; t < cat->n; t++) {
+        const gs_gpu_model *m = gs_gpu_get(cat->types[t].gpu_model);
+        if (!m || cat->types[t].gpus <= 0) continue;
+        bool ok = false;
+        for (int k = 0; k < GS_CAP__N; k++) ok |= gs_pool_allows(p, &cat->types[t], (gs_capacity)k, NULL);
+        if (ok && (best == 0 || m->mem_mib < best)) best = m->mem_mib;
+    }
+    return best;
+}
+
+/* Time-slicing has no memory isolation: every replica a GPU advertises must fit its memory
+ * (replicas x gpuMemory); a fractional share holds gpuMilli of the GPU's memory. */
+static int check_sharing(ctx *c, const gs_scenario *s, const gs_catalog *cat, const char *path,
+                         int32_t pool, const gs_rc_need *need) {
+    const gs_pool *p = &s->pools[pool];
+    gs_mib gm = pool_min_gpu_mem(p, cat);
+    char sp[300];
+    snprintf(sp, sizeof sp, "%s.gpuMemory", path);
+    if (p->sharing == GS_SHARE_TIMESLICING && (int64_t)need->mem_mib * p->ts_replicas > gm)
+        return fail(c, sp, "%lld MiB x %d time-sliced replicas does not fit the %lld MiB of the smallest GPU of pool %s (time-slicing has no memory isolation)",
+                    (long long)need->mem_mib, p->ts_replicas, (long long)gm, p->name);
+    if (p->sharing == GS_SHARE_FRACTIONAL) {
+        int32_t milli = need->milli > 0 ? need->milli : (need->compute * 1000 + 6) / 7;
+        if (milli > 999) milli = 999;
+        if ((int64_t)need->mem_mib * 1000 > (int64_t)gm * milli)
+            return fail(c, sp, "%lld MiB does not fit %d milli-GPU of the %lld MiB of the smallest GPU of pool %s",
+                        (long long)need->mem_mib, milli, (long long)gm, p->name);
+    }
+    if (p->sharing != GS_SHARE_FRACTIONAL && need->milli > 0) {
+        snprintf(sp, sizeof sp, "%s.gpuMilli", path);
+        return fail(c, sp, "is only for a pool with sharing: fractional");
+    }
+    return 0;
+}
+
 int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *file,
                       const char *dir, const gs_catalog *cat, gs_error *err) {
     gs_scenario_defaults(s);
@@ -519,7 +573,7 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     int rc = 0;
     static const char *const K[] = {"name", "description", "seed", "duration", "warmup", "sampleEvery",
                                     "cloud", "pools", "workloads", "jobs", "clusterAutoscaler",
-                                    "budgets", "environments", "startsAt", NULL};
+                                    "budgets", "environments", "startsAt", "gpuscale", NULL};
     if ((rc = check_keys(&c, root, "$", K))) goto out;
     if ((rc = get_str(&c, root, "name", "$", s->name, sizeof s->name))) goto out;
     if ((rc = get_str(&c, root, "description", "$", s->description, sizeof s->description))) goto out;
@@ -553,8 +607,13 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     json_t *cl = json_object_get(root, "cloud");
     if (cl) {
         static const char *const CK[] = {"spotInterruptionsPerNodeHour", "spotNotice",
-                                         "migReconfigure", "billingMinimum", "bootTime", NULL};
+                                         "migReconfigure", "billingMinimum", "bootTime",
+                                         "zones", "spotReclaimFraction", NULL};
         if ((rc = check_keys(&c, cl, "$.cloud", CK))) goto out;
+        int64_t zn = s->zones;
+        if ((rc = get_int(&c, cl, "zones", "$.cloud", 1, 16, &zn))) goto out;
+        s->zones = (int32_t)zn;
+        if ((rc = get_num(&c, cl, "spotReclaimFraction", "$.cloud", 0.01, 1, &s->spot_reclaim_fraction))) goto out;
         if ((rc = get_num(&c, cl, "spotInterruptionsPerNodeHour", "$.cloud", 0, 100, &s->spot_per_node_hour))) goto out;
         if ((rc = get_dur(&c, cl, "spotNotice", "$.cloud", &s->spot_notice))) goto out;
         if ((rc = get_dur(&c, cl, "migReconfigure", "$.cloud", &s->mig_reconfigure))) goto out;
@@ -583,6 +642,16 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
                 s->boot[i] = d;
             }
         }
+    }
+    json_t *gp = json_object_get(root, "gpuscale");
+    if (gp) {
+        static const char *const GK[] = {"spotMaxPercent", "spotPriceSlackPercent", NULL};
+        if ((rc = check_keys(&c, gp, "$.gpuscale", GK))) goto out;
+        int64_t a = s->spot_max_pct, b = s->spot_price_slack_pct;
+        if ((rc = get_int(&c, gp, "spotMaxPercent", "$.gpuscale", 0, 100, &a))) goto out;
+        if ((rc = get_int(&c, gp, "spotPriceSlackPercent", "$.gpuscale", 0, 1000, &b))) goto out;
+        s->spot_max_pct = (int32_t)a;
+        s->spot_price_slack_pct = (int32_t)b;
     }
     json_t *ca = json_object_get(root, "clusterAutoscaler");
     if (ca) {
@@ -666,6 +735,16 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
                 }
             s->nenvs++;
         }
+    }
+    for (int32_t k = 0; k < s->nwl; k++) {
+        char sp[64];
+        snprintf(sp, sizeof sp, "$.workloads[%d]", (int)k);
+        if ((rc = check_sharing(&c, s, cat, sp, s->wl[k].pool, &s->wl[k].need))) goto out;
+    }
+    for (int32_t k = 0; k < s->nenvs; k++) {
+        char sp[64];
+        snprintf(sp, sizeof sp, "$.environments[%d].job", (int)k);
+        if ((rc = check_sharing(&c, s, cat, sp, s->envs[k].pool, &s->envs[k].need))) goto out;
     }
     /* a scenario without traffic is valid: `--trace FILE` supplies it */
     {

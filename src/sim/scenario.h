@@ -33,7 +33,8 @@ typedef struct gs_sim_workload {
     char name[GS_NAME_LEN];
     char project[GS_NAME_LEN];
     int32_t pool;
-    char mig_profile[24];        /* what gpuscale asks for on H100-class GPUs, "" = whole GPU */
+    char mig_profile[24];        /* what gpuscale asks for on H100-class GPUs, "" = whole GPU
+                                  * (in a time-sliced pool: one replica; fractional: need.milli) */
     gs_rc_need need;             /* compute slices / GPU memory / cpu / memory of one replica */
     int32_t sat_slices;          /* compute slices (of 7 on the reference GPU) it saturates */
     double base_ms, ms_per_in, ms_per_out; /* service time on a saturating slot */
@@ -110,6 +111,15 @@ typedef struct gs_scenario {
     gs_ms starts_at;
     /* per budget, its timezone's local days and months (budgets[k].timezone != "UTC") */
     gs_sim_tzcal tzcal[GS_SIM_MAX_BUDGETS];
+    /* spot capacity pools: nodes launch in one of `zones` zones; a reclaim event of a capacity
+     * pool (instance type, zone) gives each spot node there a notice with probability
+     * spot_reclaim_fraction; events come at spot_per_node_hour / spot_reclaim_fraction per
+     * capacity pool and hour, drawn from the seed alone (the same for every policy) */
+    int32_t zones;
+    double spot_reclaim_fraction;
+    /* gpuscale's spot diversification (policy/reconcile, gs_rc_input) */
+    int32_t spot_max_pct;
+    int32_t spot_price_slack_pct;
 } gs_scenario;
 
 /* Defaults for every field (docs/simulate.md). */

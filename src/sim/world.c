@@ -155,7 +155,7 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
 #define GS_NEVER (INT64_MIN / 4) /* "no such time" (sim times may be negative in the warm-up) */
 
 enum { EV_DONE, EV_POD_READY, EV_NODE_READY, EV_GPU_READY, EV_TICK, EV_POLL, EV_SAMPLE,
-       EV_NOTICE, EV_KILL, EV_JOB, EV_JOB_END, EV_ENV_POD_END, EV_ENV_WAKE };
+       EV_NOTICE, EV_KILL, EV_JOB, EV_JOB_END, EV_ENV_POD_END, EV_ENV_WAKE, EV_RECLAIM };
 
 enum { NS_BOOTING, NS_READY, NS_GONE };
 enum { PS_PENDING, PS_BOUND, PS_STARTING, PS_IDLE, PS_BUSY, PS_GONE };
@@ -177,6 +177,9 @@ typedef struct wnode {
     bool g_reconf[GS_NODE_MAX_GPUS];   /* reconfiguration waits for the node to boot */
     bool claimed;         /* a pod was bound to it (or it was part of a warm static group) */
     int32_t env;          /* environment it was launched for (its first pod's), -1: none */
+    int32_t zone;         /* 0..zones-1 */
+    int32_t seq;          /* launch ordinal in this run (spot reclaim draws) */
+    gs_mib g_mem[GS_NODE_MAX_GPUS]; /* GPU memory held by pods (time-sliced/fractional GPUs) */
 } wnode;
 
 typedef struct wpod {
@@ -194,6 +197,11 @@ typedef struct wpod {
     gs_rc_need need;
     int32_t pool;
     int32_t env;          /* environment Job pod: index into sc->envs; -1: not one */
+    bool ts;              /* on a time-sliced GPU: served by processor sharing */
+    uint32_t run_gen;     /* EV_DONE generation (a time-sliced request is rescheduled) */
+    double ts_work;       /* time-sliced: full-GPU ms of the request left */
+    double ts_work0;      /* ... at its start */
+    gs_ms ts_at;          /* ts_work is as of this time */
 } wpod;
 
 typedef struct wlst {
@@ -267,6 +275,8 @@ typedef struct W {
     char fail[GS_ERROR_MSG_MAX]; /* why a step failed (other than memory) */
     gs_ms every;
     gs_env_status est[GS_SIM_MAX_ENVS]; /* environments, as policy/envs sees them */
+    int32_t next_zone;   /* baselines: zones in turn (an ASG / CreateFleet spreads across AZs) */
+    int32_t launches;    /* node launch ordinal */
 } W;
 
 /* Jobs-only runs tick only while there is something to decide; any change re-arms the tick
@@ -430,7 +440,7 @@ static void wl_integrate(W *w, int32_t k) {
 
 /* ------------------------------------------------------------------ nodes */
 
-static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, bool warm) {
+static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, bool warm, int32_t zone) {
     int32_t cap0 = w->capn;
     w->nodes = grow(w->nodes, &w->capn, w->nn + 1, sizeof *w->nodes, &w->oom);
     if (w->oom) return -1;
@@ -452,6 +462,9 @@ static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, b
     n->price = gs_itype_price(t, cap);
     n->env = -1;
     n->claimed = warm;
+    int32_t nz = w->sc->zones > 0 ? w->sc->zones : 1;
+    n->zone = zone >= 0 && zone < nz ? zone : w->next_zone++ % nz;
+    n->seq = w->launches++;
     for (int g = 0; g < GS_NODE_MAX_GPUS; g++) n->g_ready[g] = INT64_MIN / 2;
     n->live_pos = w->nlive_nodes;
     w->live_nodes[w->nlive_nodes++] = id;
@@ -464,12 +477,6 @@ static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, b
     gs_ms boot = warm ? 0 : gs_rng_range(&w->rng, b->min, b->max);
     n->state = NS_BOOTING;
     push(w, w->now + boot, EV_NODE_READY, id, 0, n->gen);
-    if (cap == GS_CAP_SPOT && w->sc->spot_per_node_hour > 0) {
-        double mean_ms = 3600000.0 / w->sc->spot_per_node_hour;
-        double t_int = gs_rng_exp(&w->rng, mean_ms);
-        if ((double)w->now + t_int < (double)w->end)
-            push(w, w->now + (gs_ms)t_int, EV_NOTICE, id, 0, n->gen);
-    }
     return id;
 }
 
@@ -561,9 +568,15 @@ static void free_slot(W *w, wpod *p) {
     if (p->node < 0) return;
     wnode *n = &w->nodes[p->node];
     if (p->gpu >= 0) {
+        gs_gpu_state *gg = &n->g[p->gpu];
         if (p->part >= 0) {
-            n->g[p->gpu].parts[p->part].used = false;
-            n->g[p->gpu].pods--;
+            gg->parts[p->part].used = false;
+            gg->pods--;
+        } else if (gg->mode == GS_GPUMODE_TIMESLICED || gg->mode == GS_GPUMODE_FRACTIONAL) {
+            if (gg->mode == GS_GPUMODE_TIMESLICED) gg->ts_used--;
+            else gg->milli_used = (int16_t)(gg->milli_used - p->share_milli);
+            gg->pods--;
+            n->g_mem[p->gpu] -= p->need.mem_mib;
         } else {
             int32_t left = p->need.whole > 0 ? p->need.whole : 1;
             for (int g = 0; g < n->ngpus && left > 0; g++) {
@@ -583,9 +596,52 @@ static void free_slot(W *w, wpod *p) {
     p->gpu = p->part = -1;
 }
 
+/* ---- time-sliced GPUs: the busy replicas of one GPU share it in equal turns (processor
+ * sharing); each request carries the full-GPU milliseconds it needs (ts_work), consumed at
+ * 1/k per ms while k replicas are busy. Settle before k changes, reschedule after. */
+static int32_t ts_busy(const W *w, int32_t nid, int g) {
+    int32_t k = 0;
+    for (int32_t i = 0; i < w->nlive_pods; i++) {
+        const wpod *q = &w->pods[w->live_pods[i]];
+        k += q->ts && q->node == nid && q->gpu == g && q->state == PS_BUSY;
+    }
+    return k;
+}
+
+static void ts_settle(W *w, int32_t nid, int g) {
+    int32_t k = ts_busy(w, nid, g);
+    if (k == 0) return;
+    for (int32_t i = 0; i < w->nlive_pods; i++) {
+        wpod *q = &w->pods[w->live_pods[i]];
+        if (!q->ts || q->node != nid || q->gpu != g || q->state != PS_BUSY) continue;
+        q->ts_work -= (double)(w->now - q->ts_at) / k;
+        if (q->ts_work < 0) q->ts_work = 0;
+        q->ts_at = w->now;
+    }
+}
+
+static void ts_resched(W *w, int32_t nid, int g) {
+    int32_t k = ts_busy(w, nid, g);
+    for (int32_t i = 0; i < w->nlive_pods && k > 0; i++) {
+        int32_t pid = w->live_pods[i];
+        wpod *q = &w->pods[pid];
+        if (!q->ts || q->node != nid || q->gpu != g || q->state != PS_BUSY) continue;
+        gs_ms d = (gs_ms)ceil(q->ts_work * k - 1e-6);
+        if (d < 1) d = 1;
+        q->run_gen++;
+        push(w, w->now + d, EV_DONE, pid, (int32_t)q->run_gen, q->gen);
+    }
+}
+
 static void pod_gone(W *w, int32_t id) {
     wpod *p = &w->pods[id];
     if (p->state == PS_GONE) return;
+    int32_t tsn = -1, tsg = -1;
+    if (p->ts && p->state == PS_BUSY) {
+        tsn = p->node;
+        tsg = p->gpu;
+        ts_settle(w, tsn, tsg);
+    }
     if (p->wl >= 0 && !p->terminating && !p->doomed) w->ws[p->wl].replicas--;
     free_slot(w, p);
     set_state(w, p, PS_GONE);
@@ -593,6 +649,7 @@ static void pod_gone(W *w, int32_t id) {
     int32_t pos = p->live_pos, last = w->live_pods[--w->nlive_pods];
     w->live_pods[pos] = last;
     w->pods[last].live_pos = pos;
+    if (tsn >= 0) ts_resched(w, tsn, tsg);
     mark(w);
 }
 
@@ -629,12 +686,23 @@ static void start_req(W *w, int32_t pid, int32_t r) {
     wpod *p = &w->pods[pid];
     const gs_sim_req *q = &w->in->reqs[r];
     if (w->wait[r] < 0) w->wait[r] = (int32_t)(w->now - q->at > INT32_MAX ? INT32_MAX : w->now - q->at);
+    if (p->ts) {
+        ts_settle(w, p->node, p->gpu);
+        p->req = r;
+        p->busy_since = w->now;
+        set_state(w, p, PS_BUSY);
+        p->ts_work0 = p->ts_work = (double)q->svc * p->factor / 1000.0;
+        p->ts_at = w->now;
+        ts_resched(w, p->node, p->gpu);
+        return;
+    }
     p->req = r;
     p->busy_since = w->now;
     set_state(w, p, PS_BUSY);
     gs_ms svc = (gs_ms)q->svc * p->factor / 1000;
     if (svc < 1) svc = 1;
-    push(w, w->now + svc, EV_DONE, pid, 0, p->gen);
+    p->run_gen++;
+    push(w, w->now + svc, EV_DONE, pid, (int32_t)p->run_gen, p->gen);
 }
 
 static void dispatch(W *w, int32_t wl) {
@@ -694,7 +762,8 @@ static bool bind(W *w, int32_t pid, int32_t nid, int gpu, int part) {
     bool ok = n->state != NS_GONE && p->state == PS_PENDING && m &&
               n->cpu_used + p->need.cpu <= t->alloc_cpu &&
               n->mem_used + p->need.mem <= t->alloc_mem && n->npods < t->max_pods;
-    int32_t share = 0;
+    int32_t share = 0, fshare = -1; /* held share; share the speed factor uses (-1: share) */
+    bool ts = false;
     int32_t sat = p->wl >= 0 ? w->sc->wl[p->wl].sat_slices : 7;
     if (ok && part >= 0) {
         gs_gpu_state *g = gpu >= 0 && gpu < n->ngpus ? &n->g[gpu] : NULL;
@@ -708,6 +777,36 @@ static bool bind(W *w, int32_t pid, int32_t nid, int gpu, int part) {
                 g->pods++;
                 share = pr->compute * 1000 / m->compute_slices;
             }
+        }
+    } else if (ok && gpu >= 0 && gpu < n->ngpus &&
+               (n->g[gpu].mode == GS_GPUMODE_TIMESLICED || n->g[gpu].mode == GS_GPUMODE_FRACTIONAL)) {
+        /* time-sliced: one of the replicas the GPU advertises, and (no memory isolation) the
+         * co-tenants' GPU memory must fit; fractional: milli-GPU and that share of memory */
+        gs_gpu_state *g = &n->g[gpu];
+        if (g->mode == GS_GPUMODE_TIMESLICED) {
+            ok = p->need.whole <= 0 && g->ts_replicas > 0 && g->ts_used + 1 <= g->ts_replicas &&
+                 n->g_mem[gpu] + p->need.mem_mib <= m->mem_mib;
+            if (ok) {
+                g->ts_used++;
+                share = 1000 / g->ts_replicas;
+                fshare = 1000;
+            }
+        } else {
+            int32_t milli = p->need.milli > 0 ? p->need.milli : (p->need.compute * 1000 + 6) / 7;
+            if (milli > 999) milli = 999;
+            ok = p->need.whole <= 0 && g->milli_used + milli <= 1000 &&
+                 (int64_t)p->need.mem_mib * 1000 <= (int64_t)m->mem_mib * milli &&
+                 n->g_mem[gpu] + p->need.mem_mib <= m->mem_mib;
+            if (ok) {
+                g->milli_used = (int16_t)(g->milli_used + milli);
+                share = milli;
+                fshare = milli;
+            }
+        }
+        if (ok) {
+            g->pods++;
+            n->g_mem[gpu] += p->need.mem_mib;
+            ts = g->mode == GS_GPUMODE_TIMESLICED && p->wl >= 0;
         }
     } else if (ok) {
         int32_t want = p->need.whole > 0 ? p->need.whole : 1;
@@ -742,7 +841,9 @@ static bool bind(W *w, int32_t pid, int32_t nid, int gpu, int part) {
     p->gpu = (int8_t)gpu;
     p->part = (int8_t)part;
     p->share_milli = share;
-    p->factor = p->wl >= 0 ? gs_sim_speed_factor(m, sat, share > 1000 ? 1000 : share) : 1000;
+    if (fshare < 0) fshare = share > 1000 ? 1000 : share;
+    p->factor = p->wl >= 0 ? gs_sim_speed_factor(m, sat, fshare) : 1000;
+    p->ts = ts;
     n->npods++;
     n->cpu_used += p->need.cpu;
     n->mem_used += p->need.mem;
@@ -753,9 +854,29 @@ static bool bind(W *w, int32_t pid, int32_t nid, int gpu, int part) {
 
 static void configure_gpu(W *w, int32_t nid, int g, gs_gpu_mode mode, const gs_mig_layout *lay) {
     wnode *n = &w->nodes[nid];
+    if (g < 0 || g >= n->ngpus) {
+        w->res->v_fit++;
+        return;
+    }
     gs_gpu_state *gs = &n->g[g];
     if (gs->pods > 0) {
         w->res->v_fit++; /* a layout change on a used GPU would destroy its instances */
+        return;
+    }
+    if (mode == GS_GPUMODE_TIMESLICED || mode == GS_GPUMODE_FRACTIONAL) {
+        /* the device plugin's sharing config (the pool's): read when it starts on a new
+         * node, so no delay there; on a running node it restarts like a MIG change */
+        bool change = gs->mode != mode;
+        memset(gs, 0, sizeof *gs);
+        gs->mode = mode;
+        if (mode == GS_GPUMODE_TIMESLICED) {
+            int32_t r = n->pool >= 0 && n->pool < w->sc->npools ? w->sc->pools[n->pool].ts_replicas : 0;
+            gs->ts_replicas = (int16_t)(r > 0 ? r : 1);
+        }
+        if (change && n->state == NS_READY) {
+            n->g_ready[g] = w->now + w->sc->mig_reconfigure;
+            push(w, n->g_ready[g], EV_GPU_READY, nid, g, n->gen);
+        }
         return;
     }
     bool change = gs->mode != mode || mode == GS_GPUMODE_MIG;
@@ -850,7 +971,7 @@ static void provision_karpenter(W *w) {
         int32_t t = cheapest_whole(w, p->pool, want, p->need.mem_mib, p->need.cpu, p->need.mem,
                                    pending_gpus(w, p->pool), &cap);
         if (t < 0) continue;
-        int32_t nid = node_launch(w, t, cap, p->pool, false);
+        int32_t nid = node_launch(w, t, cap, p->pool, false, -1);
         if (nid < 0) return;
         w->last_scale_up = w->now;
         bind(w, pid, nid, -1, -1);
@@ -879,7 +1000,7 @@ static void provision_group(W *w) {
         int32_t pool = 0;
         for (int32_t i = 0; i < w->nlive_pods; i++)
             if (w->pods[w->live_pods[i]].state == PS_PENDING) { pool = w->pods[w->live_pods[i]].pool; break; }
-        if (node_launch(w, w->base_type, w->base_cap, pool, false) < 0) return;
+        if (node_launch(w, w->base_type, w->base_cap, pool, false, -1) < 0) return;
         schedule_whole(w);
     }
     w->last_scale_up = w->now;
@@ -1057,6 +1178,7 @@ static void tick_gpuscale(W *w) {
         v->ngpus = n->ngpus;
         memcpy(v->gpus, n->g, sizeof n->g);
         v->empty_since = n->empty_since - w->in->start;
+        v->zone = n->zone;
         vidx[id] = i;
     }
     int32_t nvp = 0;
@@ -1093,6 +1215,9 @@ static void tick_gpuscale(W *w) {
     /* the policy core sees a clock that starts at 0 at the beginning of the warm-up (its "never"
      * sentinels are negative) */
     gs_rc_input in = {w->now - w->in->start, w->cat, sc->pools, sc->npools, vn, nn, vp, nvp, vw, sc->nwl, NULL, NULL};
+    in.nzones = sc->zones;
+    in.spot_max_pct = sc->spot_max_pct;
+    in.spot_price_slack_pct = sc->spot_price_slack_pct;
     /* budgets: the spend metered so far in each period, the gate, and scaleToMin */
     gs_budget_state bst[GS_SIM_MAX_BUDGETS];
     gs_usd_u approved[GS_SIM_MAX_BUDGETS];
@@ -1153,7 +1278,7 @@ static void tick_gpuscale(W *w) {
         switch (a->type) {
         case GS_ACT_CREATE_POD: newpods[-a->pod - 1] = pod_create(w, a->wl, -1, -1); break;
         case GS_ACT_DELETE_POD: pod_delete(w, PODREF(a->pod), true); break;
-        case GS_ACT_LAUNCH: newnodes[-a->node - 1] = node_launch(w, a->itype, a->cap, a->pool, false); break;
+        case GS_ACT_LAUNCH: newnodes[-a->node - 1] = node_launch(w, a->itype, a->cap, a->pool, false, a->zone); break;
         case GS_ACT_CONFIGURE_GPU: configure_gpu(w, NODEREF(a->node), a->gpu, a->mode, &a->layout); break;
         case GS_ACT_BIND: bind(w, PODREF(a->pod), NODEREF(a->node), a->gpu, a->part); break;
         case GS_ACT_DELETE_NODE: {
@@ -1750,14 +1875,14 @@ static void setup_static(W *w) {
         int32_t g = peak_job_gpus(w->in);
         int32_t per = w->base_type >= 0 ? w->cat->types[w->base_type].gpus : 1;
         for (int32_t i = 0; i < (g + per - 1) / per; i++)
-            node_launch(w, w->base_type, w->base_cap, w->sc->jobs_pool, true);
+            node_launch(w, w->base_type, w->base_cap, w->sc->jobs_pool, true, -1);
         return;
     }
     int32_t need = 0;
     for (int32_t i = 0; i < w->nlive_pods; i++) need += 1;
     int32_t per = w->cat->types[w->base_type].gpus;
     for (int32_t i = 0; i < (need + per - 1) / per; i++)
-        node_launch(w, w->base_type, w->base_cap, w->sc->wl[0].pool, true);
+        node_launch(w, w->base_type, w->base_cap, w->sc->wl[0].pool, true, -1);
     schedule_whole(w);
 }
 
@@ -1902,6 +2027,28 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
     push(w, 0, EV_SAMPLE, 0, 0, 0);
     for (int32_t k = 0; k < sc->nenvs; k++) push(w, sc->envs[k].start, EV_ENV_WAKE, k, 0, 0);
     if (pol == GS_POL_KK) push(w, in->start, EV_POLL, 0, 0, 0);
+    /* spot reclaim events per capacity pool (instance type allowed as spot, zone): from the
+     * seed alone, the same for every policy */
+    if (sc->spot_per_node_hour > 0 && sc->spot_reclaim_fraction > 0) {
+        double mean_ms = 3600000.0 * sc->spot_reclaim_fraction / sc->spot_per_node_hour;
+        uint32_t eid = 0;
+        for (int32_t t = 0; t < cat->n; t++) {
+            bool spot = false;
+            for (int32_t pl = 0; pl < sc->npools; pl++)
+                spot |= gs_pool_allows(&sc->pools[pl], &cat->types[t], GS_CAP_SPOT, NULL);
+            if (!spot) continue;
+            for (int32_t z = 0; z < (sc->zones > 0 ? sc->zones : 1); z++) {
+                gs_rng er;
+                gs_rng_seed(&er, sc->seed ^ 0x5350u ^ ((uint64_t)t << 24) ^ ((uint64_t)z << 48));
+                double at = (double)in->start;
+                for (;;) {
+                    at += gs_rng_exp(&er, mean_ms);
+                    if (at >= (double)w->end) break;
+                    push(w, (gs_ms)at, EV_RECLAIM, t, z, eid++);
+                }
+            }
+        }
+    }
     int64_t events = 0;
     gs_ms next_progress = 0;
     for (;;) {
@@ -1938,13 +2085,22 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         switch (e.type) {
         case EV_DONE: {
             wpod *p = &w->pods[e.a];
-            if (p->gen != e.gen || p->state != PS_BUSY) break;
+            if (p->gen != e.gen || p->state != PS_BUSY || (uint32_t)e.b != p->run_gen) break;
             int32_t r = p->req;
             if (w->done[r] == 0) w->outstanding--;
             if (w->done[r] < 255) w->done[r]++;
-            if (w->now > 0)
+            int32_t tsn = p->ts ? p->node : -1, tsg = p->gpu;
+            if (p->ts) {
+                /* GPU time a time-sliced request used: its full-GPU work (the part after 0) */
+                ts_settle(w, tsn, tsg);
+                p->ts_work = 0;
+                double span = (double)(w->now - p->busy_since);
+                double after = (double)(w->now - (p->busy_since > 0 ? p->busy_since : 0));
+                if (w->now > 0 && span > 0) res->gpu_h_busy += p->ts_work0 * (after / span) / 3600000.0;
+            } else if (w->now > 0) {
                 res->gpu_h_busy += (double)(w->now - (p->busy_since > 0 ? p->busy_since : 0)) *
                                    p->share_milli / 1000.0 / 3600000.0;
+            }
             p->req = -1;
             if (p->terminating) {
                 pod_gone(w, e.a);
@@ -1957,6 +2113,22 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
                 start_req(w, e.a, nr);
             } else {
                 go_idle(w, e.a);
+            }
+            if (tsn >= 0) ts_resched(w, tsn, tsg); /* one fewer busy co-tenant */
+            break;
+        }
+        case EV_RECLAIM: {
+            /* a reclaim of capacity pool (instance type e.a, zone e.b): each spot node there
+             * gets a notice with probability spotReclaimFraction, drawn from (seed, event,
+             * the node's launch ordinal), never from the run's RNG */
+            for (int32_t i = w->nlive_nodes - 1; i >= 0; i--) {
+                if (i >= w->nlive_nodes) continue;
+                int32_t nid = w->live_nodes[i];
+                wnode *n = &w->nodes[nid];
+                if (n->itype != e.a || n->zone != e.b || n->cap != GS_CAP_SPOT || n->doomed || n->state == NS_GONE) continue;
+                gs_rng hr;
+                gs_rng_seed(&hr, sc->seed ^ ((uint64_t)e.gen * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)n->seq << 32));
+                if (gs_rng_unit(&hr) < sc->spot_reclaim_fraction) on_notice(w, nid);
             }
             break;
         }
