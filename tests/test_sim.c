@@ -433,6 +433,92 @@ static void test_reconcile_pack_tight(void **state) {
     gs_catalog_free(&cat);
 }
 
+/* Make-before-break repacking: the node holding the fewest slices is emptied when its
+ * replicas fit free instances of the same profile elsewhere (and enough are left over). */
+static void test_reconcile_repack(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_pool pool;
+    p5_pool(&pool, GS_SHARE_MIG);
+    const gs_gpu_model *m = gs_gpu_get(gs_gpu_find("h100-80gb"));
+    int p1g = gs_mig_profile_find(m, "1g.10gb");
+    gs_rc_node nodes[2];
+    memset(nodes, 0, sizeof nodes);
+    for (int k = 0; k < 2; k++) {
+        nodes[k].id = 30 + k;
+        nodes[k].itype = gs_catalog_find(&cat, "p5.4xlarge");
+        nodes[k].ngpus = 1;
+        nodes[k].ready = true;
+        nodes[k].gpus[0].mode = GS_GPUMODE_MIG;
+        nodes[k].gpus[0].nparts = 7;
+        for (int i = 0; i < 7; i++) nodes[k].gpus[0].parts[i] = (gs_partition){(int8_t)p1g, (uint8_t)i, false};
+    }
+    /* node 30: 2 replicas; node 31: 3 replicas, 4 free instances */
+    gs_rc_pod pods[5];
+    int where[5] = {0, 0, 1, 1, 1}, part[5] = {0, 1, 0, 1, 2};
+    for (int i = 0; i < 5; i++) {
+        pods[i] = (gs_rc_pod){200 + i, 0, i == 1 ? GS_RCP_BUSY : GS_RCP_IDLE, where[i], 0, (int8_t)part[i], 0,
+                              {0, 1, 8192, 2000, 8192}, 0, NULL};
+        nodes[where[i]].gpus[0].parts[part[i]].used = true;
+        nodes[where[i]].gpus[0].pods++;
+        nodes[where[i]].npods++;
+        nodes[where[i]].cpu_used += 2000;
+        nodes[where[i]].mem_used += 8192;
+    }
+    gs_scaler sc;
+    memset(&sc, 0, sizeof sc);
+    gs_scale_defaults(&sc);
+    sc.ntriggers = 1;
+    sc.triggers[0].type = GS_TRIG_SIM;
+    sc.triggers[0].target_milli = 1000;
+    gs_scale_state ss;
+    gs_scale_init(&ss);
+    gs_scale_reading rd = {true, 5000}; /* steady: 5 wanted, 5 exist */
+    gs_rc_workload wl = {0, {0, 1, 8192, 2000, 8192}, "claims", &sc, &ss, &rd};
+    gs_rc_input in = {GS_MIN(10), &cat, &pool, 1, nodes, 2, pods, 5, &wl, 1, NULL, NULL};
+    in.repack = true;
+    in.repack_headroom = 1; /* 4 free - 2 moved = 2 left >= 1 x 2 */
+    gs_action acts[32];
+    gs_rc_output out = {acts, 0, 32, 0};
+    gs_error err;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    int creates = 0, binds31 = 0, repack30 = 0;
+    for (int i = 0; i < out.n; i++) {
+        creates += acts[i].type == GS_ACT_CREATE_POD;
+        binds31 += acts[i].type == GS_ACT_BIND && acts[i].node == 31 && acts[i].part >= 3;
+        repack30 += acts[i].type == GS_ACT_REPACK_NODE && acts[i].node == 30;
+        assert_int_not_equal(acts[i].type, GS_ACT_DELETE_NODE);
+    }
+    assert_int_equal(creates, 2);
+    assert_int_equal(binds31, 2);
+    assert_int_equal(repack30, 1);
+    /* not enough headroom left after the move: nothing */
+    in.repack_headroom = 2;
+    gs_scale_init(&ss);
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    for (int i = 0; i < out.n; i++) assert_int_not_equal(acts[i].type, GS_ACT_REPACK_NODE);
+    /* a node being repacked is not repacked again; once empty it is deleted */
+    in.repack_headroom = 0;
+    nodes[0].repacking = nodes[0].draining = true;
+    nodes[0].npods = 0;
+    pods[0].node = pods[1].node = -1; /* (its replicas are gone) */
+    in.npods = 5;
+    gs_rc_pod rest[3] = {pods[2], pods[3], pods[4]};
+    in.pods = rest;
+    in.npods = 3;
+    gs_scale_init(&ss);
+    rd.value_milli = 3000;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    int del30 = 0;
+    for (int i = 0; i < out.n; i++) {
+        assert_int_not_equal(acts[i].type, GS_ACT_REPACK_NODE);
+        del30 += acts[i].type == GS_ACT_DELETE_NODE && acts[i].node == 30;
+    }
+    assert_int_equal(del30, 1);
+    gs_catalog_free(&cat);
+}
+
 /* ---- invariants on every policy ---- */
 
 static void check_all(gs_scenario *sc, const gs_catalog *cat, const char *label) {
@@ -746,6 +832,7 @@ int main(void) {
         cmocka_unit_test(test_reconcile_pod_project_gate),
         cmocka_unit_test(test_reconcile_pack_tight),
         cmocka_unit_test(test_reconcile_spot_diversification),
+        cmocka_unit_test(test_reconcile_repack),
         cmocka_unit_test(test_timeslicing_and_fractions),
         cmocka_unit_test(test_shared_gpus_invariants),
         cmocka_unit_test(test_invariants_claims),

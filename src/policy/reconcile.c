@@ -20,6 +20,7 @@ int gs_rc_profile_for(const gs_gpu_model *m, const gs_rc_need *need) {
 typedef struct step {
     const gs_rc_input *in;
     gs_rc_output *out;
+    int32_t ncreate;   /* pods created so far this step (CREATE_POD ids are -(k+1)) */
 } step;
 
 static int emit(step *s, gs_action a) {
@@ -265,6 +266,132 @@ static void choose_offering(const gs_rc_input *in, const gs_plan *plan, int32_t 
     a->zone = best;
 }
 
+/* Make-before-break repacking of one node (header: gs_rc_input.repack). */
+static int repack_one(const gs_rc_input *in, step *s) {
+    /* one node at a time per pool */
+    for (int32_t i = 0; i < in->nnodes; i++)
+        if (in->nodes[i].repacking) return 0;
+    int32_t src = -1, src_slices = 0;
+    gs_usd_u src_price = 0;
+    for (int32_t i = 0; i < in->nnodes; i++) {
+        const gs_rc_node *n = &in->nodes[i];
+        if (!n->ready || n->draining || n->npods == 0 || n->pool < 0 || n->pool >= in->npools ||
+            in->pools[n->pool].sharing != GS_SHARE_MIG)
+            continue;
+        const gs_gpu_model *m = gs_gpu_get(in->cat->types[n->itype].gpu_model);
+        if (!m) continue;
+        int32_t slices = 0;
+        for (int g = 0; g < n->ngpus; g++)
+            for (int k = 0; k < n->gpus[g].nparts; k++)
+                if (n->gpus[g].parts[k].used) slices += m->profiles[n->gpus[g].parts[k].profile].compute;
+        gs_usd_u price = gs_itype_price(&in->cat->types[n->itype], n->cap);
+        if (src < 0 || slices < src_slices || (slices == src_slices && price > src_price)) {
+            src = i;
+            src_slices = slices;
+            src_price = price;
+        }
+    }
+    if (src < 0) return 0;
+    /* its pods: replicas on MIG instances only (a job or a whole-GPU pod is not moved) */
+    int32_t mv[64], nmv = 0;
+    for (int32_t i = 0; i < in->npods; i++) {
+        const gs_rc_pod *p = &in->pods[i];
+        if (p->node != src) continue;
+        if (p->wl < 0 || p->part < 0 || p->state == GS_RCP_PENDING || nmv == 64) return 0;
+        mv[nmv++] = i;
+    }
+    if (nmv == 0 || nmv != in->nodes[src].npods) return 0;
+    /* free instances elsewhere: per target node, room left; each instance taken once */
+    typedef struct tgt { int32_t node; int8_t gpu, part; } tgt;
+    tgt chosen[64];
+    gs_mcpu cpu_add[64] = {0};
+    gs_mib mem_add[64] = {0};
+    uint8_t taken[64][GS_NODE_MAX_GPUS] = {{0}};
+    int32_t tnodes[64], ntn = 0;
+    for (int32_t k = 0; k < nmv; k++) {
+        const gs_rc_pod *p = &in->pods[mv[k]];
+        bool ok = false;
+        for (int32_t i = 0; i < in->nnodes && !ok; i++) {
+            const gs_rc_node *n = &in->nodes[i];
+            if (i == src || !n->ready || n->draining || n->pool != in->nodes[src].pool || n->npods == 0) continue;
+            const gs_itype *it = &in->cat->types[n->itype];
+            const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
+            if (!m) continue;
+            int32_t t = -1;
+            for (int32_t j = 0; j < ntn; j++)
+                if (tnodes[j] == i) t = j;
+            if (t < 0) {
+                if (ntn == 64) continue;
+                t = ntn++;
+                tnodes[t] = i;
+            }
+            if (n->cpu_used + cpu_add[t] + p->need.cpu > it->alloc_cpu ||
+                n->mem_used + mem_add[t] + p->need.mem > it->alloc_mem ||
+                (it->max_pods > 0 && n->npods + 1 > it->max_pods))
+                continue;
+            for (int g = 0; g < n->ngpus && !ok; g++) {
+                const gs_gpu_state *gg = &n->gpus[g];
+                if (gg->mode != GS_GPUMODE_MIG) continue;
+                for (int q = 0; q < gg->nparts && !ok; q++) {
+                    const gs_mig_profile *pr = &m->profiles[gg->parts[q].profile];
+                    if (gg->parts[q].used || (taken[t][g] & (1u << q)) || pr->compute < p->need.compute ||
+                        pr->mem_mib < p->need.mem_mib)
+                        continue;
+                    /* the same profile the replica has now (no slower, no bigger slot) */
+                    const gs_rc_node *sn = &in->nodes[src];
+                    const gs_gpu_model *sm = gs_gpu_get(in->cat->types[sn->itype].gpu_model);
+                    const gs_mig_profile *cur = &sm->profiles[sn->gpus[p->gpu].parts[p->part].profile];
+                    if (strcmp(pr->name, cur->name) != 0) continue;
+                    taken[t][g] = (uint8_t)(taken[t][g] | (1u << q));
+                    cpu_add[t] += p->need.cpu;
+                    mem_add[t] += p->need.mem;
+                    chosen[k] = (tgt){n->id, (int8_t)g, (int8_t)q};
+                    ok = true;
+                }
+            }
+        }
+        if (!ok) return 0;
+    }
+    /* headroom: after the move, other nodes still have free instances of the moved
+     * profiles for as many replicas again (a repack right before a rise would only trade
+     * the node for a new one) */
+    int32_t spare = 0;
+    for (int32_t i = 0; i < in->nnodes; i++) {
+        const gs_rc_node *n = &in->nodes[i];
+        if (i == src || !n->ready || n->draining || n->pool != in->nodes[src].pool) continue;
+        const gs_gpu_model *m = gs_gpu_get(in->cat->types[n->itype].gpu_model);
+        int32_t t = -1;
+        for (int32_t j = 0; j < ntn; j++)
+            if (tnodes[j] == i) t = j;
+        for (int g = 0; g < n->ngpus && m; g++)
+            for (int q = 0; q < n->gpus[g].nparts; q++) {
+                if (n->gpus[g].parts[q].used || (t >= 0 && (taken[t][g] & (1u << q)))) continue;
+                bool moved_profile = false;
+                for (int32_t k = 0; k < nmv && !moved_profile; k++) {
+                    const gs_rc_pod *p = &in->pods[mv[k]];
+                    const gs_rc_node *sn = &in->nodes[src];
+                    const gs_gpu_model *sm = gs_gpu_get(in->cat->types[sn->itype].gpu_model);
+                    moved_profile = strcmp(sm->profiles[sn->gpus[p->gpu].parts[p->part].profile].name,
+                                           m->profiles[n->gpus[g].parts[q].profile].name) == 0;
+                }
+                spare += moved_profile;
+            }
+    }
+    if (spare < nmv * in->repack_headroom) return 0;
+    int rc;
+    for (int32_t k = 0; k < nmv; k++) {
+        int32_t id = -(s->ncreate + 1);
+        s->ncreate++;
+        gs_action a = {.type = GS_ACT_CREATE_POD, .wl = in->pods[mv[k]].wl, .pod = id, .zone = -1};
+        if ((rc = emit(s, a))) return rc;
+        gs_action b = {.type = GS_ACT_BIND, .pod = id, .node = chosen[k].node, .gpu = chosen[k].gpu,
+                       .part = chosen[k].part, .zone = -1};
+        if ((rc = emit(s, b))) return rc;
+    }
+    gs_action r = {.type = GS_ACT_REPACK_NODE, .node = in->nodes[src].id, .zone = -1};
+    return emit(s, r);
+}
+
 typedef struct newpod {
     int32_t id;   /* action pod id (negative: created this step) */
     int32_t wl;
@@ -278,7 +405,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     out->blocked = 0;
     out->packed = false;
     out->placed = out->unplaced = 0;
-    step s = {in, out};
+    step s = {in, out, 0};
     int rc = 0;
     int32_t *npods_after = calloc((size_t)in->nnodes + 1, sizeof *npods_after);
     bool *bound = calloc((size_t)in->nnodes + 1, sizeof *bound);
@@ -469,10 +596,16 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
         }
     }
 
-    /* 3. consolidation: empty nodes go at once (consolidateAfter 0) */
+    /* 3. make-before-break repacking (gs_rc_input.repack) */
+    if (in->repack && npend == 0 && out->n == 0) {
+        if ((rc = repack_one(in, &s))) goto done;
+    }
+
+    /* 4. consolidation: empty nodes go at once (consolidateAfter 0; a repacked node once
+     * its replicas are gone) */
     for (int32_t i = 0; i < in->nnodes; i++) {
         const gs_rc_node *n = &in->nodes[i];
-        if (npods_after[i] == 0 && !n->draining && !bound[i] &&
+        if (npods_after[i] == 0 && (!n->draining || n->repacking) && !bound[i] &&
             (keep_empty(in, n) <= 0 || (n->npods == 0 && in->now - n->empty_since >= keep_empty(in, n)))) {
             gs_action a = {.type = GS_ACT_DELETE_NODE, .node = n->id};
             if ((rc = emit(&s, a))) goto done;

@@ -55,6 +55,10 @@ typedef struct gs_rc_node {
     /* added (additive): the node's zone, an index into the caller's zones (0..nzones-1);
      * -1 when unknown. Read for spot diversification only. */
     int32_t zone;
+    /* added (additive): the node is being emptied by a make-before-break repack (see
+     * GS_ACT_REPACK_NODE): it takes no new pods (set draining too) and is deleted once
+     * empty. */
+    bool repacking;
 } gs_rc_node;
 
 typedef enum { GS_RCP_PENDING, GS_RCP_STARTING, GS_RCP_IDLE, GS_RCP_BUSY } gs_rc_pod_state;
@@ -114,6 +118,17 @@ typedef struct gs_rc_input {
     int32_t nzones;
     int32_t spot_max_pct;
     int32_t spot_price_slack_pct;
+    /* added (additive): make-before-break repacking. In a step that changes nothing else (no
+     * replica created or deleted, no pending pod) and while no node of the pool is being
+     * repacked, the ready node of a MIG pool that holds the fewest compute slices is emptied
+     * if every replica on it fits a free MIG instance of another ready node of its pool:
+     * the step emits, per replica, CREATE_POD + BIND to that instance, then REPACK_NODE.
+     * false: never (the caller must implement REPACK_NODE to turn it on).
+     * repack_headroom: only when, after the move, other nodes of the pool still have free
+     * instances of the moved profiles for repack_headroom x the moved replicas (a repack
+     * right before a rise would only trade the node for a new one). */
+    bool repack;
+    int32_t repack_headroom;
 } gs_rc_input;
 
 typedef enum {
@@ -123,7 +138,13 @@ typedef enum {
     GS_ACT_CONFIGURE_GPU,/* node, gpu, mode + layout (the GPU is empty) */
     GS_ACT_BIND,         /* pod, node, gpu, part (-1: whole GPUs from gpu on) */
     GS_ACT_DELETE_NODE,  /* node (an id) */
-    GS_ACT_BLOCKED       /* a pod left pending because the budget gate refused its node */
+    GS_ACT_BLOCKED,      /* a pod left pending because the budget gate refused its node */
+    GS_ACT_REPACK_NODE   /* added: node (an id) is repacked: its replicas were just given
+                          * replacements (the CREATE_POD/BIND actions before it); the caller
+                          * cordons it, no longer counts its replicas (the replacements stand
+                          * for them) but lets them serve until the replacements are ready,
+                          * then deletes them (a busy one after its request) and reports the
+                          * node as repacking; the step deletes it once empty */
 } gs_action_type;
 
 typedef struct gs_action {

@@ -41,6 +41,7 @@ void gs_scenario_defaults(gs_scenario *s) {
     s->spot_reclaim_fraction = 0.5;
     s->spot_max_pct = 50;
     s->spot_price_slack_pct = 20;
+    s->repack_headroom = 2;
     s->jobs_pool = 0;
 }
 
@@ -645,13 +646,16 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     }
     json_t *gp = json_object_get(root, "gpuscale");
     if (gp) {
-        static const char *const GK[] = {"spotMaxPercent", "spotPriceSlackPercent", NULL};
+        static const char *const GK[] = {"spotMaxPercent", "spotPriceSlackPercent", "repackHeadroom", NULL};
         if ((rc = check_keys(&c, gp, "$.gpuscale", GK))) goto out;
         int64_t a = s->spot_max_pct, b = s->spot_price_slack_pct;
         if ((rc = get_int(&c, gp, "spotMaxPercent", "$.gpuscale", 0, 100, &a))) goto out;
         if ((rc = get_int(&c, gp, "spotPriceSlackPercent", "$.gpuscale", 0, 1000, &b))) goto out;
         s->spot_max_pct = (int32_t)a;
         s->spot_price_slack_pct = (int32_t)b;
+        int64_t h = s->repack_headroom;
+        if ((rc = get_int(&c, gp, "repackHeadroom", "$.gpuscale", -1, 64, &h))) goto out;
+        s->repack_headroom = (int32_t)h;
     }
     json_t *ca = json_object_get(root, "clusterAutoscaler");
     if (ca) {

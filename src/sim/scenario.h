@@ -120,6 +120,7 @@ typedef struct gs_scenario {
     /* gpuscale's spot diversification (policy/reconcile, gs_rc_input) */
     int32_t spot_max_pct;
     int32_t spot_price_slack_pct;
+    int32_t repack_headroom;     /* gs_rc_input.repack_headroom; -1: no repacking */
 } gs_scenario;
 
 /* Defaults for every field (docs/simulate.md). */

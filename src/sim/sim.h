@@ -116,6 +116,7 @@ typedef struct gs_sim_result {
      * busy pods, and not held by any pod (free slices, empty nodes, fragmentation). A MIG
      * instance counts compute slices / 7, as gpu_h_busy. Not filled for the oracle. */
     double gh_boot, gh_reconf, gh_start, gh_idle, gh_busy, gh_free;
+    int64_t repacks;        /* nodes gpuscale emptied by make-before-break repacking */
 } gs_sim_result;
 
 typedef struct gs_sim_opts {

@@ -155,7 +155,7 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
 #define GS_NEVER (INT64_MIN / 4) /* "no such time" (sim times may be negative in the warm-up) */
 
 enum { EV_DONE, EV_POD_READY, EV_NODE_READY, EV_GPU_READY, EV_TICK, EV_POLL, EV_SAMPLE,
-       EV_NOTICE, EV_KILL, EV_JOB, EV_JOB_END, EV_ENV_POD_END, EV_ENV_WAKE, EV_RECLAIM };
+       EV_KILL, EV_JOB, EV_JOB_END, EV_ENV_POD_END, EV_ENV_WAKE, EV_RECLAIM };
 
 enum { NS_BOOTING, NS_READY, NS_GONE };
 enum { PS_PENDING, PS_BOUND, PS_STARTING, PS_IDLE, PS_BUSY, PS_GONE };
@@ -178,6 +178,7 @@ typedef struct wnode {
     bool claimed;         /* a pod was bound to it (or it was part of a warm static group) */
     int32_t env;          /* environment it was launched for (its first pod's), -1: none */
     int32_t zone;         /* 0..zones-1 */
+    bool repack;          /* gpuscale is emptying it (make-before-break repack) */
     int32_t seq;          /* launch ordinal in this run (spot reclaim draws) */
     gs_mib g_mem[GS_NODE_MAX_GPUS]; /* GPU memory held by pods (time-sliced/fractional GPUs) */
 } wnode;
@@ -1151,8 +1152,31 @@ static bool envs_busy(const W *w) {
     return false;
 }
 
+/* Make-before-break: a repacked node's replicas go once no replica of their workload is
+ * still starting elsewhere (their replacements are ready); a busy one finishes first. */
+static void repack_progress(W *w) {
+    for (int32_t i = 0; i < w->nlive_nodes; i++) {
+        int32_t nid = w->live_nodes[i];
+        if (!w->nodes[nid].repack) continue;
+        for (int32_t k = w->nlive_pods - 1; k >= 0; k--) {
+            if (k >= w->nlive_pods) continue;
+            int32_t pid = w->live_pods[k];
+            wpod *p = &w->pods[pid];
+            if (p->node != nid || p->wl < 0 || p->terminating) continue;
+            bool starting = false;
+            for (int32_t j = 0; j < w->nlive_pods && !starting; j++) {
+                const wpod *q = &w->pods[w->live_pods[j]];
+                starting = q->wl == p->wl && !q->doomed && !q->terminating &&
+                           (q->state == PS_PENDING || q->state == PS_BOUND || q->state == PS_STARTING);
+            }
+            if (!starting) pod_delete(w, pid, true);
+        }
+    }
+}
+
 static void tick_gpuscale(W *w) {
     const gs_scenario *sc = w->sc;
+    repack_progress(w);
     int32_t nn = w->nlive_nodes, np = w->nlive_pods;
     gs_rc_node *vn = calloc((size_t)nn + 1, sizeof *vn);
     gs_rc_pod *vp = calloc((size_t)np + 1, sizeof *vp);
@@ -1171,7 +1195,8 @@ static void tick_gpuscale(W *w) {
         v->cap = n->cap;
         v->pool = n->pool;
         v->ready = n->state == NS_READY;
-        v->draining = n->doomed;
+        v->draining = n->doomed || n->repack;
+        v->repacking = n->repack;
         v->npods = n->npods;
         v->cpu_used = n->cpu_used;
         v->mem_used = n->mem_used;
@@ -1218,6 +1243,8 @@ static void tick_gpuscale(W *w) {
     in.nzones = sc->zones;
     in.spot_max_pct = sc->spot_max_pct;
     in.spot_price_slack_pct = sc->spot_price_slack_pct;
+    in.repack = sc->repack_headroom >= 0;
+    in.repack_headroom = sc->repack_headroom;
     /* budgets: the spend metered so far in each period, the gate, and scaleToMin */
     gs_budget_state bst[GS_SIM_MAX_BUDGETS];
     gs_usd_u approved[GS_SIM_MAX_BUDGETS];
@@ -1287,6 +1314,22 @@ static void tick_gpuscale(W *w) {
             break;
         }
         case GS_ACT_BLOCKED: break;
+        case GS_ACT_REPACK_NODE: {
+            /* cordon; its replicas no longer count (their replacements were just created)
+             * but serve until the replacements are ready (repack_progress) */
+            int32_t nid = NODEREF(a->node);
+            wnode *n = &w->nodes[nid];
+            if (n->state == NS_GONE) break;
+            n->repack = true;
+            w->res->repacks++;
+            for (int32_t k = 0; k < w->nlive_pods; k++) {
+                wpod *p = &w->pods[w->live_pods[k]];
+                if (p->node != nid || p->wl < 0 || p->doomed || p->terminating) continue;
+                p->doomed = true;
+                w->ws[p->wl].replicas--;
+            }
+            break;
+        }
         }
         if (w->oom) break;
     }
@@ -2163,9 +2206,6 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             break;
         case EV_GPU_READY:
             if (w->nodes[e.a].gen == e.gen) on_gpu_ready(w, e.a, e.b);
-            break;
-        case EV_NOTICE:
-            if (w->nodes[e.a].gen == e.gen && w->nodes[e.a].state != NS_GONE) on_notice(w, e.a);
             break;
         case EV_KILL:
             if (w->nodes[e.a].gen == e.gen && w->nodes[e.a].state != NS_GONE) on_kill(w, e.a);
