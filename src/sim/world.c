@@ -1177,6 +1177,14 @@ static void repack_progress(W *w) {
 static void tick_gpuscale(W *w) {
     const gs_scenario *sc = w->sc;
     repack_progress(w);
+    /* nothing to decide: no scaler, no pending pod, no empty node (the step would return no
+     * action; budgets and environments are handled outside it) */
+    if (sc->nwl == 0) {
+        bool work = false;
+        for (int32_t i = 0; i < w->nlive_pods && !work; i++) work = w->pods[w->live_pods[i]].state == PS_PENDING;
+        for (int32_t i = 0; i < w->nlive_nodes && !work; i++) work = w->nodes[w->live_nodes[i]].npods == 0;
+        if (!work) return;
+    }
     int32_t nn = w->nlive_nodes, np = w->nlive_pods;
     gs_rc_node *vn = calloc((size_t)nn + 1, sizeof *vn);
     gs_rc_pod *vp = calloc((size_t)np + 1, sizeof *vp);
