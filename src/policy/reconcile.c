@@ -255,7 +255,7 @@ static void choose_offering(const gs_rc_input *in, const gs_plan *plan, int32_t 
     /* zone: the one holding the fewest of the pool's nodes of this offering, then of the pool */
     int32_t best = -1, bn = INT32_MAX, bt = INT32_MAX;
     for (int32_t z = 0; z < in->nzones; z++) {
-        int32_t n = count_nodes(in, launched, c, cl->pool, a->cap, a->itype, z);
+        int32_t n = count_nodes(in, launched, c, cl->pool, (int)a->cap, a->itype, z);
         int32_t t = count_nodes(in, launched, c, cl->pool, GS_CAP__N, -1, z);
         if (n < bn || (n == bn && t < bt)) {
             best = z;
