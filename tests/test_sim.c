@@ -783,6 +783,69 @@ static void test_reconcile_spot_diversification(void **state) {
     gs_catalog_free(&cat);
 }
 
+/* Pools and scalers from the YAML objects `gpuscale run` reads: examples/claims-yaml is
+ * examples/claims with its GPUPool and QueueScalers in claims.yaml, and gives the same run. */
+static void test_scenario_from_yaml(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *a = claims(&cat), *b = calloc(1, sizeof *b);
+    gs_error err;
+    if (gs_scenario_load(b, GS_SOURCE_DIR "/examples/claims-yaml/scenario.json", &cat, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(b->npools, 1);
+    assert_string_equal(b->pools[0].name, "h100");
+    assert_int_equal(b->pools[0].sharing, GS_SHARE_MIG);
+    assert_int_equal(b->pools[0].n_mig_profiles, 2);
+    assert_int_equal(b->nwl, a->nwl);
+    for (int32_t k = 0; k < a->nwl; k++) {
+        const gs_sim_workload *x = &a->wl[k], *y = &b->wl[k];
+        assert_string_equal(x->name, y->name);
+        assert_string_equal(x->project, y->project);
+        assert_string_equal(x->mig_profile, y->mig_profile);
+        assert_memory_equal(&x->need, &y->need, sizeof x->need);
+        assert_int_equal(x->target_milli, y->target_milli);
+        assert_int_equal(x->max_replicas, y->max_replicas);
+        assert_int_equal(x->cooldown, y->cooldown);
+        assert_int_equal(x->stabilize_down, y->stabilize_down);
+        assert_int_equal(x->polling, y->polling);
+    }
+    a->duration = b->duration = GS_HOUR(2);
+    gs_sim_input ia, ib;
+    assert_int_equal(gs_sim_prepare(a, false, &ia, &err), 0);
+    assert_int_equal(gs_sim_prepare(b, false, &ib, &err), 0);
+    gs_sim_result ra, rb;
+    assert_int_equal(gs_sim_run(a, &cat, &ia, GS_POL_GPUSCALE, NULL, &ra, &err), 0);
+    assert_int_equal(gs_sim_run(b, &cat, &ib, GS_POL_GPUSCALE, NULL, &rb, &err), 0);
+    assert_int_equal(ra.cost, rb.cost);
+    assert_int_equal(ra.p99, rb.p99);
+    gs_sim_result_free(&ra);
+    gs_sim_result_free(&rb);
+    gs_sim_input_free(&ia);
+    gs_sim_input_free(&ib);
+    /* bad input */
+    static const char *BAD[][2] = {
+        {"{\"config\":\"nope.yaml\"}", "claims-yaml/nope.yaml: cannot open"},
+        {"{\"config\":\"../../tests/data/bad-config/01-malformed-yaml.yaml\"}",
+         "01-malformed-yaml.yaml:6:1: malformed YAML"},
+        {"{\"config\":\"claims.yaml\",\"pools\":[]}", "$.pools: give either pools or config"},
+        {"{\"config\":7}", "$.config: must be a file name or an array of 1..4 file names"},
+        {"{\"config\":\"claims.yaml\",\"workloads\":[{\"scaler\":\"ghost\",\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].scaler: no QueueScaler 'ghost' in the config"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceFamilies\":[\"p5\"]}],\"workloads\":[{\"scaler\":\"ocr\",\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].scaler: names QueueScaler 'ocr' but the scenario has no \"config\""},
+        {"{\"config\":\"claims.yaml\",\"workloads\":[{\"scaler\":\"ocr\",\"migProfile\":\"1g.10gb\",\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].migProfile: unknown field"},
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        gs_error_clear(&err);
+        assert_int_equal(gs_scenario_parse(b, BAD[i][0], strlen(BAD[i][0]), "y.json", GS_SOURCE_DIR "/examples/claims-yaml", &cat, &err), GS_EPARSE);
+        if (!strstr(err.msg, BAD[i][1])) fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, BAD[i][1]);
+    }
+    free(a);
+    free(b);
+    gs_catalog_free(&cat);
+}
+
 static void test_report_writers(void **state) {
     (void)state;
     gs_catalog cat;
@@ -835,6 +898,7 @@ int main(void) {
         cmocka_unit_test(test_reconcile_repack),
         cmocka_unit_test(test_timeslicing_and_fractions),
         cmocka_unit_test(test_shared_gpus_invariants),
+        cmocka_unit_test(test_scenario_from_yaml),
         cmocka_unit_test(test_invariants_claims),
         cmocka_unit_test(test_invariants_replay_and_jobs),
         cmocka_unit_test(test_report_writers),
