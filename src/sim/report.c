@@ -229,6 +229,18 @@ int gs_report_json(const gs_report *r, const char *path, gs_error *err) {
         json_object_set_new(p, "usdPer1000Requests", json_real(per_k(x)));
         json_object_set_new(p, "gpuHoursBought", json_real(x->gpu_h_bought));
         json_object_set_new(p, "gpuHoursBusy", json_real(x->gpu_h_busy));
+        if (x->pol != GS_POL_ORACLE) {
+            /* where the bought GPU-hours went (sampled; sim.h) */
+            json_t *gh = json_object();
+            json_object_set_new(gh, "booting", json_real(x->gh_boot));
+            json_object_set_new(gh, "migReconfiguration", json_real(x->gh_reconf));
+            json_object_set_new(gh, "replicasStarting", json_real(x->gh_start));
+            json_object_set_new(gh, "idleReplicas", json_real(x->gh_idle));
+            json_object_set_new(gh, "busy", json_real(x->gh_busy));
+            json_object_set_new(gh, "notHeld", json_real(x->gh_free));
+            json_object_set_new(p, "gpuHoursBreakdown", gh);
+            json_object_set_new(p, "repacks", json_integer(x->repacks));
+        }
         json_object_set_new(p, "requests", json_integer(x->requests));
         json_object_set_new(p, "served", json_integer(x->served));
         json_object_set_new(p, "dropped", json_integer(x->dropped));
