@@ -886,6 +886,12 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     }
     for (int32_t k = 0; k < s->nenvs; k++) {
         char sp[64];
+        snprintf(sp, sizeof sp, "$.environments[%d].pool", (int)k);
+        gs_share_mode em = s->pools[s->envs[k].pool].sharing;
+        if (em == GS_SHARE_TIMESLICING || em == GS_SHARE_FRACTIONAL) {
+            rc = fail(&c, sp, "environments run in a mig or exclusive pool, not '%s'", s->pools[s->envs[k].pool].name);
+            goto out;
+        }
         snprintf(sp, sizeof sp, "$.environments[%d].job", (int)k);
         if ((rc = check_sharing(&c, s, cat, sp, s->envs[k].pool, &s->envs[k].need))) goto out;
     }

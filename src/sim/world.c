@@ -1666,9 +1666,10 @@ static int32_t peak_job_gpus(const gs_sim_input *in) {
  * workload needing `need` with saturation sat, over every slot the pool offers: a MIG
  * instance billed by its compute share, or whole GPUs. Returns micro-dollars per ms of
  * reference service time (includes the slot's speed factor). */
-static double oracle_rate(const W *w, int32_t pool, const gs_rc_need *need, int32_t sat, bool job) {
+static double oracle_rate(const W *w, int32_t pool, const gs_rc_need *need, int32_t sat, bool job,
+                          double *gpu_eq) {
     const gs_pool *p = &w->sc->pools[pool];
-    double best = -1;
+    double best = -1, beq = 0;
     for (int32_t t = 0; t < w->cat->n; t++) {
         const gs_itype *it = &w->cat->types[t];
         const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
@@ -1681,7 +1682,17 @@ static double oracle_rate(const W *w, int32_t pool, const gs_rc_need *need, int3
             if (it->gpus >= count && m->mem_mib >= need->mem_mib) {
                 double f = job ? 1.0 : gs_sim_speed_factor(m, sat, 1000) / 1000.0;
                 double v = per_gpu_ms * count * f;
-                if (best < 0 || v < best) best = v;
+                if (best < 0 || v < best) { best = v; beq = count * f; }
+            }
+            /* a fractional pool's slot: the pod's milli-GPU at that share's speed */
+            if (need->whole <= 0 && p->sharing == GS_SHARE_FRACTIONAL && !job) {
+                int32_t milli = need->milli > 0 ? need->milli : (need->compute * 1000 + 6) / 7;
+                if (milli > 999) milli = 999;
+                if ((int64_t)need->mem_mib * 1000 <= (int64_t)m->mem_mib * milli) {
+                    double eq = milli / 1000.0 * gs_sim_speed_factor(m, sat, milli) / 1000.0;
+                    double v = per_gpu_ms * eq;
+                    if (best < 0 || v < best) { best = v; beq = eq; }
+                }
             }
             if (need->whole > 0 || !gs_gpu_has_mig(m) || p->sharing != GS_SHARE_MIG) continue;
             for (int k = 0; k < m->nprofiles; k++) {
@@ -1691,10 +1702,11 @@ static double oracle_rate(const W *w, int32_t pool, const gs_rc_need *need, int3
                 int32_t share = pr->compute * 1000 / m->compute_slices;
                 double f = job ? 1.0 : gs_sim_speed_factor(m, sat, share) / 1000.0;
                 double v = per_gpu_ms * share / 1000.0 * f;
-                if (best < 0 || v < best) best = v;
+                if (best < 0 || v < best) { best = v; beq = (double)pr->compute / m->compute_slices * f; }
             }
         }
     }
+    if (gpu_eq) *gpu_eq = beq;
     return best;
 }
 
@@ -1720,7 +1732,8 @@ static int run_oracle(W *w, gs_error *err) {
     double total = 0;
     for (int32_t k = 0; k < w->sc->nwl; k++) {
         const gs_sim_workload *wl = &w->sc->wl[k];
-        double rate = oracle_rate(w, wl->pool, &wl->need, wl->sat_slices, false);
+        double eq = 0;
+        double rate = oracle_rate(w, wl->pool, &wl->need, wl->sat_slices, false, &eq);
         if (rate < 0) return gs_error_set(err, GS_EINFEASIBLE, "oracle: workload %s fits nothing in its pool", wl->name);
         /* GPU share and speed of the cheapest slot, for GPU-hours busy */
         for (int64_t i = w->in->first_counted; i < w->in->nreq; i++) {
@@ -1731,7 +1744,7 @@ static int run_oracle(W *w, gs_error *err) {
             w->wait[i] = 0;
             w->done[i] = 1;
             oracle_add(w, q->at, q->svc, rate, 0);
-            r->gpu_h_busy += (double)q->svc / 3600000.0 * wl->need.compute / 7.0;
+            r->gpu_h_busy += (double)q->svc / 3600000.0 * eq; /* the slot's GPU share x its time */
         }
     }
     for (int64_t j = 0; j < w->in->njobs; j++) {
@@ -1741,7 +1754,7 @@ static int run_oracle(W *w, gs_error *err) {
         else need.whole = jb->num_gpu;
         double rate = -1;
         for (int32_t pl = 0; pl < w->sc->npools; pl++) { /* a job may run in any pool */
-            double r2 = oracle_rate(w, pl, &need, 7, true);
+            double r2 = oracle_rate(w, pl, &need, 7, true, NULL);
             if (r2 >= 0 && (rate < 0 || r2 < rate)) rate = r2;
         }
         if (rate < 0) return gs_error_set(err, GS_EINFEASIBLE, "oracle: a job fits nothing in the pool");
@@ -1754,7 +1767,7 @@ static int run_oracle(W *w, gs_error *err) {
     /* environments: each pod on the cheapest slot for exactly its run time (cut at the ttl) */
     for (int32_t k = 0; k < w->sc->nenvs; k++) {
         const gs_sim_env *e = &w->sc->envs[k];
-        double rate = oracle_rate(w, e->pool, &e->need, 7, true);
+        double rate = oracle_rate(w, e->pool, &e->need, 7, true, NULL);
         if (rate < 0) return gs_error_set(err, GS_EINFEASIBLE, "oracle: environment %s fits nothing in its pool", e->obj.name);
         gs_ms run = e->obj.workloads[0].run_for;
         gs_sim_envres *x = &r->env[k];
