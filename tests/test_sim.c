@@ -690,6 +690,9 @@ static void test_timeslicing_and_fractions(void **state) {
          "$.pools[0].sharing: 'mps' is not one of mig, exclusive, timeslicing, fractional"},
         {"{\"cloud\":{\"zones\":0},\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"]}]}",
          "$.cloud.zones: must be in 1..16"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"],\"sharing\":\"timeslicing\"}],"
+         "\"environments\":[{\"name\":\"e\",\"job\":{\"runFor\":\"1m\"}}]}",
+         "$.environments[0].pool: environments run in a mig or exclusive pool"},
         {"{\"gpuscale\":{\"spotMaxPercent\":101},\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"]}]}",
          "$.gpuscale.spotMaxPercent: must be in 0..100"},
     };
