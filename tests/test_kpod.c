@@ -19,7 +19,9 @@
 /* A pod as kube-apiserver v1.20.2 returns it (default tolerations added by admission). */
 #define POD \
     "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"ml\"," \
-    "\"resourceVersion\":\"%d\",\"labels\":{%s},\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"true\"}," \
+    "\"resourceVersion\":\"%d\",\"labels\":{%s},\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"true\"," \
+    "\"gpuscale.dev/idle\":\"true\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"ocr-5d4f8\"," \
+    "\"controller\":true}]," \
     "\"managedFields\":[{\"manager\":\"x\"}]}," \
     "\"spec\":{\"nodeName\":%s,\"priority\":7,\"nodeSelector\":{\"gpuscale.dev/gpu-model\":\"h100-80gb\"}," \
     "\"containers\":[{\"name\":\"a\",\"resources\":{\"limits\":{\"nvidia.com/mig-3g.40gb\":\"1\",\"cpu\":\"2\"}," \
@@ -27,7 +29,7 @@
     "{\"cpu\":\"250m\",\"memory\":\"512Mi\"}}}]," \
     "\"tolerations\":[{\"key\":\"node.kubernetes.io/not-ready\",\"operator\":\"Exists\",\"effect\":\"NoExecute\"," \
     "\"tolerationSeconds\":300},{\"key\":\"gpu\",\"operator\":\"Equal\",\"value\":\"yes\",\"effect\":\"NoSchedule\"}]}," \
-    "\"status\":{\"phase\":\"%s\"}}"
+    "\"status\":{\"phase\":\"%s\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}"
 
 static json_t *pod(const char *name, int rv, const char *labels, const char *node, const char *phase) {
     char buf[4096];
@@ -41,7 +43,7 @@ static json_t *pod(const char *name, int rv, const char *labels, const char *nod
 static void test_decode(void **st) {
     (void)st;
     gs_rules_store *store = NULL;
-    json_t *o = pod("w-1", 5, "\"gpuscale.dev/project\":\"claims\"", "\"n1\"", "Running");
+    json_t *o = pod("w-1", 5, "\"gpuscale.dev/project\":\"claims\",\"pod-template-hash\":\"5d4f8\"", "\"n1\"", "Running");
     gs_kpod *p = gs_kpod_decode(o, &store);
     assert_non_null(p);
     assert_string_equal(p->ns, "ml");
@@ -50,6 +52,9 @@ static void test_decode(void **st) {
     assert_string_equal(p->project, "claims");
     assert_int_equal(p->phase, GS_KPOD_RUNNING);
     assert_true(p->do_not_disrupt);
+    assert_string_equal(p->owner, "Deployment/ocr");
+    assert_true(p->ready);
+    assert_int_equal(p->idle, 1);
     assert_false(p->deleting);
     assert_int_equal(p->cpu, 750);  /* 500m + 250m: requests, not the 2-core limit */
     assert_int_equal(p->mem, 1536); /* MiB */
@@ -70,6 +75,7 @@ static void test_decode(void **st) {
     assert_non_null(q);
     assert_string_equal(q->node, "");
     assert_string_equal(q->project, "ml");
+    assert_string_equal(q->owner, ""); /* no pod-template-hash label: not a Deployment's */
     assert_false(gs_kpod_live(q));
     assert_ptr_equal(p->tol, q->tol); /* interned */
     assert_false(gs_kpod_equal(p, q));

@@ -60,19 +60,48 @@ gs_kpod *gs_kpod_decode(const json_t *pod, gs_rules_store **store) {
     const char *proj = json_string_value(json_object_get(json_object_get(md, "labels"), "gpuscale.dev/project"));
     if (!name) return NULL;
     if (!ns) ns = "";
+    char owner[300] = "";
+    size_t oi;
+    const json_t *ow;
+    json_array_foreach(json_object_get(md, "ownerReferences"), oi, ow) {
+        if (!json_is_true(json_object_get(ow, "controller"))) continue;
+        const char *ok = json_string_value(json_object_get(ow, "kind"));
+        const char *on = json_string_value(json_object_get(ow, "name"));
+        if (!ok || !on) break;
+        if (strcmp(ok, "ReplicaSet") == 0) { /* Deployment NAME-<pod-template-hash> */
+            const char *hash = json_string_value(json_object_get(json_object_get(md, "labels"), "pod-template-hash"));
+            size_t nl = strlen(on), hl = hash ? strlen(hash) : 0;
+            if (hash && nl > hl + 1 && on[nl - hl - 1] == '-' && strcmp(on + nl - hl, hash) == 0)
+                snprintf(owner, sizeof owner, "Deployment/%.*s", (int)(nl - hl - 1), on);
+        } else if (strcmp(ok, "StatefulSet") == 0 || strcmp(ok, "DaemonSet") == 0 || strcmp(ok, "Job") == 0) {
+            snprintf(owner, sizeof owner, "%s/%s", ok, on);
+        }
+        break;
+    }
     if (!node) node = "";
     if (!proj || !proj[0]) proj = ns;
     size_t ln = strlen(ns) + 1, lm = strlen(name) + 1, lo = strlen(node) + 1, lp = strlen(proj) + 1;
-    gs_kpod *p = calloc(1, sizeof *p + ln + lm + lo + lp);
+    size_t lw = strlen(owner) + 1;
+    gs_kpod *p = calloc(1, sizeof *p + ln + lm + lo + lp + lw);
     if (!p) return NULL;
     char *t = p->text;
     p->ns = memcpy(t, ns, ln);
     p->name = memcpy(t + ln, name, lm);
     p->node = memcpy(t + ln + lm, node, lo);
     p->project = memcpy(t + ln + lm + lo, proj, lp);
+    p->owner = memcpy(t + ln + lm + lo + lp, owner, lw);
     p->phase = phase_of(json_string_value(json_object_get(json_object_get(pod, "status"), "phase")));
     p->deleting = json_object_get(md, "deletionTimestamp") != NULL;
     const json_t *ann = json_object_get(md, "annotations");
+    const char *idle = json_string_value(json_object_get(ann, "gpuscale.dev/idle"));
+    p->idle = (int8_t)(!idle ? -1 : strcmp(idle, "true") == 0 ? 1 : 0);
+    size_t ci;
+    const json_t *cond;
+    json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), ci, cond) {
+        const char *ct = json_string_value(json_object_get(cond, "type"));
+        const char *cs = json_string_value(json_object_get(cond, "status"));
+        if (ct && cs && strcmp(ct, "Ready") == 0) p->ready = strcmp(cs, "True") == 0;
+    }
     p->do_not_disrupt = is_true(ann, "gpuscale.dev/do-not-disrupt") || is_true(ann, "karpenter.sh/do-not-disrupt");
     const json_t *pr = json_object_get(spec, "priority");
     if (json_is_integer(pr)) p->priority = (int32_t)json_integer_value(pr);
@@ -145,7 +174,8 @@ gs_kpod *gs_kpod_decode(const json_t *pod, gs_rules_store **store) {
 
 bool gs_kpod_equal(const gs_kpod *a, const gs_kpod *b) {
     return strcmp(a->ns, b->ns) == 0 && strcmp(a->name, b->name) == 0 && strcmp(a->node, b->node) == 0 &&
-           strcmp(a->project, b->project) == 0 && a->phase == b->phase && a->deleting == b->deleting &&
+           strcmp(a->project, b->project) == 0 && strcmp(a->owner, b->owner) == 0 && a->ready == b->ready &&
+           a->idle == b->idle && a->phase == b->phase && a->deleting == b->deleting &&
            a->do_not_disrupt == b->do_not_disrupt && a->has_gpu == b->has_gpu && a->gpu_ok == b->gpu_ok &&
            a->cpu == b->cpu && a->mem == b->mem && a->priority == b->priority &&
            memcmp(&a->gpu, &b->gpu, sizeof a->gpu) == 0 && a->sel == b->sel && a->nsel == b->nsel &&

@@ -18,9 +18,14 @@ typedef struct gs_kpod {
     const char *ns, *name;     /* metadata */
     const char *node;          /* spec.nodeName, "" while unbound */
     const char *project;       /* label gpuscale.dev/project, else the namespace */
+    const char *owner;         /* the controlling workload "Deployment/NAME" (through its
+                                * ReplicaSet's pod-template-hash), "StatefulSet/NAME",
+                                * "DaemonSet/NAME", "Job/NAME"; "" if none */
     gs_kpod_phase phase;       /* status.phase (missing: PENDING) */
     bool deleting;             /* metadata.deletionTimestamp set */
     bool do_not_disrupt;       /* annotation gpuscale.dev/ or karpenter.sh/do-not-disrupt = "true" */
+    bool ready;                /* status condition Ready=True */
+    int8_t idle;               /* annotation gpuscale.dev/idle: 1 "true", 0 other, -1 absent */
     bool has_gpu;              /* names a GPU resource ... */
     bool gpu_ok;               /* ... that parses (gpu is then valid) */
     int64_t cpu;               /* millicores, containers' requests summed (requests default to limits) */
