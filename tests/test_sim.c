@@ -876,6 +876,16 @@ static void test_report_writers(void **state) {
     assert_non_null(strstr(out, "7\n"));
     assert_non_null(strstr(out, "\"policy\": \"gpuscale\" \"policy\": \"oracle\""));
     free(out);
+    /* the GPU-hour breakdown: HTML table and JSON object (gpuscale only), and its parts add
+     * up to the GPU-hours bought up to sampling (the last partial node bill is not sampled) */
+    snprintf(cmd, sizeof cmd, "grep -c 'Where the GPU-hours bought went' %s; grep -c gpuHoursBreakdown %s", hp, jp);
+    assert_int_equal(gs_test_sh(cmd, &out), 0);
+    assert_string_equal(out, "1\n1\n");
+    free(out);
+    const gs_sim_result *g = &res[0];
+    double parts = g->gh_boot + g->gh_reconf + g->gh_start + g->gh_idle + g->gh_busy + g->gh_free;
+    assert_true(parts > 0);
+    assert_true(fabs(parts - g->gpu_h_bought) <= 0.15 * g->gpu_h_bought + 0.5);
     unlink(jp);
     unlink(hp);
     assert_int_equal(gs_report_json(&rep, "/nonexistent-dir/x.json", &err), GS_EIO);

@@ -444,6 +444,16 @@ int gs_report_html(const gs_report *r, const char *path, gs_error *err) {
         else fprintf(f, "<td>%d</td><td>%d</td>", x->nodes_launched, x->peak_nodes);
         fprintf(f, "<td>%.2f×</td></tr>\n", ratio(x, o));
     }
+    fprintf(f, "</table>\n<h2>Where the GPU-hours bought went</h2>\n<p>Sampled every %llds; a MIG instance counts its compute slices / 7.</p>\n"
+               "<table><tr><th>policy</th><th>booting</th><th>MIG reconfiguration</th><th>replicas starting</th>"
+               "<th>idle replicas</th><th>busy</th><th>not held by a pod</th></tr>\n",
+            (long long)(r->sc->sample_every / 1000));
+    for (int32_t i = 0; i < r->nres; i++) {
+        const gs_sim_result *x = &r->res[i];
+        if (x->pol == GS_POL_ORACLE) continue;
+        fprintf(f, "<tr><td><span class=\"sw\" style=\"background:%s\"></span>%s</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td></tr>\n",
+                COLORS[x->pol], gs_policy_name(x->pol), x->gh_boot, x->gh_reconf, x->gh_start, x->gh_idle, x->gh_busy, x->gh_free);
+    }
     fprintf(f, "</table>\n<h2>Targets</h2>\n<pre>");
     /* reuse the text writer through a memory stream */
     char *buf = NULL;
