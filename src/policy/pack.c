@@ -931,10 +931,25 @@ static int finish_claims(ctx *c) {
 typedef struct sortkey {
     int32_t pod;
     int32_t prio;
-    int64_t share;
+    int64_t share;          /* ordering key (sort_share) */
+    int64_t demand;         /* GPU share counted in the demand that sizes claims */
     gs_mcpu cpu;
     gs_mib mem;
 } sortkey;
+
+/* The GPU share a pod is ordered (and its claims sized) by: its share (on an H100, time-slicing
+ * x4), except that a MIG profile allowed only once per GPU (4g, 7g, and the "+me" profiles)
+ * counts as a whole GPU: each needs a GPU of its own, so placing them first decides how many
+ * GPUs there are before the small instances fill around them. Placed later, a 1g.10gb+me that
+ * finds every GPU's media engine taken would open a node for one slice. */
+static int64_t sort_share(const gs_gpu_req *r, const gs_gpu_model *m) {
+    int64_t sh = gs_pack_gpu_share(r, m, 4);
+    if (r->form == GS_GPU_MIG && m && gs_gpu_has_mig(m)) {
+        int pi = gs_mig_profile_find(m, r->mig_profile);
+        if (pi >= 0 && m->profiles[pi].media_ext && sh < SHARE_ONE) sh = SHARE_ONE;
+    }
+    return sh;
+}
 
 static int cmp_key(const void *a, const void *b) {
     const sortkey *x = a, *y = b;
@@ -1021,9 +1036,11 @@ static void ctx_free(ctx *c) {
     free(c->bins);
 }
 
-int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
-    if (!in || !out || !in->snap || !in->catalog || (in->npools > 0 && !in->pools))
-        return gs_error_set(err, GS_EINVAL, "pack: missing input");
+/* One packing pass over the whole input. me_first: pods of a "+me" MIG profile (one per GPU)
+ * are ordered as if they took a whole GPU, so each gets a GPU before the small instances fill
+ * around them; otherwise they are ordered by their share like any pod. *has_me tells whether
+ * any pending pod asks for such a profile (the order then matters). */
+static int plan_once(const gs_pack_input *in, gs_plan *out, gs_error *err, bool me_first, bool *has_me) {
     ctx c;
     memset(&c, 0, sizeof c);
     c.in = in;
@@ -1058,6 +1075,7 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
 
     /* pending pods: placements in index order; processing order by the sort key */
     int32_t k = 0;
+    const gs_gpu_model *h100 = gs_gpu_get(gs_gpu_find("h100-80gb"));
     for (int32_t i = 0; i < s->npods; i++) {
         c.pod_cls[i] = -1;
         const gs_pod *pd = &s->pods[i];
@@ -1089,10 +1107,15 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
         pl->part = -1;
         keys[k].pod = i;
         keys[k].prio = pd->spec.priority;
-        keys[k].share = gs_pack_gpu_share(r, gs_gpu_get(gs_gpu_find("h100-80gb")), 4);
+        keys[k].share = gs_pack_gpu_share(r, h100, 4);
+        keys[k].demand = sort_share(r, h100);
+        if (keys[k].demand != keys[k].share) {
+            *has_me = true;
+            if (me_first) keys[k].share = SHARE_ONE - 1; /* right after the whole-GPU profiles */
+        }
         keys[k].cpu = pd->spec.cpu;
         keys[k].mem = pd->spec.mem;
-        c.form_demand[r->form] += keys[k].share;
+        c.form_demand[r->form] += keys[k].demand;
         c.form_cpu[r->form] += pd->spec.cpu;
         c.form_mem[r->form] += pd->spec.mem;
         k++;
@@ -1131,7 +1154,7 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
                     bi = nb;
                 }
             }
-            c.form_demand[sp->gpu.form] -= keys[q].share;
+            c.form_demand[sp->gpu.form] -= keys[q].demand;
             c.form_cpu[sp->gpu.form] -= sp->cpu;
             c.form_mem[sp->gpu.form] -= sp->mem;
             keys[q].pod = -1;
@@ -1167,5 +1190,32 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
 done:
     free(keys);
     ctx_free(&c);
+    return rc;
+}
+
+static bool plan_better(const gs_plan *a, const gs_plan *b) {
+    if (a->nunsched != b->nunsched) return a->nunsched < b->nunsched;
+    return a->usd_after < b->usd_after;
+}
+
+int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
+    if (!in || !out || !in->snap || !in->catalog || (in->npools > 0 && !in->pools))
+        return gs_error_set(err, GS_EINVAL, "pack: missing input");
+    bool has_me = false;
+    int rc = plan_once(in, out, err, false, &has_me);
+    if (rc || !has_me) return rc;
+    /* "+me" pods: whether they go first or by their share depends on the mix (first: they
+     * each get a GPU before small instances fill it; by share: 4g+3g pairs fill GPUs
+     * exactly). Both plans are made; the one placing more pods, then cheaper, is kept (the
+     * first on a tie, so the result stays deterministic). */
+    gs_plan alt;
+    gs_plan_init(&alt);
+    rc = plan_once(in, &alt, err, true, &has_me);
+    if (!rc && plan_better(&alt, out)) {
+        gs_plan t = *out;
+        *out = alt;
+        alt = t;
+    }
+    gs_plan_free(&alt);
     return rc;
 }
