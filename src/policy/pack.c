@@ -96,6 +96,8 @@ typedef struct bin {
     uint8_t ngpus;
     uint16_t reshape;       /* GPUs whose MIG layout this plan decides */
     uint16_t reshaped;      /* ... and has started deciding (existing nodes: a repartition) */
+    uint16_t convert;       /* idle WHOLE GPUs that may switch to the pool's time-slicing or
+                               fractional mode (existing nodes, switch_modes) */
     int16_t ts_cap;         /* pool's declared time-slicing replicas (0 = take the GPU's) */
     uint8_t nofit[GS_NODE_MAX_GPUS]; /* reshaped GPUs: profiles (bits) known not to fit any more */
     gs_gpu_state gpus[GS_NODE_MAX_GPUS];
@@ -210,6 +212,7 @@ typedef struct fit {
     bool clear_layout;  /* ... and its unused instances are dropped */
     bool relayout;      /* the planned instances move: layout[] is the new one (same profiles,
                            in the same order, plus the new instance last) */
+    bool convert;       /* an idle WHOLE GPU switches to time-slicing / fractional */
     gs_mig_layout layout;
 } fit;
 
@@ -221,6 +224,17 @@ static int16_t ts_cap_of(const bin *b, const gs_gpu_state *g) {
 
 static bool pool_profile_ok(const ctx *c, const bin *b, const char *name) {
     return b->pool < 0 || gs_pool_allows_profile(&c->in->pools[b->pool], name);
+}
+
+/* First idle WHOLE GPU of b that may switch to its pool's time-slicing (with room for `count`
+ * of the pool's declared replicas) or fractional mode; -1 if none. */
+static int convertible_gpu(const bin *b, const ctx *c, int count) {
+    if (!b->convert) return -1;
+    const gs_pool *pl = &c->in->pools[b->pool];
+    if (pl->sharing == GS_SHARE_TIMESLICING && count > (pl->ts_replicas > 0 ? pl->ts_replicas : 1)) return -1;
+    for (int g = 0; g < b->ngpus; g++)
+        if (b->convert & (1u << g)) return g;
+    return -1;
 }
 
 /* Finds room on b for the GPU part of r (no CPU/memory check). */
@@ -256,9 +270,11 @@ static bool gpu_fit(const ctx *c, bin *b, const gs_gpu_req *r, fit *f) {
                 bestleft = left;
             }
         }
+        if (best < 0) best = convertible_gpu(b, c, r->count);
         if (best < 0) return false;
         f->gpu = (int8_t)best;
         f->ngpus = 1;
+        f->convert = !(b->gpus[best].mode == GS_GPUMODE_TIMESLICED);
         return true;
     }
     case GS_GPU_FRACTION: {
@@ -272,9 +288,11 @@ static bool gpu_fit(const ctx *c, bin *b, const gs_gpu_req *r, fit *f) {
                 bestleft = left;
             }
         }
+        if (best < 0) best = convertible_gpu(b, c, 1);
         if (best < 0) return false;
         f->gpu = (int8_t)best;
         f->ngpus = 1;
+        f->convert = !(b->gpus[best].mode == GS_GPUMODE_FRACTIONAL);
         return true;
     }
     case GS_GPU_MIG: {
@@ -387,6 +405,25 @@ static bool res_fit(const bin *b, const gs_pod_spec *s) {
     return b->pods_free > 0 && b->cpu_free >= s->cpu && b->mem_free >= s->mem;
 }
 
+/* Switches idle WHOLE GPU g of existing node b to mode m (its pool's), recording it. */
+static void convert_gpu(ctx *c, bin *b, int g, gs_gpu_mode m) {
+    const gs_pool *pl = &c->in->pools[b->pool];
+    gs_gpu_state *x = &b->gpus[g];
+    gs_repartition *rp = &c->out->reparts[c->out->nreparts++];
+    memset(rp, 0, sizeof *rp);
+    rp->node = b->idx;
+    rp->gpu = (int8_t)g;
+    rp->mode_before = x->mode;
+    rp->mode_after = m;
+    memset(x, 0, sizeof *x);
+    x->mode = m;
+    if (m == GS_GPUMODE_TIMESLICED) {
+        x->ts_replicas = (int16_t)(pl->ts_replicas > 0 ? pl->ts_replicas : 1);
+        rp->ts_replicas = x->ts_replicas;
+    }
+    b->convert = (uint16_t)(b->convert & ~(1u << g));
+}
+
 /* Applies a fit to b (pins, resources, GPU state). Returns the partition index for MIG. */
 static int apply_fit(ctx *c, bin *b, const gs_pod_spec *s, const fit *f) {
     bool pi = false, pf = false;
@@ -416,15 +453,18 @@ static int apply_fit(ctx *c, bin *b, const gs_pod_spec *s, const fit *f) {
                 x->whole_used = true;
                 x->pods++;
                 got++;
+                b->convert = (uint16_t)(b->convert & ~(1u << g));
             }
         }
         break;
     }
     case GS_GPU_SHARED:
+        if (f->convert) convert_gpu(c, b, f->gpu, GS_GPUMODE_TIMESLICED);
         b->gpus[f->gpu].ts_used = (int16_t)(b->gpus[f->gpu].ts_used + r->count);
         b->gpus[f->gpu].pods++;
         break;
     case GS_GPU_FRACTION:
+        if (f->convert) convert_gpu(c, b, f->gpu, GS_GPUMODE_FRACTIONAL);
         b->gpus[f->gpu].milli_used = (int16_t)(b->gpus[f->gpu].milli_used + r->milli);
         b->gpus[f->gpu].pods++;
         break;
@@ -439,6 +479,8 @@ static int apply_fit(ctx *c, bin *b, const gs_pod_spec *s, const fit *f) {
                 memset(rp, 0, sizeof *rp);
                 rp->node = b->idx;
                 rp->gpu = f->gpu;
+                rp->mode_before = x->mode;
+                rp->mode_after = GS_GPUMODE_MIG;
                 if (x->mode == GS_GPUMODE_MIG) {
                     rp->before.n = x->nparts;
                     memcpy(rp->before.parts, x->parts, sizeof x->parts);
@@ -553,7 +595,7 @@ static int class_refresh(ctx *c, cls *k) {
 /* First bin of the class where the pod fits; prunes bins that can no longer take the class's
  * GPU request. -1 if none. */
 static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
-    int32_t w = 0, found = -1;
+    int32_t w = 0, found = -1, conv = -1;
     int32_t i = 0;
     for (; i < k->nbins; i++) {
         int32_t bi = k->bins[i];
@@ -571,6 +613,11 @@ static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
         for (int32_t j = 0; j < s->n_node_selector && ok; j++)
             ok = sel_ok(c, b, &s->node_selector[j], &pi, &pf, &cm, &z);
         if (!ok) continue;
+        if (f->convert) {
+            /* switching an idle GPU's mode only if no bin has room as it is */
+            if (conv < 0) conv = bi;
+            continue;
+        }
         found = bi;
         i++;
         break;
@@ -582,6 +629,10 @@ static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
         w = k->nbins;
     }
     k->nbins = w;
+    if (found < 0 && conv >= 0) {
+        found = conv;
+        (void)gpu_fit(c, &c->bins[conv], &s->gpu, f);
+    }
     return found;
 }
 
@@ -998,6 +1049,13 @@ static int node_bins(ctx *c) {
         memcpy(b->gpus, n->gpus, sizeof b->gpus);
         const gs_pool *pl = n->pool >= 0 ? &c->in->pools[n->pool] : NULL;
         if (pl && pl->sharing == GS_SHARE_TIMESLICING) b->ts_cap = (int16_t)pl->ts_replicas;
+        if (pl && c->in->switch_modes && (pl->sharing == GS_SHARE_TIMESLICING || pl->sharing == GS_SHARE_FRACTIONAL))
+            for (int g = 0; g < n->ngpus; g++) {
+                const gs_gpu_state *x = &n->gpus[g];
+                if (x->mode == GS_GPUMODE_WHOLE && !x->whole_used && x->pods == 0 && x->ts_used == 0 &&
+                    x->milli_used == 0)
+                    b->convert = (uint16_t)(b->convert | (1u << g));
+            }
         const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
         if (pl && pl->sharing == GS_SHARE_MIG && m && gs_gpu_has_mig(m))
             for (int g = 0; g < n->ngpus; g++) {
