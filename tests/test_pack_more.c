@@ -15,6 +15,7 @@
 #include "model/gpu.h"
 #include "policy/mig.h"
 #include "policy/pack.h"
+#include "policy/pack_frag.h"
 
 typedef struct fx {
     gs_catalog cat;
@@ -299,6 +300,39 @@ static void test_me_order_cheaper_plan_kept(void **st) {
     fx_free(&f);
 }
 
+/* ---------------------------------------------------------------- FGD: memory strands GPUs */
+
+/* One task type needing 4000 MiB of memory and a whole GPU. A node whose free memory is below
+ * 4000 cannot take it: its two idle GPUs are all fragment (2 x 1000 x weight 1 = 2000). A
+ * CPU-only pod of 7000 MiB goes where it leaves enough memory for the type (node 1, 20000
+ * MiB) rather than to node 0 (10000 -> 3000 MiB), although node 0 comes first and both look
+ * alike to GPU and CPU. */
+static void test_frag_memory_strands_gpus(void **st) {
+    (void)st;
+    gs_frag_type types[1] = {{{1000, 4000, 1, 1000}, 1}};
+    gs_frag_node nodes[2];
+    memset(nodes, 0, sizeof nodes);
+    for (int i = 0; i < 2; i++) {
+        nodes[i].cpu_free = 8000;
+        nodes[i].ngpus = 2;
+        nodes[i].gpu_free[0] = nodes[i].gpu_free[1] = 1000;
+    }
+    nodes[0].mem_free = 10000;
+    nodes[1].mem_free = 20000;
+    gs_frag_state s;
+    assert_int_equal(gs_frag_init(&s, nodes, 2, types, 1), 0);
+    assert_int_equal(gs_frag_node_frag(&s, &nodes[0]), 0);
+    gs_frag_node low = nodes[0];
+    low.mem_free = 3000;
+    assert_int_equal(gs_frag_node_frag(&s, &low), 2000);
+    gs_frag_task t = {100, 7000, 0, 0};
+    uint64_t rng = 1;
+    assert_int_equal(gs_frag_place(&s, GS_FRAG_FGD, &t, &rng), 1);
+    assert_int_equal(nodes[1].mem_free, 13000);
+    assert_int_equal(nodes[0].mem_free, 10000);
+    gs_frag_free(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ts_switch_idle_whole_gpu),
@@ -306,6 +340,7 @@ int main(void) {
         cmocka_unit_test(test_ts_switch_prefers_room_and_opt_in),
         cmocka_unit_test(test_fractional_switch),
         cmocka_unit_test(test_me_order_cheaper_plan_kept),
+        cmocka_unit_test(test_frag_memory_strands_gpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
