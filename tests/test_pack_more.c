@@ -218,6 +218,39 @@ static void test_ts_switch_prefers_room_and_opt_in(void **st) {
     fx_free(&f);
 }
 
+/* Each pod switches only a GPU of a pool sharing its way: a fractional pool's node (first)
+ * and a time-slicing pool's node, each with one idle WHOLE GPU; a time-sliced pod switches the
+ * second node's GPU to time-slicing, a milli-GPU pod the first node's to fractional. */
+static void test_switch_only_to_own_pool_mode(void **st) {
+    (void)st;
+    fx f;
+    fx_init(&f);
+    add_type(&f, "f1", "ff", "l40s", 1, 2.0);
+    add_type(&f, "t1", "tf", "a10g", 1, 1.0);
+    pool(&f, "frac", GS_SHARE_FRACTIONAL, "ff", 0);
+    pool(&f, "ts", GS_SHARE_TIMESLICING, "tf", 3);
+    int32_t nf = node(&f, "nf", "f1", 0);
+    int32_t nt = node(&f, "nt", "t1", 1);
+    int32_t s = pod(&f, "s", GS_GPU_SHARED, 1, NULL);
+    int32_t m = pod(&f, "m", GS_GPU_FRACTION, 100, NULL); /* after s (smaller share) */
+    plan_ok(&f, true);
+    assert_int_equal(f.plan.nclaims, 0);
+    assert_int_equal(where(&f, s)->target, nt);
+    assert_int_equal(where(&f, m)->target, nf);
+    assert_int_equal(f.plan.nreparts, 2);
+    for (int i = 0; i < 2; i++) {
+        const gs_repartition *r = &f.plan.reparts[i];
+        if (r->node == nt) {
+            assert_int_equal(r->mode_after, GS_GPUMODE_TIMESLICED);
+            assert_int_equal(r->ts_replicas, 3);
+        } else {
+            assert_int_equal(r->node, nf);
+            assert_int_equal(r->mode_after, GS_GPUMODE_FRACTIONAL);
+        }
+    }
+    fx_free(&f);
+}
+
 /* ---------------------------------------------------------------- fractional */
 
 /* A fractional pool's node with two idle WHOLE GPUs: 600m and 300m share the first switched
@@ -338,6 +371,7 @@ int main(void) {
         cmocka_unit_test(test_ts_switch_idle_whole_gpu),
         cmocka_unit_test(test_ts_switch_no_overcommit),
         cmocka_unit_test(test_ts_switch_prefers_room_and_opt_in),
+        cmocka_unit_test(test_switch_only_to_own_pool_mode),
         cmocka_unit_test(test_fractional_switch),
         cmocka_unit_test(test_me_order_cheaper_plan_kept),
         cmocka_unit_test(test_frag_memory_strands_gpus),

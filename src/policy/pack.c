@@ -226,12 +226,16 @@ static bool pool_profile_ok(const ctx *c, const bin *b, const char *name) {
     return b->pool < 0 || gs_pool_allows_profile(&c->in->pools[b->pool], name);
 }
 
-/* First idle WHOLE GPU of b that may switch to its pool's time-slicing (with room for `count`
- * of the pool's declared replicas) or fractional mode; -1 if none. */
-static int convertible_gpu(const bin *b, const ctx *c, int count) {
+/* First idle WHOLE GPU of b that may switch to its pool's mode for a pod of form `form`:
+ * time-slicing (the pool's; with room for `count` of its declared replicas) for SHARED,
+ * fractional for FRACTION; -1 if none. */
+static int convertible_gpu(const bin *b, const ctx *c, gs_gpu_form form, int count) {
     if (!b->convert) return -1;
     const gs_pool *pl = &c->in->pools[b->pool];
-    if (pl->sharing == GS_SHARE_TIMESLICING && count > (pl->ts_replicas > 0 ? pl->ts_replicas : 1)) return -1;
+    if (form == GS_GPU_SHARED &&
+        (pl->sharing != GS_SHARE_TIMESLICING || count > (pl->ts_replicas > 0 ? pl->ts_replicas : 1)))
+        return -1;
+    if (form == GS_GPU_FRACTION && pl->sharing != GS_SHARE_FRACTIONAL) return -1;
     for (int g = 0; g < b->ngpus; g++)
         if (b->convert & (1u << g)) return g;
     return -1;
@@ -270,7 +274,7 @@ static bool gpu_fit(const ctx *c, bin *b, const gs_gpu_req *r, fit *f) {
                 bestleft = left;
             }
         }
-        if (best < 0) best = convertible_gpu(b, c, r->count);
+        if (best < 0) best = convertible_gpu(b, c, GS_GPU_SHARED, r->count);
         if (best < 0) return false;
         f->gpu = (int8_t)best;
         f->ngpus = 1;
@@ -288,7 +292,7 @@ static bool gpu_fit(const ctx *c, bin *b, const gs_gpu_req *r, fit *f) {
                 bestleft = left;
             }
         }
-        if (best < 0) best = convertible_gpu(b, c, 1);
+        if (best < 0) best = convertible_gpu(b, c, GS_GPU_FRACTION, 1);
         if (best < 0) return false;
         f->gpu = (int8_t)best;
         f->ngpus = 1;
