@@ -8,11 +8,15 @@
  *      layout this plan decides, a time-sliced replica within the replicas the pool declares,
  *      free whole GPUs, free milli-GPU);
  *   3. on an idle GPU (no pods at all) of an existing node whose pool shares GPUs by MIG,
- *      repartitioned (never a GPU with a running pod);
+ *      repartitioned (never a GPU with a running pod); with switch_modes, also an idle WHOLE
+ *      GPU of a node whose pool time-slices (or shares by fractions) switched to that mode,
+ *      when no node has room for the pod as it is;
  *   4. on a new node claim, pools tried by weight (high first) then by cheapest price, the
  *      instance type chosen for the lowest price per GPU the pending demand will use.
- * A pod none of these can take gets a reason a user can act on. docs/packing.md has the
- * details and the complexity. */
+ * A pod none of these can take gets a reason a user can act on. When pending pods ask for a
+ * "+me" MIG profile (one per GPU), the plan is made with those pods ordered by share and
+ * again with them first, and the plan placing more pods, then cheaper, is returned.
+ * docs/packing.md has the details and the complexity. */
 #ifndef GS_POLICY_PACK_H
 #define GS_POLICY_PACK_H
 
