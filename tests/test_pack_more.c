@@ -99,12 +99,32 @@ static int32_t pod(fx *f, const char *name, gs_gpu_form form, int count, const c
     return r;
 }
 
-static void plan_ok(fx *f, bool switch_modes) {
+static void plan_gated(fx *f, bool switch_modes, gs_pack_gate_fn gate, void *ctx) {
     gs_pack_input in = {.snap = &f->s, .pools = f->pools, .npools = f->npools, .catalog = &f->cat,
-                        .switch_modes = switch_modes};
+                        .may_add = gate, .gate_ctx = ctx, .switch_modes = switch_modes};
     gs_error e;
     int rc = gs_pack_plan(&in, &f->plan, &e);
     if (rc) fail_msg("plan: %s", e.msg);
+}
+
+static void plan_ok(fx *f, bool switch_modes) { plan_gated(f, switch_modes, NULL, NULL); }
+
+/* A budget gate with state, like gs_budget_gate: approvals add up against a limit. */
+typedef struct spend_gate {
+    gs_usd_u limit, approved;
+    int calls;
+} spend_gate;
+
+static bool spend_gate_fn(void *ctx, const char *project, gs_usd_u usd, char *why, size_t why_len) {
+    (void)project;
+    spend_gate *g = ctx;
+    g->calls++;
+    if (g->approved + usd > g->limit) {
+        snprintf(why, why_len, "over");
+        return false;
+    }
+    g->approved += usd;
+    return true;
 }
 
 static const gs_placement *where(const fx *f, int32_t p) {
@@ -366,6 +386,36 @@ static void test_frag_memory_strands_gpus(void **st) {
     gs_frag_free(&s);
 }
 
+/* The same +me mix with a budget gate that keeps state (approvals add up to a $14 limit): the
+ * two orders are compared without the gate and only the plan returned asks it, once per claim
+ * (5 claims, $14 approved in all); asking it for both plans would have spent the limit on the
+ * first and refused the second's claims. */
+static void test_me_order_with_stateful_gate(void **st) {
+    (void)st;
+    fx f;
+    fx_init(&f);
+    add_type(&f, "h8", "hf", "h100-80gb", 8, 8.0);
+    add_type(&f, "h1", "hf", "h100-80gb", 1, 1.5);
+    pool(&f, "mig", GS_SHARE_MIG, "hf", 0);
+    for (int i = 0; i < 8; i++) {
+        char nm[16];
+        snprintf(nm, sizeof nm, "a%d", i);
+        pod(&f, nm, GS_GPU_MIG, 1, "4g.40gb");
+        snprintf(nm, sizeof nm, "b%d", i);
+        pod(&f, nm, GS_GPU_MIG, 1, "3g.40gb");
+        snprintf(nm, sizeof nm, "c%d", i);
+        pod(&f, nm, GS_GPU_MIG, 1, "1g.10gb+me");
+    }
+    spend_gate g = {14000000, 0, 0};
+    plan_gated(&f, false, spend_gate_fn, &g);
+    assert_int_equal(f.plan.nunsched, 0);
+    assert_int_equal(f.plan.usd_after, 14000000);
+    assert_int_equal(f.plan.nclaims, 5);
+    assert_int_equal(g.calls, 5);
+    assert_int_equal(g.approved, 14000000);
+    fx_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ts_switch_idle_whole_gpu),
@@ -374,6 +424,7 @@ int main(void) {
         cmocka_unit_test(test_switch_only_to_own_pool_mode),
         cmocka_unit_test(test_fractional_switch),
         cmocka_unit_test(test_me_order_cheaper_plan_kept),
+        cmocka_unit_test(test_me_order_with_stateful_gate),
         cmocka_unit_test(test_frag_memory_strands_gpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

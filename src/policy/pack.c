@@ -1260,20 +1260,46 @@ static bool plan_better(const gs_plan *a, const gs_plan *b) {
     return a->usd_after < b->usd_after;
 }
 
+/* Does a pending pod ask for a "+me" MIG profile (ordered differently by sort_share)? */
+static bool pending_has_me(const gs_snapshot *s) {
+    const gs_gpu_model *h100 = gs_gpu_get(gs_gpu_find("h100-80gb"));
+    for (int32_t i = 0; i < s->npods; i++) {
+        const gs_pod *pd = &s->pods[i];
+        if (pd->phase != GS_POD_PENDING || pd->node >= 0 || pd->spec.gpu.form != GS_GPU_MIG) continue;
+        if (sort_share(&pd->spec.gpu, h100) != gs_pack_gpu_share(&pd->spec.gpu, h100, 4)) return true;
+    }
+    return false;
+}
+
 int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
     if (!in || !out || !in->snap || !in->catalog || (in->npools > 0 && !in->pools))
         return gs_error_set(err, GS_EINVAL, "pack: missing input");
     bool has_me = false;
-    int rc = plan_once(in, out, err, false, &has_me);
-    if (rc || !has_me) return rc;
+    if (!pending_has_me(in->snap)) return plan_once(in, out, err, false, &has_me);
     /* "+me" pods: whether they go first or by their share depends on the mix (first: they
      * each get a GPU before small instances fill it; by share: 4g+3g pairs fill GPUs
      * exactly). Both plans are made; the one placing more pods, then cheaper, is kept (the
-     * first on a tie, so the result stays deterministic). */
+     * by-share one on a tie, so the result stays deterministic). A budget gate is called once
+     * per claim of the plan returned, as documented, and may keep state (gs_budget_gate
+     * counts approvals): with a gate, the two orders are compared without it and the chosen
+     * one is planned again with it. */
+    const gs_pack_input *first = in;
+    gs_pack_input nogate;
+    if (in->may_add) {
+        nogate = *in;
+        nogate.may_add = NULL;
+        nogate.gate_ctx = NULL;
+        first = &nogate;
+    }
+    int rc = plan_once(first, out, err, false, &has_me);
+    if (rc) return rc;
     gs_plan alt;
     gs_plan_init(&alt);
-    rc = plan_once(in, &alt, err, true, &has_me);
-    if (!rc && plan_better(&alt, out)) {
+    rc = plan_once(first, &alt, err, true, &has_me);
+    bool me_first = !rc && plan_better(&alt, out);
+    if (!rc && in->may_add) {
+        rc = plan_once(in, out, err, me_first, &has_me);
+    } else if (!rc && me_first) {
         gs_plan t = *out;
         *out = alt;
         alt = t;
