@@ -4,8 +4,9 @@
  * device plugin with the mixed strategy advertises) and GPU Feature Discovery labels; tick keeps
  * the Nodes Ready, marks Pods bound to them Running, finishes deletions of their Pods, and
  * carries out MIG reconfiguration requests (nvidia.com/mig.config label changes) the way the
- * GPU Operator's mig-manager reports them (nvidia.com/mig.config.state). For tests, demos and
- * what-if runs at scale. */
+ * GPU Operator's mig-manager does: the named config is read from the mig-parted ConfigMap, the
+ * node's MIG resources are replaced and nvidia.com/mig.config.state goes pending -> success (or
+ * failed). For tests, demos and what-if runs at scale. */
 #ifndef GS_IO_CLOUD_KUBEFAKE_H
 #define GS_IO_CLOUD_KUBEFAKE_H
 
@@ -17,9 +18,16 @@
 #define GS_KUBEFAKE_LABEL "gpuscale.dev/provider"
 #define GS_KUBEFAKE_PREFIX "kube-fake://"
 
+/* The mig-parted ConfigMap (key config.yaml) the GPU Operator's mig-manager is pointed at
+ * (ClusterPolicy migManager.config.name); gpuscale writes its layouts there. */
+#define GS_MIG_CONFIGMAP_NS "gpu-operator"
+#define GS_MIG_CONFIGMAP_NAME "gpuscale-mig-parted-config"
+
 typedef struct gs_kubefake_opts {
     const char *zone;            /* default zone when the request has none ("fake-zone-a") */
     int heartbeat_ms;            /* Ready heartbeat period (default 10 s) */
+    const char *mig_configmap_ns;/* default GS_MIG_CONFIGMAP_NS */
+    const char *mig_configmap;   /* default GS_MIG_CONFIGMAP_NAME */
 } gs_kubefake_opts;
 
 /* k and cat are borrowed and must outlive the provider. pods: an informer over all Pods the
