@@ -171,7 +171,7 @@ static pid_t start_ctl(const char *id, int mport) {
     snprintf(log, sizeof log, "%s/ctl-%s.log", ENV.dir, id);
     const char *argv[] = {GS_BINARY, "run", "--kubeconfig", ENV.user_kc, "--provider", "kube-fake", "--config", CFG,
                     "--id", id, "--lease-namespace", "gpuscale-system", "--lease-duration", "4",
-                    "--metrics-port", port, "--interval", "200", "--ledger", LEDGER, "--meter-interval", "1s", NULL};
+                    "--metrics-port", port, "--interval", "200", "--ledger", LEDGER, "--meter-interval", "1s", "--mig-retry-after", "2s", NULL};
     return spawn(argv, log);
 }
 
@@ -598,15 +598,33 @@ static void test_drain_pdb_dnd_mig_release(void **st) {
     assert_true(pod_running_on("ml", "guarded", g5a) && pod_running_on("ml", "keeper", h100));
     assert_int_equal(events("ml", "EvictionBlocked", "guarded", NULL, 0), 1); /* told once per drain */
 
-    /* MIG repartition of the kept node's idle GPU (all-1g.10gb) for a 3g.40gb pod */
+    /* MIG repartition of the kept node's idle GPU (all-1g.10gb) for a 3g.40gb pod; the first
+     * attempt fails (the fake GPU Operator is told to fail it): Warning Event, the node is
+     * uncordoned, the pod waits; the retry (--mig-retry-after 2s) succeeds */
     double launches = both("gpuscale_launches_total");
+    char p[400];
+    gs_error e;
+    snprintf(p, sizeof p, "/api/v1/nodes/%s", h100);
+    json_t *mark = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", "gpuscale.dev/kube-fake-mig-fail", "true");
+    assert_int_equal(gs_kube_merge_patch(ADMIN, p, mark, NULL, &e), 0);
+    json_decref(mark);
     apply("apiVersion: v1\nkind: Pod\nmetadata: {name: big, namespace: ml}\n"
           "spec:\n  containers:\n  - name: w\n    image: big:1\n"
           "    resources: {limits: {nvidia.com/mig-3g.40gb: '1'}, requests: {cpu: 500m, memory: 1Gi}}\n");
+    WAIT_UNTIL(events("default", "MIGReconfigFailed", h100, msg, sizeof msg) >= 1, 30, "MIGReconfigFailed event");
+    fprintf(stderr, "mig failed: %s\n", msg);
+    json_t *n = NULL;
+    WAIT_UNTIL((json_decref(n), n = get(p),
+                !json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable"))), 30, "node uncordoned after the failure");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(n, "metadata"), "labels"),
+                                                           "nvidia.com/mig.config.state")), "failed");
+    json_decref(n);
+    assert_false(pod_running_on("ml", "big", NULL));
+    json_t *unfail = json_pack("{s:{s:{s:n}}}", "metadata", "annotations", "gpuscale.dev/kube-fake-mig-fail");
+    assert_int_equal(gs_kube_merge_patch(ADMIN, p, unfail, NULL, &e), 0);
+    json_decref(unfail);
     WAIT_UNTIL(pod_running_on("ml", "big", h100), 60, "the 3g.40gb pod runs on the repartitioned H100 node");
-    char p[400];
-    snprintf(p, sizeof p, "/api/v1/nodes/%s", h100);
-    json_t *n = get(p);
+    n = get(p);
     const json_t *l = json_object_get(json_object_get(n, "metadata"), "labels");
     const char *cfg = json_string_value(json_object_get(l, "nvidia.com/mig.config"));
     assert_non_null(cfg);
@@ -626,7 +644,6 @@ static void test_drain_pdb_dnd_mig_release(void **st) {
 
     /* the do-not-disrupt mark removed: the H100 node is drained and released */
     del("/api/v1/namespaces/ml/pods/big?gracePeriodSeconds=0");
-    gs_error e;
     snprintf(p, sizeof p, "/api/v1/namespaces/ml/pods/keeper");
     json_t *unmark = json_pack("{s:{s:{s:n}}}", "metadata", "annotations", "gpuscale.dev/do-not-disrupt");
     assert_int_equal(gs_kube_merge_patch(ADMIN, p, unmark, NULL, &e), 0);

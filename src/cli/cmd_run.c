@@ -120,7 +120,8 @@ typedef struct mig_op { /* nvidia.com/mig.config set on a registered node, waiti
     char config[64];
     int64_t at;
     bool cordoned;            /* we cordoned it (uncordon when done) */
-    bool done;                /* applied and uncordoned: kept until the cache shows the uncordon */
+    bool done;                /* applied (or failed) and uncordoned: kept until the cache shows the uncordon */
+    bool failed;              /* done by a failure: the node keeps its old layout */
     uint8_t ngpus;
     gs_gpu_state gpus[GS_NODE_MAX_GPUS]; /* the layout asked for */
 } mig_op;
@@ -162,6 +163,8 @@ typedef struct ctl {
     json_t *mig_written;     /* config names already in the mig-parted ConfigMap */
     char mig_cm_ns[64], mig_cm_name[254];
     int64_t mig_ok, mig_failed;
+    int64_t mig_retry_ms;    /* after a failed reconfiguration */
+    int64_t mig_cm_retry_at; /* mono ms: the ConfigMap could not be written; not before then */
     gs_snapshot snap;        /* the packer's input, rebuilt each tick (buffers reused) */
     gs_plan plan;
     const char **pkey;       /* snapshot pod -> pod cache key */
@@ -837,7 +840,7 @@ static int build_snapshot(ctl *c, int64_t now) {
         int mo = mig_op_find(c, key);
         if (mo >= 0) { /* being repartitioned: its pods are placed on the layout asked for */
             n.cordoned = false;
-            for (int g = 0; g < n.ngpus && g < c->mops[mo].ngpus; g++) n.gpus[g] = c->mops[mo].gpus[g];
+            for (int g = 0; !c->mops[mo].failed && g < n.ngpus && g < c->mops[mo].ngpus; g++) n.gpus[g] = c->mops[mo].gpus[g];
         }
         int32_t ni = gs_snapshot_add_node(s, &n);
         if (ni < 0) {
@@ -1208,6 +1211,9 @@ static json_t *mig_parted_entries(const gs_gpu_model *m, const gs_gpu_state *gpu
  * dropped, so the ConfigMap does not grow without bound. */
 static int mig_config_put(ctl *c, const char *name, const json_t *entries, gs_error *e) {
     if (json_object_get(c->mig_written, name)) return 0;
+    if (mono_ms() < c->mig_cm_retry_at)
+        return gs_error_set(e, GS_EIO, "configmap %s/%s: the last write failed; retrying later", c->mig_cm_ns, c->mig_cm_name);
+    c->mig_cm_retry_at = mono_ms() + 30000; /* cleared on success */
     char path[800], coll[400];
     snprintf(coll, sizeof coll, "/api/v1/namespaces/%s/configmaps", c->mig_cm_ns);
     snprintf(path, sizeof path, "%s/%s", coll, c->mig_cm_name);
@@ -1263,7 +1269,10 @@ static int mig_config_put(ctl *c, const char *name, const json_t *entries, gs_er
         rc = gs_kube_create(c->k, coll, obj, NULL, e);
     }
     json_decref(obj);
-    if (rc == 0) json_object_set_new(c->mig_written, name, json_true());
+    if (rc == 0) {
+        json_object_set_new(c->mig_written, name, json_true());
+        c->mig_cm_retry_at = 0;
+    }
 out:
     json_decref(cfg);
     json_decref(docs);
@@ -1291,7 +1300,9 @@ static void mig_start(ctl *c, const gs_node *n, const gs_gpu_state *target, int6
     json_t *entries = mig_parted_entries(m, target, n->ngpus);
     char *dump = json_dumps(entries, JSON_COMPACT | JSON_SORT_KEYS);
     char seed[GS_OBJ_NAME + 4096];
-    snprintf(seed, sizeof seed, "%s|%s", n->name, dump ? dump : "");
+    /* a new name per attempt: mig-manager acts on a label change, so a retry after a failure
+     * must name a config it has not tried */
+    snprintf(seed, sizeof seed, "%s|%s|%lld", n->name, dump ? dump : "", (long long)wall_ms());
     free(dump);
     mig_op *op = &c->mops[c->nmops];
     memset(op, 0, sizeof *op);
@@ -1383,10 +1394,15 @@ static void mig_tick(ctl *c, int64_t now) {
                                                           : "nvidia.com/mig.config.state=failed";
                 char msg[400];
                 snprintf(msg, sizeof msg, "gpuscale: MIG reconfiguration to %s failed (%s); node uncordoned, "
-                         "retrying in 5 minutes at the earliest", op->config, why);
+                         "no new attempt for %llds", op->config, why, (long long)(c->mig_retry_ms / 1000));
                 gs_log_warn("MIG reconfiguration failed", "node=%s config=%s reason=\"%s\"", op->node, op->config, why);
                 gs_kube_event(c->k, "v1", "Node", "", op->node, "", "Warning", "MIGReconfigFailed", msg, &e);
-                json_object_set_new(c->mig_backoff, op->node, json_integer(now + 300000));
+                json_object_set_new(c->mig_backoff, op->node, json_integer(now + c->mig_retry_ms));
+                if (node && op->cordoned) { /* as after success: until the cache shows the uncordon */
+                    op->done = op->failed = true;
+                    i++;
+                    continue;
+                }
             }
             c->mops[i] = c->mops[--c->nmops];
             continue;
@@ -1935,7 +1951,7 @@ int gs_cmd_run(int argc, char **argv) {
     const char *configs[64];
     int nconfigs = 0;
     long lease_s = 15, mport = 8080, interval = 500;
-    gs_ms orphan_grace = 600000, meter_every = 60000;
+    gs_ms orphan_grace = 600000, meter_every = 60000, mig_retry = 300000;
     const char *ledger_path = NULL, *mig_cm = GS_MIG_CONFIGMAP_NS "/" GS_MIG_CONFIGMAP_NAME;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1946,7 +1962,8 @@ int gs_cmd_run(int argc, char **argv) {
             strcmp(a, "--lease-duration") == 0 || strcmp(a, "--metrics-addr") == 0 || strcmp(a, "--metrics-port") == 0 ||
             strcmp(a, "--interval") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--exec-launch") == 0 ||
             strcmp(a, "--exec-terminate") == 0 || strcmp(a, "--exec-list") == 0 || strcmp(a, "--orphan-grace") == 0 ||
-            strcmp(a, "--ledger") == 0 || strcmp(a, "--meter-interval") == 0 || strcmp(a, "--mig-configmap") == 0) {
+            strcmp(a, "--ledger") == 0 || strcmp(a, "--meter-interval") == 0 || strcmp(a, "--mig-configmap") == 0 ||
+            strcmp(a, "--mig-retry-after") == 0) {
             if (!v) return gs_cli_usage_error("run", "%s needs a value", a);
             i++;
             char *end = NULL;
@@ -1961,7 +1978,11 @@ int gs_cmd_run(int argc, char **argv) {
             else if (strcmp(a, "--exec-terminate") == 0) ex_term = v;
             else if (strcmp(a, "--exec-list") == 0) ex_list = v;
             else if (strcmp(a, "--ledger") == 0) ledger_path = v;
-            else if (strcmp(a, "--mig-configmap") == 0) {
+            else if (strcmp(a, "--mig-retry-after") == 0) {
+                const char *why = NULL;
+                if (gs_parse_duration(v, &mig_retry, &why) || mig_retry < 1000)
+                    return gs_cli_usage_error("run", "--mig-retry-after: %s", why ? why : "must be at least 1s");
+            } else if (strcmp(a, "--mig-configmap") == 0) {
                 const char *sl = strchr(v, '/');
                 if (!sl || sl == v || !sl[1] || (size_t)(sl - v) >= 64 || strlen(sl + 1) >= 254)
                     return gs_cli_usage_error("run", "--mig-configmap must be NAMESPACE/NAME (got '%s')", v);
@@ -2050,6 +2071,7 @@ int gs_cmd_run(int argc, char **argv) {
     gs_snapshot_init(&c->msnap);
     c->metered_until = -1;
     c->meter_every_ms = meter_every;
+    c->mig_retry_ms = mig_retry;
     snprintf(c->mig_cm_ns, sizeof c->mig_cm_ns, "%.*s", (int)(strchr(mig_cm, '/') - mig_cm), mig_cm);
     snprintf(c->mig_cm_name, sizeof c->mig_cm_name, "%s", strchr(mig_cm, '/') + 1);
     c->to_min = calloc((size_t)c->cfg.nscalers + 1, sizeof *c->to_min);
