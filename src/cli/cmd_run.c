@@ -1476,6 +1476,11 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         return;
     }
     gs_pack_input in = {&c->snap, c->cfg.pools, c->cfg.npools, &c->cat, NULL, NULL, 0, 0};
+    if (rc == 0 && !c->tr_ok && c->cfg.nbudgets > 0) {
+        /* the budget windows could not be read from the ledger (meter_tick logged why): a hard
+         * budget must not be bypassed, so nothing is planned until they are */
+        return;
+    }
     if (rc == 0 && c->tr_ok && c->cfg.nbudgets > 0) {
         /* the budget gate: periods rolled to now, spend and rates as of the last meter tick */
         gs_ms wnow = wall_ms();
