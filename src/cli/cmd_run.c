@@ -1478,7 +1478,9 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
     gs_pack_input in = {&c->snap, c->cfg.pools, c->cfg.npools, &c->cat, NULL, NULL, 0, 0};
     if (rc == 0 && !c->tr_ok && c->cfg.nbudgets > 0) {
         /* the budget windows could not be read from the ledger (meter_tick logged why): a hard
-         * budget must not be bypassed, so nothing is planned until they are */
+         * budget must not be bypassed, so nothing is planned until they are; and since pending
+         * pods may want any pool, nothing is consolidated either */
+        for (int32_t p = 0; p < c->cfg.npools; p++) wanted[p] = true;
         return;
     }
     if (rc == 0 && c->tr_ok && c->cfg.nbudgets > 0) {
