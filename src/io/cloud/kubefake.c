@@ -264,39 +264,24 @@ static bool our_node(kubefake *f, const char *name) {
     return name && gs_informer_get(f->nodes, NULL, name) != NULL;
 }
 
-/* Reads mig-parted config `want` from the ConfigMap (what the GPU Operator's mig-manager reads,
- * key config.yaml) and turns it into the node's extended resources: nvidia.com/mig-<profile>
- * per instance, nvidia.com/gpu for GPUs with MIG disabled. NULL + why when the config is missing
- * or does not fit the node's GPUs (mig-manager then reports "failed"). */
-static json_t *mig_resources(kubefake *f, const json_t *node, const char *want, char *why, size_t whylen) {
-    const char *model_name = lbl(node, "gpuscale.dev/gpu-model");
-    const char *count = lbl(node, "nvidia.com/gpu.count");
-    int mi = model_name ? gs_gpu_find(model_name) : -1;
-    const gs_gpu_model *m = mi >= 0 ? gs_gpu_get(mi) : NULL;
-    int ngpus = count ? atoi(count) : 0;
+int gs_kubefake_mig_resources(const char *config_yaml, const char *want, const gs_gpu_model *m, int ngpus,
+                              json_t **out, char *why, size_t whylen) {
+    *out = NULL;
     if (!m || !gs_gpu_has_mig(m) || ngpus <= 0 || ngpus > 64) {
         snprintf(why, whylen, "node has no MIG-capable GPU labels");
-        return NULL;
+        return GS_EINVAL;
     }
-    char path[600];
-    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/%s", f->mig_cm_ns, f->mig_cm_name);
-    json_t *cm = NULL;
+    json_t *docs = NULL;
     gs_error e;
     gs_error_clear(&e);
-    if (gs_kube_get(f->k, path, &cm, &e)) {
-        snprintf(why, whylen, "configmap %s/%s: %.200s", f->mig_cm_ns, f->mig_cm_name, e.msg);
-        return NULL;
-    }
-    const char *text = json_string_value(json_object_get(json_object_get(cm, "data"), "config.yaml"));
-    json_t *docs = NULL;
-    json_t *res = NULL;
-    if (!text || gs_yaml_to_json(text, strlen(text), "config.yaml", &docs, &e)) {
-        snprintf(why, whylen, "configmap %s/%s: config.yaml: %.200s", f->mig_cm_ns, f->mig_cm_name, text ? e.msg : "missing");
+    int rc = GS_EINVAL;
+    if (!config_yaml || gs_yaml_to_json(config_yaml, strlen(config_yaml), "config.yaml", &docs, &e)) {
+        snprintf(why, whylen, "config.yaml: %.300s", config_yaml ? e.msg : "missing");
         goto out;
     }
     const json_t *entries = json_object_get(json_object_get(json_array_get(docs, 0), "mig-configs"), want);
     if (!json_is_array(entries)) {
-        snprintf(why, whylen, "mig-parted config \"%s\" not found", want);
+        snprintf(why, whylen, "mig-parted config \"%.100s\" not found", want);
         goto out;
     }
     int counts[GS_MIG_MAX_PROFILES] = {0}, whole = 0;
@@ -314,17 +299,22 @@ static json_t *mig_resources(kubefake *f, const json_t *node, const char *want, 
             int pi = gs_mig_profile_find(m, pk);
             json_int_t n = json_is_integer(pv) ? json_integer_value(pv) : -1;
             if (pi < 0 || pi >= GS_MIG_MAX_PROFILES || n < 0 || n > 7) {
-                snprintf(why, whylen, "config \"%s\": bad MIG device %s", want, pk);
+                snprintf(why, whylen, "config \"%.100s\": bad MIG device \"%.64s\" for %s", want, pk, m->name);
                 goto out;
             }
             mc.c[pi] = (uint8_t)n;
         }
         if (on && !gs_mig_fit(m, NULL, 0, &mc, NULL)) {
-            snprintf(why, whylen, "config \"%s\": entry %zu does not fit a %s", want, i, m->name);
+            snprintf(why, whylen, "config \"%.100s\": entry %zu does not fit a %s", want, i, m->name);
+            goto out;
+        }
+        bool all = json_is_string(dev) && strcmp(json_string_value(dev), "all") == 0;
+        if (!all && !json_is_array(dev)) {
+            snprintf(why, whylen, "config \"%.100s\": entry %zu: devices must be \"all\" or a list of indices", want, i);
             goto out;
         }
         for (int g = 0; g < ngpus; g++) {
-            bool mine = json_is_string(dev) && strcmp(json_string_value(dev), "all") == 0;
+            bool mine = all;
             size_t j;
             json_t *d;
             json_array_foreach(dev, j, d) mine |= json_is_integer(d) && json_integer_value(d) == g;
@@ -337,8 +327,8 @@ static json_t *mig_resources(kubefake *f, const json_t *node, const char *want, 
             for (int pi = 0; pi < m->nprofiles && pi < GS_MIG_MAX_PROFILES; pi++) counts[pi] += mc.c[pi];
         }
     }
-    for (int g = 0; g < ngpus; g++) whole += !seen[g]; /* not named: left as they are (MIG off here) */
-    res = json_object();
+    for (int g = 0; g < ngpus; g++) whole += !seen[g]; /* not named: MIG off */
+    json_t *res = json_object();
     char v[32];
     snprintf(v, sizeof v, "%d", whole);
     json_object_set_new(res, "nvidia.com/gpu", json_string(v));
@@ -349,8 +339,32 @@ static json_t *mig_resources(kubefake *f, const json_t *node, const char *want, 
         snprintf(v, sizeof v, "%d", counts[pi]);
         json_object_set_new(res, name, json_string(v));
     }
+    *out = res;
+    rc = 0;
 out:
     json_decref(docs);
+    return rc;
+}
+
+/* Reads mig-parted config `want` from the ConfigMap mig-manager reads (key config.yaml) and
+ * turns it into the node's extended resources (gs_kubefake_mig_resources). NULL + why when
+ * the config is missing or does not fit the node's GPUs (mig-manager then reports "failed"). */
+static json_t *mig_resources(kubefake *f, const json_t *node, const char *want, char *why, size_t whylen) {
+    const char *model_name = lbl(node, "gpuscale.dev/gpu-model");
+    const char *count = lbl(node, "nvidia.com/gpu.count");
+    int mi = model_name ? gs_gpu_find(model_name) : -1;
+    char path[600];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/%s", f->mig_cm_ns, f->mig_cm_name);
+    json_t *cm = NULL, *res = NULL;
+    gs_error e;
+    gs_error_clear(&e);
+    if (gs_kube_get(f->k, path, &cm, &e)) {
+        snprintf(why, whylen, "configmap %s/%s: %.300s", f->mig_cm_ns, f->mig_cm_name, e.msg);
+        return NULL;
+    }
+    const char *text = json_string_value(json_object_get(json_object_get(cm, "data"), "config.yaml"));
+    (void)gs_kubefake_mig_resources(text, want, mi >= 0 ? gs_gpu_get(mi) : NULL, count ? atoi(count) : 0, &res, why,
+                                    whylen);
     json_decref(cm);
     return res;
 }

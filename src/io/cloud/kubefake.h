@@ -14,6 +14,7 @@
 #include "io/kube/informer.h"
 #include "io/kube/kube.h"
 #include "model/catalog.h"
+#include "model/gpu.h"
 
 #define GS_KUBEFAKE_LABEL "gpuscale.dev/provider"
 #define GS_KUBEFAKE_PREFIX "kube-fake://"
@@ -38,5 +39,14 @@ int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const 
 /* The Node object kube-fake creates for req (caller owns); exposed for tests and docs. */
 json_t *gs_kubefake_node_json(const gs_catalog *cat, const gs_launch_req *req, const char *zone,
                               gs_error *err);
+
+/* What mig-manager makes of config `want` of a mig-parted config (YAML text, `version: v1`,
+ * `mig-configs: {NAME: [{devices: all | [i...], mig-enabled, mig-devices: {profile: n}}]}`) on
+ * a node of ngpus GPUs of model m: the node's extended resources (*out, caller owns:
+ * nvidia.com/gpu for GPUs with MIG off or not named, nvidia.com/mig-<profile> per instance).
+ * GS_EINVAL with a reason in why for a missing config, an unknown profile, instances that do
+ * not fit one GPU (exact MIG geometry) or a bad devices field. Exposed for tests. */
+int gs_kubefake_mig_resources(const char *config_yaml, const char *want, const gs_gpu_model *m, int ngpus,
+                              json_t **out, char *why, size_t whylen);
 
 #endif
