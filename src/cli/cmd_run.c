@@ -269,7 +269,7 @@ static void trim_pod(json_t *pod) {
             size_t nl = strlen(on), hl = hash ? strlen(hash) : 0;
             if (hash && nl > hl + 1 && on[nl - hl - 1] == '-' && strcmp(on + nl - hl, hash) == 0)
                 snprintf(owner, sizeof owner, "Deployment/%.*s", (int)(nl - hl - 1), on);
-        } else if (strcmp(ok, "StatefulSet") == 0 || strcmp(ok, "DaemonSet") == 0) {
+        } else if (strcmp(ok, "StatefulSet") == 0 || strcmp(ok, "DaemonSet") == 0 || strcmp(ok, "Node") == 0) {
             snprintf(owner, sizeof owner, "%s/%s", ok, on);
         }
         if (owner[0]) json_object_set_new(nmd, "owner", json_string(owner));
@@ -1635,7 +1635,7 @@ static void drain_node(ctl *c, const char *node, json_t *d, int64_t now) {
         const char *nn = json_string_value(json_object_get(spec, "nodeName"));
         if (!nn || strcmp(nn, node) != 0 || !pod_live(pod) || json_object_get(md, "deletionTimestamp")) continue;
         const char *owner = json_string_value(json_object_get(md, "owner"));
-        if (owner && strncmp(owner, "DaemonSet/", 10) == 0) continue;
+        if (owner && (strncmp(owner, "DaemonSet/", 10) == 0 || strncmp(owner, "Node/", 5) == 0)) continue;
         const char *ns = json_string_value(json_object_get(md, "namespace"));
         const char *name = json_string_value(json_object_get(md, "name"));
         gs_error e;
@@ -1688,7 +1688,9 @@ static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
         node_use *u = &uses[json_integer_value(ix)];
         const char *owner = json_string_value(json_object_get(md, "owner"));
         if (json_object_size(json_object_get(spec, "gpu")) > 0) u->gpu_pods++;
-        else if (!(owner && strncmp(owner, "DaemonSet/", 10) == 0)) u->others++; /* terminating ones too: wait */
+        /* DaemonSet and static (mirror, owned by the Node) pods go with the node; the others are
+         * evicted first, and waited for while terminating */
+        else if (!(owner && (strncmp(owner, "DaemonSet/", 10) == 0 || strncmp(owner, "Node/", 5) == 0))) u->others++;
         if (json_is_true(json_object_get(md, "doNotDisrupt"))) u->dnd_pod = key;
     }
     bool metered = false;
