@@ -163,7 +163,6 @@ typedef struct ctl {
     json_t *pending_seen;    /* ns/pod -> mono ms first seen Pending; -1 once counted; removed when bound */
     json_t *orphans;         /* instance id -> mono ms first seen without a node */
     json_t *unsched;         /* ns/pod -> the packer's last reason (Event when it changes) */
-    json_t *reparts_seen;    /* node#gpu -> true: repartitions said once */
     json_t *draining;        /* node -> {cordoned, next (mono ms of the next eviction round), told: {pod: true}} */
     json_t *dnd_said;        /* node -> the do-not-disrupt reason told (Event once) */
     mig_op mops[MAX_MIG_OPS]; /* MIG reconfigurations in progress (mig_tick) */
@@ -208,7 +207,6 @@ typedef struct ctl {
     bool *to_min;                /* per scaler: its project's budget says scaleToMin */
     json_t *to_min_said;         /* scaler -> true while capped (Event once) */
     int64_t budget_refused, alerts_sent, meter_errors;
-    char last_refusal[256];
 } ctl;
 
 static bool pod_live(const json_t *pod);
@@ -1083,14 +1081,6 @@ fail:
     gs_log_error("metering failed", "err=\"%s\"", rc == GS_ENOMEM ? "out of memory" : e.msg);
 }
 
-/* The packer's budget gate, as gs_budget_gate, remembering the last refusal for the log. */
-static bool run_gate(void *ctx, const char *project, gs_usd_u usd_per_hour, char *why, size_t why_len) {
-    ctl *c = ctx;
-    bool ok = gs_budget_gate(&c->gate, project, usd_per_hour, why, why_len);
-    if (!ok && why && why_len) snprintf(c->last_refusal, sizeof c->last_refusal, "%s", why);
-    return ok;
-}
-
 /* nvidia.com/mig.config for a layout: "all-<profile>" when every GPU is filled with one
  * profile (mig-parted's stock names), else "gpuscale-<profile>x<count>-..." from the counts
  * (a config of that name must exist in the GPU Operator's mig-parted ConfigMap). */
@@ -1489,8 +1479,8 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         if (gs_costgov_tracker_advance(&c->tr, c->ledger, wnow, NULL, 0, &e) == 0) {
             gs_budget_gate_init(&c->gate, wnow, c->tr.states, c->tr.n, c->approved);
             c->gate.soft_mask = c->soft_mask;
-            in.may_add = run_gate;
-            in.gate_ctx = c;
+            in.may_add = gs_budget_gate;
+            in.gate_ctx = &c->gate;
         } else {
             /* hard budgets must not be bypassed: without fresh windows nothing is launched */
             gs_log_error("budget windows unavailable: no launch this tick", "err=\"%s\"", e.msg);
@@ -1573,7 +1563,7 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         if (before && strcmp(before, stable) == 0) continue;
         const gs_pod *pp = &c->snap.pods[x->pod];
         char msg[GS_PACK_REASON + 48];
-        if (strstr(x->reason, "budget refuses")) { /* the gate (run_gate) refused its node */
+        if (strstr(x->reason, "budget refuses")) { /* the budget gate refused its node */
             c->budget_refused++;
             gs_log_warn("launch refused by budget", "pod=%s/%s project=%s reason=\"%s\"", pp->ns, pp->name, pp->project,
                         x->reason);
@@ -2111,7 +2101,6 @@ int gs_cmd_run(int argc, char **argv) {
     c->pending_seen = json_object();
     c->orphans = json_object();
     c->unsched = json_object();
-    c->reparts_seen = json_object();
     c->draining = json_object();
     c->dnd_said = json_object();
     c->mig_backoff = json_object();
@@ -2241,7 +2230,6 @@ out:
     json_decref(c->pending_seen);
     json_decref(c->orphans);
     json_decref(c->unsched);
-    json_decref(c->reparts_seen);
     json_decref(c->draining);
     json_decref(c->dnd_said);
     json_decref(c->mig_backoff);
