@@ -253,9 +253,10 @@ static int setup(void **st) {
             "  cooldownPeriod: 2s\n  advanced: {horizontalPodAutoscalerConfig: {behavior: {scaleDown: {stabilizationWindowSeconds: 0}}}}\n"
             "  triggers: [{type: redis, metadata: {address: '127.0.0.1:%d', listName: train-jobs, "
             "listLength: '1'}}]\n---\n"
-            /* a hard budget no GPU node fits in: research may spend 1 cent this month */
+            /* a hard budget no GPU node fits in: research may spend one micro-dollar this month
+             * (a g5.xlarge would cross it unless less than 4 ms of the month were left) */
             "apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata: {name: research-cap}\nspec:\n"
-            "  project: research\n  limits: {perMonth: '0.01'}\n  enforce: hard\n  onExceeded: block\n---\n"
+            "  project: research\n  limits: {perMonth: '0.000001'}\n  enforce: hard\n  onExceeded: block\n---\n"
             /* a soft budget that batch crosses within seconds (a g5.xlarge is $1.006/hour): then
              * scaleToMin takes its workload to minReplicas (0) although its queue is not empty */
             "apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata: {name: batch-soft}\nspec:\n"
@@ -508,7 +509,7 @@ static void test_unschedulable_pod_event(void **st) {
     assert_true(code == 200 || code == 202);
 }
 
-/* A hard budget on the real control plane: research may spend $0.01 this month, a g5.xlarge
+/* A hard budget on the real control plane: research may spend $0.000001 this month, a g5.xlarge
  * costs $1.006/hour, so the gate refuses the node its pod needs: a BudgetExceeded Event on the
  * pod with the budget's reason, no launch. */
 static void test_budget_refuses_launch(void **st) {
@@ -520,12 +521,12 @@ static void test_budget_refuses_launch(void **st) {
     WAIT_UNTIL(events("research", "BudgetExceeded", "capped", msg, sizeof msg) >= 1, 20, "BudgetExceeded event on the pod");
     fprintf(stderr, "budget: %s\n", msg);
     assert_non_null(strstr(msg, "budget research-cap"));
-    assert_non_null(strstr(msg, "hard month limit $0.01"));
+    assert_non_null(strstr(msg, "hard month limit $0.000001 would be crossed"));
     sleep(2); /* more ticks: still refused, told once, nothing launched */
     assert_int_equal(events("research", "BudgetExceeded", "capped", NULL, 0), 1);
     assert_true(both("gpuscale_launches_total") == 3);
     assert_true(both("gpuscale_budget_refused_launches_total") >= 1);
-    assert_true(both("gpuscale_budget_limit_usd{budget=\"research-cap\",project=\"research\",window=\"month\"}") > 0.0099);
+    assert_true(both("gpuscale_budget_limit_usd{budget=\"research-cap\",project=\"research\",window=\"month\"}") > 0.0000009);
     char ph[32];
     pod_state("research", "capped", ph, sizeof ph, NULL, 0);
     assert_string_equal(ph, "Pending");
