@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include "io/log.h"
+#include "io/kube/yamljson.h"
 #include "model/gpu.h"
+#include "policy/mig.h"
 
 typedef struct kubefake {
     gs_kube *k;
@@ -17,6 +19,8 @@ typedef struct kubefake {
     char zone[GS_NAME_LEN];
     int heartbeat_ms;
     json_t *beats;           /* node -> mono ms of its last heartbeat */
+    char mig_cm_ns[64];      /* the mig-parted ConfigMap the "operator" reads */
+    char mig_cm_name[254];
 } kubefake;
 
 /* Work per tick is capped so a burst (thousands of pods bound at once) never stalls the
@@ -132,6 +136,10 @@ json_t *gs_kubefake_node_json(const gs_catalog *cat, const gs_launch_req *req, c
                              "True", "reason", "KubeFakeReady", "message", "kube-fake node is ready",
                              "lastHeartbeatTime", now, "lastTransitionTime", now);
     json_decref(cap);
+    if (m && gs_gpu_has_mig(m)) /* born with the requested layout: nothing left for mig-manager */
+        json_object_set_new(json_object_get(json_object_get(node, "metadata"), "annotations"),
+                            "gpuscale.dev/kube-fake-mig-applied",
+                            json_string(req->mig_config[0] ? req->mig_config : "all-disabled"));
     return node;
 }
 
@@ -256,51 +264,164 @@ static bool our_node(kubefake *f, const char *name) {
     return name && gs_informer_get(f->nodes, NULL, name) != NULL;
 }
 
-/* The label the GPU Operator's mig-manager watches; we apply it at once and report success. */
+int gs_kubefake_mig_resources(const char *config_yaml, const char *want, const gs_gpu_model *m, int ngpus,
+                              json_t **out, char *why, size_t whylen) {
+    *out = NULL;
+    if (!m || !gs_gpu_has_mig(m) || ngpus <= 0 || ngpus > 64) {
+        snprintf(why, whylen, "node has no MIG-capable GPU labels");
+        return GS_EINVAL;
+    }
+    json_t *docs = NULL;
+    gs_error e;
+    gs_error_clear(&e);
+    int rc = GS_EINVAL;
+    if (!config_yaml || gs_yaml_to_json(config_yaml, strlen(config_yaml), "config.yaml", &docs, &e)) {
+        snprintf(why, whylen, "config.yaml: %.300s", config_yaml ? e.msg : "missing");
+        goto out;
+    }
+    const json_t *entries = json_object_get(json_object_get(json_array_get(docs, 0), "mig-configs"), want);
+    if (!json_is_array(entries)) {
+        snprintf(why, whylen, "mig-parted config \"%.100s\" not found", want);
+        goto out;
+    }
+    int counts[GS_MIG_MAX_PROFILES] = {0}, whole = 0;
+    bool seen[64] = {false};
+    size_t i;
+    json_t *ent;
+    json_array_foreach(entries, i, ent) {
+        const json_t *dev = json_object_get(ent, "devices");
+        bool on = json_is_true(json_object_get(ent, "mig-enabled"));
+        gs_mig_counts mc;
+        memset(&mc, 0, sizeof mc);
+        const char *pk;
+        json_t *pv;
+        json_object_foreach((json_t *)(uintptr_t)json_object_get(ent, "mig-devices"), pk, pv) {
+            int pi = gs_mig_profile_find(m, pk);
+            json_int_t n = json_is_integer(pv) ? json_integer_value(pv) : -1;
+            if (pi < 0 || pi >= GS_MIG_MAX_PROFILES || n < 0 || n > 7) {
+                snprintf(why, whylen, "config \"%.100s\": bad MIG device \"%.64s\" for %s", want, pk, m->name);
+                goto out;
+            }
+            mc.c[pi] = (uint8_t)n;
+        }
+        if (on && !gs_mig_fit(m, NULL, 0, &mc, NULL)) {
+            snprintf(why, whylen, "config \"%.100s\": entry %zu does not fit a %s", want, i, m->name);
+            goto out;
+        }
+        bool all = json_is_string(dev) && strcmp(json_string_value(dev), "all") == 0;
+        if (!all && !json_is_array(dev)) {
+            snprintf(why, whylen, "config \"%.100s\": entry %zu: devices must be \"all\" or a list of indices", want, i);
+            goto out;
+        }
+        for (int g = 0; g < ngpus; g++) {
+            bool mine = all;
+            size_t j;
+            json_t *d;
+            json_array_foreach(dev, j, d) mine |= json_is_integer(d) && json_integer_value(d) == g;
+            if (!mine || seen[g]) continue;
+            seen[g] = true;
+            if (!on) {
+                whole++;
+                continue;
+            }
+            for (int pi = 0; pi < m->nprofiles && pi < GS_MIG_MAX_PROFILES; pi++) counts[pi] += mc.c[pi];
+        }
+    }
+    for (int g = 0; g < ngpus; g++) whole += !seen[g]; /* not named: MIG off */
+    json_t *res = json_object();
+    char v[32];
+    snprintf(v, sizeof v, "%d", whole);
+    json_object_set_new(res, "nvidia.com/gpu", json_string(v));
+    for (int pi = 0; pi < m->nprofiles && pi < GS_MIG_MAX_PROFILES; pi++) {
+        if (!counts[pi]) continue;
+        char name[64];
+        gs_mig_resource_name(&m->profiles[pi], name, sizeof name);
+        snprintf(v, sizeof v, "%d", counts[pi]);
+        json_object_set_new(res, name, json_string(v));
+    }
+    *out = res;
+    rc = 0;
+out:
+    json_decref(docs);
+    return rc;
+}
+
+/* Reads mig-parted config `want` from the ConfigMap mig-manager reads (key config.yaml) and
+ * turns it into the node's extended resources (gs_kubefake_mig_resources). NULL + why when
+ * the config is missing or does not fit the node's GPUs (mig-manager then reports "failed"). */
+static json_t *mig_resources(kubefake *f, const json_t *node, const char *want, char *why, size_t whylen) {
+    const char *model_name = lbl(node, "gpuscale.dev/gpu-model");
+    const char *count = lbl(node, "nvidia.com/gpu.count");
+    int mi = model_name ? gs_gpu_find(model_name) : -1;
+    char path[600];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/%s", f->mig_cm_ns, f->mig_cm_name);
+    json_t *cm = NULL, *res = NULL;
+    gs_error e;
+    gs_error_clear(&e);
+    if (gs_kube_get(f->k, path, &cm, &e)) {
+        snprintf(why, whylen, "configmap %s/%s: %.300s", f->mig_cm_ns, f->mig_cm_name, e.msg);
+        return NULL;
+    }
+    const char *text = json_string_value(json_object_get(json_object_get(cm, "data"), "config.yaml"));
+    (void)gs_kubefake_mig_resources(text, want, mi >= 0 ? gs_gpu_get(mi) : NULL, count ? atoi(count) : 0, &res, why,
+                                    whylen);
+    json_decref(cm);
+    return res;
+}
+
+/* Plays the GPU Operator's mig-manager: a node whose label nvidia.com/mig.config names a
+ * config it has not applied goes to nvidia.com/mig.config.state=pending, then (next tick) the
+ * config is read from the mig-parted ConfigMap and the node's MIG resources are replaced
+ * (state=success), or state=failed when the config is missing or does not fit. The annotation
+ * gpuscale.dev/kube-fake-mig-fail=true makes it fail (tests of the failure path). */
 static void mig_manager(kubefake *f, const json_t *node) {
     const char *want = lbl(node, "nvidia.com/mig.config");
     const char *state = lbl(node, "nvidia.com/mig.config.state");
-    const char *done = json_string_value(json_object_get(
-        json_object_get(json_object_get(node, "metadata"), "annotations"), "gpuscale.dev/kube-fake-mig-applied"));
-    if (!want || (state && strcmp(state, "success") == 0 && done && strcmp(done, want) == 0)) return;
-    if (state && strcmp(state, "failed") == 0 && done && strcmp(done, want) == 0) return;
+    const json_t *ann = json_object_get(json_object_get(node, "metadata"), "annotations");
+    const char *done = json_string_value(json_object_get(ann, "gpuscale.dev/kube-fake-mig-applied"));
+    if (!want || (done && strcmp(done, want) == 0)) return;
     const char *name = json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
-    /* The wanted layout is in the annotation gpuscale.dev/mig-layout: "profile=count,..." per
-     * node (the controller writes it with the label). */
-    const char *layout = json_string_value(json_object_get(
-        json_object_get(json_object_get(node, "metadata"), "annotations"), "gpuscale.dev/mig-layout"));
-    json_t *cap = json_deep_copy(json_object_get(json_object_get(node, "status"), "capacity"));
-    const char *ok = "success";
-    if (cap && layout) {
-        const char *k;
-        json_t *v;
-        void *tmp;
-        json_object_foreach_safe(cap, tmp, k, v) if (strncmp(k, "nvidia.com/mig-", 15) == 0) json_object_set_new(cap, k, json_null());
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", layout);
-        char *save = NULL;
-        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *eq = strchr(tok, '=');
-            if (!eq) { ok = "failed"; break; }
-            *eq = '\0';
-            json_object_set_new(cap, tok, json_string(eq + 1));
-        }
-    }
     char p[512];
     gs_error e;
     gs_error_clear(&e);
-    if (cap && layout && strcmp(ok, "success") == 0) {
-        snprintf(p, sizeof p, "/api/v1/nodes/%s/status", name);
-        json_t *st = json_pack("{s:{s:O,s:O}}", "status", "capacity", cap, "allocatable", cap);
-        if (gs_kube_merge_patch(f->k, p, st, NULL, &e)) ok = "failed";
-        json_decref(st);
-    }
-    json_decref(cap);
     snprintf(p, sizeof p, "/api/v1/nodes/%s", name);
+    if (!state || strcmp(state, "pending") != 0) {
+        json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", "nvidia.com/mig.config.state", "pending");
+        gs_kube_merge_patch(f->k, p, patch, NULL, &e);
+        json_decref(patch);
+        return;
+    }
+    char why[1024] = "";
+    json_t *res = NULL;
+    const char *fail = json_string_value(json_object_get(ann, "gpuscale.dev/kube-fake-mig-fail"));
+    if (fail && strcmp(fail, "true") == 0) snprintf(why, sizeof why, "failure injected by annotation");
+    else res = mig_resources(f, node, want, why, sizeof why);
+    const char *ok = res ? "success" : "failed";
+    if (res) {
+        json_t *cap = json_deep_copy(json_object_get(json_object_get(node, "status"), "capacity"));
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(cap, tmp, k, v) if (strncmp(k, "nvidia.com/mig-", 15) == 0 ||
+                                                     strcmp(k, "nvidia.com/gpu") == 0) json_object_set_new(cap, k, json_null());
+        json_object_update(cap, res);
+        char sp[512];
+        snprintf(sp, sizeof sp, "/api/v1/nodes/%s/status", name);
+        json_t *st = json_pack("{s:{s:O,s:O}}", "status", "capacity", cap, "allocatable", cap);
+        if (gs_kube_merge_patch(f->k, sp, st, NULL, &e)) {
+            ok = "failed";
+            snprintf(why, sizeof why, "status update: %.300s", e.msg);
+        }
+        json_decref(st);
+        json_decref(cap);
+        json_decref(res);
+    }
     json_t *patch = json_pack("{s:{s:{s:s},s:{s:s}}}", "metadata", "labels", "nvidia.com/mig.config.state", ok,
                               "annotations", "gpuscale.dev/kube-fake-mig-applied", want);
     gs_kube_merge_patch(f->k, p, patch, NULL, &e);
     json_decref(patch);
+    if (strcmp(ok, "success") == 0) gs_log_info("kube-fake mig-manager applied", "node=%s config=%s", name, want);
+    else gs_log_warn("kube-fake mig-manager failed", "node=%s config=%s reason=\"%s\"", name, want, why);
 }
 
 static int kf_tick(void *self, gs_error *err) {
@@ -411,6 +532,9 @@ int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const 
     snprintf(f->zone, sizeof f->zone, "%s", opts && opts->zone ? opts->zone : "fake-zone-a");
     f->heartbeat_ms = opts && opts->heartbeat_ms > 0 ? opts->heartbeat_ms : 10000;
     f->beats = json_object();
+    snprintf(f->mig_cm_ns, sizeof f->mig_cm_ns, "%s", opts && opts->mig_configmap_ns ? opts->mig_configmap_ns : GS_MIG_CONFIGMAP_NS);
+    snprintf(f->mig_cm_name, sizeof f->mig_cm_name, "%s",
+             opts && opts->mig_configmap ? opts->mig_configmap : GS_MIG_CONFIGMAP_NAME);
     f->nodes = gs_informer_new(k, "/api/v1/nodes", GS_KUBEFAKE_LABEL "=kube-fake", NULL, NULL, NULL);
     if (!pods) {
         f->own_pods = gs_informer_new(k, "/api/v1/pods", NULL, trim_pod, NULL, NULL);
