@@ -14,6 +14,8 @@ PKGS=(
   tzdata
   # real peers the tests start on loopback
   redis-server rabbitmq-server prometheus
+  # control-plane tests run in their own network namespace (tests/kube/netns.sh)
+  iproute2 util-linux
 )
 
 missing=()

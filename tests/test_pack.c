@@ -459,12 +459,15 @@ static void test_taints_and_selectors(void **st) {
     int32_t a = pod(&f, "a", GS_GPU_WHOLE, 1, NULL);
     int32_t b = pod(&f, "b", GS_GPU_WHOLE, 1, NULL);
     gs_pod *pb = &f.s.pods[b];
-    snprintf(pb->spec.tolerations[0].key, GS_VALUE_LEN, "gpu");
-    pb->spec.tolerations[0].op = GS_TOL_EXISTS;
-    pb->spec.tolerations[0].effect = -1;
+    gs_toleration tol = {.op = GS_TOL_EXISTS, .effect = -1};
+    snprintf(tol.key, GS_VALUE_LEN, "gpu");
+    gs_kv pin;
+    snprintf(pin.key, GS_VALUE_LEN, "karpenter.sh/capacity-type");
+    snprintf(pin.value, GS_VALUE_LEN, "on-demand");
+    /* the pod's rules are the test's own arrays (they outlive the plan) */
+    pb->spec.tolerations = &tol;
     pb->spec.n_tolerations = 1;
-    snprintf(pb->spec.node_selector[0].key, GS_VALUE_LEN, "karpenter.sh/capacity-type");
-    snprintf(pb->spec.node_selector[0].value, GS_VALUE_LEN, "on-demand");
+    pb->spec.node_selector = &pin;
     pb->spec.n_node_selector = 1;
     plan_ok(&f, NULL, NULL);
     assert_string_equal(reason(&f, a), "pool whole: taint gpu=true not tolerated");
@@ -531,10 +534,14 @@ static void test_deterministic_and_candidates(void **st) {
     fx_free(&f);
 }
 
-static void sel(gs_pod *p, const char *k, const char *v) {
-    gs_kv *kv = &p->spec.node_selector[p->spec.n_node_selector++];
-    snprintf(kv->key, sizeof kv->key, "%s", k);
-    snprintf(kv->value, sizeof kv->value, "%s", v);
+/* Pins pod p with one selector, interned in the snapshot's store like gs_snapshot_add_pod does. */
+static void sel(fx *f, gs_pod *p, const char *k, const char *v) {
+    gs_kv kv;
+    snprintf(kv.key, sizeof kv.key, "%s", k);
+    snprintf(kv.value, sizeof kv.value, "%s", v);
+    p->spec.node_selector = &kv;
+    p->spec.n_node_selector = 1;
+    assert_int_equal(gs_rules_intern(&f->s.rules, &p->spec), 0);
 }
 
 static void test_selector_pins_claims(void **st) {
@@ -547,16 +554,16 @@ static void test_selector_pins_claims(void **st) {
     pool(&f, "whole", GS_SHARE_EXCLUSIVE, NULL);
     /* a: pinned to instance type "big" -> its claim offers only "big" */
     int32_t a = pod(&f, "a", GS_GPU_WHOLE, 1, NULL);
-    sel(&f.s.pods[a], "node.kubernetes.io/instance-type", "big");
+    sel(&f, &f.s.pods[a], "node.kubernetes.io/instance-type", "big");
     /* b: zone us-east-1b -> its claim carries the zone */
     int32_t b = pod(&f, "b", GS_GPU_WHOLE, 1, NULL);
-    sel(&f.s.pods[b], "topology.kubernetes.io/zone", "us-east-1b");
+    sel(&f, &f.s.pods[b], "topology.kubernetes.io/zone", "us-east-1b");
     /* c: GPU model h100 */
     int32_t c = pod(&f, "c", GS_GPU_WHOLE, 1, NULL);
-    sel(&f.s.pods[c], "gpuscale.dev/gpu-model", "h100-80gb");
+    sel(&f, &f.s.pods[c], "gpuscale.dev/gpu-model", "h100-80gb");
     /* d: a label no pool sets */
     int32_t d = pod(&f, "d", GS_GPU_WHOLE, 1, NULL);
-    sel(&f.s.pods[d], "team", "ml");
+    sel(&f, &f.s.pods[d], "team", "ml");
     plan_ok(&f, NULL, NULL);
     const gs_claim *ca = &f.plan.claims[where(&f, a)->target];
     assert_int_equal(ca->ncand, 1);

@@ -748,7 +748,10 @@ static bool pod_gpu_req(const json_t *spec, gs_gpu_req *r) {
     return false;
 }
 
-static void pod_spec_from(const json_t *spec, gs_pod_spec *s) {
+/* sel and tols are the caller's arrays s points at until gs_snapshot_add_pod copies them. */
+static void pod_spec_from(const json_t *spec, gs_pod_spec *s, gs_kv *sel, gs_toleration *tols) {
+    s->node_selector = sel;
+    s->tolerations = tols;
     s->cpu = json_integer_value(json_object_get(spec, "cpu"));
     s->mem = json_integer_value(json_object_get(spec, "mem"));
     s->priority = (int32_t)json_integer_value(json_object_get(spec, "priority"));
@@ -756,7 +759,7 @@ static void pod_spec_from(const json_t *spec, gs_pod_spec *s) {
     json_t *v;
     json_object_foreach((json_t *)(uintptr_t)json_object_get(spec, "sel"), k, v) {
         if (s->n_node_selector >= GS_MAX_LABELS) break;
-        gs_kv *kv = &s->node_selector[s->n_node_selector++];
+        gs_kv *kv = &sel[s->n_node_selector++];
         snprintf(kv->key, sizeof kv->key, "%s", k);
         snprintf(kv->value, sizeof kv->value, "%s", json_string_value(v) ? json_string_value(v) : "");
     }
@@ -764,7 +767,7 @@ static void pod_spec_from(const json_t *spec, gs_pod_spec *s) {
     json_t *t;
     json_array_foreach(json_object_get(spec, "tol"), i, t) {
         if (s->n_tolerations >= GS_MAX_TAINTS) break;
-        gs_toleration *to = &s->tolerations[s->n_tolerations++];
+        gs_toleration *to = &tols[s->n_tolerations++];
         const char *key = json_string_value(json_object_get(t, "key"));
         const char *val = json_string_value(json_object_get(t, "value"));
         const char *op = json_string_value(json_object_get(t, "operator"));
@@ -828,6 +831,8 @@ static int build_snapshot(ctl *c, int64_t now) {
     gs_snapshot *s = &c->snap;
     s->nnodes = 0;
     s->npods = 0;
+    gs_rules_store_free(s->rules); /* the last snapshot's pods were its only users */
+    s->rules = NULL;
     s->now = now;
     json_t *idx = json_object(); /* node name -> snapshot index */
     if (!idx) return GS_ENOMEM;
@@ -895,7 +900,9 @@ static int build_snapshot(ctl *c, int64_t now) {
         snprintf(p.ns, sizeof p.ns, "%s", json_string_value(json_object_get(md, "namespace")));
         int si = scaler_of_pod(c, pod);
         snprintf(p.project, sizeof p.project, "%s", si >= 0 && c->cfg.scalers[si].project[0] ? c->cfg.scalers[si].project : p.ns);
-        pod_spec_from(spec, &p.spec);
+        gs_kv sel[GS_MAX_LABELS];
+        gs_toleration tols[GS_MAX_TAINTS];
+        pod_spec_from(spec, &p.spec, sel, tols);
         p.spec.gpu = r;
         p.phase = GS_POD_PENDING;
         p.node = -1;

@@ -224,7 +224,9 @@ static int parse_node(const walk *w, const gs_yaml_node *m, const gs_pool *pools
 
 /* ---------------------------------------------------------------- pods */
 
-static int parse_pod(const walk *w, const gs_yaml_node *m, const gs_snapshot *s, gs_pod *p) {
+/* sel and tols are the caller's arrays the pod's spec points at until gs_snapshot_add_pod copies them. */
+static int parse_pod(const walk *w, const gs_yaml_node *m, const gs_snapshot *s, gs_pod *p, gs_kv *sel,
+                     gs_toleration *tols) {
     static const char *const known[] = {"name", "namespace", "project", "workload", "priority", "requests",
                                         "nodeSelector", "tolerations", "node", "phase", NULL};
     int rc;
@@ -279,7 +281,8 @@ static int parse_pod(const walk *w, const gs_yaml_node *m, const gs_snapshot *s,
             const gs_yaml_node *k = ns->kids[i], *x = ns->kids[i + 1];
             if (x->kind != GS_YAML_SCALAR || strlen(k->str) >= GS_VALUE_LEN || strlen(x->str) >= GS_VALUE_LEN)
                 return bad(w, k, "pod.nodeSelector: expected short string keys and values");
-            gs_kv *kv = &p->spec.node_selector[p->spec.n_node_selector++];
+            gs_kv *kv = &sel[p->spec.n_node_selector++];
+            p->spec.node_selector = sel;
             snprintf(kv->key, sizeof kv->key, "%s", k->str);
             snprintf(kv->value, sizeof kv->value, "%s", x->str);
         }
@@ -292,7 +295,8 @@ static int parse_pod(const walk *w, const gs_yaml_node *m, const gs_snapshot *s,
             const gs_yaml_node *x = ts->kids[i];
             static const char *const tk[] = {"key", "operator", "value", "effect", NULL};
             if ((rc = want(w, x, GS_YAML_MAP, "toleration")) || (rc = check_keys(w, x, "toleration", tk))) return rc;
-            gs_toleration *t = &p->spec.tolerations[i];
+            gs_toleration *t = &tols[i];
+            p->spec.tolerations = tols;
             char op[32] = "Equal", eff[32] = "";
             if ((rc = get_str(w, x, "key", "toleration", t->key, sizeof t->key, false)) ||
                 (rc = get_str(w, x, "value", "toleration", t->value, sizeof t->value, false)) ||
@@ -375,7 +379,9 @@ static int walk_root(const walk *w, const gs_yaml_node *root, const gs_pool *cpo
         if ((rc = want(w, ps, GS_YAML_SEQ, "pods"))) return rc;
         for (int32_t i = 0; i < ps->n; i++) {
             gs_pod p;
-            if ((rc = parse_pod(w, ps->kids[i], &out->snap, &p))) return rc;
+            gs_kv sel[GS_MAX_LABELS];
+            gs_toleration tols[GS_MAX_TAINTS];
+            if ((rc = parse_pod(w, ps->kids[i], &out->snap, &p, sel, tols))) return rc;
             int32_t r = gs_snapshot_add_pod(&out->snap, &p);
             if (r < 0) return gs_error_set(w->err, r, "out of memory");
             if (p.node >= 0 && p.phase == GS_POD_RUNNING) {

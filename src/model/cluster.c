@@ -13,6 +13,7 @@ void gs_snapshot_init(gs_snapshot *s) {
 void gs_snapshot_free(gs_snapshot *s) {
     free(s->nodes);
     free(s->pods);
+    gs_rules_store_free(s->rules);
     memset(s, 0, sizeof *s);
 }
 
@@ -31,7 +32,11 @@ int32_t gs_snapshot_add_pod(gs_snapshot *s, const gs_pod *p) {
     int rc = gs_array_grow(&arr, &s->cap_pods, sizeof *p, s->npods + 1);
     s->pods = arr;
     if (rc) return rc;
+    gs_pod_spec spec = p->spec;
+    rc = gs_rules_intern(&s->rules, &spec);
+    if (rc) return rc;
     s->pods[s->npods] = *p;
+    s->pods[s->npods].spec = spec;
     return s->npods++;
 }
 

@@ -86,11 +86,14 @@ typedef struct gs_snapshot {
     int32_t nnodes, cap_nodes;
     gs_pod *pods;
     int32_t npods, cap_pods;
+    gs_rules_store *rules;  /* the pods' selectors and tolerations (shared copies) */
 } gs_snapshot;
 
 void gs_snapshot_init(gs_snapshot *s);
 void gs_snapshot_free(gs_snapshot *s);
-/* Append; return the new index or a negative gs_err. The object is copied. */
+/* Append; return the new index or a negative gs_err. The object is copied; a pod's selector
+ * and toleration arrays are copied into the snapshot's rules store (identical ones shared),
+ * so the caller's arrays may be temporary. Never write through a stored pod's arrays. */
 int32_t gs_snapshot_add_node(gs_snapshot *s, const gs_node *n);
 int32_t gs_snapshot_add_pod(gs_snapshot *s, const gs_pod *p);
 int gs_snapshot_find_node(const gs_snapshot *s, const char *name);

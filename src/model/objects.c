@@ -44,6 +44,7 @@ void gs_config_free(gs_config *c) {
     free(c->scalers);
     free(c->budgets);
     free(c->envs);
+    gs_rules_store_free(c->rules);
     memset(c, 0, sizeof *c);
 }
 
@@ -132,4 +133,125 @@ bool gs_pool_allows_profile(const gs_pool *p, const char *profile) {
     for (int32_t i = 0; i < p->n_mig_profiles; i++)
         if (strcmp(p->mig_profiles[i], profile) == 0) return true;
     return false;
+}
+
+/* ---- interned selector/toleration arrays ---- */
+
+typedef struct rules_entry {
+    uint64_t hash;
+    int32_t n;         /* element count */
+    bool tol;          /* tolerations (else selector) */
+    void *data;
+} rules_entry;
+
+struct gs_rules_store {
+    rules_entry *tab;  /* open addressing, power-of-two size */
+    size_t cap, used, bytes;
+};
+
+static uint64_t fnv_bytes(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+static uint64_t fnv_str(uint64_t h, const char *s) {
+    return fnv_bytes(h, s, strlen(s) + 1);
+}
+
+static uint64_t sel_hash(const gs_kv *kv, int32_t n) {
+    uint64_t h = 14695981039346656037ULL;
+    for (int32_t i = 0; i < n; i++) h = fnv_str(fnv_str(h, kv[i].key), kv[i].value);
+    return h ^ 0x5e1ULL;
+}
+static uint64_t tol_hash(const gs_toleration *t, int32_t n) {
+    uint64_t h = 14695981039346656037ULL;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t v[2] = {(int32_t)t[i].op, t[i].effect};
+        h = fnv_bytes(fnv_str(fnv_str(h, t[i].key), t[i].value), v, sizeof v);
+    }
+    return h ^ 0x701ULL;
+}
+static bool sel_eq(const gs_kv *a, const gs_kv *b, int32_t n) {
+    for (int32_t i = 0; i < n; i++)
+        if (strcmp(a[i].key, b[i].key) || strcmp(a[i].value, b[i].value)) return false;
+    return true;
+}
+static bool tol_eq(const gs_toleration *a, const gs_toleration *b, int32_t n) {
+    for (int32_t i = 0; i < n; i++)
+        if (strcmp(a[i].key, b[i].key) || strcmp(a[i].value, b[i].value) || a[i].op != b[i].op ||
+            a[i].effect != b[i].effect)
+            return false;
+    return true;
+}
+
+static int store_grow(gs_rules_store *s) {
+    size_t ncap = s->cap ? s->cap * 2 : 64;
+    rules_entry *nt = calloc(ncap, sizeof *nt);
+    if (!nt) return GS_ENOMEM;
+    for (size_t i = 0; i < s->cap; i++) {
+        if (!s->tab[i].data) continue;
+        size_t j = (size_t)s->tab[i].hash & (ncap - 1);
+        while (nt[j].data) j = (j + 1) & (ncap - 1);
+        nt[j] = s->tab[i];
+    }
+    free(s->tab);
+    s->tab = nt;
+    s->cap = ncap;
+    return 0;
+}
+
+/* The stored copy of (data, n) of one kind; NULL on allocation failure. */
+static const void *intern(gs_rules_store *s, bool tol, const void *data, int32_t n) {
+    uint64_t h = tol ? tol_hash(data, n) : sel_hash(data, n);
+    if (s->cap) {
+        for (size_t j = (size_t)h & (s->cap - 1); s->tab[j].data; j = (j + 1) & (s->cap - 1)) {
+            const rules_entry *e = &s->tab[j];
+            if (e->hash != h || e->n != n || e->tol != tol) continue;
+            if (e->data == data) return data;
+            if (tol ? tol_eq(e->data, data, n) : sel_eq(e->data, data, n)) return e->data;
+        }
+    }
+    if ((s->used + 1) * 2 > s->cap && store_grow(s)) return NULL;
+    size_t sz = (size_t)n * (tol ? sizeof(gs_toleration) : sizeof(gs_kv));
+    void *copy = malloc(sz);
+    if (!copy) return NULL;
+    memcpy(copy, data, sz);
+    size_t j = (size_t)h & (s->cap - 1);
+    while (s->tab[j].data) j = (j + 1) & (s->cap - 1);
+    s->tab[j] = (rules_entry){.hash = h, .n = n, .tol = tol, .data = copy};
+    s->used++;
+    s->bytes += sz;
+    return copy;
+}
+
+int gs_rules_intern(gs_rules_store **store, gs_pod_spec *spec) {
+    if (spec->n_node_selector < 0 || spec->n_node_selector > GS_MAX_LABELS || spec->n_tolerations < 0 ||
+        spec->n_tolerations > GS_MAX_TAINTS)
+        return GS_EINVAL;
+    if (spec->n_node_selector == 0) spec->node_selector = NULL;
+    if (spec->n_tolerations == 0) spec->tolerations = NULL;
+    if (!spec->node_selector && !spec->tolerations) return 0;
+    if (!*store) {
+        *store = calloc(1, sizeof **store);
+        if (!*store) return GS_ENOMEM;
+    }
+    const void *sel = NULL, *tol = NULL;
+    if (spec->node_selector && !(sel = intern(*store, false, spec->node_selector, spec->n_node_selector)))
+        return GS_ENOMEM;
+    if (spec->tolerations && !(tol = intern(*store, true, spec->tolerations, spec->n_tolerations)))
+        return GS_ENOMEM;
+    spec->node_selector = sel;
+    spec->tolerations = tol;
+    return 0;
+}
+
+void gs_rules_store_free(gs_rules_store *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->cap; i++) free(s->tab[i].data);
+    free(s->tab);
+    free(s);
+}
+
+size_t gs_rules_store_bytes(const gs_rules_store *s) {
+    return s ? s->bytes + s->cap * sizeof(rules_entry) + sizeof *s : 0;
 }

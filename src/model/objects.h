@@ -69,12 +69,27 @@ typedef struct gs_pod_spec {
     gs_mcpu cpu;
     gs_mib mem;
     gs_gpu_req gpu;
-    gs_kv node_selector[GS_MAX_LABELS];
+    /* Where the pod may run. The arrays are shared, read-only and owned by a gs_rules_store
+     * (the config's or the snapshot's), so a spec is small and copies are cheap: thousands of
+     * replicas of one template share one copy. NULL when the count is 0. Build them in your
+     * own arrays and hand them to gs_rules_intern (gs_snapshot_add_pod does it for pods). */
+    const gs_kv *node_selector;            /* at most GS_MAX_LABELS */
     int32_t n_node_selector;
-    gs_toleration tolerations[GS_MAX_TAINTS];
+    const gs_toleration *tolerations;      /* at most GS_MAX_TAINTS */
     int32_t n_tolerations;
     int32_t priority;
 } gs_pod_spec;
+
+/* Owner of interned selector and toleration arrays: identical arrays are stored once and
+ * never move until the store is freed. */
+typedef struct gs_rules_store gs_rules_store;
+/* Copies spec's node_selector and tolerations into *store (created on first use) and points
+ * spec at the stored copies. Returns 0 or GS_ENOMEM (spec unchanged), GS_EINVAL if a count is
+ * out of range. */
+int gs_rules_intern(gs_rules_store **store, gs_pod_spec *spec);
+void gs_rules_store_free(gs_rules_store *store);
+/* Bytes held (for memory figures). */
+size_t gs_rules_store_bytes(const gs_rules_store *store);
 
 /* ---- GPUPool (Karpenter NodePool + GPU sharing) ---- */
 
@@ -246,6 +261,7 @@ typedef struct gs_config {
     int32_t nbudgets;
     gs_environment *envs;
     int32_t nenvs;
+    gs_rules_store *rules;  /* the templates' selectors and tolerations */
 } gs_config;
 
 void gs_config_free(gs_config *c);

@@ -1004,7 +1004,7 @@ static int resource_map(ld *L, const node *m, gs_mcpu *cpu, gs_mib *mem, gs_gpu_
     return rc;
 }
 
-static int tolerations(ld *L, const node *seq, gs_pod_spec *ps) {
+static int tolerations(ld *L, const node *seq, gs_toleration *tols, int32_t *ntols) {
     int rc = want(L, seq, GS_YAML_SEQ);
     if (rc) return rc;
     if (seq->n > GS_MAX_TAINTS) return fail(L, seq, "at most %d tolerations", GS_MAX_TAINTS);
@@ -1013,7 +1013,7 @@ static int tolerations(ld *L, const node *seq, gs_pod_spec *ps) {
     for (int32_t i = 0; i < seq->n && !rc; i++) {
         const node *e = seq->kids[i];
         size_t o = push_idx(L, i);
-        gs_toleration *t = &ps->tolerations[ps->n_tolerations];
+        gs_toleration *t = &tols[*ntols];
         memset(t, 0, sizeof *t);
         rc = want(L, e, GS_YAML_MAP);
         if (!rc) rc = check_keys(L, e, keys);
@@ -1034,7 +1034,7 @@ static int tolerations(ld *L, const node *seq, gs_pod_spec *ps) {
             rc = fail(L, e, "operator Equal needs a key");
         t->op = (gs_tol_op)op;
         t->effect = ef;
-        if (!rc) ps->n_tolerations++;
+        if (!rc) (*ntols)++;
         pop(L, o);
     }
     return rc;
@@ -1094,13 +1094,23 @@ static int pod_template(ld *L, const node *tpl, gs_pod_spec *ps, pos *gpu_at) {
         gpu_at->line = gk->line;
         gpu_at->col = gk->col;
     }
-    rc = kv_map(L, tpl, "nodeSelector", ps->node_selector, GS_MAX_LABELS, &ps->n_node_selector);
+    gs_kv sel[GS_MAX_LABELS];
+    gs_toleration tols[GS_MAX_TAINTS];
+    int32_t nsel = 0, ntols = 0;
+    rc = kv_map(L, tpl, "nodeSelector", sel, GS_MAX_LABELS, &nsel);
     const node *tol = NULL;
     if (!rc) rc = opt_seq(L, tpl, "tolerations", &tol);
     if (!rc && tol) {
         size_t o2 = push(L, "tolerations");
-        rc = tolerations(L, tol, ps);
+        rc = tolerations(L, tol, tols, &ntols);
         pop(L, o2);
+    }
+    if (!rc) {
+        ps->node_selector = sel;
+        ps->n_node_selector = nsel;
+        ps->tolerations = tols;
+        ps->n_tolerations = ntols;
+        if (gs_rules_intern(&L->cfg.rules, ps)) rc = fail(L, tpl, "out of memory");
     }
     if (!rc) rc = opt_i32(L, tpl, "priority", -2147483647LL - 1, 1000000000, &ps->priority);
     return rc;

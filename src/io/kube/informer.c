@@ -18,7 +18,10 @@ struct gs_informer {
     gs_informer_trim trim;
     gs_informer_cb cb;
     void *ud;
-    json_t *store;
+    json_t *store;          /* JSON mode: key -> object */
+    gs_informer_codec codec; /* typed mode when codec.decode is set */
+    gs_informer_rec_cb rcb;
+    struct rmap *recs;      /* typed mode: key -> record */
     char rv[64];
     bool synced;
     inf_state state;
@@ -38,6 +41,99 @@ struct gs_informer {
 };
 
 static CURLM *g_multi; /* one multi handle for the process's informers */
+
+/* ---- typed mode: an open-addressing map key -> record ---- */
+
+typedef struct rslot {
+    char *key;   /* NULL: empty; TOMB: deleted */
+    void *rec;
+    uint64_t hash;
+} rslot;
+typedef struct rmap {
+    rslot *s;
+    size_t cap, used, live; /* used counts tombstones too */
+} rmap;
+static char tomb_mark;
+#define TOMB (&tomb_mark)
+
+static uint64_t khash(const char *k) {
+    uint64_t h = 14695981039346656037ULL;
+    for (; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+    return h;
+}
+
+static rslot *rmap_find(const rmap *m, const char *key, uint64_t h) {
+    if (!m || !m->cap) return NULL;
+    for (size_t i = (size_t)h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        rslot *x = &m->s[i];
+        if (!x->key) return NULL;
+        if (x->key != TOMB && x->hash == h && strcmp(x->key, key) == 0) return x;
+    }
+}
+
+static int rmap_grow(rmap *m) {
+    size_t ncap = m->cap ? m->cap : 64;
+    while ((m->live + 1) * 2 > ncap) ncap *= 2;
+    if (ncap == m->cap && (m->used + 1) * 4 <= m->cap * 3) return 0;
+    rslot *ns = calloc(ncap, sizeof *ns);
+    if (!ns) return GS_ENOMEM;
+    for (size_t i = 0; i < m->cap; i++) {
+        rslot *x = &m->s[i];
+        if (!x->key || x->key == TOMB) continue;
+        size_t j = (size_t)x->hash & (ncap - 1);
+        while (ns[j].key) j = (j + 1) & (ncap - 1);
+        ns[j] = *x;
+    }
+    free(m->s);
+    m->s = ns;
+    m->cap = ncap;
+    m->used = m->live;
+    return 0;
+}
+
+/* Puts rec under key; *old gets the replaced record (or NULL). */
+static int rmap_put(rmap *m, const char *key, void *rec, void **old) {
+    uint64_t h = khash(key);
+    *old = NULL;
+    rslot *x = rmap_find(m, key, h);
+    if (x) {
+        *old = x->rec;
+        x->rec = rec;
+        return 0;
+    }
+    if ((m->used + 1) * 4 > m->cap * 3 && rmap_grow(m)) return GS_ENOMEM;
+    char *k = strdup(key);
+    if (!k) return GS_ENOMEM;
+    size_t j = (size_t)h & (m->cap - 1);
+    while (m->s[j].key && m->s[j].key != TOMB) j = (j + 1) & (m->cap - 1);
+    if (!m->s[j].key) m->used++;
+    m->s[j] = (rslot){k, rec, h};
+    m->live++;
+    return 0;
+}
+
+/* Removes key; returns its record (NULL if absent). */
+static void *rmap_del(rmap *m, const char *key) {
+    rslot *x = rmap_find(m, key, khash(key));
+    if (!x) return NULL;
+    void *rec = x->rec;
+    free(x->key);
+    x->key = TOMB;
+    x->rec = NULL;
+    m->live--;
+    return rec;
+}
+
+static void rmap_free(rmap *m, void (*release)(void *)) {
+    if (!m) return;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->s[i].key && m->s[i].key != TOMB) {
+            if (release) release(m->s[i].rec);
+            free(m->s[i].key);
+        }
+    free(m->s);
+    free(m);
+}
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -71,24 +167,71 @@ static void stop_watch(gs_informer *inf, CURLM *m) {
     inf->hdrs = NULL;
 }
 
+gs_informer *gs_informer_new_typed(gs_kube *k, const char *path, const char *selector,
+                                   const gs_informer_codec *codec, gs_informer_rec_cb cb, void *ud) {
+    if (!codec || !codec->decode || !codec->equal || !codec->release) return NULL;
+    gs_informer *inf = gs_informer_new(k, path, selector, NULL, NULL, ud);
+    if (!inf) return NULL;
+    inf->codec = *codec;
+    inf->rcb = cb;
+    inf->recs = calloc(1, sizeof *inf->recs);
+    if (!inf->recs) {
+        gs_informer_free(inf);
+        return NULL;
+    }
+    return inf;
+}
+
 void gs_informer_free(gs_informer *inf) {
     if (!inf) return;
     stop_watch(inf, g_multi);
     json_decref(inf->store);
+    rmap_free(inf->recs, inf->codec.release);
     free(inf->line);
     free(inf);
 }
 
 bool gs_informer_synced(const gs_informer *inf) { return inf->synced; }
-const json_t *gs_informer_store(const gs_informer *inf) { return inf->store; }
+const json_t *gs_informer_store(const gs_informer *inf) { return inf->codec.decode ? NULL : inf->store; }
+
+size_t gs_informer_count(const gs_informer *inf) {
+    return inf->codec.decode ? inf->recs->live : json_object_size(inf->store);
+}
+
+static void make_key(const char *ns, const char *name, char *key, size_t size) {
+    if (ns && ns[0]) snprintf(key, size, "%s/%s", ns, name);
+    else snprintf(key, size, "%s", name);
+}
+
+const void *gs_informer_rec(const gs_informer *inf, const char *ns, const char *name) {
+    if (!inf->codec.decode) return NULL;
+    char key[600];
+    make_key(ns, name, key, sizeof key);
+    rslot *x = rmap_find(inf->recs, key, khash(key));
+    return x ? x->rec : NULL;
+}
+
+bool gs_informer_next(const gs_informer *inf, size_t *pos, const char **key, const void **rec) {
+    if (!inf->codec.decode) return false;
+    const rmap *m = inf->recs;
+    for (; *pos < m->cap; (*pos)++) {
+        const rslot *x = &m->s[*pos];
+        if (!x->key || x->key == TOMB) continue;
+        if (key) *key = x->key;
+        if (rec) *rec = x->rec;
+        (*pos)++;
+        return true;
+    }
+    return false;
+}
 const char *gs_informer_path(const gs_informer *inf) { return inf->path; }
 const char *gs_informer_rv(const gs_informer *inf) { return inf->rv; }
 gs_informer_stats gs_informer_get_stats(const gs_informer *inf) { return inf->st; }
 
 const json_t *gs_informer_get(const gs_informer *inf, const char *ns, const char *name) {
+    if (inf->codec.decode) return NULL;
     char key[600];
-    if (ns && ns[0]) snprintf(key, sizeof key, "%s/%s", ns, name);
-    else snprintf(key, sizeof key, "%s", name);
+    make_key(ns, name, key, sizeof key);
     return json_object_get(inf->store, key);
 }
 
@@ -120,7 +263,85 @@ static void backoff(gs_informer *inf, inf_state then, const char *why) {
     gs_log(GS_LOG_WARN, "watch backoff", "path=%s delay_ms=%ld reason=\"%s\"", inf->path, d, why);
 }
 
+/* Typed mode's relist: records decoded page by page, then diffed against the cache. */
+static int do_list_typed(gs_informer *inf, gs_error *err) {
+    rmap *fresh = calloc(1, sizeof *fresh);
+    if (!fresh) return GS_ENOMEM;
+    char cont[2048] = "";
+    char rv[64] = "";
+    int rc = 0;
+    for (;;) {
+        char p[4096], sel[1024], ce[2048];
+        int n = snprintf(p, sizeof p, "%s?limit=500", inf->path);
+        if (inf->selector[0])
+            n += snprintf(p + n, sizeof p - (size_t)n, "&labelSelector=%s",
+                          gs_kube_qescape(inf->selector, sel, sizeof sel));
+        if (cont[0]) snprintf(p + n, sizeof p - (size_t)n, "&continue=%s", gs_kube_qescape(cont, ce, sizeof ce));
+        json_t *list = NULL;
+        rc = gs_kube_get(inf->k, p, &list, err);
+        if (rc) break;
+        size_t i;
+        json_t *it;
+        json_array_foreach(json_object_get(list, "items"), i, it) {
+            char key[600];
+            if (obj_key(it, key, sizeof key)) continue;
+            prepare(inf, it);
+            void *rec = inf->codec.decode(inf->codec.ud, it), *old = NULL;
+            if (!rec) {
+                gs_log(GS_LOG_WARN, "object not cached", "path=%s key=%s", inf->path, key);
+                continue;
+            }
+            if (rmap_put(fresh, key, rec, &old)) {
+                inf->codec.release(rec);
+                rc = gs_error_set(err, GS_ENOMEM, "%s: out of memory", inf->path);
+                break;
+            }
+            if (old) inf->codec.release(old);
+        }
+        const json_t *md = json_object_get(list, "metadata");
+        const char *r = json_string_value(json_object_get(md, "resourceVersion"));
+        const char *c = json_string_value(json_object_get(md, "continue"));
+        if (r) snprintf(rv, sizeof rv, "%s", r);
+        snprintf(cont, sizeof cont, "%s", c ? c : "");
+        json_decref(list);
+        if (rc || !cont[0]) break;
+    }
+    if (rc) {
+        rmap_free(fresh, inf->codec.release);
+        return rc;
+    }
+    rmap *st = inf->recs;
+    for (size_t i = 0; i < st->cap; i++) {
+        rslot *x = &st->s[i];
+        if (!x->key || x->key == TOMB || rmap_find(fresh, x->key, x->hash)) continue;
+        if (inf->rcb) inf->rcb(inf->ud, inf, GS_WATCH_DELETED, x->key, x->rec);
+        inf->codec.release(rmap_del(st, x->key));
+    }
+    for (size_t i = 0; i < fresh->cap; i++) {
+        rslot *x = &fresh->s[i];
+        if (!x->key || x->key == TOMB) continue;
+        rslot *o = rmap_find(st, x->key, x->hash);
+        if (o && inf->codec.equal(o->rec, x->rec)) {
+            inf->codec.release(x->rec);
+            continue;
+        }
+        void *old = NULL;
+        if (rmap_put(st, x->key, x->rec, &old)) { /* out of memory: drop it, the next relist retries */
+            inf->codec.release(x->rec);
+            continue;
+        }
+        if (inf->rcb) inf->rcb(inf->ud, inf, old ? GS_WATCH_MODIFIED : GS_WATCH_ADDED, x->key, x->rec);
+        if (old) inf->codec.release(old);
+    }
+    rmap_free(fresh, NULL); /* its records moved to the cache or were released */
+    snprintf(inf->rv, sizeof inf->rv, "%s", rv);
+    inf->synced = true;
+    inf->st.lists++;
+    return 0;
+}
+
 static int do_list(gs_informer *inf, gs_error *err) {
+    if (inf->codec.decode) return do_list_typed(inf, err);
     json_t *fresh = json_object();
     char cont[2048] = "";
     char rv[64] = "";
@@ -209,6 +430,24 @@ int gs_informer_feed_line(gs_informer *inf, const char *line, size_t len, gs_err
             char key[600];
             if (obj_key(obj, key, sizeof key)) {
                 rc = gs_error_set(err, GS_EPARSE, "%s: watch object without metadata.name", inf->path);
+            } else if (inf->codec.decode && strcmp(type, "DELETED") == 0) {
+                rslot *x = rmap_find(inf->recs, key, khash(key));
+                if (x) {
+                    if (inf->rcb) inf->rcb(inf->ud, inf, GS_WATCH_DELETED, key, x->rec);
+                    inf->codec.release(rmap_del(inf->recs, key));
+                }
+            } else if (inf->codec.decode && (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0)) {
+                prepare(inf, obj);
+                void *rec = inf->codec.decode(inf->codec.ud, obj), *old = NULL;
+                if (!rec) {
+                    rc = gs_error_set(err, GS_EPARSE, "%s: %s could not be cached", inf->path, key);
+                } else if (rmap_put(inf->recs, key, rec, &old)) {
+                    inf->codec.release(rec);
+                    rc = gs_error_set(err, GS_ENOMEM, "%s: out of memory", inf->path);
+                } else {
+                    if (inf->rcb) inf->rcb(inf->ud, inf, old ? GS_WATCH_MODIFIED : GS_WATCH_ADDED, key, rec);
+                    if (old) inf->codec.release(old);
+                }
             } else if (strcmp(type, "DELETED") == 0) {
                 json_t *old = json_object_get(inf->store, key);
                 if (old) {

@@ -31,6 +31,30 @@ gs_informer *gs_informer_new(gs_kube *k, const char *path, const char *selector,
                              gs_informer_cb cb, void *ud);
 void gs_informer_free(gs_informer *inf);
 
+/* Typed cache (memory: a pod decoded into a small record is a few hundred bytes where its
+ * JSON tree is tens of kilobytes). With a codec the informer keeps, for each object, what
+ * decode returns instead of the JSON: gs_informer_store and gs_informer_get return NULL; use
+ * gs_informer_rec and gs_informer_next. A relist decodes page by page, so it never holds the
+ * collection's JSON at once. */
+typedef struct gs_informer_codec {
+    /* obj (managedFields dropped) -> a malloc'd record; NULL skips the object (logged) */
+    void *(*decode)(void *ud, const json_t *obj);
+    bool (*equal)(const void *a, const void *b);   /* unchanged by a relist? */
+    void (*release)(void *rec);
+    void *ud;
+} gs_informer_codec;
+/* Called for every change to a typed cache; rec is the new record (ADDED, MODIFIED) or the
+ * removed one (DELETED), valid during the call. */
+typedef void (*gs_informer_rec_cb)(void *ud, gs_informer *inf, gs_watch_type t, const char *key, const void *rec);
+gs_informer *gs_informer_new_typed(gs_kube *k, const char *path, const char *selector,
+                                   const gs_informer_codec *codec, gs_informer_rec_cb cb, void *ud);
+const void *gs_informer_rec(const gs_informer *inf, const char *ns, const char *name);
+/* Iterates a typed cache: start with *pos = 0; returns false after the last record. The
+ * cache must not change during an iteration (no poll in between). */
+bool gs_informer_next(const gs_informer *inf, size_t *pos, const char **key, const void **rec);
+/* Objects cached (either mode). */
+size_t gs_informer_count(const gs_informer *inf);
+
 /* Drives every informer: (re)lists those that need it (blocking), then waits up to timeout_ms
  * for watch data and applies it. Returns 0, or a negative gs_err only for local failures
  * (the network's are retried with backoff). */
