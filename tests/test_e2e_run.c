@@ -1,13 +1,17 @@
 /* End to end, against a REAL control plane (etcd + kube-apiserver + kube-scheduler +
  * kube-controller-manager v1.20.2 on loopback, scripts/kube-testenv.sh) and a REAL Redis:
- * deploy/'s CRDs and RBAC applied; `gpuscale run --provider kube-fake` started twice under the
- * unprivileged RBAC identity (leader election); Redis lists fill -> Deployments scale from 0 ->
- * their GPU pods (MIG and whole-GPU) go Pending -> gpuscale launches the cheapest fitting nodes
- * with the MIG labels -> kube-scheduler binds the pods there -> the API server is restarted
- * mid-run without duplicate launches -> the leader is killed and the other replica takes over
- * within the lease -> the queues drain -> replicas go to 0 after cooldown -> the nodes are
- * released -> SIGTERM exits 0 and releases the Lease. Skips (77) only when the control plane
- * cannot be built here. */
+ * deploy/'s CRDs and RBAC applied; `gpuscale run --provider kube-fake --ledger FILE` started
+ * twice under the unprivileged RBAC identity (leader election); Redis lists fill -> Deployments
+ * scale from 0 -> their GPU pods (MIG and whole-GPU) go Pending -> gpuscale launches the
+ * cheapest fitting nodes with the MIG labels -> kube-scheduler binds the pods there -> the API
+ * server is restarted mid-run without duplicate launches -> an unplaceable pod is told why ->
+ * a hard budget refuses a launch -> a soft budget with scaleToMin takes its workload to 0 ->
+ * the leader is killed and the other replica takes over within the lease -> the queues drain,
+ * replicas go to 0 -> consolidation honours do-not-disrupt and waits for a PodDisruptionBudget
+ * instead of forcing -> an idle MIG GPU of a kept node is repartitioned through the mig-parted
+ * ConfigMap and nvidia.com/mig.config (a failure first, then the retry) -> the nodes are
+ * released -> SIGTERM exits 0 and releases the Lease -> the ledger has the spend, exactly.
+ * Skips (77) only when the control plane cannot be built here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,14 +115,16 @@ static json_t *get(const char *path) {
     return o;
 }
 
-static int replicas(const char *dep) {
+static int replicas_in(const char *ns, const char *dep) {
     char p[256];
-    snprintf(p, sizeof p, "/apis/apps/v1/namespaces/ml/deployments/%s", dep);
+    snprintf(p, sizeof p, "/apis/apps/v1/namespaces/%s/deployments/%s", ns, dep);
     json_t *o = get(p);
     int r = o ? (int)json_integer_value(json_object_get(json_object_get(o, "spec"), "replicas")) : -1;
     json_decref(o);
     return r;
 }
+
+static int replicas(const char *dep) { return replicas_in("ml", dep); }
 
 /* Our nodes of a pool (label gpuscale.dev/pool=POOL): count; first one's details copied out. */
 static int pool_nodes(const char *pool, json_t **first) {
@@ -191,6 +197,11 @@ static const char *MANIFESTS =
     "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
     "apiVersion: v1\nkind: Namespace\nmetadata: {name: ml}\n---\n"
     "apiVersion: v1\nkind: Namespace\nmetadata: {name: research}\n---\n"
+    "apiVersion: v1\nkind: Namespace\nmetadata: {name: batch}\n---\n"
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: batch, namespace: batch}\n"
+    "spec:\n  replicas: 0\n  selector: {matchLabels: {app: batch}}\n  template:\n    metadata: {labels: {app: batch}}\n"
+    "    spec:\n      containers:\n      - name: w\n        image: batch:1\n"
+    "        resources: {limits: {nvidia.com/gpu: '1'}, requests: {cpu: '1', memory: 4Gi}}\n---\n"
     "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: embed, namespace: ml}\n"
     "spec:\n  replicas: 0\n  selector: {matchLabels: {app: embed}}\n  template:\n    metadata: {labels: {app: embed}}\n"
     "    spec:\n      containers:\n      - name: w\n        image: embed:1\n"
@@ -244,8 +255,17 @@ static int setup(void **st) {
             "listLength: '1'}}]\n---\n"
             /* a hard budget no GPU node fits in: research may spend 1 cent this month */
             "apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata: {name: research-cap}\nspec:\n"
-            "  project: research\n  limits: {perMonth: '0.01'}\n  enforce: hard\n  onExceeded: block\n",
-            REDIS_PORT, REDIS_PORT);
+            "  project: research\n  limits: {perMonth: '0.01'}\n  enforce: hard\n  onExceeded: block\n---\n"
+            /* a soft budget that batch crosses within seconds (a g5.xlarge is $1.006/hour): then
+             * scaleToMin takes its workload to minReplicas (0) although its queue is not empty */
+            "apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata: {name: batch-soft}\nspec:\n"
+            "  project: batch\n  limits: {perMonth: '0.001'}\n  enforce: soft\n  onExceeded: scaleToMin\n---\n"
+            "apiVersion: gpuscale.dev/v1alpha1\nkind: QueueScaler\nmetadata: {name: batch, namespace: batch}\nspec:\n"
+            "  scaleTargetRef: {kind: Deployment, name: batch}\n  pool: a10g\n  maxReplicaCount: 2\n"
+            "  cooldownPeriod: 2s\n  advanced: {horizontalPodAutoscalerConfig: {behavior: {scaleDown: {stabilizationWindowSeconds: 0}}}}\n"
+            "  triggers: [{type: redis, metadata: {address: '127.0.0.1:%d', listName: batch-jobs, "
+            "listLength: '1'}}]\n",
+            REDIS_PORT, REDIS_PORT, REDIS_PORT);
     fclose(f);
     return 0;
 }
@@ -512,6 +532,29 @@ static void test_budget_refuses_launch(void **st) {
     del("/api/v1/namespaces/research/pods/capped?gracePeriodSeconds=0");
 }
 
+/* onExceeded: scaleToMin on the real control plane: batch's soft $0.001/month is crossed a few
+ * seconds after its node runs; the budget then holds its workload at minReplicas (0) with work
+ * still queued, an alert is counted, and consolidation releases the node. */
+static void test_budget_scale_to_min(void **st) {
+    (void)st;
+    redis_cmd("RPUSH %s %s", "batch-jobs", "x");
+    WAIT_UNTIL(replicas_in("batch", "batch") == 1, 30, "batch scaled 0 -> 1");
+    WAIT_UNTIL(pool_nodes("a10g", NULL) == 3, 30, "a node launched for batch (soft budget: allowed)");
+    WAIT_UNTIL(both("gpuscale_budget_used_ratio{budget=\"batch-soft\",project=\"batch\",window=\"month\"}") >= 1.0, 60,
+               "batch's spend crosses its $0.001 budget");
+    WAIT_UNTIL(replicas_in("batch", "batch") == 0, 30, "scaleToMin: batch back to 0 with its queue not empty");
+    assert_int_equal(redis_cmd("LLEN %s", "batch-jobs", NULL), 1);
+    sleep(2); /* more polls of a non-empty queue: the budget keeps it at 0 */
+    assert_int_equal(replicas_in("batch", "batch"), 0);
+    assert_true(both("gpuscale_budget_alerts_total") >= 1);
+    char msg[1024] = "";
+    assert_true(events("batch", "ScaledDown", "batch", msg, sizeof msg) >= 1);
+    fprintf(stderr, "scaleToMin: %s\n", msg);
+    assert_non_null(strstr(msg, "budget scaleToMin"));
+    WAIT_UNTIL(pool_nodes("a10g", NULL) == 2, 60, "batch's node released");
+    redis_cmd("DEL %s", "batch-jobs", NULL);
+}
+
 static void test_leader_killed_takeover(void **st) {
     (void)st;
     /* whichever replica leads now (the restart may have moved the lease) is killed -9 */
@@ -677,8 +720,8 @@ static void test_drain_pdb_dnd_mig_release(void **st) {
         consolidated += r && strcmp(r, "Consolidated") == 0;
     }
     json_decref(nev);
-    assert_int_equal(launched, 3);
-    assert_int_equal(consolidated, 3);
+    assert_int_equal(launched, 4); /* 3 for ml, 1 for batch */
+    assert_int_equal(consolidated, 4);
     /* SIGTERM: exits 0 and releases the Lease */
     kill(CTL_A, SIGTERM);
     int status = 0;
@@ -730,6 +773,7 @@ static void test_ledger_has_the_spend(void **st) {
     for (int32_t i = 0; i < nt; i++) fprintf(stderr, "ledger type    %-10s $%.6f\n", byt[i].key, (double)byt[i].usd / 1e6);
     assert_true(row_usd(byp, np, "ml") > 0);
     assert_int_equal(row_usd(byp, np, "research"), 0);
+    assert_true(row_usd(byp, np, "batch") >= 1000); /* crossed its $0.001 */
     assert_true(row_usd(bypool, npool, "h100-mig") > 0);
     assert_true(row_usd(bypool, npool, "a10g") > 0);
     assert_true(row_usd(byt, nt, "p5.4xlarge") > 0);
@@ -794,7 +838,7 @@ static void test_ledger_has_the_spend(void **st) {
     sqlite3_close(db);
     gs_catalog_free(&cat);
     fprintf(stderr, "ledger: %d nodes, %d intervals\n", nodes, intervals);
-    assert_int_equal(nodes, 3);
+    assert_int_equal(nodes, 4); /* p5.4xlarge + 2 g5.xlarge for ml, 1 g5.xlarge for batch */
 }
 
 int main(void) {
@@ -805,6 +849,7 @@ int main(void) {
         cmocka_unit_test(test_apiserver_restart_no_duplicates),
         cmocka_unit_test(test_unschedulable_pod_event),
         cmocka_unit_test(test_budget_refuses_launch),
+        cmocka_unit_test(test_budget_scale_to_min),
         cmocka_unit_test(test_leader_killed_takeover),
         cmocka_unit_test(test_drain_pdb_dnd_mig_release),
         cmocka_unit_test(test_ledger_has_the_spend),

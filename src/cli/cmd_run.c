@@ -1,21 +1,30 @@
 /* gpuscale run: the controller loop against a real cluster (docs/deploy.md).
  *
- * Each tick (leader only): read every QueueScaler's queue and set its workload's replicas
- * through /scale (gs_scale_step, src/policy/scale.h); build a snapshot of gpuscale's nodes
- * (registered ones with their GPU layouts and what bound pods hold, launches in flight as
- * not-ready nodes with the layout they were launched with) and the Pending GPU pods, and plan
- * with gs_pack_plan (src/policy/pack.h, docs/packing.md: the simulator's packer); launch the
- * plan's new-node claims through the provider (the claim's cheapest candidate, its MIG layout
- * completed by gs_rc_complete_layout and named in the label nvidia.com/mig.config); say why
- * unplaceable pods cannot be placed (log + Warning Event NotTriggerScaleUp on the pod, once per
- * reason); terminate gpuscale's nodes that stayed empty for the pool's consolidateAfter (cordon
- * first, never a node marked gpuscale.dev/do-not-disrupt or karpenter.sh/do-not-disrupt).
- * Leader election: a coordination.k8s.io/v1 Lease. SIGTERM/SIGINT: finish the tick, release
- * the Lease, exit 0.
+ * Leader only (a coordination.k8s.io/v1 Lease). At the fast cadence (100 ms): each QueueScaler
+ * due by gs_watch_interval (100 ms while its workload is at zero, pollingInterval otherwise)
+ * reads its queue and sets replicas through /scale (gs_watch_step -> gs_scale_step with the
+ * pending count and the pods' idle flags). Every tick period (--interval):
+ *   - meter_tick (with --ledger, every --meter-interval): meter the registered nodes and their
+ *     bound pods over [metered_until, now) into the SQLite ledger, advance the budget trackers,
+ *     carry out budget actions (alerts; scaleToMin caps the project's scalers at minReplicas);
+ *     resumes at gs_ledger_metered_until after a restart or a leader change (docs/cost.md 5);
+ *   - mig_tick: MIG reconfigurations in progress wait for nvidia.com/mig.config.state;
+ *   - capacity_tick: snapshot (registered nodes with their layouts and what bound pods hold,
+ *     launches in flight as not-ready nodes, nodes being repartitioned in their new layout,
+ *     pending GPU pods) -> gs_pack_plan with the budget gate -> launches (MIG layout completed
+ *     by gs_rc_complete_layout, named in nvidia.com/mig.config and written to the mig-parted
+ *     ConfigMap) and repartitions of idle GPUs of registered nodes (ConfigMap + label, node
+ *     cordoned until success); unplaceable pods get NotTriggerScaleUp, budget refusals
+ *     BudgetExceeded (Warning Events, once per reason);
+ *   - consolidate_tick: nodes whose GPUs stay unused for consolidateAfter are cordoned, drained
+ *     through the Eviction API (a PodDisruptionBudget's 429 is waited for, never forced) and
+ *     terminated; never a node or pod marked gpuscale.dev/do-not-disrupt or
+ *     karpenter.sh/do-not-disrupt;
+ *   - orphan_tick: provider instances without a Node are terminated after --orphan-grace.
+ * SIGTERM/SIGINT: finish the tick, release the Lease, exit 0.
  *
- * Not yet shared with the simulator: empty-node consolidation (here: empty past
- * consolidateAfter), and repartitioning idle MIG GPUs of registered nodes (the packer may plan
- * it; `run` sets MIG layouts at launch only and logs the repartition it did not apply). */
+ * Not yet shared with the simulator: consolidation is run's own rule (GPU-unused nodes past
+ * consolidateAfter), not gs_reconcile_step's. */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -1773,12 +1782,18 @@ static void usage(FILE *f) {
             "                    [--provider kube-fake|exec] [--exec-launch CMD --exec-terminate CMD --exec-list CMD]\n"
             "                    [--id NAME] [--lease-namespace NS] [--lease-name NAME] [--lease-duration SECONDS]\n"
             "                    [--metrics-addr ADDR] [--metrics-port PORT] [--interval MS] [--orphan-grace DURATION]\n"
+            "                    [--ledger FILE] [--meter-interval DURATION] [--mig-configmap NS/NAME]\n"
+            "                    [--mig-retry-after DURATION]\n"
             "\n"
-            "Runs the controller: reads each QueueScaler's queue and scales its workload; plans Pending\n"
-            "GPU pods with the simulator's packer (docs/packing.md) and launches the new nodes it asks\n"
-            "for (MIG layouts via nvidia.com/mig.config; unplaceable pods get a NotTriggerScaleUp Event);\n"
-            "terminates gpuscale's nodes once empty for the pool's consolidateAfter. Only the holder of\n"
-            "the coordination.k8s.io/v1 Lease acts. Without --kubeconfig, the in-cluster service account\n"
+            "Runs the controller: reads each QueueScaler's queue (every 100 ms while its workload is at\n"
+            "zero) and scales its workload; plans Pending GPU pods with the simulator's packer\n"
+            "(docs/packing.md) and launches the new nodes it asks for, or repartitions idle MIG GPUs of\n"
+            "running nodes (the GPU Operator way: mig-parted ConfigMap + nvidia.com/mig.config);\n"
+            "unplaceable pods get a NotTriggerScaleUp Event; drains (Eviction API, PodDisruptionBudgets\n"
+            "honoured) and terminates gpuscale's nodes whose GPUs stay unused for the pool's\n"
+            "consolidateAfter. With --ledger, meters spend into the SQLite ledger and enforces Budget\n"
+            "objects (docs/cost.md). Only the holder of the coordination.k8s.io/v1 Lease acts.\n"
+            "Without --kubeconfig, the in-cluster service account\n"
             "is used. /healthz, /readyz and /metrics are served on ADDR:PORT (default 127.0.0.1:8080;\n"
             "port 0 picks one and logs it). SIGTERM releases the lease and exits 0.\n"
             "\n"
@@ -1788,7 +1803,12 @@ static void usage(FILE *f) {
             "  --lease-namespace NS   default: the kubeconfig's namespace\n"
             "  --lease-duration S     default 15\n"
             "  --interval MS          tick period, default 500\n"
-            "  --orphan-grace D       provider instances without a Node are terminated after D (default 10m)\n");
+            "  --orphan-grace D       provider instances without a Node are terminated after D (default 10m)\n"
+            "  --ledger FILE          SQLite spend ledger (created if missing); required with Budget objects\n"
+            "  --meter-interval D     how often spend is metered into the ledger (default 60s; 100ms..1h)\n"
+            "  --mig-configmap NS/N   mig-parted ConfigMap gpuscale writes its layouts to\n"
+            "                         (default gpu-operator/gpuscale-mig-parted-config)\n"
+            "  --mig-retry-after D    no new MIG reconfiguration of a node for D after one failed (default 5m)\n");
 }
 
 int gs_cmd_run(int argc, char **argv) {
@@ -1887,6 +1907,21 @@ int gs_cmd_run(int argc, char **argv) {
         gs_catalog_free(&c->cat);
         return GS_EXIT_FAIL;
     }
+    /* budgets are enforced only with a ledger (their spend lives there): refuse rather than
+     * run without the limits the configuration asks for */
+    if (!ledger_path && c->cfg.nbudgets > 0) {
+        fprintf(stderr, "gpuscale run: the configuration has %d Budget object(s): --ledger FILE is needed to enforce them\n",
+                (int)c->cfg.nbudgets);
+        gs_config_free(&c->cfg);
+        gs_catalog_free(&c->cat);
+        return GS_EXIT_FAIL;
+    }
+    if (ledger_path && gs_ledger_open(ledger_path, true, &c->ledger, &e)) {
+        fprintf(stderr, "gpuscale run: %s\n", gs_error_format(&e, ebuf, sizeof ebuf));
+        gs_config_free(&c->cfg);
+        gs_catalog_free(&c->cat);
+        return GS_EXIT_FAIL;
+    }
     int rc = kubeconfig ? gs_kubeconfig_load(kubeconfig, context, &kc, &e)
                         : gs_kube_incluster(getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT"),
                                             GS_KUBE_SA_DIR, &kc, &e);
@@ -1933,14 +1968,7 @@ int gs_cmd_run(int argc, char **argv) {
         fprintf(stderr, "gpuscale run: out of memory\n");
         goto out;
     }
-    if (!ledger_path && c->cfg.nbudgets > 0) {
-        fprintf(stderr, "gpuscale run: the configuration has Budget objects: --ledger FILE is needed to enforce them\n");
-        goto out;
-    }
-    if (ledger_path && gs_ledger_open(ledger_path, true, &c->ledger, &e)) {
-        fprintf(stderr, "gpuscale run: %s\n", gs_error_format(&e, ebuf, sizeof ebuf));
-        goto out;
-    }
+
     if (c->cfg.npools == 0) {
         fprintf(stderr, "gpuscale run: the configuration has no GPUPool\n");
         goto out;

@@ -282,14 +282,14 @@ static json_t *mig_resources(kubefake *f, const json_t *node, const char *want, 
     gs_error e;
     gs_error_clear(&e);
     if (gs_kube_get(f->k, path, &cm, &e)) {
-        snprintf(why, whylen, "configmap %s/%s: %s", f->mig_cm_ns, f->mig_cm_name, e.msg);
+        snprintf(why, whylen, "configmap %s/%s: %.200s", f->mig_cm_ns, f->mig_cm_name, e.msg);
         return NULL;
     }
     const char *text = json_string_value(json_object_get(json_object_get(cm, "data"), "config.yaml"));
     json_t *docs = NULL;
     json_t *res = NULL;
     if (!text || gs_yaml_to_json(text, strlen(text), "config.yaml", &docs, &e)) {
-        snprintf(why, whylen, "configmap %s/%s: config.yaml: %s", f->mig_cm_ns, f->mig_cm_name, text ? e.msg : "missing");
+        snprintf(why, whylen, "configmap %s/%s: config.yaml: %.200s", f->mig_cm_ns, f->mig_cm_name, text ? e.msg : "missing");
         goto out;
     }
     const json_t *entries = json_object_get(json_object_get(json_array_get(docs, 0), "mig-configs"), want);
@@ -375,7 +375,7 @@ static void mig_manager(kubefake *f, const json_t *node) {
         json_decref(patch);
         return;
     }
-    char why[400] = "";
+    char why[1024] = "";
     json_t *res = NULL;
     const char *fail = json_string_value(json_object_get(ann, "gpuscale.dev/kube-fake-mig-fail"));
     if (fail && strcmp(fail, "true") == 0) snprintf(why, sizeof why, "failure injected by annotation");
