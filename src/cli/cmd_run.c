@@ -686,6 +686,20 @@ static int32_t add_key(ctl *c, int32_t pi, const char *key) {
  * GPU layouts and what bound pods hold; launches in flight as not-ready nodes with the layout
  * they were launched with, so nothing is launched twice) and the pending GPU pods.
  * c->pkey[i] is snapshot pod i's cache key (valid until the next informer poll). */
+/* Live cached pods that are bound (or, bound false, Pending with a GPU request): the exact
+ * size of the next snapshot. */
+static int32_t count_pods(const ctl *c, bool bound) {
+    int32_t n = 0;
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(c->pods, &it, NULL, &rec)) {
+        const gs_kpod *p = rec;
+        if (!gs_kpod_live(p)) continue;
+        if (bound ? p->node[0] != '\0' : (!p->node[0] && p->has_gpu && p->gpu_ok && !p->deleting)) n++;
+    }
+    return n;
+}
+
 static int build_snapshot(ctl *c, int64_t now) {
     gs_snapshot *s = &c->snap;
     s->nnodes = 0;
@@ -695,7 +709,8 @@ static int build_snapshot(ctl *c, int64_t now) {
     s->now = now;
     json_t *idx = json_object(); /* node name -> snapshot index */
     if (!idx) return GS_ENOMEM;
-    int rc = 0;
+    int rc = gs_snapshot_reserve(s, (int32_t)gs_informer_count(c->nodes) + c->ninf, count_pods(c, false));
+    if (rc) goto done;
     const char *key;
     json_t *node;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, node) {
@@ -804,7 +819,8 @@ static int build_meter_snapshot(ctl *c, gs_ms now) {
     s->now = now;
     json_t *idx = json_object();
     if (!idx) return GS_ENOMEM;
-    int rc = 0;
+    int rc = gs_snapshot_reserve(s, (int32_t)gs_informer_count(c->nodes), count_pods(c, true));
+    if (rc) goto done;
     const char *key;
     json_t *obj;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, obj) {
@@ -890,9 +906,10 @@ static void meter_tick(ctl *c, int64_t mono, bool force) {
     if (now > c->metered_until) {
         if ((rc = build_meter_snapshot(c, now))) goto fail;
         int32_t nr = 0;
-        if ((rc = gs_costgov_meter(&c->msnap, &c->cat, &c->cfg, c->metered_until, now, c->ledger, &c->tr, c->rates,
-                                   GS_RUN_MAX_PROJECTS, &nr, &e)))
-            goto fail;
+        rc = gs_costgov_meter(&c->msnap, &c->cat, &c->cfg, c->metered_until, now, c->ledger, &c->tr, c->rates,
+                              GS_RUN_MAX_PROJECTS, &nr, &e);
+        gs_snapshot_free(&c->msnap); /* one record per bound pod: held only while metering */
+        if (rc) goto fail;
         c->nrates = nr;
         c->metered_until = now;
         if ((rc = gs_costgov_tracker_advance(&c->tr, c->ledger, now, c->rates, nr, &e))) goto fail;
@@ -1313,7 +1330,16 @@ static void mig_plan(ctl *c, int64_t now) {
 
 /* Pending GPU pods -> gs_pack_plan (the simulator's packer) -> the plan's new-node claims
  * launched through the provider; pools that pending pods go to are marked in wanted[]. */
+static void capacity_plan(ctl *c, int64_t now, bool *wanted);
+
+/* The plan's snapshot is rebuilt every time and freed after, so its memory (one record per
+ * Pending GPU pod) is held only while planning. */
 static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
+    capacity_plan(c, now, wanted);
+    gs_snapshot_free(&c->snap);
+}
+
+static void capacity_plan(ctl *c, int64_t now, bool *wanted) {
     gs_error e;
     gs_error_clear(&e);
     int rc = build_snapshot(c, now);
@@ -1347,7 +1373,12 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         if (pool >= 0) wanted[pool] = true;
     }
     int64_t *launched = calloc((size_t)pl->nclaims + 1, sizeof *launched); /* when requested; 0: not */
-    if (!launched) return;
+    json_t *events = json_array();
+    if (!launched || !events) {
+        free(launched);
+        json_decref(events);
+        return;
+    }
     for (int32_t ci = 0; ci < pl->nclaims && c->ninf < MAX_INFLIGHT; ci++) {
         const gs_claim *cl = &pl->claims[ci];
         const gs_pack_cand *cd = cl->ncand > 0 ? &pl->cands[cl->cand_off] : NULL;
@@ -1389,8 +1420,15 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         gs_log_info("launched", "node=%s type=%s capacity=%s pool=%s pods=%d usd_per_hour=%s mig=%s", req.node_name,
                     req.itype, gs_capacity_name(req.capacity), req.pool, (int)cl->pods, price,
                     req.mig_config[0] ? req.mig_config : "-");
-        gs_kube_event(c->k, "v1", "Node", "", req.node_name, "", "Normal", "Launched", msg, &e);
+        /* the Event is posted after every launch of this plan is requested: launches first */
+        json_array_append_new(events, json_pack("{s:s,s:s}", "node", req.node_name, "msg", msg));
     }
+    size_t ei;
+    json_t *ev;
+    json_array_foreach(events, ei, ev)
+        gs_kube_event(c->k, "v1", "Node", "", json_string_value(json_object_get(ev, "node")), "", "Normal", "Launched",
+                      json_string_value(json_object_get(ev, "msg")), &e);
+    json_decref(events);
     for (int32_t k = 0; k < pl->nplace; k++) {
         const gs_placement *x = &pl->place[k];
         if (x->kind == GS_PLACE_CLAIM && launched[x->target]) record_latency(c, c->pkey[x->pod], launched[x->target]);

@@ -491,6 +491,25 @@ static const gs_provider_ops KUBEFAKE_OPS = {
     .name = "kube-fake", .launch = kf_launch, .terminate = kf_terminate, .list = kf_list,
     .tick = kf_tick, .destroy = kf_destroy};
 
+/* Nodes cached with what kube-fake reads (name, labels, annotations, providerID, capacity):
+ * conditions, addresses and the rest are dropped (memory at 1,000 nodes). */
+static void trim_node(json_t *node) {
+    json_t *md = json_object_get(node, "metadata"), *nmd = json_object();
+    static const char *const keep[] = {"name", "labels", "annotations"};
+    for (size_t i = 0; i < 3; i++)
+        if (json_object_get(md, keep[i])) json_object_set(nmd, keep[i], json_object_get(md, keep[i]));
+    json_t *nspec = json_object();
+    json_t *pid = json_object_get(json_object_get(node, "spec"), "providerID");
+    if (pid) json_object_set(nspec, "providerID", pid);
+    json_t *nst = json_object();
+    json_t *cap = json_object_get(json_object_get(node, "status"), "capacity");
+    if (cap) json_object_set(nst, "capacity", cap);
+    json_object_clear(node);
+    json_object_set_new(node, "metadata", nmd);
+    json_object_set_new(node, "spec", nspec);
+    json_object_set_new(node, "status", nst);
+}
+
 int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const gs_kubefake_opts *opts,
                     gs_provider *out, gs_error *err) {
     kubefake *f = calloc(1, sizeof *f);
@@ -503,7 +522,7 @@ int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const 
     snprintf(f->mig_cm_ns, sizeof f->mig_cm_ns, "%s", opts && opts->mig_configmap_ns ? opts->mig_configmap_ns : GS_MIG_CONFIGMAP_NS);
     snprintf(f->mig_cm_name, sizeof f->mig_cm_name, "%s",
              opts && opts->mig_configmap ? opts->mig_configmap : GS_MIG_CONFIGMAP_NAME);
-    f->nodes = gs_informer_new(k, "/api/v1/nodes", GS_KUBEFAKE_LABEL "=kube-fake", NULL, NULL, NULL);
+    f->nodes = gs_informer_new(k, "/api/v1/nodes", GS_KUBEFAKE_LABEL "=kube-fake", trim_node, NULL, NULL);
     if (!pods) {
         gs_informer_codec codec;
         gs_kpod_codec(&codec, &f->pod_rules);
