@@ -241,6 +241,18 @@ static int kf_list(void *self, gs_instance **out, int32_t *n, gs_error *err) {
     kubefake *f = self;
     *out = NULL;
     *n = 0;
+    if (gs_informer_synced(f->nodes)) { /* the watch cache: no list of every node's JSON */
+        const json_t *store = gs_informer_store(f->nodes);
+        size_t cnt = json_object_size(store), i = 0;
+        gs_instance *arr = calloc(cnt ? cnt : 1, sizeof *arr);
+        if (!arr) return GS_ENOMEM;
+        const char *key;
+        json_t *node;
+        json_object_foreach((json_t *)(uintptr_t)store, key, node) instance_from_node(node, &arr[i++]);
+        *out = arr;
+        *n = (int32_t)cnt;
+        return 0;
+    }
     json_t *list = NULL;
     int rc = gs_kube_get(f->k, "/api/v1/nodes?labelSelector=" GS_KUBEFAKE_LABEL "%3Dkube-fake", &list, err);
     if (rc) return rc;
@@ -491,12 +503,13 @@ static const gs_provider_ops KUBEFAKE_OPS = {
     .name = "kube-fake", .launch = kf_launch, .terminate = kf_terminate, .list = kf_list,
     .tick = kf_tick, .destroy = kf_destroy};
 
-/* Nodes cached with what kube-fake reads (name, labels, annotations, providerID, capacity):
+/* Nodes cached with what kube-fake reads (name, labels, annotations, creation time, providerID,
+ * capacity):
  * conditions, addresses and the rest are dropped (memory at 1,000 nodes). */
 static void trim_node(json_t *node) {
     json_t *md = json_object_get(node, "metadata"), *nmd = json_object();
-    static const char *const keep[] = {"name", "labels", "annotations"};
-    for (size_t i = 0; i < 3; i++)
+    static const char *const keep[] = {"name", "labels", "annotations", "creationTimestamp"};
+    for (size_t i = 0; i < 4; i++)
         if (json_object_get(md, keep[i])) json_object_set(nmd, keep[i], json_object_get(md, keep[i]));
     json_t *nspec = json_object();
     json_t *pid = json_object_get(json_object_get(node, "spec"), "providerID");
