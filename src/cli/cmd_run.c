@@ -45,6 +45,7 @@
 #include "io/cloud/kubefake.h"
 #include "io/http/http.h"
 #include "io/kube/informer.h"
+#include "io/kube/kpod.h"
 #include "io/kube/kube.h"
 #include "io/kube/yamljson.h"
 #include "io/log.h"
@@ -160,6 +161,8 @@ typedef struct ctl {
     inflight inf[MAX_INFLIGHT];
     int ninf;
     json_t *empty_since;     /* node -> mono ms */
+    gs_rules_store *pod_rules; /* the pod cache's interned selectors and tolerations */
+    bool wake;               /* a GPU pod went Pending since the last plan */
     json_t *pending_seen;    /* ns/pod -> mono ms first seen Pending; -1 once counted; removed when bound */
     json_t *orphans;         /* instance id -> mono ms first seen without a node */
     json_t *unsched;         /* ns/pod -> the packer's last reason (Event when it changes) */
@@ -209,129 +212,15 @@ typedef struct ctl {
     int64_t budget_refused, alerts_sent, meter_errors;
 } ctl;
 
-static bool pod_live(const json_t *pod);
 static int node_cordon(ctl *c, const char *node, bool on, gs_error *e);
-static int scaler_of_pod(const ctl *c, const json_t *pod);
+static int scaler_of_pod(const ctl *c, const gs_kpod *pod);
+
+/* Planning runs every tick period, or this soon after a GPU pod goes Pending. */
+#define PLAN_MIN_GAP_MS 100
 
 static const double HIST_LE[12] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
 /* ---- informers: trimmed objects (memory: 20,000 pods must fit in tens of MiB) ---- */
-
-static bool gpu_resource(const char *r) {
-    return strcmp(r, "nvidia.com/gpu") == 0 || strncmp(r, "nvidia.com/mig-", 15) == 0 ||
-           strcmp(r, "nvidia.com/gpu.shared") == 0 || strcmp(r, "gpuscale.dev/gpu-milli") == 0;
-}
-
-/* CPU (milli) or memory (MiB) of a quantity; 0 when it does not parse. */
-static int64_t qty_res(const json_t *v, bool cpu) {
-    char buf[64];
-    if (json_is_integer(v)) snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-    else if (json_is_string(v)) snprintf(buf, sizeof buf, "%s", json_string_value(v));
-    else return 0;
-    const char *why = NULL;
-    int64_t out = 0;
-    if (cpu) {
-        gs_mcpu m = 0;
-        if (gs_parse_cpu(buf, &m, &why) == 0) out = m;
-    } else {
-        gs_mib m = 0;
-        if (gs_parse_mem(buf, &m, &why) == 0) out = m;
-    }
-    return out;
-}
-
-static int64_t qty_int(const json_t *v) {
-    if (json_is_integer(v)) return json_integer_value(v);
-    const char *s = json_string_value(v);
-    return s ? strtoll(s, NULL, 10) : 0;
-}
-
-static void trim_pod(json_t *pod) {
-    json_t *md = json_object_get(pod, "metadata");
-    json_t *nmd = json_object();
-    static const char *const keep[] = {"name", "namespace", "deletionTimestamp"};
-    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-        if (json_object_get(md, keep[i])) json_object_set(nmd, keep[i], json_object_get(md, keep[i]));
-    json_t *ann = json_object_get(md, "annotations");
-    /* the owning workload (Deployment through its ReplicaSet, StatefulSet, DaemonSet) */
-    size_t oi;
-    json_t *ow;
-    json_array_foreach(json_object_get(md, "ownerReferences"), oi, ow) {
-        if (!json_is_true(json_object_get(ow, "controller"))) continue;
-        const char *ok = json_string_value(json_object_get(ow, "kind"));
-        const char *on = json_string_value(json_object_get(ow, "name"));
-        if (!ok || !on) break;
-        char owner[300] = "";
-        if (strcmp(ok, "ReplicaSet") == 0) {
-            const char *hash = json_string_value(json_object_get(json_object_get(md, "labels"), "pod-template-hash"));
-            size_t nl = strlen(on), hl = hash ? strlen(hash) : 0;
-            if (hash && nl > hl + 1 && on[nl - hl - 1] == '-' && strcmp(on + nl - hl, hash) == 0)
-                snprintf(owner, sizeof owner, "Deployment/%.*s", (int)(nl - hl - 1), on);
-        } else if (strcmp(ok, "StatefulSet") == 0 || strcmp(ok, "DaemonSet") == 0 || strcmp(ok, "Node") == 0) {
-            snprintf(owner, sizeof owner, "%s/%s", ok, on);
-        }
-        if (owner[0]) json_object_set_new(nmd, "owner", json_string(owner));
-        break;
-    }
-    const char *idle = json_string_value(json_object_get(ann, "gpuscale.dev/idle"));
-    if (idle) json_object_set_new(nmd, "idle", json_string(idle));
-    const char *dnd = json_string_value(json_object_get(ann, "gpuscale.dev/do-not-disrupt"));
-    const char *kdnd = json_string_value(json_object_get(ann, "karpenter.sh/do-not-disrupt"));
-    if ((dnd && strcmp(dnd, "true") == 0) || (kdnd && strcmp(kdnd, "true") == 0))
-        json_object_set_new(nmd, "doNotDisrupt", json_true());
-    json_t *spec = json_object_get(pod, "spec");
-    json_t *nspec = json_object();
-    if (json_object_get(spec, "nodeName")) json_object_set(nspec, "nodeName", json_object_get(spec, "nodeName"));
-    /* what the packer reads: nodeSelector, tolerations, priority, CPU and memory requests */
-    if (json_object_size(json_object_get(spec, "nodeSelector")) > 0)
-        json_object_set(nspec, "sel", json_object_get(spec, "nodeSelector"));
-    if (json_array_size(json_object_get(spec, "tolerations")) > 0)
-        json_object_set(nspec, "tol", json_object_get(spec, "tolerations"));
-    if (json_is_integer(json_object_get(spec, "priority")))
-        json_object_set(nspec, "priority", json_object_get(spec, "priority"));
-    json_t *req = json_object();
-    size_t i;
-    json_t *c;
-    int64_t cpu = 0, mem = 0;
-    json_array_foreach(json_object_get(spec, "containers"), i, c) {
-        const json_t *rq = json_object_get(json_object_get(c, "resources"), "requests");
-        const json_t *lm = json_object_get(json_object_get(c, "resources"), "limits");
-        /* requests default to limits */
-        cpu += qty_res(json_object_get(rq, "cpu") ? json_object_get(rq, "cpu") : json_object_get(lm, "cpu"), true);
-        mem += qty_res(json_object_get(rq, "memory") ? json_object_get(rq, "memory") : json_object_get(lm, "memory"), false);
-        const char *k;
-        json_t *v;
-        json_object_foreach(json_object_get(json_object_get(c, "resources"), "requests"), k, v) {
-            if (!gpu_resource(k)) continue;
-            json_object_set_new(req, k, json_integer(json_integer_value(json_object_get(req, k)) + qty_int(v)));
-        }
-        /* extended resources may be given as limits only (requests default to limits) */
-        json_object_foreach(json_object_get(json_object_get(c, "resources"), "limits"), k, v) {
-            if (!gpu_resource(k) || json_object_get(json_object_get(json_object_get(c, "resources"), "requests"), k)) continue;
-            json_object_set_new(req, k, json_integer(json_integer_value(json_object_get(req, k)) + qty_int(v)));
-        }
-    }
-    json_object_set_new(nspec, "gpu", req);
-    if (cpu > 0) json_object_set_new(nspec, "cpu", json_integer(cpu));
-    if (mem > 0) json_object_set_new(nspec, "mem", json_integer(mem));
-    json_t *st = json_object_get(pod, "status");
-    json_t *nst = json_object();
-    if (json_object_get(st, "phase")) json_object_set(nst, "phase", json_object_get(st, "phase"));
-    size_t ci;
-    json_t *cnd;
-    json_array_foreach(json_object_get(st, "conditions"), ci, cnd) {
-        const char *ct = json_string_value(json_object_get(cnd, "type"));
-        const char *cs = json_string_value(json_object_get(cnd, "status"));
-        if (ct && cs && strcmp(ct, "Ready") == 0 && strcmp(cs, "True") == 0) json_object_set_new(nst, "ready", json_true());
-    }
-    json_object_clear(pod); /* memory: only what the decisions read is cached */
-    json_object_set(pod, "metadata", nmd);
-    json_object_set(pod, "spec", nspec);
-    json_object_set(pod, "status", nst);
-    json_decref(nmd);
-    json_decref(nspec);
-    json_decref(nst);
-}
 
 static void trim_node(json_t *node) {
     json_t *st = json_object_get(node, "status");
@@ -339,7 +228,7 @@ static void trim_node(json_t *node) {
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(st, "allocatable"), k, v)
-        if (gpu_resource(k)) json_object_set_new(alloc, k, json_integer(qty_int(v)));
+        if (gs_kube_gpu_resource(k)) json_object_set_new(alloc, k, json_integer(gs_kube_count(v)));
     json_t *md = json_object_get(node, "metadata"), *spec = json_object_get(node, "spec");
     json_t *nmd = json_object(), *labels = json_object(), *ann = json_object(), *nspec = json_object();
     static const char *const keep_labels[] = {"gpuscale.dev/pool", "node.kubernetes.io/instance-type",
@@ -382,19 +271,18 @@ static void trim_workload(json_t *d) {
     json_decref(nst);
 }
 
-static void pod_event(void *ud, gs_informer *inf, gs_watch_type t, const json_t *pod) {
+static void pod_event(void *ud, gs_informer *inf, gs_watch_type t, const char *key, const void *rec) {
     (void)inf;
     ctl *c = ud;
-    const json_t *md = json_object_get(pod, "metadata"), *spec = json_object_get(pod, "spec");
-    char key[400];
-    snprintf(key, sizeof key, "%s/%s", json_string_value(json_object_get(md, "namespace")),
-             json_string_value(json_object_get(md, "name")));
-    if (t == GS_WATCH_DELETED || json_object_get(spec, "nodeName")) {
+    const gs_kpod *pod = rec;
+    if (t == GS_WATCH_DELETED || pod->node[0]) {
         json_object_del(c->pending_seen, key);
         return;
     }
-    if (json_object_size(json_object_get(spec, "gpu")) > 0 && !json_object_get(c->pending_seen, key))
+    if (pod->has_gpu && !json_object_get(c->pending_seen, key)) {
         json_object_set_new(c->pending_seen, key, json_integer(mono_ms()));
+        c->wake = true; /* plan soon, not at the next tick */
+    }
 }
 
 /* ---- lease ---- */
@@ -497,11 +385,11 @@ typedef struct scaler_pods {
 } scaler_pods;
 
 static void collect_scaler_pods(const ctl *c, const bool *due, scaler_pods *sp) {
-    const char *key;
-    json_t *pod;
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->pods), key, pod) {
-        const json_t *md = json_object_get(pod, "metadata");
-        if (!json_object_get(md, "owner") || json_object_get(md, "deletionTimestamp") || !pod_live(pod)) continue;
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(c->pods, &it, NULL, &rec)) {
+        const gs_kpod *pod = rec;
+        if (!pod->owner[0] || pod->deleting || !gs_kpod_live(pod)) continue;
         int si = scaler_of_pod(c, pod);
         if (si < 0 || !due[si]) continue;
         scaler_pods *x = &sp[si];
@@ -514,10 +402,9 @@ static void collect_scaler_pods(const ctl *c, const bool *due, scaler_pods *sp) 
         }
         gs_scale_pod *p = &x->pods[x->n++];
         memset(p, 0, sizeof *p);
-        p->pending = json_object_get(json_object_get(pod, "spec"), "nodeName") == NULL;
-        p->ready = json_is_true(json_object_get(json_object_get(pod, "status"), "ready"));
-        const char *idle = json_string_value(json_object_get(md, "idle"));
-        p->activity = !idle ? GS_POD_UNKNOWN : strcmp(idle, "true") == 0 ? GS_POD_IDLE : GS_POD_BUSY;
+        p->pending = !pod->node[0];
+        p->ready = pod->ready;
+        p->activity = pod->idle < 0 ? GS_POD_UNKNOWN : pod->idle ? GS_POD_IDLE : GS_POD_BUSY;
         x->pending += p->pending;
         x->ready += p->ready;
     }
@@ -630,11 +517,6 @@ static const char *node_pool(const json_t *node) {
     return json_string_value(json_object_get(json_object_get(json_object_get(node, "metadata"), "labels"), "gpuscale.dev/pool"));
 }
 
-static bool pod_live(const json_t *pod) {
-    const char *ph = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
-    return !(ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0));
-}
-
 static void random_suffix(char *buf, size_t n) {
     unsigned char b[4] = {0};
     FILE *f = fopen("/dev/urandom", "rb");
@@ -743,50 +625,18 @@ static bool node_take(gs_node *n, const gs_gpu_model *m, const gs_gpu_req *r, in
     return need == 0 && row && first >= 0;
 }
 
-/* The pod's one GPU request (the first GPU resource it names); false if none or bad. */
-static bool pod_gpu_req(const json_t *spec, gs_gpu_req *r) {
-    const char *res;
-    json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)json_object_get(spec, "gpu"), res, v) {
-        const char *why = NULL;
-        memset(r, 0, sizeof *r);
-        return gs_gpu_req_from_resource(res, json_integer_value(v), r, &why) == 0;
-    }
-    return false;
-}
-
-/* sel and tols are the caller's arrays s points at until gs_snapshot_add_pod copies them. */
-static void pod_spec_from(const json_t *spec, gs_pod_spec *s, gs_kv *sel, gs_toleration *tols) {
-    s->node_selector = sel;
-    s->tolerations = tols;
-    s->cpu = json_integer_value(json_object_get(spec, "cpu"));
-    s->mem = json_integer_value(json_object_get(spec, "mem"));
-    s->priority = (int32_t)json_integer_value(json_object_get(spec, "priority"));
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)json_object_get(spec, "sel"), k, v) {
-        if (s->n_node_selector >= GS_MAX_LABELS) break;
-        gs_kv *kv = &sel[s->n_node_selector++];
-        snprintf(kv->key, sizeof kv->key, "%s", k);
-        snprintf(kv->value, sizeof kv->value, "%s", json_string_value(v) ? json_string_value(v) : "");
-    }
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(spec, "tol"), i, t) {
-        if (s->n_tolerations >= GS_MAX_TAINTS) break;
-        gs_toleration *to = &tols[s->n_tolerations++];
-        const char *key = json_string_value(json_object_get(t, "key"));
-        const char *val = json_string_value(json_object_get(t, "value"));
-        const char *op = json_string_value(json_object_get(t, "operator"));
-        const char *eff = json_string_value(json_object_get(t, "effect"));
-        snprintf(to->key, sizeof to->key, "%s", key ? key : "");
-        snprintf(to->value, sizeof to->value, "%s", val ? val : "");
-        to->op = op && strcmp(op, "Exists") == 0 ? GS_TOL_EXISTS : GS_TOL_EQUAL;
-        to->effect = !eff || !eff[0]                         ? -1
-                     : strcmp(eff, "NoExecute") == 0        ? (int)GS_TAINT_NO_EXECUTE
-                     : strcmp(eff, "PreferNoSchedule") == 0 ? (int)GS_TAINT_PREFER_NO_SCHEDULE
-                                                            : (int)GS_TAINT_NO_SCHEDULE;
-    }
+/* The packer's view of a cached pod's requests and placement rules (the rules stay the
+ * cache's interned arrays; gs_snapshot_add_pod copies them into the snapshot's store). */
+static void pod_spec_from(const gs_kpod *pod, gs_pod_spec *s) {
+    memset(s, 0, sizeof *s);
+    s->cpu = pod->cpu;
+    s->mem = pod->mem;
+    s->priority = pod->priority;
+    s->gpu = pod->gpu;
+    s->node_selector = pod->sel;
+    s->n_node_selector = pod->nsel;
+    s->tolerations = pod->tol;
+    s->n_tolerations = pod->ntol;
 }
 
 /* A registered node of one of gpuscale's pools from the cache: instance type, capacity type,
@@ -834,6 +684,20 @@ static int32_t add_key(ctl *c, int32_t pi, const char *key) {
  * GPU layouts and what bound pods hold; launches in flight as not-ready nodes with the layout
  * they were launched with, so nothing is launched twice) and the pending GPU pods.
  * c->pkey[i] is snapshot pod i's cache key (valid until the next informer poll). */
+/* Live cached pods that are bound (or, bound false, Pending with a GPU request): the exact
+ * size of the next snapshot. */
+static int32_t count_pods(const ctl *c, bool bound) {
+    int32_t n = 0;
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(c->pods, &it, NULL, &rec)) {
+        const gs_kpod *p = rec;
+        if (!gs_kpod_live(p)) continue;
+        if (bound ? p->node[0] != '\0' : (!p->node[0] && p->has_gpu && p->gpu_ok && !p->deleting)) n++;
+    }
+    return n;
+}
+
 static int build_snapshot(ctl *c, int64_t now) {
     gs_snapshot *s = &c->snap;
     s->nnodes = 0;
@@ -843,7 +707,8 @@ static int build_snapshot(ctl *c, int64_t now) {
     s->now = now;
     json_t *idx = json_object(); /* node name -> snapshot index */
     if (!idx) return GS_ENOMEM;
-    int rc = 0;
+    int rc = gs_snapshot_reserve(s, (int32_t)gs_informer_count(c->nodes) + c->ninf, count_pods(c, false));
+    if (rc) goto done;
     const char *key;
     json_t *node;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, node) {
@@ -881,36 +746,33 @@ static int build_snapshot(ctl *c, int64_t now) {
         }
         json_object_set_new(idx, f->node, json_integer(ni));
     }
-    json_t *pod;
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->pods), key, pod) {
-        const json_t *spec = json_object_get(pod, "spec");
-        if (!pod_live(pod)) continue;
-        const char *nn = json_string_value(json_object_get(spec, "nodeName"));
-        gs_gpu_req r;
-        bool gpu = pod_gpu_req(spec, &r);
-        if (nn) { /* bound: holds CPU, memory and GPUs on its node */
-            json_t *ni = json_object_get(idx, nn);
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(c->pods, &it, &key, &rec)) {
+        const gs_kpod *pod = rec;
+        if (!gs_kpod_live(pod)) continue;
+        bool gpu = pod->has_gpu && pod->gpu_ok;
+        if (pod->node[0]) { /* bound: holds CPU, memory and GPUs on its node */
+            json_t *ni = json_object_get(idx, pod->node);
             if (!ni) continue;
             gs_node *n = &s->nodes[json_integer_value(ni)];
             n->pods++;
-            n->cpu_used += json_integer_value(json_object_get(spec, "cpu"));
-            n->mem_used += json_integer_value(json_object_get(spec, "mem"));
+            n->cpu_used += pod->cpu;
+            n->mem_used += pod->mem;
             const gs_itype *t = &c->cat.types[n->itype];
-            if (gpu) (void)node_take(n, t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL, &r, NULL, NULL);
+            if (gpu)
+                (void)node_take(n, t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL, &pod->gpu, NULL,
+                                NULL);
             continue;
         }
-        const json_t *md = json_object_get(pod, "metadata");
-        if (!gpu || json_object_get(md, "deletionTimestamp")) continue;
+        if (!gpu || pod->deleting) continue;
         gs_pod p;
         memset(&p, 0, sizeof p);
-        snprintf(p.name, sizeof p.name, "%s", json_string_value(json_object_get(md, "name")));
-        snprintf(p.ns, sizeof p.ns, "%s", json_string_value(json_object_get(md, "namespace")));
+        snprintf(p.name, sizeof p.name, "%s", pod->name);
+        snprintf(p.ns, sizeof p.ns, "%s", pod->ns);
         int si = scaler_of_pod(c, pod);
-        snprintf(p.project, sizeof p.project, "%s", si >= 0 && c->cfg.scalers[si].project[0] ? c->cfg.scalers[si].project : p.ns);
-        gs_kv sel[GS_MAX_LABELS];
-        gs_toleration tols[GS_MAX_TAINTS];
-        pod_spec_from(spec, &p.spec, sel, tols);
-        p.spec.gpu = r;
+        snprintf(p.project, sizeof p.project, "%s", si >= 0 && c->cfg.scalers[si].project[0] ? c->cfg.scalers[si].project : pod->project);
+        pod_spec_from(pod, &p.spec);
         p.phase = GS_POD_PENDING;
         p.node = -1;
         p.gpu = -1;
@@ -930,11 +792,9 @@ done:
 /* ---- cost governance: meter -> ledger -> budget trackers -> gate and actions ---- */
 
 /* The QueueScaler whose workload owns the pod (cached "owner": "Deployment/NAME" ...), -1. */
-static int scaler_of_pod(const ctl *c, const json_t *pod) {
-    const json_t *md = json_object_get(pod, "metadata");
-    const char *owner = json_string_value(json_object_get(md, "owner"));
-    const char *ns = json_string_value(json_object_get(md, "namespace"));
-    if (!owner || !ns) return -1;
+static int scaler_of_pod(const ctl *c, const gs_kpod *pod) {
+    const char *owner = pod->owner, *ns = pod->ns;
+    if (!owner[0]) return -1;
     const char *slash = strchr(owner, '/');
     if (!slash) return -1;
     for (int i = 0; i < c->cfg.nscalers; i++) {
@@ -957,7 +817,8 @@ static int build_meter_snapshot(ctl *c, gs_ms now) {
     s->now = now;
     json_t *idx = json_object();
     if (!idx) return GS_ENOMEM;
-    int rc = 0;
+    int rc = gs_snapshot_reserve(s, (int32_t)gs_informer_count(c->nodes), count_pods(c, true));
+    if (rc) goto done;
     const char *key;
     json_t *obj;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, obj) {
@@ -970,32 +831,33 @@ static int build_meter_snapshot(ctl *c, gs_ms now) {
         }
         json_object_set_new(idx, key, json_integer(ni));
     }
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->pods), key, obj) {
-        const json_t *spec = json_object_get(obj, "spec"), *md = json_object_get(obj, "metadata");
-        const char *nn = json_string_value(json_object_get(spec, "nodeName"));
-        json_t *ni = nn ? json_object_get(idx, nn) : NULL;
-        if (!ni || !pod_live(obj)) continue;
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(c->pods, &it, NULL, &rec)) {
+        const gs_kpod *pod = rec;
+        json_t *ni = pod->node[0] ? json_object_get(idx, pod->node) : NULL;
+        if (!ni || !gs_kpod_live(pod)) continue;
         gs_pod p;
         memset(&p, 0, sizeof p);
-        snprintf(p.name, sizeof p.name, "%s", json_string_value(json_object_get(md, "name")));
-        snprintf(p.ns, sizeof p.ns, "%s", json_string_value(json_object_get(md, "namespace")));
-        int si = scaler_of_pod(c, obj);
-        snprintf(p.project, sizeof p.project, "%s", si >= 0 && c->cfg.scalers[si].project[0] ? c->cfg.scalers[si].project : p.ns);
+        snprintf(p.name, sizeof p.name, "%s", pod->name);
+        snprintf(p.ns, sizeof p.ns, "%s", pod->ns);
+        int si = scaler_of_pod(c, pod);
+        snprintf(p.project, sizeof p.project, "%s", si >= 0 && c->cfg.scalers[si].project[0] ? c->cfg.scalers[si].project : pod->project);
         if (si >= 0) snprintf(p.workload, sizeof p.workload, "%s", c->cfg.scalers[si].name);
-        p.spec.cpu = json_integer_value(json_object_get(spec, "cpu"));
-        p.spec.mem = json_integer_value(json_object_get(spec, "mem"));
+        p.spec.cpu = pod->cpu;
+        p.spec.mem = pod->mem;
         p.phase = GS_POD_RUNNING;
         p.node = (int32_t)json_integer_value(ni);
         p.gpu = -1;
         p.part = -1;
-        gs_gpu_req r;
-        if (pod_gpu_req(spec, &r)) {
+        if (pod->has_gpu && pod->gpu_ok) {
             gs_node *n = &s->nodes[p.node];
             const gs_itype *t = &c->cat.types[n->itype];
-            p.spec.gpu = r;
+            p.spec.gpu = pod->gpu;
             /* a pod the layout cannot seat (the cache and allocatable disagree for a moment)
              * is not billed this tick: its share stays the pool's idle cost */
-            if (!node_take(n, t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL, &r, &p.gpu, &p.part))
+            if (!node_take(n, t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL, &pod->gpu, &p.gpu,
+                           &p.part))
                 continue;
         }
         int32_t pi = gs_snapshot_add_pod(s, &p);
@@ -1042,9 +904,10 @@ static void meter_tick(ctl *c, int64_t mono, bool force) {
     if (now > c->metered_until) {
         if ((rc = build_meter_snapshot(c, now))) goto fail;
         int32_t nr = 0;
-        if ((rc = gs_costgov_meter(&c->msnap, &c->cat, &c->cfg, c->metered_until, now, c->ledger, &c->tr, c->rates,
-                                   GS_RUN_MAX_PROJECTS, &nr, &e)))
-            goto fail;
+        rc = gs_costgov_meter(&c->msnap, &c->cat, &c->cfg, c->metered_until, now, c->ledger, &c->tr, c->rates,
+                              GS_RUN_MAX_PROJECTS, &nr, &e);
+        gs_snapshot_free(&c->msnap); /* one record per bound pod: held only while metering */
+        if (rc) goto fail;
         c->nrates = nr;
         c->metered_until = now;
         if ((rc = gs_costgov_tracker_advance(&c->tr, c->ledger, now, c->rates, nr, &e))) goto fail;
@@ -1457,7 +1320,16 @@ static void mig_plan(ctl *c, int64_t now) {
 
 /* Pending GPU pods -> gs_pack_plan (the simulator's packer) -> the plan's new-node claims
  * launched through the provider; pools that pending pods go to are marked in wanted[]. */
+static void capacity_plan(ctl *c, int64_t now, bool *wanted);
+
+/* The plan's snapshot is rebuilt every time and freed after, so its memory (one record per
+ * Pending GPU pod) is held only while planning. */
 static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
+    capacity_plan(c, now, wanted);
+    gs_snapshot_free(&c->snap);
+}
+
+static void capacity_plan(ctl *c, int64_t now, bool *wanted) {
     gs_error e;
     gs_error_clear(&e);
     int rc = build_snapshot(c, now);
@@ -1497,8 +1369,13 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         int32_t pool = place_pool(c, &pl->place[k]);
         if (pool >= 0) wanted[pool] = true;
     }
-    bool *launched = calloc((size_t)pl->nclaims + 1, sizeof *launched);
-    if (!launched) return;
+    int64_t *launched = calloc((size_t)pl->nclaims + 1, sizeof *launched); /* when requested; 0: not */
+    json_t *events = json_array();
+    if (!launched || !events) {
+        free(launched);
+        json_decref(events);
+        return;
+    }
     for (int32_t ci = 0; ci < pl->nclaims && c->ninf < MAX_INFLIGHT; ci++) {
         const gs_claim *cl = &pl->claims[ci];
         const gs_pack_cand *cd = cl->ncand > 0 ? &pl->cands[cl->cand_off] : NULL;
@@ -1521,7 +1398,7 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
             gs_log_error("launch failed", "pool=%s type=%s err=\"%s\"", req.pool, req.itype, e.msg);
             continue;
         }
-        launched[ci] = true;
+        launched[ci] = mono_ms();
         c->launches++;
         inflight *f = &c->inf[c->ninf++];
         snprintf(f->node, sizeof f->node, "%s", req.node_name);
@@ -1530,7 +1407,7 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         f->capacity = req.capacity;
         f->ngpus = req.ngpus;
         memcpy(f->gpus, req.gpus, sizeof f->gpus);
-        f->at = now;
+        f->at = launched[ci];
         char price[32];
         gs_fmt_usd(cd ? cd->price : cl->price, price, sizeof price);
         char msg[700];
@@ -1540,11 +1417,18 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         gs_log_info("launched", "node=%s type=%s capacity=%s pool=%s pods=%d usd_per_hour=%s mig=%s", req.node_name,
                     req.itype, gs_capacity_name(req.capacity), req.pool, (int)cl->pods, price,
                     req.mig_config[0] ? req.mig_config : "-");
-        gs_kube_event(c->k, "v1", "Node", "", req.node_name, "", "Normal", "Launched", msg, &e);
+        /* the Event is posted after every launch of this plan is requested: launches first */
+        json_array_append_new(events, json_pack("{s:s,s:s}", "node", req.node_name, "msg", msg));
     }
+    size_t ei;
+    json_t *ev;
+    json_array_foreach(events, ei, ev)
+        gs_kube_event(c->k, "v1", "Node", "", json_string_value(json_object_get(ev, "node")), "", "Normal", "Launched",
+                      json_string_value(json_object_get(ev, "msg")), &e);
+    json_decref(events);
     for (int32_t k = 0; k < pl->nplace; k++) {
         const gs_placement *x = &pl->place[k];
-        if (x->kind == GS_PLACE_CLAIM && launched[x->target]) record_latency(c, c->pkey[x->pod], now);
+        if (x->kind == GS_PLACE_CLAIM && launched[x->target]) record_latency(c, c->pkey[x->pod], launched[x->target]);
         else if (x->kind == GS_PLACE_EXISTING && !c->snap.nodes[x->target].ready) /* on a launch in flight */
             record_latency(c, c->pkey[x->pod], c->snap.nodes[x->target].created_at);
     }
@@ -1619,15 +1503,14 @@ static void drain_node(ctl *c, const char *node, json_t *d, int64_t now) {
     json_object_set_new(d, "next", json_integer(now + 5000));
     json_t *told = json_object_get(d, "told");
     const char *key;
-    json_t *pod;
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->pods), key, pod) {
-        const json_t *spec = json_object_get(pod, "spec"), *md = json_object_get(pod, "metadata");
-        const char *nn = json_string_value(json_object_get(spec, "nodeName"));
-        if (!nn || strcmp(nn, node) != 0 || !pod_live(pod) || json_object_get(md, "deletionTimestamp")) continue;
-        const char *owner = json_string_value(json_object_get(md, "owner"));
-        if (owner && (strncmp(owner, "DaemonSet/", 10) == 0 || strncmp(owner, "Node/", 5) == 0)) continue;
-        const char *ns = json_string_value(json_object_get(md, "namespace"));
-        const char *name = json_string_value(json_object_get(md, "name"));
+    const void *rec;
+    size_t it = 0;
+    while (gs_informer_next(c->pods, &it, &key, &rec)) {
+        const gs_kpod *pod = rec;
+        if (strcmp(pod->node, node) != 0 || !gs_kpod_live(pod) || pod->deleting) continue;
+        /* DaemonSet and static (mirror, owned by the Node) pods go with the node */
+        if (strncmp(pod->owner, "DaemonSet/", 10) == 0 || strncmp(pod->owner, "Node/", 5) == 0) continue;
+        const char *ns = pod->ns, *name = pod->name;
         gs_error e;
         gs_error_clear(&e);
         int rc = gs_kube_evict(c->k, ns, name, &e);
@@ -1657,11 +1540,12 @@ static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
     node_use *uses = NULL;
     int nuse = 0, capuse = 0;
     const char *key;
-    json_t *pod;
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->pods), key, pod) {
-        const json_t *spec = json_object_get(pod, "spec"), *md = json_object_get(pod, "metadata");
-        const char *nn = json_string_value(json_object_get(spec, "nodeName"));
-        if (!nn || !pod_live(pod)) continue;
+    const void *rec;
+    size_t it = 0;
+    while (gs_informer_next(c->pods, &it, &key, &rec)) {
+        const gs_kpod *pod = rec;
+        const char *nn = pod->node;
+        if (!nn[0] || !gs_kpod_live(pod)) continue;
         json_t *ix = json_object_get(use, nn);
         if (!ix) {
             if (nuse == capuse) {
@@ -1676,12 +1560,11 @@ static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
             json_object_set_new(use, nn, ix);
         }
         node_use *u = &uses[json_integer_value(ix)];
-        const char *owner = json_string_value(json_object_get(md, "owner"));
-        if (json_object_size(json_object_get(spec, "gpu")) > 0) u->gpu_pods++;
+        if (pod->has_gpu) u->gpu_pods++;
         /* DaemonSet and static (mirror, owned by the Node) pods go with the node; the others are
          * evicted first, and waited for while terminating */
-        else if (!(owner && (strncmp(owner, "DaemonSet/", 10) == 0 || strncmp(owner, "Node/", 5) == 0))) u->others++;
-        if (json_is_true(json_object_get(md, "doNotDisrupt"))) u->dnd_pod = key;
+        else if (strncmp(pod->owner, "DaemonSet/", 10) != 0 && strncmp(pod->owner, "Node/", 5) != 0) u->others++;
+        if (pod->do_not_disrupt) u->dnd_pod = key;
     }
     bool metered = false;
     json_t *node;
@@ -1919,7 +1802,7 @@ static void publish_metrics(ctl *c, int64_t now) {
       "gpuscale_reconcile_quantile_seconds{quantile=\"0.99\"} %.6f\n",
       quantile_of(c->rec, nr, 0.5), quantile_of(c->rec, nr, 0.99));
     P("# TYPE gpuscale_cached_objects gauge\ngpuscale_cached_objects{kind=\"pods\"} %zu\n"
-      "gpuscale_cached_objects{kind=\"nodes\"} %zu\n", json_object_size(gs_informer_store(c->pods)),
+      "gpuscale_cached_objects{kind=\"nodes\"} %zu\n", gs_informer_count(c->pods),
       json_object_size(gs_informer_store(c->nodes)));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -2134,7 +2017,9 @@ int gs_cmd_run(int argc, char **argv) {
         }
         c->ss[i].open = true;
     }
-    c->pods = gs_informer_new(c->k, "/api/v1/pods", NULL, trim_pod, pod_event, c);
+    gs_informer_codec pod_codec;
+    gs_kpod_codec(&pod_codec, &c->pod_rules);
+    c->pods = gs_informer_new_typed(c->k, "/api/v1/pods", NULL, &pod_codec, pod_event, c);
     c->nodes = gs_informer_new(c->k, "/api/v1/nodes", NULL, trim_node, NULL, NULL);
     c->deps = gs_informer_new(c->k, "/apis/apps/v1/deployments", NULL, trim_workload, NULL, NULL);
     c->stss = gs_informer_new(c->k, "/apis/apps/v1/statefulsets", NULL, trim_workload, NULL, NULL);
@@ -2179,8 +2064,11 @@ int gs_cmd_run(int argc, char **argv) {
             /* queues at the fast cadence (a scaler at zero is read every 100 ms) ... */
             scale_tick(c, now);
             /* ... the plan, the meter and consolidation every tick period */
-            if (now - last_plan >= c->tick_ms) {
+            /* ... and sooner when a GPU pod went Pending (at most every PLAN_MIN_GAP_MS, so a
+             * burst of pods is planned in batches) */
+            if (now - last_plan >= c->tick_ms || (c->wake && now - last_plan >= PLAN_MIN_GAP_MS)) {
                 last_plan = now;
+                c->wake = false;
                 meter_tick(c, now, false);
                 mig_tick(c, now);
                 bool *wanted = calloc((size_t)c->cfg.npools + 1, sizeof *wanted);
@@ -2207,7 +2095,7 @@ int gs_cmd_run(int argc, char **argv) {
             publish_metrics(c, mono_ms());
             last_pub = mono_ms();
         }
-        int64_t wait = c->tick_ms - (mono_ms() - last_plan);
+        int64_t wait = (c->wake ? PLAN_MIN_GAP_MS : c->tick_ms) - (mono_ms() - last_plan);
         if (c->cfg.nscalers > 0 && wait > GS_WATCH_IDLE_POLL_DEFAULT) wait = GS_WATCH_IDLE_POLL_DEFAULT;
         if (wait > 0 && !g_stop) gs_informers_poll(infs, 4, (int)wait, &e);
     }
@@ -2218,6 +2106,7 @@ out:
     gs_provider_destroy(&c->prov);
     gs_http_stop(c->http);
     gs_informer_free(c->pods);
+    gs_rules_store_free(c->pod_rules);
     gs_informer_free(c->nodes);
     gs_informer_free(c->deps);
     gs_informer_free(c->stss);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "io/log.h"
+#include "io/kube/kpod.h"
 #include "io/kube/yamljson.h"
 #include "model/gpu.h"
 #include "policy/mig.h"
@@ -15,6 +16,7 @@ typedef struct kubefake {
     const gs_catalog *cat;
     gs_informer *pods;       /* borrowed or owned */
     gs_informer *own_pods;
+    gs_rules_store *pod_rules; /* own_pods' interned selectors and tolerations */
     gs_informer *nodes;      /* our nodes (label selector) */
     char zone[GS_NAME_LEN];
     int heartbeat_ms;
@@ -221,15 +223,11 @@ static int kf_terminate(void *self, const char *id, gs_error *err) {
         return gs_error_set(err, GS_EINVAL, "kube-fake: \"%s\" is not a kube-fake instance id", id);
     const char *node = id + strlen(GS_KUBEFAKE_PREFIX);
     /* The machine is gone: its pods go with it (the pod GC would do it later). */
-    const json_t *store = gs_informer_store(f->pods);
-    const char *key;
-    json_t *pod;
-    json_object_foreach((json_t *)(uintptr_t)store, key, pod) {
-        const char *nn = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
-        if (!nn || strcmp(nn, node) != 0) continue;
-        const json_t *md = json_object_get(pod, "metadata");
-        delete_pod_now(f, json_string_value(json_object_get(md, "namespace")),
-                       json_string_value(json_object_get(md, "name")), NULL);
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(f->pods, &it, NULL, &rec)) {
+        const gs_kpod *pod = rec;
+        if (strcmp(pod->node, node) == 0) delete_pod_now(f, pod->ns, pod->name, NULL);
     }
     char p[512];
     snprintf(p, sizeof p, "/api/v1/nodes/%s", node);
@@ -243,6 +241,18 @@ static int kf_list(void *self, gs_instance **out, int32_t *n, gs_error *err) {
     kubefake *f = self;
     *out = NULL;
     *n = 0;
+    if (gs_informer_synced(f->nodes)) { /* the watch cache: no list of every node's JSON */
+        const json_t *store = gs_informer_store(f->nodes);
+        size_t cnt = json_object_size(store), i = 0;
+        gs_instance *arr = calloc(cnt ? cnt : 1, sizeof *arr);
+        if (!arr) return GS_ENOMEM;
+        const char *key;
+        json_t *node;
+        json_object_foreach((json_t *)(uintptr_t)store, key, node) instance_from_node(node, &arr[i++]);
+        *out = arr;
+        *n = (int32_t)cnt;
+        return 0;
+    }
     json_t *list = NULL;
     int rc = gs_kube_get(f->k, "/api/v1/nodes?labelSelector=" GS_KUBEFAKE_LABEL "%3Dkube-fake", &list, err);
     if (rc) return rc;
@@ -434,25 +444,21 @@ static int kf_tick(void *self, gs_error *err) {
     char now[32];
     rfc3339(now, sizeof now);
     /* Pods bound to our nodes: Pending -> Running; deletions finished at once. */
-    const json_t *store = gs_informer_store(f->pods);
-    const char *key;
-    json_t *pod;
+    size_t it = 0;
+    const void *rec;
     int patches = 0;
-    json_object_foreach((json_t *)(uintptr_t)store, key, pod) {
+    while (gs_informer_next(f->pods, &it, NULL, &rec)) {
         if (patches >= KF_MAX_POD_PATCHES) break;
-        const json_t *spec = json_object_get(pod, "spec"), *md = json_object_get(pod, "metadata");
-        const char *nn = json_string_value(json_object_get(spec, "nodeName"));
-        if (!our_node(f, nn)) continue;
-        const char *ns = json_string_value(json_object_get(md, "namespace"));
-        const char *name = json_string_value(json_object_get(md, "name"));
-        if (json_object_get(md, "deletionTimestamp")) {
+        const gs_kpod *pod = rec;
+        if (!pod->node[0] || !our_node(f, pod->node)) continue;
+        const char *ns = pod->ns, *name = pod->name;
+        if (pod->deleting) {
             patches++;
             gs_error e;
             if (delete_pod_now(f, ns, name, &e)) gs_log_warn("kube-fake pod delete", "pod=%s/%s err=\"%s\"", ns, name, e.msg);
             continue;
         }
-        const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
-        if (phase && strcmp(phase, "Pending") != 0) continue;
+        if (pod->phase != GS_KPOD_PENDING) continue;
         patches++;
         char p[800];
         snprintf(p, sizeof p, "/api/v1/namespaces/%s/pods/%s/status", ns, name);
@@ -470,8 +476,10 @@ static int kf_tick(void *self, gs_error *err) {
     /* Nodes: MIG requests and Ready heartbeats. */
     int64_t t = mono_ms();
     int beats = 0;
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(f->nodes), key, pod) {
-        mig_manager(f, pod);
+    const char *key;
+    json_t *node;
+    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(f->nodes), key, node) {
+        mig_manager(f, node);
         json_t *last = json_object_get(f->beats, key);
         if (!last) { /* just launched with a fresh heartbeat */
             json_object_set_new(f->beats, key, json_integer(t));
@@ -499,6 +507,7 @@ static int kf_tick(void *self, gs_error *err) {
 static void kf_destroy(void *self) {
     kubefake *f = self;
     gs_informer_free(f->own_pods);
+    gs_rules_store_free(f->pod_rules);
     gs_informer_free(f->nodes);
     json_decref(f->beats);
     free(f);
@@ -508,19 +517,24 @@ static const gs_provider_ops KUBEFAKE_OPS = {
     .name = "kube-fake", .launch = kf_launch, .terminate = kf_terminate, .list = kf_list,
     .tick = kf_tick, .destroy = kf_destroy};
 
-/* Pods trimmed to what kube-fake reads. */
-static void trim_pod(json_t *pod) {
-    json_t *spec = json_object_get(pod, "spec");
-    const char *nn = json_string_value(json_object_get(spec, "nodeName"));
-    json_t *keep = json_object();
-    if (nn) json_object_set_new(keep, "nodeName", json_string(nn));
-    json_object_set(pod, "spec", keep);
-    json_decref(keep);
-    json_t *st = json_object_get(pod, "status");
-    const char *ph = json_string_value(json_object_get(st, "phase"));
+/* Nodes cached with what kube-fake reads (name, labels, annotations, creation time, providerID,
+ * capacity):
+ * conditions, addresses and the rest are dropped (memory at 1,000 nodes). */
+static void trim_node(json_t *node) {
+    json_t *md = json_object_get(node, "metadata"), *nmd = json_object();
+    static const char *const keep[] = {"name", "labels", "annotations", "creationTimestamp"};
+    for (size_t i = 0; i < 4; i++)
+        if (json_object_get(md, keep[i])) json_object_set(nmd, keep[i], json_object_get(md, keep[i]));
+    json_t *nspec = json_object();
+    json_t *pid = json_object_get(json_object_get(node, "spec"), "providerID");
+    if (pid) json_object_set(nspec, "providerID", pid);
     json_t *nst = json_object();
-    if (ph) json_object_set_new(nst, "phase", json_string(ph));
-    json_object_set_new(pod, "status", nst);
+    json_t *cap = json_object_get(json_object_get(node, "status"), "capacity");
+    if (cap) json_object_set(nst, "capacity", cap);
+    json_object_clear(node);
+    json_object_set_new(node, "metadata", nmd);
+    json_object_set_new(node, "spec", nspec);
+    json_object_set_new(node, "status", nst);
 }
 
 int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const gs_kubefake_opts *opts,
@@ -535,9 +549,11 @@ int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const 
     snprintf(f->mig_cm_ns, sizeof f->mig_cm_ns, "%s", opts && opts->mig_configmap_ns ? opts->mig_configmap_ns : GS_MIG_CONFIGMAP_NS);
     snprintf(f->mig_cm_name, sizeof f->mig_cm_name, "%s",
              opts && opts->mig_configmap ? opts->mig_configmap : GS_MIG_CONFIGMAP_NAME);
-    f->nodes = gs_informer_new(k, "/api/v1/nodes", GS_KUBEFAKE_LABEL "=kube-fake", NULL, NULL, NULL);
+    f->nodes = gs_informer_new(k, "/api/v1/nodes", GS_KUBEFAKE_LABEL "=kube-fake", trim_node, NULL, NULL);
     if (!pods) {
-        f->own_pods = gs_informer_new(k, "/api/v1/pods", NULL, trim_pod, NULL, NULL);
+        gs_informer_codec codec;
+        gs_kpod_codec(&codec, &f->pod_rules);
+        f->own_pods = gs_informer_new_typed(k, "/api/v1/pods", NULL, &codec, NULL, NULL);
         pods = f->own_pods;
     }
     f->pods = pods;
