@@ -29,6 +29,9 @@ typedef struct kubefake {
  * controller loop that drives the tick; the rest is done on the next ticks. */
 #define KF_MAX_POD_PATCHES 30
 #define KF_MAX_HEARTBEATS 20
+/* The fake kubelets' work per tick stops after this long, so the controller's loop (which
+ * runs the provider's tick between plans) is never held up by the emulation for long. */
+#define KF_TICK_BUDGET_MS 40
 
 static int64_t mono_ms(void) {
     struct timespec ts;
@@ -443,12 +446,13 @@ static int kf_tick(void *self, gs_error *err) {
     if (rc) return rc;
     char now[32];
     rfc3339(now, sizeof now);
+    int64_t t0 = mono_ms();
     /* Pods bound to our nodes: Pending -> Running; deletions finished at once. */
     size_t it = 0;
     const void *rec;
     int patches = 0;
     while (gs_informer_next(f->pods, &it, NULL, &rec)) {
-        if (patches >= KF_MAX_POD_PATCHES) break;
+        if (patches >= KF_MAX_POD_PATCHES || mono_ms() - t0 > KF_TICK_BUDGET_MS) break;
         const gs_kpod *pod = rec;
         if (!pod->node[0] || !our_node(f, pod->node)) continue;
         const char *ns = pod->ns, *name = pod->name;
@@ -485,7 +489,9 @@ static int kf_tick(void *self, gs_error *err) {
             json_object_set_new(f->beats, key, json_integer(t));
             continue;
         }
-        if (t - json_integer_value(last) < f->heartbeat_ms || beats >= KF_MAX_HEARTBEATS) continue;
+        if (t - json_integer_value(last) < f->heartbeat_ms || beats >= KF_MAX_HEARTBEATS ||
+            mono_ms() - t0 > KF_TICK_BUDGET_MS)
+            continue;
         beats++;
         json_object_set_new(f->beats, key, json_integer(t));
         char p[512];
