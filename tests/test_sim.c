@@ -317,6 +317,208 @@ static void test_reconcile_mig_launch_and_consolidate(void **state) {
     gs_catalog_free(&cat);
 }
 
+/* The packer's budget gate sees each pod's own project (an Environment's), not "default". */
+static bool refuse_qa(void *ctx, const char *project, gs_usd_u usd_per_hour, char *why, size_t why_len) {
+    (void)usd_per_hour;
+    snprintf((char *)ctx, 32, "%s", project);
+    if (strcmp(project, "qa") != 0) return true;
+    snprintf(why, why_len, "qa is over budget");
+    return false;
+}
+
+static void p5_pool(gs_pool *pool, gs_share_mode sharing) {
+    memset(pool, 0, sizeof *pool);
+    snprintf(pool->name, sizeof pool->name, "h");
+    pool->nreqs = 1;
+    pool->reqs[0].key = GS_KEY_FAMILY;
+    pool->reqs[0].op = GS_OP_IN;
+    pool->reqs[0].nvalues = 1;
+    snprintf(pool->reqs[0].values[0], GS_NAME_LEN, "p5");
+    pool->sharing = sharing;
+}
+
+static void test_reconcile_pod_project_gate(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_pool pool;
+    p5_pool(&pool, GS_SHARE_EXCLUSIVE);
+    char seen[32] = "";
+    gs_rc_pod pod = {5, -1, GS_RCP_PENDING, -1, -1, -1, 0, {1, 0, 0, 2000, 8192}, 0, "qa"};
+    gs_rc_input in = {0, &cat, &pool, 1, NULL, 0, &pod, 1, NULL, 0, refuse_qa, seen};
+    gs_action acts[16];
+    gs_rc_output out = {acts, 0, 16, 0};
+    gs_error err;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    assert_string_equal(seen, "qa");
+    assert_int_equal(out.blocked, 1);
+    for (int i = 0; i < out.n; i++) assert_int_not_equal(acts[i].type, GS_ACT_LAUNCH);
+    /* without a project: the workload's, else "default" (allowed here) */
+    pod.project = NULL;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    assert_string_equal(seen, "default");
+    assert_int_equal(out.blocked, 0);
+    int launches = 0;
+    for (int i = 0; i < out.n; i++) launches += acts[i].type == GS_ACT_LAUNCH;
+    assert_int_equal(launches, 1);
+    gs_catalog_free(&cat);
+}
+
+/* Scale-in removes idle replicas from the emptiest node first (so it can be consolidated)
+ * and new replicas go to the fullest ready node that has room. */
+static void test_reconcile_pack_tight(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_pool pool;
+    p5_pool(&pool, GS_SHARE_MIG);
+    const gs_gpu_model *m = gs_gpu_get(gs_gpu_find("h100-80gb"));
+    int p1g = gs_mig_profile_find(m, "1g.10gb");
+    gs_rc_node nodes[2];
+    memset(nodes, 0, sizeof nodes);
+    for (int k = 0; k < 2; k++) {
+        nodes[k].id = 20 + k;
+        nodes[k].itype = gs_catalog_find(&cat, "p5.4xlarge");
+        nodes[k].ngpus = 1;
+        nodes[k].ready = true;
+        nodes[k].gpus[0].mode = GS_GPUMODE_MIG;
+        nodes[k].gpus[0].nparts = 7;
+        for (int i = 0; i < 7; i++) nodes[k].gpus[0].parts[i] = (gs_partition){(int8_t)p1g, (uint8_t)i, false};
+    }
+    /* node 20 (listed first) holds 1 idle replica, node 21 holds 4 (two idle) */
+    gs_rc_pod pods[5];
+    memset(pods, 0, sizeof pods);
+    int where[5] = {0, 1, 1, 1, 1};
+    gs_rc_pod_state st[5] = {GS_RCP_IDLE, GS_RCP_IDLE, GS_RCP_IDLE, GS_RCP_BUSY, GS_RCP_BUSY};
+    for (int i = 0; i < 5; i++) {
+        pods[i] = (gs_rc_pod){100 + i, 0, st[i], where[i], 0, (int8_t)i, 0, {0, 1, 8192, 2000, 8192}, GS_SEC(i), NULL};
+        nodes[where[i]].gpus[0].parts[i].used = true;
+        nodes[where[i]].gpus[0].pods++;
+        nodes[where[i]].npods++;
+        nodes[where[i]].cpu_used += 2000;
+        nodes[where[i]].mem_used += 8192;
+    }
+    gs_scaler sc;
+    memset(&sc, 0, sizeof sc);
+    gs_scale_defaults(&sc);
+    sc.ntriggers = 1;
+    sc.triggers[0].type = GS_TRIG_SIM;
+    sc.triggers[0].target_milli = 1000;
+    sc.stabilize_down = 0;
+    gs_scale_state ss;
+    gs_scale_init(&ss);
+    gs_scale_reading rd = {true, 4000}; /* 4 wanted of 5: one idle goes */
+    gs_rc_workload wl = {0, {0, 1, 8192, 2000, 8192}, "claims", &sc, &ss, &rd};
+    gs_rc_input in = {GS_MIN(10), &cat, &pool, 1, nodes, 2, pods, 5, &wl, 1, NULL, NULL};
+    gs_action acts[32];
+    gs_rc_output out = {acts, 0, 32, 0};
+    gs_error err;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    int del_pod = -1, del_node = -1;
+    for (int i = 0; i < out.n; i++) {
+        if (acts[i].type == GS_ACT_DELETE_POD) del_pod = acts[i].pod;
+        if (acts[i].type == GS_ACT_DELETE_NODE) del_node = acts[i].node;
+    }
+    assert_int_equal(del_pod, 100); /* the lone replica of node 20, though it is the oldest */
+    assert_int_equal(del_node, 20); /* which then goes */
+    /* scale-out by one: the new replica goes to node 21 (4 pods), not node 20 (1 pod) */
+    gs_scale_init(&ss);
+    rd.value_milli = 6000;
+    out.n = 0;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    int bound_to = -1;
+    for (int i = 0; i < out.n; i++)
+        if (acts[i].type == GS_ACT_BIND) bound_to = acts[i].node;
+    assert_int_equal(bound_to, 21);
+    gs_catalog_free(&cat);
+}
+
+/* Make-before-break repacking: the node holding the fewest slices is emptied when its
+ * replicas fit free instances of the same profile elsewhere (and enough are left over). */
+static void test_reconcile_repack(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_pool pool;
+    p5_pool(&pool, GS_SHARE_MIG);
+    const gs_gpu_model *m = gs_gpu_get(gs_gpu_find("h100-80gb"));
+    int p1g = gs_mig_profile_find(m, "1g.10gb");
+    gs_rc_node nodes[2];
+    memset(nodes, 0, sizeof nodes);
+    for (int k = 0; k < 2; k++) {
+        nodes[k].id = 30 + k;
+        nodes[k].itype = gs_catalog_find(&cat, "p5.4xlarge");
+        nodes[k].ngpus = 1;
+        nodes[k].ready = true;
+        nodes[k].gpus[0].mode = GS_GPUMODE_MIG;
+        nodes[k].gpus[0].nparts = 7;
+        for (int i = 0; i < 7; i++) nodes[k].gpus[0].parts[i] = (gs_partition){(int8_t)p1g, (uint8_t)i, false};
+    }
+    /* node 30: 2 replicas; node 31: 3 replicas, 4 free instances */
+    gs_rc_pod pods[5];
+    int where[5] = {0, 0, 1, 1, 1}, part[5] = {0, 1, 0, 1, 2};
+    for (int i = 0; i < 5; i++) {
+        pods[i] = (gs_rc_pod){200 + i, 0, i == 1 ? GS_RCP_BUSY : GS_RCP_IDLE, where[i], 0, (int8_t)part[i], 0,
+                              {0, 1, 8192, 2000, 8192}, 0, NULL};
+        nodes[where[i]].gpus[0].parts[part[i]].used = true;
+        nodes[where[i]].gpus[0].pods++;
+        nodes[where[i]].npods++;
+        nodes[where[i]].cpu_used += 2000;
+        nodes[where[i]].mem_used += 8192;
+    }
+    gs_scaler sc;
+    memset(&sc, 0, sizeof sc);
+    gs_scale_defaults(&sc);
+    sc.ntriggers = 1;
+    sc.triggers[0].type = GS_TRIG_SIM;
+    sc.triggers[0].target_milli = 1000;
+    gs_scale_state ss;
+    gs_scale_init(&ss);
+    gs_scale_reading rd = {true, 5000}; /* steady: 5 wanted, 5 exist */
+    gs_rc_workload wl = {0, {0, 1, 8192, 2000, 8192}, "claims", &sc, &ss, &rd};
+    gs_rc_input in = {GS_MIN(10), &cat, &pool, 1, nodes, 2, pods, 5, &wl, 1, NULL, NULL};
+    in.repack = true;
+    in.repack_headroom = 1; /* 4 free - 2 moved = 2 left >= 1 x 2 */
+    gs_action acts[32];
+    gs_rc_output out = {acts, 0, 32, 0};
+    gs_error err;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    int creates = 0, binds31 = 0, repack30 = 0;
+    for (int i = 0; i < out.n; i++) {
+        creates += acts[i].type == GS_ACT_CREATE_POD;
+        binds31 += acts[i].type == GS_ACT_BIND && acts[i].node == 31 && acts[i].part >= 3;
+        repack30 += acts[i].type == GS_ACT_REPACK_NODE && acts[i].node == 30;
+        assert_int_not_equal(acts[i].type, GS_ACT_DELETE_NODE);
+    }
+    assert_int_equal(creates, 2);
+    assert_int_equal(binds31, 2);
+    assert_int_equal(repack30, 1);
+    /* not enough headroom left after the move: nothing */
+    in.repack_headroom = 2;
+    gs_scale_init(&ss);
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    for (int i = 0; i < out.n; i++) assert_int_not_equal(acts[i].type, GS_ACT_REPACK_NODE);
+    /* a node being repacked is not repacked again; once empty it is deleted */
+    in.repack_headroom = 0;
+    nodes[0].repacking = nodes[0].draining = true;
+    nodes[0].npods = 0;
+    pods[0].node = pods[1].node = -1; /* (its replicas are gone) */
+    in.npods = 5;
+    gs_rc_pod rest[3] = {pods[2], pods[3], pods[4]};
+    in.pods = rest;
+    in.npods = 3;
+    gs_scale_init(&ss);
+    rd.value_milli = 3000;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    int del30 = 0;
+    for (int i = 0; i < out.n; i++) {
+        assert_int_not_equal(acts[i].type, GS_ACT_REPACK_NODE);
+        del30 += acts[i].type == GS_ACT_DELETE_NODE && acts[i].node == 30;
+    }
+    assert_int_equal(del30, 1);
+    gs_catalog_free(&cat);
+}
+
 /* ---- invariants on every policy ---- */
 
 static void check_all(gs_scenario *sc, const gs_catalog *cat, const char *label) {
@@ -411,6 +613,242 @@ static void test_invariants_replay_and_jobs(void **state) {
     gs_catalog_free(&cat);
 }
 
+/* Time-sliced and fractional GPUs: four replicas on one time-sliced L4 share it in equal
+ * turns, so four simultaneous requests each take 4x their full-GPU time and the next four
+ * wait exactly that long; on quarter-GPU fractions each runs at a fixed quarter share. */
+static void run_sharing(const char *sharing, const char *extra_pool, const char *extra_wl, gs_sim_result *r,
+                        gs_scenario *sc, const gs_catalog *cat) {
+    char dir[] = "/tmp/gs_sim_ts_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char csv[256];
+    snprintf(csv, sizeof csv, "%s/t.csv", dir);
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fprintf(f, "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 00:00:00.0,1,0\n");
+    for (int i = 0; i < 8; i++) fprintf(f, "2023-11-16 01:00:00.0,1000,0\n");
+    fclose(f);
+    char body[4096];
+    snprintf(body, sizeof body,
+             "{\"duration\":\"2h\",\"cloud\":{\"billingMinimum\":\"60s\"},"
+             "\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"%s\"],\"capacityTypes\":[\"on-demand\"],"
+             "\"sharing\":\"%s\"%s}],"
+             "\"workloads\":[{\"name\":\"w\",\"pool\":\"p\",\"gpuMemory\":\"2Gi\",\"cpu\":\"500m\",\"memory\":\"1Gi\"%s,"
+             "\"serviceTime\":{\"baseMs\":0,\"msPerInputToken\":1,\"saturationComputeSlices\":2},\"coldStart\":\"10s\","
+             "\"scaler\":{\"minReplicas\":4,\"maxReplicas\":4,\"cooldownPeriod\":\"1s\",\"stabilizeDown\":\"1s\"},"
+             "\"traffic\":{\"kind\":\"trace\",\"trace\":\"t.csv\"}}]}",
+             strcmp(sharing, "timeslicing") == 0 ? "g6.xlarge" : "g6e.xlarge", sharing, extra_pool, extra_wl);
+    gs_error err;
+    if (gs_scenario_parse(sc, body, strlen(body), "ts.json", dir, cat, &err)) fail_msg("%s", err.msg);
+    gs_sim_input in;
+    if (gs_sim_prepare(sc, true, &in, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(in.nreq, 9);
+    if (gs_sim_run(sc, cat, &in, GS_POL_GPUSCALE, NULL, r, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(r->v_fit, 0);
+    assert_int_equal(r->served, 9);
+    assert_int_equal(r->nodes_launched, 1); /* all four replicas share one GPU */
+    gs_sim_input_free(&in);
+    unlink(csv);
+    rmdir(dir);
+}
+
+static void test_timeslicing_and_fractions(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *sc = calloc(1, sizeof *sc);
+    gs_sim_result r;
+    run_sharing("timeslicing", ",\"timeSlicingReplicas\":4", "", &r, sc, &cat);
+    int32_t f = gs_sim_speed_factor(gs_gpu_get(gs_gpu_find("l4")), 2, 1000);
+    gs_ms work = 1000LL * f / 1000; /* full-GPU ms of one request */
+    /* waits, sorted: four 0 (the first four at 1 h), four 4 x work (the second four wait for
+     * the first four, which share the GPU four ways), the t = 0 request's node boot: the
+     * median is the fifth */
+    if (llabs(r.p50 - 4 * work) > 2) fail_msg("time-sliced: median wait %lld, want %lld", (long long)r.p50, (long long)(4 * work));
+    /* GPU time used is the requests' full-GPU work, not their stretched duration */
+    double wd = (double)work;
+    assert_true(fabs(r.gpu_h_busy * 3600000.0 - 8.0 * wd) < 8.0 * wd * 0.01 + 20);
+    gs_sim_result_free(&r);
+    run_sharing("fractional", "", ",\"gpuMilli\":250", &r, sc, &cat);
+    int32_t fq = gs_sim_speed_factor(gs_gpu_get(gs_gpu_find("l40s")), 2, 250);
+    gs_ms qwork = 1000LL * fq / 1000;
+    if (llabs(r.p50 - qwork) > 2) fail_msg("fractional: median wait %lld, want %lld", (long long)r.p50, (long long)qwork);
+    gs_sim_result_free(&r);
+    /* bad input: replicas x gpuMemory beyond the GPU; gpuMilli outside a fractional pool */
+    static const char *BAD[][2] = {
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"],\"sharing\":\"timeslicing\",\"timeSlicingReplicas\":8}],"
+         "\"workloads\":[{\"name\":\"w\",\"pool\":\"p\",\"gpuMemory\":\"4Gi\",\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].gpuMemory: 4096 MiB x 8 time-sliced replicas does not fit"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"],\"sharing\":\"mig\"}],"
+         "\"workloads\":[{\"name\":\"w\",\"pool\":\"p\",\"gpuMilli\":100,\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].gpuMilli: is only for a pool with sharing: fractional"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6e.xlarge\"],\"sharing\":\"fractional\"}],"
+         "\"workloads\":[{\"name\":\"w\",\"pool\":\"p\",\"gpuMilli\":100,\"gpuMemory\":\"8Gi\",\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].gpuMemory: 8192 MiB does not fit 100 milli-GPU"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"],\"sharing\":\"exclusive\",\"timeSlicingReplicas\":2}]}",
+         "$.pools[0].timeSlicingReplicas: is only for sharing: timeslicing"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"],\"sharing\":\"mps\"}]}",
+         "$.pools[0].sharing: 'mps' is not one of mig, exclusive, timeslicing, fractional"},
+        {"{\"cloud\":{\"zones\":0},\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"]}]}",
+         "$.cloud.zones: must be in 1..16"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"],\"sharing\":\"timeslicing\"}],"
+         "\"environments\":[{\"name\":\"e\",\"job\":{\"runFor\":\"1m\"}}]}",
+         "$.environments[0].pool: environments run in a mig or exclusive pool"},
+        {"{\"gpuscale\":{\"spotMaxPercent\":101},\"pools\":[{\"name\":\"p\",\"instanceTypes\":[\"g6.xlarge\"]}]}",
+         "$.gpuscale.spotMaxPercent: must be in 0..100"},
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        gs_error err;
+        gs_error_clear(&err);
+        assert_int_equal(gs_scenario_parse(sc, BAD[i][0], strlen(BAD[i][0]), "b.json", ".", &cat, &err), GS_EPARSE);
+        if (!strstr(err.msg, BAD[i][1])) fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, BAD[i][1]);
+    }
+    free(sc);
+    gs_catalog_free(&cat);
+}
+
+/* Spot reclaims hit capacity pools (type, zone) at the scenario's rate, from the seed alone:
+ * every policy that runs spot sees interruptions; gpuscale spreads its spot nodes over types
+ * and zones so no type holds more than spotMaxPercent of them. */
+static void test_shared_gpus_invariants(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *sc = calloc(1, sizeof *sc);
+    gs_error err;
+    if (gs_scenario_load(sc, GS_SOURCE_DIR "/examples/shared-gpus/scenario.json", &cat, &err)) fail_msg("%s", err.msg);
+    sc->duration = GS_HOUR(3);
+    for (int32_t k = 0; k < sc->nwl; k++) sc->wl[k].synth.peak_hour = 1;
+    sc->spot_per_node_hour = 1.0;
+    check_all(sc, &cat, "shared-gpus 3h spot-heavy");
+    gs_sim_input in;
+    assert_int_equal(gs_sim_prepare(sc, false, &in, &err), 0);
+    gs_sim_result r[GS_POL__N];
+    for (int p = 0; p < GS_POL_ORACLE; p++) {
+        assert_int_equal(gs_sim_run(sc, &cat, &in, (gs_policy)p, NULL, &r[p], &err), 0);
+        assert_true(r[p].spot_interruptions > 0);
+    }
+    for (int p = 0; p < GS_POL_ORACLE; p++) gs_sim_result_free(&r[p]);
+    gs_sim_input_free(&in);
+    free(sc);
+    gs_catalog_free(&cat);
+}
+
+/* The launch's offering: spot spread over instance types (within the price slack) and zones. */
+static void test_reconcile_spot_diversification(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_pool pool;
+    memset(&pool, 0, sizeof pool);
+    snprintf(pool.name, sizeof pool.name, "l4");
+    pool.nreqs = 2;
+    pool.reqs[0].key = GS_KEY_INSTANCE_TYPE;
+    pool.reqs[0].op = GS_OP_IN;
+    pool.reqs[0].nvalues = 2;
+    snprintf(pool.reqs[0].values[0], GS_NAME_LEN, "g6.xlarge");
+    snprintf(pool.reqs[0].values[1], GS_NAME_LEN, "g6.2xlarge");
+    pool.reqs[1].key = GS_KEY_CAPACITY_TYPE;
+    pool.reqs[1].op = GS_OP_IN;
+    pool.reqs[1].nvalues = 1;
+    snprintf(pool.reqs[1].values[0], GS_NAME_LEN, "spot");
+    pool.sharing = GS_SHARE_EXCLUSIVE;
+    gs_rc_pod pods[6];
+    for (int i = 0; i < 6; i++) pods[i] = (gs_rc_pod){i, -1, GS_RCP_PENDING, -1, -1, -1, 0, {1, 0, 0, 3000, 8192}, 0, NULL};
+    gs_rc_input in = {0, &cat, &pool, 1, NULL, 0, pods, 6, NULL, 0, NULL, NULL};
+    in.nzones = 3;
+    in.spot_max_pct = 50;
+    in.spot_price_slack_pct = 25;
+    gs_action acts[64];
+    gs_rc_output out = {acts, 0, 64, 0};
+    gs_error err;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    int32_t small = gs_catalog_find(&cat, "g6.xlarge"), big = gs_catalog_find(&cat, "g6.2xlarge");
+    int per_type[2] = {0, 0}, per_zone[3] = {0, 0, 0};
+    for (int i = 0; i < out.n; i++) {
+        if (acts[i].type != GS_ACT_LAUNCH) continue;
+        assert_int_equal(acts[i].cap, GS_CAP_SPOT);
+        assert_true(acts[i].itype == small || acts[i].itype == big);
+        per_type[acts[i].itype == big]++;
+        assert_true(acts[i].zone >= 0 && acts[i].zone < 3);
+        per_zone[acts[i].zone]++;
+    }
+    assert_int_equal(per_type[0], 3); /* half on the cheapest type, half on the next */
+    assert_int_equal(per_type[1], 3);
+    for (int z = 0; z < 3; z++) assert_int_equal(per_zone[z], 2);
+    /* without diversification: the cheapest offering only, no zone chosen */
+    in.spot_max_pct = 0;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    for (int i = 0; i < out.n; i++)
+        if (acts[i].type == GS_ACT_LAUNCH) {
+            assert_int_equal(acts[i].itype, small);
+            assert_int_equal(acts[i].zone, -1);
+        }
+    gs_catalog_free(&cat);
+}
+
+/* Pools and scalers from the YAML objects `gpuscale run` reads: examples/claims-yaml is
+ * examples/claims with its GPUPool and QueueScalers in claims.yaml, and gives the same run. */
+static void test_scenario_from_yaml(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *a = claims(&cat), *b = calloc(1, sizeof *b);
+    gs_error err;
+    if (gs_scenario_load(b, GS_SOURCE_DIR "/examples/claims-yaml/scenario.json", &cat, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(b->npools, 1);
+    assert_string_equal(b->pools[0].name, "h100");
+    assert_int_equal(b->pools[0].sharing, GS_SHARE_MIG);
+    assert_int_equal(b->pools[0].n_mig_profiles, 2);
+    assert_int_equal(b->nwl, a->nwl);
+    for (int32_t k = 0; k < a->nwl; k++) {
+        const gs_sim_workload *x = &a->wl[k], *y = &b->wl[k];
+        assert_string_equal(x->name, y->name);
+        assert_string_equal(x->project, y->project);
+        assert_string_equal(x->mig_profile, y->mig_profile);
+        assert_memory_equal(&x->need, &y->need, sizeof x->need);
+        assert_int_equal(x->target_milli, y->target_milli);
+        assert_int_equal(x->max_replicas, y->max_replicas);
+        assert_int_equal(x->cooldown, y->cooldown);
+        assert_int_equal(x->stabilize_down, y->stabilize_down);
+        assert_int_equal(x->polling, y->polling);
+    }
+    a->duration = b->duration = GS_HOUR(2);
+    gs_sim_input ia, ib;
+    assert_int_equal(gs_sim_prepare(a, false, &ia, &err), 0);
+    assert_int_equal(gs_sim_prepare(b, false, &ib, &err), 0);
+    gs_sim_result ra, rb;
+    assert_int_equal(gs_sim_run(a, &cat, &ia, GS_POL_GPUSCALE, NULL, &ra, &err), 0);
+    assert_int_equal(gs_sim_run(b, &cat, &ib, GS_POL_GPUSCALE, NULL, &rb, &err), 0);
+    assert_int_equal(ra.cost, rb.cost);
+    assert_int_equal(ra.p99, rb.p99);
+    gs_sim_result_free(&ra);
+    gs_sim_result_free(&rb);
+    gs_sim_input_free(&ia);
+    gs_sim_input_free(&ib);
+    /* bad input */
+    static const char *BAD[][2] = {
+        {"{\"config\":\"nope.yaml\"}", "claims-yaml/nope.yaml: cannot open"},
+        {"{\"config\":\"../../tests/data/bad-config/01-malformed-yaml.yaml\"}",
+         "01-malformed-yaml.yaml:6:1: malformed YAML"},
+        {"{\"config\":\"claims.yaml\",\"pools\":[]}", "$.pools: give either pools or config"},
+        {"{\"config\":7}", "$.config: must be a file name or an array of 1..4 file names"},
+        {"{\"config\":\"claims.yaml\",\"workloads\":[{\"scaler\":\"ghost\",\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].scaler: no QueueScaler 'ghost' in the config"},
+        {"{\"pools\":[{\"name\":\"p\",\"instanceFamilies\":[\"p5\"]}],\"workloads\":[{\"scaler\":\"ocr\",\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].scaler: names QueueScaler 'ocr' but the scenario has no \"config\""},
+        {"{\"config\":\"claims.yaml\",\"workloads\":[{\"scaler\":\"ocr\",\"migProfile\":\"1g.10gb\",\"traffic\":{\"kind\":\"trace\",\"trace\":\"x\"}}]}",
+         "$.workloads[0].migProfile: unknown field"},
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        gs_error_clear(&err);
+        assert_int_equal(gs_scenario_parse(b, BAD[i][0], strlen(BAD[i][0]), "y.json", GS_SOURCE_DIR "/examples/claims-yaml", &cat, &err), GS_EPARSE);
+        if (!strstr(err.msg, BAD[i][1])) fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, BAD[i][1]);
+    }
+    free(a);
+    free(b);
+    gs_catalog_free(&cat);
+}
+
 static void test_report_writers(void **state) {
     (void)state;
     gs_catalog cat;
@@ -438,6 +876,16 @@ static void test_report_writers(void **state) {
     assert_non_null(strstr(out, "7\n"));
     assert_non_null(strstr(out, "\"policy\": \"gpuscale\" \"policy\": \"oracle\""));
     free(out);
+    /* the GPU-hour breakdown: HTML table and JSON object (gpuscale only), and its parts add
+     * up to the GPU-hours bought up to sampling (the last partial node bill is not sampled) */
+    snprintf(cmd, sizeof cmd, "grep -c 'Where the GPU-hours bought went' %s; grep -c gpuHoursBreakdown %s", hp, jp);
+    assert_int_equal(gs_test_sh(cmd, &out), 0);
+    assert_string_equal(out, "1\n1\n");
+    free(out);
+    const gs_sim_result *g = &res[0];
+    double parts = g->gh_boot + g->gh_reconf + g->gh_start + g->gh_idle + g->gh_busy + g->gh_free;
+    assert_true(parts > 0);
+    assert_true(fabs(parts - g->gpu_h_bought) <= 0.15 * g->gpu_h_bought + 0.5);
     unlink(jp);
     unlink(hp);
     assert_int_equal(gs_report_json(&rep, "/nonexistent-dir/x.json", &err), GS_EIO);
@@ -457,6 +905,13 @@ int main(void) {
         cmocka_unit_test(test_synth_diurnal),
         cmocka_unit_test(test_scenario_errors),
         cmocka_unit_test(test_reconcile_mig_launch_and_consolidate),
+        cmocka_unit_test(test_reconcile_pod_project_gate),
+        cmocka_unit_test(test_reconcile_pack_tight),
+        cmocka_unit_test(test_reconcile_spot_diversification),
+        cmocka_unit_test(test_reconcile_repack),
+        cmocka_unit_test(test_timeslicing_and_fractions),
+        cmocka_unit_test(test_shared_gpus_invariants),
+        cmocka_unit_test(test_scenario_from_yaml),
         cmocka_unit_test(test_invariants_claims),
         cmocka_unit_test(test_invariants_replay_and_jobs),
         cmocka_unit_test(test_report_writers),

@@ -1,7 +1,7 @@
 /* Environments in the simulator (issue 6; examples/validation-env): a nightly validation Job
  * on MIG slices deleted when it succeeds, a hung e2e run deleted at its ttl, and a soak test
- * deleted when its project's hard daily budget is hit (gpuscale only; the baselines have no
- * dollar limit and let it finish). Checks creation/deletion times, that no pod outlives its
+ * launched only once its node fits its project's hard daily budget and deleted when the hard
+ * hourly limit is hit (gpuscale only; the baselines have no dollar limit). Checks creation/deletion times, that no pod outlives its
  * environment, that each environment's cost is the bill of the nodes launched for it, the
  * report sections, and the scenario's bad-input messages for the new fields. */
 #include <setjmp.h>
@@ -94,21 +94,24 @@ static void test_validation_env(void **state) {
     assert_true(v->workloads_gone_at >= v->created_at + GS_HOUR(1));
     assert_true(v->workloads_gone_at <= v->created_at + GS_HOUR(1) + GS_SEC(1));
     assert_int_equal(kk->env[hung].reason, GS_ENV_REASON_TTL);
-    /* soak: under gpuscale the hard daily budget of qa is hit before the 8 h run ends; the
-     * environment is deleted and qa's day stays at the limit (deletion happens at the first
-     * tick at or over it: at most one second of spend over) */
+    /* soak: the gate lets its node launch at 20:30 (its day stays under $200: 3.5 h x
+     * $55.04/h); under gpuscale qa's hard hourly limit ($40) is then hit before the 8 h run
+     * ends and the environment is deleted at the last tick before the limit is crossed */
     v = &g->env[soak];
     assert_int_equal(v->reason, GS_ENV_REASON_BUDGET);
     assert_int_equal(v->pods_succeeded, 0);
     assert_int_equal(v->pods_deleted, 8);
-    assert_true(v->workloads_gone_at < v->created_at + GS_HOUR(8));
-    gs_usd_u limit = sc->budgets[0].per_day;
-    assert_true(g->budget_max[0][GS_WIN_DAY] >= limit);
-    assert_true(g->budget_max[0][GS_WIN_DAY] <= limit + limit / 1000);
-    /* karpenter-keda has no budget: the soak finishes (and costs more) */
-    assert_int_equal(kk->env[soak].reason, GS_ENV_REASON_FINISHED);
-    assert_int_equal(kk->env[soak].pods_succeeded, 8);
+    assert_true(v->workloads_gone_at < v->created_at + GS_HOUR(3));
+    assert_int_equal(v->nodes, 1);
+    gs_usd_u limit = sc->budgets[0].per_hour;
+    assert_true(g->budget_max[0][GS_WIN_HOUR] <= limit);
+    assert_true(g->budget_max[0][GS_WIN_HOUR] >= limit - limit / 100);
+    assert_true(g->budget_max[0][GS_WIN_DAY] <= sc->budgets[0].per_day);
+    /* karpenter-keda has no budget: the soak runs to its ttl (and costs more) */
+    assert_int_equal(kk->env[soak].reason, GS_ENV_REASON_TTL);
+    assert_int_equal(kk->env[soak].pods_deleted, 8);
     assert_true(kk->env[soak].cost > g->env[soak].cost);
+    assert_true(kk->budget_max[0][GS_WIN_HOUR] > limit);
     /* cost accounted: every pool here serves environments only, so each project's bill is
      * exactly the sum of its environments' costs, and the projects add up to the total */
     for (int i = 0; i < 3; i++) {
@@ -152,6 +155,98 @@ static void test_validation_env(void **state) {
     free(text);
     for (int i = 0; i < 3; i++) gs_sim_result_free(&res[i]);
     gs_sim_input_free(&in);
+    free(sc);
+    gs_catalog_free(&cat);
+}
+
+/* The packer's budget gate sees an environment's pods under the environment's project: a
+ * soak whose node would cross qa's hard daily limit before the day ends is never launched
+ * (under the project "default" it was launched and then deleted over the limit). */
+static void test_env_budget_gate(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *sc = calloc(1, sizeof *sc);
+    gs_error err;
+    if (gs_scenario_load(sc, GS_SOURCE_DIR "/examples/validation-env/scenario.json", &cat, &err))
+        fail_msg("scenario: %s", err.msg);
+    int32_t soak = env_index(sc, "soak");
+    sc->envs[soak].start = GS_HOUR(12); /* 12 h x $55.04/h > $200: refused until 20:22 */
+    sc->envs[soak].obj.ttl = GS_HOUR(3);  /* ... and cut by its ttl at 15:00 */
+    sc->budgets[0].per_hour = 0;
+    gs_sim_input in;
+    assert_int_equal(gs_sim_prepare(sc, false, &in, &err), 0);
+    gs_sim_result r;
+    if (gs_sim_run(sc, &cat, &in, GS_POL_GPUSCALE, NULL, &r, &err)) fail_msg("%s", err.msg);
+    check_lifecycle(sc, &r);
+    assert_true(r.blocked_launches > 0);
+    assert_int_equal(r.env[soak].nodes, 0);
+    assert_int_equal(r.env[soak].cost, 0);
+    assert_int_equal(r.env[soak].reason, GS_ENV_REASON_TTL);
+    assert_int_equal(r.env[soak].pods_deleted, 8);
+    assert_true(r.budget_max[0][GS_WIN_DAY] <= sc->budgets[0].per_day);
+    /* the other project (ci, no budget) is not held back */
+    assert_int_equal(r.env[env_index(sc, "nightly-validation")].pods_succeeded, 7);
+    gs_sim_result_free(&r);
+    gs_sim_input_free(&in);
+    free(sc);
+    gs_catalog_free(&cat);
+}
+
+/* Budget periods in the budget's timezone, resolved once at load: a local day across the
+ * spring DST change lasts 23 h; in Asia/Tokyo (UTC+9) qa's day ends at 15:00Z, so the soak's
+ * node fits the day's budget at 12:00Z (3 h x $55.04/h) and is launched at once (in UTC it
+ * would wait until 20:22Z), then the next local day's hard limit deletes it. */
+static void test_budget_timezone(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_scenario *sc = calloc(1, sizeof *sc);
+    gs_error err;
+    if (gs_scenario_load(sc, GS_SOURCE_DIR "/examples/validation-env/scenario.json", &cat, &err))
+        fail_msg("scenario: %s", err.msg);
+    /* DST: Europe/Berlin from 2026-03-28T12:00Z; 29 March has 23 local hours */
+    snprintf(sc->budgets[0].timezone, sizeof sc->budgets[0].timezone, "Europe/Berlin");
+    sc->starts_at = 1774699200000LL; /* 2026-03-28T12:00:00Z */
+    assert_int_equal(gs_scenario_resolve_periods(sc, &err), 0);
+    const gs_sim_tzcal *z = &sc->tzcal[0];
+    assert_true(z->ndays >= 4);
+    assert_int_equal(z->day[0], 1774652400000LL);             /* 2026-03-27T23:00Z = local midnight */
+    assert_int_equal(z->day[1] - z->day[0], GS_HOUR(24));
+    assert_int_equal(z->day[2] - z->day[1], GS_HOUR(23));     /* 29 March */
+    assert_int_equal(z->day[3] - z->day[2], GS_HOUR(24));
+    assert_int_equal(z->month[0], 1772319600000LL);           /* 2026-02-28T23:00Z = 1 March local */
+    assert_int_equal(z->month[1], 1774994400000LL);           /* 2026-03-31T22:00Z = 1 April (CEST) */
+    /* Asia/Tokyo, simulated day = 1970-01-01 */
+    snprintf(sc->budgets[0].timezone, sizeof sc->budgets[0].timezone, "Asia/Tokyo");
+    sc->starts_at = 0;
+    sc->budgets[0].per_hour = 0;
+    int32_t soak = env_index(sc, "soak");
+    sc->envs[soak].start = GS_HOUR(12);
+    sc->envs[soak].obj.ttl = GS_HOUR(10);
+    assert_int_equal(gs_scenario_resolve_periods(sc, &err), 0);
+    assert_int_equal(sc->tzcal[0].day[0], -GS_HOUR(9));
+    gs_sim_input in;
+    assert_int_equal(gs_sim_prepare(sc, false, &in, &err), 0);
+    gs_sim_result r;
+    if (gs_sim_run(sc, &cat, &in, GS_POL_GPUSCALE, NULL, &r, &err)) fail_msg("%s", err.msg);
+    check_lifecycle(sc, &r);
+    assert_int_equal(r.env[soak].nodes, 1);
+    assert_int_equal(r.env[soak].reason, GS_ENV_REASON_BUDGET);
+    assert_true(r.env[soak].workloads_gone_at > GS_HOUR(15));   /* in the second local day */
+    assert_true(r.env[soak].workloads_gone_at < GS_HOUR(20));
+    assert_true(r.budget_max[0][GS_WIN_DAY] <= sc->budgets[0].per_day);
+    gs_sim_result_free(&r);
+    gs_sim_input_free(&in);
+    /* bad zone and bad startsAt: messages with their JSON path */
+    static const char *BAD_TZ = "{\"pools\":[{\"name\":\"h\",\"instanceFamilies\":[\"p5\"]}],"
+                                "\"budgets\":[{\"name\":\"b\",\"project\":\"p\",\"limits\":{\"perDay\":\"1\"},"
+                                "\"timezone\":\"Mars/Olympus\"}]}";
+    assert_int_equal(gs_scenario_parse(sc, BAD_TZ, strlen(BAD_TZ), "tz.json", ".", &cat, &err), GS_EPARSE);
+    assert_non_null(strstr(err.msg, "$.budgets[0].timezone: 'Mars/Olympus' is not a timezone"));
+    static const char *BAD_AT = "{\"startsAt\":\"tomorrow\",\"pools\":[{\"name\":\"h\",\"instanceFamilies\":[\"p5\"]}]}";
+    assert_int_equal(gs_scenario_parse(sc, BAD_AT, strlen(BAD_AT), "tz.json", ".", &cat, &err), GS_EPARSE);
+    assert_non_null(strstr(err.msg, "$.startsAt: 'tomorrow' is not a UTC time"));
     free(sc);
     gs_catalog_free(&cat);
 }
@@ -207,6 +302,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_env_errors),
         cmocka_unit_test(test_validation_env),
+        cmocka_unit_test(test_env_budget_gate),
+        cmocka_unit_test(test_budget_timezone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,8 @@ static void help(void) {
     printf("usage: gpuscale plan --config FILE... --state FILE [--json] [--data DIR] [--max-candidates N]\n\n"
            "Plans pending pods onto GPU partitions and nodes at the lowest $/hour: for each pending pod\n"
            "of the snapshot, a free MIG instance or room on an existing node, an idle GPU of an existing\n"
-           "node repartitioned, or a new node claim (pools tried by weight, then price; instance types by\n"
+           "node repartitioned (MIG layout, or switched to its pool's time-slicing or fractional mode),\n"
+           "or a new node claim (pools tried by weight, then price; instance types by\n"
            "price per used GPU, spot and on-demand). Prints placements, claims with their instance-type\n"
            "candidates and per-GPU MIG layout / time-slicing replicas, repartitions, pods that cannot be\n"
            "placed with the reason, and the $/hour before and after. Nothing is applied.\n\n"
@@ -208,8 +209,14 @@ static void print_json(const gs_state *st, const gs_pool *pools, const gs_catalo
         json_t *o = json_object();
         json_object_set_new(o, "node", json_string(s->nodes[r->node].name));
         json_object_set_new(o, "gpu", json_integer(r->gpu));
-        json_object_set_new(o, "before", layout_json(m, &r->before));
-        json_object_set_new(o, "after", layout_json(m, &r->after));
+        json_object_set_new(o, "modeBefore", json_string(mode_name(r->mode_before)));
+        json_object_set_new(o, "modeAfter", json_string(mode_name(r->mode_after)));
+        if (r->mode_after == GS_GPUMODE_MIG) {
+            json_object_set_new(o, "before", layout_json(m, &r->before));
+            json_object_set_new(o, "after", layout_json(m, &r->after));
+        } else if (r->mode_after == GS_GPUMODE_TIMESLICED) {
+            json_object_set_new(o, "replicas", json_integer(r->ts_replicas));
+        }
         json_array_append_new(ra, o);
     }
     json_object_set_new(root, "repartitions", ra);
@@ -292,6 +299,15 @@ static void print_table(const gs_state *st, const gs_pool *pools, const gs_catal
             const gs_repartition *r = &pl->reparts[i];
             const gs_gpu_model *m = gs_gpu_get(cat->types[s->nodes[r->node].itype].gpu_model);
             char bl[256], al[256];
+            if (r->mode_after != GS_GPUMODE_MIG) {
+                if (r->mode_after == GS_GPUMODE_TIMESLICED)
+                    printf("%-30s %4d  %s -> timeSlicing x%d\n", s->nodes[r->node].name, r->gpu,
+                           mode_name(r->mode_before), r->ts_replicas);
+                else
+                    printf("%-30s %4d  %s -> %s\n", s->nodes[r->node].name, r->gpu, mode_name(r->mode_before),
+                           mode_name(r->mode_after));
+                continue;
+            }
             layout_str(m, r->before.parts, r->before.n, bl, sizeof bl);
             layout_str(m, r->after.parts, r->after.n, al, sizeof al);
             printf("%-30s %4d  [%s] -> [%s]\n", s->nodes[r->node].name, r->gpu, bl, al);
@@ -368,7 +384,7 @@ int gs_cmd_plan(int argc, char **argv) {
     const gs_pool *pools = cfg.pools;
     int32_t npools = cfg.npools;
     gs_pack_input in = {.snap = &st.snap, .pools = pools, .npools = npools, .catalog = &cat,
-                        .max_candidates = (int32_t)maxc};
+                        .max_candidates = (int32_t)maxc, .switch_modes = true};
     if (gs_pack_plan(&in, &plan, &e)) {
         fprintf(stderr, "gpuscale plan: %s\n", gs_error_format(&e, eb, sizeof eb));
         goto out;

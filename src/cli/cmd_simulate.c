@@ -24,7 +24,9 @@ static void usage(FILE *f) {
             "cost and queue wait per policy. With no arguments it runs the bundled scenario\n"
             "examples/claims (a claims-processing SaaS over a 24 h diurnal day).\n\n"
             "  --scenario DIR   run DIR/scenario.json\n"
-            "  --config FILE    run the scenario file FILE (JSON, see docs/simulate.md)\n"
+            "  --config FILE    run the scenario file FILE (JSON, see docs/simulate.md; its\n"
+            "                   \"config\" key may take pools and scalers from GPUPool and\n"
+            "                   QueueScaler YAML, the files `gpuscale run` reads)\n"
             "  --trace FILE     replace the scenario's traffic with a trace: an Azure LLM inference\n"
             "                   CSV (every workload replays its arrivals and sizes) or an Alibaba\n"
             "                   openb pod list (GPU pods replayed as jobs; baselines use the\n"
@@ -145,7 +147,14 @@ int gs_cmd_simulate(int argc, char **argv) {
         goto out;
     }
     if (seed >= 0) sc->seed = (uint64_t)seed;
-    if (dur > 0) sc->duration = dur;
+    if (dur > 0) {
+        sc->duration = dur;
+        /* budget periods of a timezone cover the run: resolve them for the new span */
+        if (gs_scenario_resolve_periods(sc, &err)) {
+            fprintf(stderr, "gpuscale simulate: %s\n", gs_error_format(&err, ebuf, sizeof ebuf));
+            goto out;
+        }
+    }
     if (trace) {
         FILE *f = fopen(trace, "rb");
         char head[64] = "";

@@ -96,6 +96,8 @@ typedef struct bin {
     uint8_t ngpus;
     uint16_t reshape;       /* GPUs whose MIG layout this plan decides */
     uint16_t reshaped;      /* ... and has started deciding (existing nodes: a repartition) */
+    uint16_t convert;       /* idle WHOLE GPUs that may switch to the pool's time-slicing or
+                               fractional mode (existing nodes, switch_modes) */
     int16_t ts_cap;         /* pool's declared time-slicing replicas (0 = take the GPU's) */
     uint8_t nofit[GS_NODE_MAX_GPUS]; /* reshaped GPUs: profiles (bits) known not to fit any more */
     gs_gpu_state gpus[GS_NODE_MAX_GPUS];
@@ -210,6 +212,7 @@ typedef struct fit {
     bool clear_layout;  /* ... and its unused instances are dropped */
     bool relayout;      /* the planned instances move: layout[] is the new one (same profiles,
                            in the same order, plus the new instance last) */
+    bool convert;       /* an idle WHOLE GPU switches to time-slicing / fractional */
     gs_mig_layout layout;
 } fit;
 
@@ -221,6 +224,21 @@ static int16_t ts_cap_of(const bin *b, const gs_gpu_state *g) {
 
 static bool pool_profile_ok(const ctx *c, const bin *b, const char *name) {
     return b->pool < 0 || gs_pool_allows_profile(&c->in->pools[b->pool], name);
+}
+
+/* First idle WHOLE GPU of b that may switch to its pool's mode for a pod of form `form`:
+ * time-slicing (the pool's; with room for `count` of its declared replicas) for SHARED,
+ * fractional for FRACTION; -1 if none. */
+static int convertible_gpu(const bin *b, const ctx *c, gs_gpu_form form, int count) {
+    if (!b->convert) return -1;
+    const gs_pool *pl = &c->in->pools[b->pool];
+    if (form == GS_GPU_SHARED &&
+        (pl->sharing != GS_SHARE_TIMESLICING || count > (pl->ts_replicas > 0 ? pl->ts_replicas : 1)))
+        return -1;
+    if (form == GS_GPU_FRACTION && pl->sharing != GS_SHARE_FRACTIONAL) return -1;
+    for (int g = 0; g < b->ngpus; g++)
+        if (b->convert & (1u << g)) return g;
+    return -1;
 }
 
 /* Finds room on b for the GPU part of r (no CPU/memory check). */
@@ -256,9 +274,11 @@ static bool gpu_fit(const ctx *c, bin *b, const gs_gpu_req *r, fit *f) {
                 bestleft = left;
             }
         }
+        if (best < 0) best = convertible_gpu(b, c, GS_GPU_SHARED, r->count);
         if (best < 0) return false;
         f->gpu = (int8_t)best;
         f->ngpus = 1;
+        f->convert = !(b->gpus[best].mode == GS_GPUMODE_TIMESLICED);
         return true;
     }
     case GS_GPU_FRACTION: {
@@ -272,9 +292,11 @@ static bool gpu_fit(const ctx *c, bin *b, const gs_gpu_req *r, fit *f) {
                 bestleft = left;
             }
         }
+        if (best < 0) best = convertible_gpu(b, c, GS_GPU_FRACTION, 1);
         if (best < 0) return false;
         f->gpu = (int8_t)best;
         f->ngpus = 1;
+        f->convert = !(b->gpus[best].mode == GS_GPUMODE_FRACTIONAL);
         return true;
     }
     case GS_GPU_MIG: {
@@ -387,6 +409,25 @@ static bool res_fit(const bin *b, const gs_pod_spec *s) {
     return b->pods_free > 0 && b->cpu_free >= s->cpu && b->mem_free >= s->mem;
 }
 
+/* Switches idle WHOLE GPU g of existing node b to mode m (its pool's), recording it. */
+static void convert_gpu(ctx *c, bin *b, int g, gs_gpu_mode m) {
+    const gs_pool *pl = &c->in->pools[b->pool];
+    gs_gpu_state *x = &b->gpus[g];
+    gs_repartition *rp = &c->out->reparts[c->out->nreparts++];
+    memset(rp, 0, sizeof *rp);
+    rp->node = b->idx;
+    rp->gpu = (int8_t)g;
+    rp->mode_before = x->mode;
+    rp->mode_after = m;
+    memset(x, 0, sizeof *x);
+    x->mode = m;
+    if (m == GS_GPUMODE_TIMESLICED) {
+        x->ts_replicas = (int16_t)(pl->ts_replicas > 0 ? pl->ts_replicas : 1);
+        rp->ts_replicas = x->ts_replicas;
+    }
+    b->convert = (uint16_t)(b->convert & ~(1u << g));
+}
+
 /* Applies a fit to b (pins, resources, GPU state). Returns the partition index for MIG. */
 static int apply_fit(ctx *c, bin *b, const gs_pod_spec *s, const fit *f) {
     bool pi = false, pf = false;
@@ -416,15 +457,18 @@ static int apply_fit(ctx *c, bin *b, const gs_pod_spec *s, const fit *f) {
                 x->whole_used = true;
                 x->pods++;
                 got++;
+                b->convert = (uint16_t)(b->convert & ~(1u << g));
             }
         }
         break;
     }
     case GS_GPU_SHARED:
+        if (f->convert) convert_gpu(c, b, f->gpu, GS_GPUMODE_TIMESLICED);
         b->gpus[f->gpu].ts_used = (int16_t)(b->gpus[f->gpu].ts_used + r->count);
         b->gpus[f->gpu].pods++;
         break;
     case GS_GPU_FRACTION:
+        if (f->convert) convert_gpu(c, b, f->gpu, GS_GPUMODE_FRACTIONAL);
         b->gpus[f->gpu].milli_used = (int16_t)(b->gpus[f->gpu].milli_used + r->milli);
         b->gpus[f->gpu].pods++;
         break;
@@ -439,6 +483,8 @@ static int apply_fit(ctx *c, bin *b, const gs_pod_spec *s, const fit *f) {
                 memset(rp, 0, sizeof *rp);
                 rp->node = b->idx;
                 rp->gpu = f->gpu;
+                rp->mode_before = x->mode;
+                rp->mode_after = GS_GPUMODE_MIG;
                 if (x->mode == GS_GPUMODE_MIG) {
                     rp->before.n = x->nparts;
                     memcpy(rp->before.parts, x->parts, sizeof x->parts);
@@ -553,7 +599,7 @@ static int class_refresh(ctx *c, cls *k) {
 /* First bin of the class where the pod fits; prunes bins that can no longer take the class's
  * GPU request. -1 if none. */
 static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
-    int32_t w = 0, found = -1;
+    int32_t w = 0, found = -1, conv = -1;
     int32_t i = 0;
     for (; i < k->nbins; i++) {
         int32_t bi = k->bins[i];
@@ -571,6 +617,11 @@ static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
         for (int32_t j = 0; j < s->n_node_selector && ok; j++)
             ok = sel_ok(c, b, &s->node_selector[j], &pi, &pf, &cm, &z);
         if (!ok) continue;
+        if (f->convert) {
+            /* switching an idle GPU's mode only if no bin has room as it is */
+            if (conv < 0) conv = bi;
+            continue;
+        }
         found = bi;
         i++;
         break;
@@ -582,6 +633,10 @@ static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
         w = k->nbins;
     }
     k->nbins = w;
+    if (found < 0 && conv >= 0) {
+        found = conv;
+        (void)gpu_fit(c, &c->bins[conv], &s->gpu, f);
+    }
     return found;
 }
 
@@ -931,10 +986,25 @@ static int finish_claims(ctx *c) {
 typedef struct sortkey {
     int32_t pod;
     int32_t prio;
-    int64_t share;
+    int64_t share;          /* ordering key (sort_share) */
+    int64_t demand;         /* GPU share counted in the demand that sizes claims */
     gs_mcpu cpu;
     gs_mib mem;
 } sortkey;
+
+/* The GPU share a pod is ordered (and its claims sized) by: its share (on an H100, time-slicing
+ * x4), except that a MIG profile allowed only once per GPU (4g, 7g, and the "+me" profiles)
+ * counts as a whole GPU: each needs a GPU of its own, so placing them first decides how many
+ * GPUs there are before the small instances fill around them. Placed later, a 1g.10gb+me that
+ * finds every GPU's media engine taken would open a node for one slice. */
+static int64_t sort_share(const gs_gpu_req *r, const gs_gpu_model *m) {
+    int64_t sh = gs_pack_gpu_share(r, m, 4);
+    if (r->form == GS_GPU_MIG && m && gs_gpu_has_mig(m)) {
+        int pi = gs_mig_profile_find(m, r->mig_profile);
+        if (pi >= 0 && m->profiles[pi].media_ext && sh < SHARE_ONE) sh = SHARE_ONE;
+    }
+    return sh;
+}
 
 static int cmp_key(const void *a, const void *b) {
     const sortkey *x = a, *y = b;
@@ -983,6 +1053,13 @@ static int node_bins(ctx *c) {
         memcpy(b->gpus, n->gpus, sizeof b->gpus);
         const gs_pool *pl = n->pool >= 0 ? &c->in->pools[n->pool] : NULL;
         if (pl && pl->sharing == GS_SHARE_TIMESLICING) b->ts_cap = (int16_t)pl->ts_replicas;
+        if (pl && c->in->switch_modes && (pl->sharing == GS_SHARE_TIMESLICING || pl->sharing == GS_SHARE_FRACTIONAL))
+            for (int g = 0; g < n->ngpus; g++) {
+                const gs_gpu_state *x = &n->gpus[g];
+                if (x->mode == GS_GPUMODE_WHOLE && !x->whole_used && x->pods == 0 && x->ts_used == 0 &&
+                    x->milli_used == 0)
+                    b->convert = (uint16_t)(b->convert | (1u << g));
+            }
         const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
         if (pl && pl->sharing == GS_SHARE_MIG && m && gs_gpu_has_mig(m))
             for (int g = 0; g < n->ngpus; g++) {
@@ -1021,9 +1098,11 @@ static void ctx_free(ctx *c) {
     free(c->bins);
 }
 
-int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
-    if (!in || !out || !in->snap || !in->catalog || (in->npools > 0 && !in->pools))
-        return gs_error_set(err, GS_EINVAL, "pack: missing input");
+/* One packing pass over the whole input. me_first: pods of a "+me" MIG profile (one per GPU)
+ * are ordered as if they took a whole GPU, so each gets a GPU before the small instances fill
+ * around them; otherwise they are ordered by their share like any pod. *has_me tells whether
+ * any pending pod asks for such a profile (the order then matters). */
+static int plan_once(const gs_pack_input *in, gs_plan *out, gs_error *err, bool me_first, bool *has_me) {
     ctx c;
     memset(&c, 0, sizeof c);
     c.in = in;
@@ -1058,6 +1137,7 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
 
     /* pending pods: placements in index order; processing order by the sort key */
     int32_t k = 0;
+    const gs_gpu_model *h100 = gs_gpu_get(gs_gpu_find("h100-80gb"));
     for (int32_t i = 0; i < s->npods; i++) {
         c.pod_cls[i] = -1;
         const gs_pod *pd = &s->pods[i];
@@ -1089,10 +1169,15 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
         pl->part = -1;
         keys[k].pod = i;
         keys[k].prio = pd->spec.priority;
-        keys[k].share = gs_pack_gpu_share(r, gs_gpu_get(gs_gpu_find("h100-80gb")), 4);
+        keys[k].share = gs_pack_gpu_share(r, h100, 4);
+        keys[k].demand = sort_share(r, h100);
+        if (keys[k].demand != keys[k].share) {
+            *has_me = true;
+            if (me_first) keys[k].share = SHARE_ONE - 1; /* right after the whole-GPU profiles */
+        }
         keys[k].cpu = pd->spec.cpu;
         keys[k].mem = pd->spec.mem;
-        c.form_demand[r->form] += keys[k].share;
+        c.form_demand[r->form] += keys[k].demand;
         c.form_cpu[r->form] += pd->spec.cpu;
         c.form_mem[r->form] += pd->spec.mem;
         k++;
@@ -1131,7 +1216,7 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
                     bi = nb;
                 }
             }
-            c.form_demand[sp->gpu.form] -= keys[q].share;
+            c.form_demand[sp->gpu.form] -= keys[q].demand;
             c.form_cpu[sp->gpu.form] -= sp->cpu;
             c.form_mem[sp->gpu.form] -= sp->mem;
             keys[q].pod = -1;
@@ -1167,5 +1252,58 @@ int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
 done:
     free(keys);
     ctx_free(&c);
+    return rc;
+}
+
+static bool plan_better(const gs_plan *a, const gs_plan *b) {
+    if (a->nunsched != b->nunsched) return a->nunsched < b->nunsched;
+    return a->usd_after < b->usd_after;
+}
+
+/* Does a pending pod ask for a "+me" MIG profile (ordered differently by sort_share)? */
+static bool pending_has_me(const gs_snapshot *s) {
+    const gs_gpu_model *h100 = gs_gpu_get(gs_gpu_find("h100-80gb"));
+    for (int32_t i = 0; i < s->npods; i++) {
+        const gs_pod *pd = &s->pods[i];
+        if (pd->phase != GS_POD_PENDING || pd->node >= 0 || pd->spec.gpu.form != GS_GPU_MIG) continue;
+        if (sort_share(&pd->spec.gpu, h100) != gs_pack_gpu_share(&pd->spec.gpu, h100, 4)) return true;
+    }
+    return false;
+}
+
+int gs_pack_plan(const gs_pack_input *in, gs_plan *out, gs_error *err) {
+    if (!in || !out || !in->snap || !in->catalog || (in->npools > 0 && !in->pools))
+        return gs_error_set(err, GS_EINVAL, "pack: missing input");
+    bool has_me = false;
+    if (!pending_has_me(in->snap)) return plan_once(in, out, err, false, &has_me);
+    /* "+me" pods: whether they go first or by their share depends on the mix (first: they
+     * each get a GPU before small instances fill it; by share: 4g+3g pairs fill GPUs
+     * exactly). Both plans are made; the one placing more pods, then cheaper, is kept (the
+     * by-share one on a tie, so the result stays deterministic). A budget gate is called once
+     * per claim of the plan returned, as documented, and may keep state (gs_budget_gate
+     * counts approvals): with a gate, the two orders are compared without it and the chosen
+     * one is planned again with it. */
+    const gs_pack_input *first = in;
+    gs_pack_input nogate;
+    if (in->may_add) {
+        nogate = *in;
+        nogate.may_add = NULL;
+        nogate.gate_ctx = NULL;
+        first = &nogate;
+    }
+    int rc = plan_once(first, out, err, false, &has_me);
+    if (rc) return rc;
+    gs_plan alt;
+    gs_plan_init(&alt);
+    rc = plan_once(first, &alt, err, true, &has_me);
+    bool me_first = !rc && plan_better(&alt, out);
+    if (!rc && in->may_add) {
+        rc = plan_once(in, out, err, me_first, &has_me);
+    } else if (!rc && me_first) {
+        gs_plan t = *out;
+        *out = alt;
+        alt = t;
+    }
+    gs_plan_free(&alt);
     return rc;
 }

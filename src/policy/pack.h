@@ -8,11 +8,15 @@
  *      layout this plan decides, a time-sliced replica within the replicas the pool declares,
  *      free whole GPUs, free milli-GPU);
  *   3. on an idle GPU (no pods at all) of an existing node whose pool shares GPUs by MIG,
- *      repartitioned (never a GPU with a running pod);
+ *      repartitioned (never a GPU with a running pod); with switch_modes, also an idle WHOLE
+ *      GPU of a node whose pool time-slices (or shares by fractions) switched to that mode,
+ *      when no node has room for the pod as it is;
  *   4. on a new node claim, pools tried by weight (high first) then by cheapest price, the
  *      instance type chosen for the lowest price per GPU the pending demand will use.
- * A pod none of these can take gets a reason a user can act on. docs/packing.md has the
- * details and the complexity. */
+ * A pod none of these can take gets a reason a user can act on. When pending pods ask for a
+ * "+me" MIG profile (one per GPU), the plan is made with those pods ordered by share and
+ * again with them first, and the plan placing more pods, then cheaper, is returned.
+ * docs/packing.md has the details and the complexity. */
 #ifndef GS_POLICY_PACK_H
 #define GS_POLICY_PACK_H
 
@@ -43,6 +47,10 @@ typedef struct gs_pack_input {
     void *gate_ctx;
     int32_t max_candidates;      /* instance types per claim; <= 0 = GS_PACK_DEFAULT_CANDIDATES */
     int32_t max_claims;          /* new nodes per plan; <= 0 = unlimited */
+    bool switch_modes;           /* also plan switching idle WHOLE GPUs of existing nodes whose
+                                    pool shares by time-slicing or fractions to that mode
+                                    (gs_repartition.mode_after TIMESLICED / FRACTIONAL); false
+                                    = only MIG repartitions, for callers that apply MIG only */
 } gs_pack_input;
 
 typedef enum {
@@ -85,11 +93,15 @@ typedef struct gs_claim {
     gs_gpu_state gpus[GS_NODE_MAX_GPUS]; /* per-GPU mode, MIG layout, replicas, milli */
 } gs_claim;
 
-/* A new MIG layout for an idle GPU of an existing node. */
+/* A new configuration for an idle GPU (no pods) of an existing node: a MIG layout, or (with
+ * gs_pack_input.switch_modes) time-slicing with the pool's replicas, or fractional sharing. */
 typedef struct gs_repartition {
     int32_t node;
     int8_t gpu;
-    gs_mig_layout before, after;
+    gs_mig_layout before, after;  /* MIG layouts (before: empty unless the GPU was in MIG) */
+    gs_gpu_mode mode_before;      /* the GPU's mode in the snapshot */
+    gs_gpu_mode mode_after;       /* GS_GPUMODE_MIG, or TIMESLICED / FRACTIONAL (switch_modes) */
+    int16_t ts_replicas;          /* TIMESLICED: replicas to advertise (the pool's declared) */
 } gs_repartition;
 
 typedef struct gs_unsched {

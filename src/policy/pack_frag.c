@@ -10,6 +10,7 @@
 
 typedef struct memo_key {
     int16_t cpu_level;                 /* how many task-type CPU requests the free CPU covers */
+    int16_t mem_level;                 /* ... and memory requests the free memory covers */
     uint8_t ngpus;
     int16_t gpu[GS_NODE_MAX_GPUS];     /* sorted ascending, unused slots 0 */
 } memo_key;
@@ -25,6 +26,8 @@ struct gs_frag_memo {
     uint32_t used;
     int32_t *cpus;                     /* distinct task-type CPU requests, ascending */
     int32_t ncpus;
+    int64_t *mems;                     /* distinct task-type memory requests, ascending */
+    int32_t nmems;
 };
 
 uint64_t gs_frag_rand(uint64_t *state) {
@@ -36,6 +39,11 @@ uint64_t gs_frag_rand(uint64_t *state) {
 
 static int cmp_i32(const void *a, const void *b) {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
@@ -51,13 +59,20 @@ int gs_frag_init(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const gs_fra
     if (!st->F || !st->memo) { gs_frag_free(st); return GS_ENOMEM; }
     st->memo->e = calloc(MEMO_SIZE, sizeof *st->memo->e);
     st->memo->cpus = malloc((size_t)(ntypes > 0 ? ntypes : 1) * sizeof *st->memo->cpus);
-    if (!st->memo->e || !st->memo->cpus) { gs_frag_free(st); return GS_ENOMEM; }
+    st->memo->mems = malloc((size_t)(ntypes > 0 ? ntypes : 1) * sizeof *st->memo->mems);
+    if (!st->memo->e || !st->memo->cpus || !st->memo->mems) { gs_frag_free(st); return GS_ENOMEM; }
     for (int32_t i = 0; i < ntypes; i++) st->memo->cpus[i] = types[i].t.cpu;
     qsort(st->memo->cpus, (size_t)ntypes, sizeof *st->memo->cpus, cmp_i32);
     int32_t k = 0;
     for (int32_t i = 0; i < ntypes; i++)
         if (k == 0 || st->memo->cpus[k - 1] != st->memo->cpus[i]) st->memo->cpus[k++] = st->memo->cpus[i];
     st->memo->ncpus = k;
+    for (int32_t i = 0; i < ntypes; i++) st->memo->mems[i] = types[i].t.mem;
+    qsort(st->memo->mems, (size_t)ntypes, sizeof *st->memo->mems, cmp_i64);
+    k = 0;
+    for (int32_t i = 0; i < ntypes; i++)
+        if (k == 0 || st->memo->mems[k - 1] != st->memo->mems[i]) st->memo->mems[k++] = st->memo->mems[i];
+    st->memo->nmems = k;
     for (int32_t i = 0; i < n; i++) st->F[i] = gs_frag_node_frag(st, &nodes[i]);
     return 0;
 }
@@ -66,6 +81,7 @@ void gs_frag_free(gs_frag_state *st) {
     if (st->memo) {
         free(st->memo->e);
         free(st->memo->cpus);
+        free(st->memo->mems);
         free(st->memo);
     }
     free(st->F);
@@ -86,8 +102,8 @@ bool gs_frag_fits(const gs_frag_node *n, const gs_frag_task *t) {
 }
 
 /* F from the state, GPU part only (CPU decides which types fit). */
-static int64_t frag_raw(const gs_frag_type *types, int32_t ntypes, int32_t cpu_free, const int16_t *gpu,
-                        int ngpus) {
+static int64_t frag_raw(const gs_frag_type *types, int32_t ntypes, int32_t cpu_free, int64_t mem_free,
+                        const int16_t *gpu, int ngpus) {
     int64_t total = 0;
     int idle = 0, maxfree = 0;
     for (int g = 0; g < ngpus; g++) {
@@ -101,7 +117,7 @@ static int64_t frag_raw(const gs_frag_type *types, int32_t ntypes, int32_t cpu_f
         const gs_frag_task *m = &types[i].t;
         /* a CPU-only type fits where its CPU does; when it does not, the node's CPU is what
          * strands its free GPUs, so they count as fragments too */
-        bool fit = cpu_free >= m->cpu &&
+        bool fit = cpu_free >= m->cpu && mem_free >= m->mem &&
                    (m->ngpus <= 0 || (m->ngpus == 1 && m->milli < 1000 ? maxfree >= m->milli : idle >= m->ngpus));
         int64_t frag = 0;
         if (!fit) frag = total;
@@ -118,7 +134,8 @@ static int cmp_i16(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, const int16_t *gpu, int ngpus) {
+static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, int64_t mem_free, const int16_t *gpu,
+                         int ngpus) {
     gs_frag_memo *mo = st->memo;
     memo_key k;
     memset(&k, 0, sizeof k);
@@ -129,6 +146,13 @@ static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, const int16_
         if (mo->cpus[mid] <= cpu_free) lo = mid + 1; else hi = mid;
     }
     k.cpu_level = (int16_t)lo;
+    lo = 0;
+    hi = mo->nmems;
+    while (lo < hi) {
+        int32_t mid = (lo + hi) / 2;
+        if (mo->mems[mid] <= mem_free) lo = mid + 1; else hi = mid;
+    }
+    k.mem_level = (int16_t)lo;
     k.ngpus = (uint8_t)ngpus;
     memcpy(k.gpu, gpu, (size_t)ngpus * sizeof *gpu);
     qsort(k.gpu, (size_t)ngpus, sizeof *k.gpu, cmp_i16);
@@ -144,7 +168,7 @@ static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, const int16_
         i = (i + 1) & (MEMO_SIZE - 1);
     }
     /* every CPU in one level gives the same fit answers, hence the same F */
-    int64_t F = frag_raw(st->types, st->ntypes, cpu_free, gpu, ngpus);
+    int64_t F = frag_raw(st->types, st->ntypes, cpu_free, mem_free, gpu, ngpus);
     if (mo->used * 10u > MEMO_SIZE * 7u) { /* too full: start over */
         memset(mo->e, 0, MEMO_SIZE * sizeof *mo->e);
         mo->used = 0;
@@ -159,7 +183,7 @@ static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, const int16_
 }
 
 int64_t gs_frag_node_frag(const gs_frag_state *st, const gs_frag_node *n) {
-    return frag_memo(st, n->cpu_free, n->gpu_free, n->ngpus);
+    return frag_memo(st, n->cpu_free, n->mem_free, n->gpu_free, n->ngpus);
 }
 
 static int64_t gpu_total(const gs_frag_node *n) {
@@ -228,6 +252,7 @@ static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
         const gs_frag_node *n = &st->nodes[i];
         if (!gs_frag_fits(n, t)) continue;
         int32_t cpu_after = n->cpu_free - t->cpu;
+        int64_t mem_after = n->mem_free - t->mem;
         int64_t left = gpu_total(n) - (t->ngpus > 0 ? (int64_t)t->ngpus * t->milli : 0);
         if (share) {
             int16_t seen[GS_NODE_MAX_GPUS];
@@ -242,7 +267,7 @@ static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
                 int16_t after[GS_NODE_MAX_GPUS];
                 memcpy(after, n->gpu_free, sizeof after);
                 after[g] = (int16_t)(after[g] - t->milli);
-                int64_t d = frag_memo(st, cpu_after, after, n->ngpus) - st->F[i];
+                int64_t d = frag_memo(st, cpu_after, mem_after, after, n->ngpus) - st->F[i];
                 /* ties: the GPU left with the least free share, then the node left fullest */
                 int64_t l2 = (int64_t)after[g] * 100000 + left;
                 if (d < bestd || (d == bestd && l2 < bestleft)) {
@@ -255,7 +280,7 @@ static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
         } else {
             gs_frag_node tmp = *n;
             apply(&tmp, t, -1);
-            int64_t d = frag_memo(st, cpu_after, tmp.gpu_free, n->ngpus) - st->F[i];
+            int64_t d = frag_memo(st, cpu_after, mem_after, tmp.gpu_free, n->ngpus) - st->F[i];
             int64_t l2 = left;
             if (d < bestd || (d == bestd && l2 < bestleft)) {
                 bestd = d;

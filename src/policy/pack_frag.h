@@ -9,13 +9,14 @@
  *    the GPU with the least free milli-GPU that fits.
  *  - GS_FRAG_FGD: gpuscale's fragmentation-aware policy. A node's fragmentation is
  *    F_n = sum over task types m of weight_m x frag_n(m), where frag_n(m) is all of the node's
- *    free milli-GPU if m cannot fit there (CPU or GPU), else the free milli-GPU of the GPUs
- *    whose free share is smaller than m's per-GPU request (0 for a CPU-only type that fits).
- *    Unlike the paper, CPU-only task types take part (a node whose CPU is used up strands its
- *    GPUs) and the caller chooses the weights (bench_fgd: the milli-GPU a type asks for in
- *    all, and 2000 per CPU-only task). Each pod goes where F grows least,
- *    computed exactly in integers (no sigmoid or score rounding, unlike the paper's plugin);
- *    ties go to the node and GPU left with the least free GPU, then the lowest index.
+ *    free milli-GPU if m cannot fit there (CPU, memory or GPU), else the free milli-GPU of the
+ *    GPUs whose free share is smaller than m's per-GPU request (0 for a CPU-only type that
+ *    fits). CPU-only task types take part, and memory counts (a node whose CPU or memory is
+ *    used up strands its GPUs; the paper's artifact counts CPU only: its task types have no
+ *    memory); the caller chooses the weights (bench_fgd: the milli-GPU a type asks for in
+ *    all, and 2000 per CPU-only task). Each pod goes where F grows least, computed exactly
+ *    in integers (no sigmoid or score rounding, unlike the paper's plugin); ties go to the
+ *    node and GPU left with the least free GPU, then the lowest index.
  * Pure: the RNG state is passed in; F values are memoised in the state (owned by it). */
 #ifndef GS_POLICY_PACK_FRAG_H
 #define GS_POLICY_PACK_FRAG_H

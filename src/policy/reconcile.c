@@ -20,6 +20,7 @@ int gs_rc_profile_for(const gs_gpu_model *m, const gs_rc_need *need) {
 typedef struct step {
     const gs_rc_input *in;
     gs_rc_output *out;
+    int32_t ncreate;   /* pods created so far this step (CREATE_POD ids are -(k+1)) */
 } step;
 
 static int emit(step *s, gs_action a) {
@@ -35,6 +36,22 @@ static void gpu_req_for(const gs_rc_input *in, int32_t pool, bool any_pool, cons
                         gs_gpu_req *r) {
     memset(r, 0, sizeof *r);
     const gs_gpu_model *m = gs_gpu_get(gs_gpu_find("h100-80gb"));
+    /* a replica in a pool that time-slices or shares fractionally asks in that form */
+    if (!any_pool && need->whole <= 0 && pool >= 0 && pool < in->npools) {
+        if (in->pools[pool].sharing == GS_SHARE_TIMESLICING) {
+            r->form = GS_GPU_SHARED;
+            r->count = 1;
+            return;
+        }
+        if (in->pools[pool].sharing == GS_SHARE_FRACTIONAL) {
+            r->form = GS_GPU_FRACTION;
+            r->count = 1;
+            r->milli = need->milli > 0 ? need->milli : (need->compute * 1000 + 6) / 7;
+            if (r->milli > 999) r->milli = 999;
+            if (r->milli < 1) r->milli = 1;
+            return;
+        }
+    }
     int pi = need->whole <= 0 ? gs_rc_profile_for(m, need) : -1;
     for (int32_t k = 0; k < in->npools && pi >= 0; k++) {
         if (!any_pool && k != pool) continue;
@@ -110,11 +127,277 @@ static void complete_layout(const gs_rc_input *in, int32_t pool, const gs_gpu_mo
     gs_rc_complete_layout(&in->pools[pool], m, mix, lay);
 }
 
+static int victim_class(const gs_scale_pod *p) {
+    if (p->activity == GS_POD_BUSY && !p->pending) return -1;
+    if (p->pending) return 0;
+    if (!p->ready) return 1;
+    if (p->activity == GS_POD_IDLE) return 2;
+    return 3;
+}
+
+static int32_t repick_victims(const gs_rc_input *in, int32_t w, const gs_scale_pod *sp, const int32_t *spi,
+                              int32_t n, int32_t want, const int32_t *npods_after, int32_t *rem) {
+    (void)w;
+    int32_t got = 0;
+    /* npods_after is not updated here (the caller does it per removal): count picks per node */
+    int32_t *taken = calloc((size_t)in->nnodes + 1, sizeof *taken);
+    bool *picked = calloc((size_t)n + 1, sizeof *picked);
+    if (!taken || !picked) {
+        free(taken);
+        free(picked);
+        return 0; /* no removal this step rather than a wrong one */
+    }
+    while (got < want) {
+        int32_t best = -1, bcls = 0, bleft = 0;
+        gs_usd_u bprice = 0;
+        for (int32_t k = 0; k < n; k++) {
+            int cls = victim_class(&sp[k]);
+            if (cls < 0 || picked[k]) continue;
+            const gs_rc_pod *p = &in->pods[spi[k]];
+            int32_t left = p->node >= 0 ? npods_after[p->node] - taken[p->node] : 0;
+            gs_usd_u price = p->node >= 0 ? gs_itype_price(&in->cat->types[in->nodes[p->node].itype],
+                                                           in->nodes[p->node].cap) : 0;
+            bool better = best < 0 || cls < bcls ||
+                          (cls == bcls && (left < bleft || (left == bleft && (price > bprice ||
+                          (price == bprice && (sp[k].started > sp[best].started ||
+                          (sp[k].started == sp[best].started && k > best)))))));
+            if (better) {
+                best = k;
+                bcls = cls;
+                bleft = left;
+                bprice = price;
+            }
+        }
+        if (best < 0) break;
+        picked[best] = true;
+        const gs_rc_pod *p = &in->pods[spi[best]];
+        if (p->node >= 0) taken[p->node]++;
+        rem[got++] = best;
+    }
+    free(taken);
+    free(picked);
+    return got;
+}
+
+/* Snapshot order of nodes for the packer: ready first, then more pods (after this step's
+ * removals) first, then the caller's order. */
+static bool node_before(const gs_rc_input *in, const int32_t *npods_after, int32_t a, int32_t b) {
+    const gs_rc_node *x = &in->nodes[a], *y = &in->nodes[b];
+    if (x->ready != y->ready) return x->ready;
+    if (npods_after[a] != npods_after[b]) return npods_after[a] > npods_after[b];
+    return false;
+}
+
+/* The pool's consolidateAfter (0: an empty node goes at once). */
+static gs_ms keep_empty(const gs_rc_input *in, const gs_rc_node *n) {
+    if (n->pool < 0 || n->pool >= in->npools || in->pools[n->pool].consolidate_after < 0) return 0;
+    return in->pools[n->pool].consolidate_after;
+}
+
+/* Nodes of pool (not draining) among the view's nodes and this step's earlier launches that
+ * match: capacity type cap (GS_CAP__N: any), instance type itype (-1: any), zone (-1: any). */
+static int32_t count_nodes(const gs_rc_input *in, const gs_action *launched, int32_t nl, int32_t pool,
+                           int cap, int32_t itype, int32_t zone) {
+    int32_t n = 0;
+    for (int32_t i = 0; i < in->nnodes; i++) {
+        const gs_rc_node *x = &in->nodes[i];
+        if (x->pool != pool || x->draining) continue;
+        if ((cap == GS_CAP__N || (int)x->cap == cap) && (itype < 0 || x->itype == itype) && (zone < 0 || x->zone == zone)) n++;
+    }
+    for (int32_t i = 0; i < nl; i++) {
+        const gs_action *l = &launched[i];
+        if (l->pool != pool) continue;
+        if ((cap == GS_CAP__N || (int)l->cap == cap) && (itype < 0 || l->itype == itype) && (zone < 0 || l->zone == zone)) n++;
+    }
+    return n;
+}
+
+/* Spot diversification (header: gs_rc_input.spot_max_pct): picks the claim's offering
+ * (instance type, capacity type, zone) among its price-ordered candidates. launched[0..c)
+ * are this step's earlier launches. */
+static void choose_offering(const gs_rc_input *in, const gs_plan *plan, int32_t c,
+                            const gs_action *launched, gs_action *a) {
+    const gs_claim *cl = &plan->claims[c];
+    if (cl->ncand <= 0) return;
+    const gs_pack_cand *cands = &plan->cands[cl->cand_off];
+    a->itype = cands[0].itype;
+    a->cap = cands[0].capacity;
+    a->zone = -1;
+    if (in->spot_max_pct <= 0) return; /* no diversification: the cheapest, any zone */
+    int32_t pick = 0;
+    if (cands[0].capacity == GS_CAP_SPOT) {
+        int32_t spot = count_nodes(in, launched, c, cl->pool, GS_CAP_SPOT, -1, -1);
+        int64_t limit = ((int64_t)(spot + 1) * in->spot_max_pct + 99) / 100;
+        if (limit < 1) limit = 1;
+        gs_usd_u cap_price = cands[0].price + cands[0].price * in->spot_price_slack_pct / 100;
+        int32_t fewest = -1, fewest_n = INT32_MAX;
+        pick = -1;
+        for (int32_t k = 0; k < cl->ncand; k++) {
+            const gs_pack_cand *cd = &cands[k];
+            if (cd->capacity != GS_CAP_SPOT || cd->price > cap_price) continue;
+            bool seen = false; /* a type is judged once (its cheapest offering) */
+            for (int32_t j = 0; j < k && !seen; j++) seen = cands[j].itype == cd->itype && cands[j].capacity == GS_CAP_SPOT;
+            if (seen) continue;
+            int32_t n = count_nodes(in, launched, c, cl->pool, GS_CAP_SPOT, cd->itype, -1);
+            if (n + 1 <= limit) {
+                pick = k;
+                break;
+            }
+            if (n < fewest_n) {
+                fewest = k;
+                fewest_n = n;
+            }
+        }
+        if (pick < 0) pick = fewest >= 0 ? fewest : 0;
+    }
+    a->itype = cands[pick].itype;
+    a->cap = cands[pick].capacity;
+    /* zone: the one holding the fewest of the pool's nodes of this offering, then of the pool */
+    int32_t best = -1, bn = INT32_MAX, bt = INT32_MAX;
+    for (int32_t z = 0; z < in->nzones; z++) {
+        int32_t n = count_nodes(in, launched, c, cl->pool, (int)a->cap, a->itype, z);
+        int32_t t = count_nodes(in, launched, c, cl->pool, GS_CAP__N, -1, z);
+        if (n < bn || (n == bn && t < bt)) {
+            best = z;
+            bn = n;
+            bt = t;
+        }
+    }
+    a->zone = best;
+}
+
+/* Make-before-break repacking of one node (header: gs_rc_input.repack). */
+static int repack_one(const gs_rc_input *in, step *s) {
+    /* one node at a time per pool */
+    for (int32_t i = 0; i < in->nnodes; i++)
+        if (in->nodes[i].repacking) return 0;
+    int32_t src = -1, src_slices = 0;
+    gs_usd_u src_price = 0;
+    for (int32_t i = 0; i < in->nnodes; i++) {
+        const gs_rc_node *n = &in->nodes[i];
+        if (!n->ready || n->draining || n->npods == 0 || n->pool < 0 || n->pool >= in->npools ||
+            in->pools[n->pool].sharing != GS_SHARE_MIG)
+            continue;
+        const gs_gpu_model *m = gs_gpu_get(in->cat->types[n->itype].gpu_model);
+        if (!m) continue;
+        int32_t slices = 0;
+        for (int g = 0; g < n->ngpus; g++)
+            for (int k = 0; k < n->gpus[g].nparts; k++)
+                if (n->gpus[g].parts[k].used) slices += m->profiles[n->gpus[g].parts[k].profile].compute;
+        gs_usd_u price = gs_itype_price(&in->cat->types[n->itype], n->cap);
+        if (src < 0 || slices < src_slices || (slices == src_slices && price > src_price)) {
+            src = i;
+            src_slices = slices;
+            src_price = price;
+        }
+    }
+    if (src < 0) return 0;
+    /* its pods: replicas on MIG instances only (a job or a whole-GPU pod is not moved) */
+    int32_t mv[64], nmv = 0;
+    for (int32_t i = 0; i < in->npods; i++) {
+        const gs_rc_pod *p = &in->pods[i];
+        if (p->node != src) continue;
+        if (p->wl < 0 || p->part < 0 || p->state == GS_RCP_PENDING || nmv == 64) return 0;
+        mv[nmv++] = i;
+    }
+    if (nmv == 0 || nmv != in->nodes[src].npods) return 0;
+    /* free instances elsewhere: per target node, room left; each instance taken once */
+    typedef struct tgt { int32_t node; int8_t gpu, part; } tgt;
+    tgt chosen[64];
+    gs_mcpu cpu_add[64] = {0};
+    gs_mib mem_add[64] = {0};
+    uint8_t taken[64][GS_NODE_MAX_GPUS] = {{0}};
+    int32_t tnodes[64], ntn = 0;
+    for (int32_t k = 0; k < nmv; k++) {
+        const gs_rc_pod *p = &in->pods[mv[k]];
+        bool ok = false;
+        for (int32_t i = 0; i < in->nnodes && !ok; i++) {
+            const gs_rc_node *n = &in->nodes[i];
+            if (i == src || !n->ready || n->draining || n->pool != in->nodes[src].pool || n->npods == 0) continue;
+            const gs_itype *it = &in->cat->types[n->itype];
+            const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
+            if (!m) continue;
+            int32_t t = -1;
+            for (int32_t j = 0; j < ntn; j++)
+                if (tnodes[j] == i) t = j;
+            if (t < 0) {
+                if (ntn == 64) continue;
+                t = ntn++;
+                tnodes[t] = i;
+            }
+            if (n->cpu_used + cpu_add[t] + p->need.cpu > it->alloc_cpu ||
+                n->mem_used + mem_add[t] + p->need.mem > it->alloc_mem ||
+                (it->max_pods > 0 && n->npods + 1 > it->max_pods))
+                continue;
+            for (int g = 0; g < n->ngpus && !ok; g++) {
+                const gs_gpu_state *gg = &n->gpus[g];
+                if (gg->mode != GS_GPUMODE_MIG) continue;
+                for (int q = 0; q < gg->nparts && !ok; q++) {
+                    const gs_mig_profile *pr = &m->profiles[gg->parts[q].profile];
+                    if (gg->parts[q].used || (taken[t][g] & (1u << q)) || pr->compute < p->need.compute ||
+                        pr->mem_mib < p->need.mem_mib)
+                        continue;
+                    /* the same profile the replica has now (no slower, no bigger slot) */
+                    const gs_rc_node *sn = &in->nodes[src];
+                    const gs_gpu_model *sm = gs_gpu_get(in->cat->types[sn->itype].gpu_model);
+                    const gs_mig_profile *cur = &sm->profiles[sn->gpus[p->gpu].parts[p->part].profile];
+                    if (strcmp(pr->name, cur->name) != 0) continue;
+                    taken[t][g] = (uint8_t)(taken[t][g] | (1u << q));
+                    cpu_add[t] += p->need.cpu;
+                    mem_add[t] += p->need.mem;
+                    chosen[k] = (tgt){n->id, (int8_t)g, (int8_t)q};
+                    ok = true;
+                }
+            }
+        }
+        if (!ok) return 0;
+    }
+    /* headroom: after the move, other nodes still have free instances of the moved
+     * profiles for as many replicas again (a repack right before a rise would only trade
+     * the node for a new one) */
+    int32_t spare = 0;
+    for (int32_t i = 0; i < in->nnodes; i++) {
+        const gs_rc_node *n = &in->nodes[i];
+        if (i == src || !n->ready || n->draining || n->pool != in->nodes[src].pool) continue;
+        const gs_gpu_model *m = gs_gpu_get(in->cat->types[n->itype].gpu_model);
+        int32_t t = -1;
+        for (int32_t j = 0; j < ntn; j++)
+            if (tnodes[j] == i) t = j;
+        for (int g = 0; g < n->ngpus && m; g++)
+            for (int q = 0; q < n->gpus[g].nparts; q++) {
+                if (n->gpus[g].parts[q].used || (t >= 0 && (taken[t][g] & (1u << q)))) continue;
+                bool moved_profile = false;
+                for (int32_t k = 0; k < nmv && !moved_profile; k++) {
+                    const gs_rc_pod *p = &in->pods[mv[k]];
+                    const gs_rc_node *sn = &in->nodes[src];
+                    const gs_gpu_model *sm = gs_gpu_get(in->cat->types[sn->itype].gpu_model);
+                    moved_profile = strcmp(sm->profiles[sn->gpus[p->gpu].parts[p->part].profile].name,
+                                           m->profiles[n->gpus[g].parts[q].profile].name) == 0;
+                }
+                spare += moved_profile;
+            }
+    }
+    if (spare < nmv * in->repack_headroom) return 0;
+    int rc;
+    for (int32_t k = 0; k < nmv; k++) {
+        int32_t id = -(s->ncreate + 1);
+        s->ncreate++;
+        gs_action a = {.type = GS_ACT_CREATE_POD, .wl = in->pods[mv[k]].wl, .pod = id, .zone = -1};
+        if ((rc = emit(s, a))) return rc;
+        gs_action b = {.type = GS_ACT_BIND, .pod = id, .node = chosen[k].node, .gpu = chosen[k].gpu,
+                       .part = chosen[k].part, .zone = -1};
+        if ((rc = emit(s, b))) return rc;
+    }
+    gs_action r = {.type = GS_ACT_REPACK_NODE, .node = in->nodes[src].id, .zone = -1};
+    return emit(s, r);
+}
+
 typedef struct newpod {
     int32_t id;   /* action pod id (negative: created this step) */
     int32_t wl;
     int32_t pool;
     gs_rc_need need;
+    const char *project; /* NULL: the workload's */
 } newpod;
 
 int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
@@ -122,7 +405,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     out->blocked = 0;
     out->packed = false;
     out->placed = out->unplaced = 0;
-    step s = {in, out};
+    step s = {in, out, 0};
     int rc = 0;
     int32_t *npods_after = calloc((size_t)in->nnodes + 1, sizeof *npods_after);
     bool *bound = calloc((size_t)in->nnodes + 1, sizeof *bound);
@@ -137,7 +420,8 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     gs_snapshot_init(&snap);
     gs_plan plan;
     gs_plan_init(&plan);
-    int32_t *snap_pod = NULL;
+    int32_t *snap_pod = NULL, *ord = NULL;
+    gs_action *launched = NULL;
     if (!npods_after || !bound || !deleted || !st || !sp || !spi || !rem || !pend) { rc = GS_ENOMEM; goto done; }
     for (int32_t i = 0; i < in->nnodes; i++) npods_after[i] = in->nodes[i].npods;
 
@@ -172,9 +456,14 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             int32_t id = -(++ncreate);
             gs_action a = {.type = GS_ACT_CREATE_POD, .wl = w, .pod = id};
             if ((rc = emit(&s, a))) goto done;
-            pend[npend++] = (newpod){id, w, wl->pool, wl->need};
+            pend[npend++] = (newpod){id, w, wl->pool, wl->need, NULL};
         }
-        for (int32_t k = 0; k < d.nremove; k++) {
+        /* the scaler decided how many go (and that enough are not busy); which ones is
+         * chosen here so that nodes empty: same classes as the scaler's order (pending, not
+         * ready, idle), then the pod whose node keeps the fewest pods after the removals so
+         * far (ties: the more expensive node, then the younger pod) */
+        int32_t nrm = repick_victims(in, w, sp, spi, cur, d.nremove, npods_after, rem);
+        for (int32_t k = 0; k < nrm; k++) {
             int32_t i = spi[rem[k]];
             const gs_rc_pod *p = &in->pods[i];
             if (p->state == GS_RCP_BUSY) continue; /* never a busy pod */
@@ -195,12 +484,26 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             if (!np) { rc = GS_ENOMEM; goto done; }
             pend = np;
         }
-        pend[npend++] = (newpod){p->id, p->wl, p->pool, p->need};
+        pend[npend++] = (newpod){p->id, p->wl, p->pool, p->need, p->project};
     }
     if (npend > 0 && !(in->skip_pack && ncreate == 0)) {
         out->packed = true;
-        for (int32_t i = 0; i < in->nnodes; i++) {
-            const gs_rc_node *v = &in->nodes[i];
+        /* the packer takes the first free instance it meets in snapshot order: offer the
+         * ready nodes first and, among them, the fullest (after this step's removals), so
+         * replicas gather on few nodes and the emptied ones are consolidated */
+        ord = malloc(sizeof *ord * (size_t)(in->nnodes + 1));
+        if (!ord) { rc = GS_ENOMEM; goto done; }
+        for (int32_t i = 0; i < in->nnodes; i++) ord[i] = i;
+        for (int32_t i = 1; i < in->nnodes; i++) { /* insertion sort: stable, small n */
+            int32_t x = ord[i], j = i - 1;
+            while (j >= 0 && node_before(in, npods_after, x, ord[j])) {
+                ord[j + 1] = ord[j];
+                j--;
+            }
+            ord[j + 1] = x;
+        }
+        for (int32_t oi = 0; oi < in->nnodes; oi++) {
+            const gs_rc_node *v = &in->nodes[ord[oi]];
             gs_node n;
             char name[32];
             snprintf(name, sizeof name, "n%d", (int)v->id);
@@ -222,7 +525,9 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             gs_pod pod;
             memset(&pod, 0, sizeof pod);
             snprintf(pod.name, sizeof pod.name, "p%d", (int)p->id);
-            const char *proj = p->wl >= 0 && in->wls[p->wl].project ? in->wls[p->wl].project : "default";
+            const char *proj = p->project && p->project[0] ? p->project
+                             : p->wl >= 0 && in->wls[p->wl].project && in->wls[p->wl].project[0] ? in->wls[p->wl].project
+                             : "default";
             snprintf(pod.project, sizeof pod.project, "%s", proj);
             snprintf(pod.ns, sizeof pod.ns, "%s", proj);
             pod.spec.cpu = p->need.cpu;
@@ -246,26 +551,33 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
         /* repartitions of idle GPUs on existing nodes */
         for (int32_t r = 0; r < plan.nreparts; r++) {
             const gs_repartition *rp = &plan.reparts[r];
-            gs_action a = {.type = GS_ACT_CONFIGURE_GPU, .node = in->nodes[rp->node].id,
+            const gs_rc_node *rn = &in->nodes[ord[rp->node]];
+            gs_action a = {.type = GS_ACT_CONFIGURE_GPU, .node = rn->id,
                            .gpu = rp->gpu, .mode = GS_GPUMODE_MIG, .layout = rp->after};
-            complete_layout(in, in->nodes[rp->node].pool,
-                            gs_gpu_get(in->cat->types[in->nodes[rp->node].itype].gpu_model), &a.layout);
+            complete_layout(in, rn->pool, gs_gpu_get(in->cat->types[rn->itype].gpu_model), &a.layout);
             if ((rc = emit(&s, a))) goto done;
         }
         /* claims: launch, then lay out their GPUs */
+        launched = calloc((size_t)plan.nclaims + 1, sizeof *launched);
+        if (!launched) { rc = GS_ENOMEM; goto done; }
         for (int32_t c = 0; c < plan.nclaims; c++) {
             const gs_claim *cl = &plan.claims[c];
             gs_action a = {.type = GS_ACT_LAUNCH, .node = -(c + 1), .itype = cl->itype,
-                           .cap = cl->capacity, .pool = cl->pool};
+                           .cap = cl->capacity, .pool = cl->pool, .zone = -1};
+            choose_offering(in, &plan, c, launched, &a);
+            launched[c] = a;
             if ((rc = emit(&s, a))) goto done;
-            for (int g = 0; g < cl->ngpus; g++) {
+            int ng = in->cat->types[a.itype].gpus < cl->ngpus ? in->cat->types[a.itype].gpus : cl->ngpus;
+            for (int g = 0; g < ng; g++) {
                 const gs_gpu_state *gs = &cl->gpus[g];
-                if (gs->mode != GS_GPUMODE_MIG) continue;
+                if (gs->mode == GS_GPUMODE_WHOLE) continue;
                 gs_action b = {.type = GS_ACT_CONFIGURE_GPU, .node = -(c + 1), .gpu = (int8_t)g,
-                               .mode = GS_GPUMODE_MIG};
-                b.layout.n = gs->nparts;
-                memcpy(b.layout.parts, gs->parts, sizeof gs->parts);
-                complete_layout(in, cl->pool, gs_gpu_get(cl->gpu_model), &b.layout);
+                               .mode = gs->mode, .zone = -1};
+                if (gs->mode == GS_GPUMODE_MIG) {
+                    b.layout.n = gs->nparts;
+                    memcpy(b.layout.parts, gs->parts, sizeof gs->parts);
+                    complete_layout(in, cl->pool, gs_gpu_get(cl->gpu_model), &b.layout);
+                }
                 if ((rc = emit(&s, b))) goto done;
             }
         }
@@ -277,17 +589,24 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                 continue;
             }
             out->placed++;
-            int32_t node = pl->kind == GS_PLACE_EXISTING ? in->nodes[pl->target].id : -(pl->target + 1);
-            if (pl->kind == GS_PLACE_EXISTING) bound[pl->target] = true;
+            int32_t node = pl->kind == GS_PLACE_EXISTING ? in->nodes[ord[pl->target]].id : -(pl->target + 1);
+            if (pl->kind == GS_PLACE_EXISTING) bound[ord[pl->target]] = true;
             gs_action a = {.type = GS_ACT_BIND, .pod = p->id, .node = node, .gpu = pl->gpu, .part = pl->part};
             if ((rc = emit(&s, a))) goto done;
         }
     }
 
-    /* 3. consolidation: empty nodes go at once (consolidateAfter 0) */
+    /* 3. make-before-break repacking (gs_rc_input.repack) */
+    if (in->repack && npend == 0 && out->n == 0) {
+        if ((rc = repack_one(in, &s))) goto done;
+    }
+
+    /* 4. consolidation: empty nodes go at once (consolidateAfter 0; a repacked node once
+     * its replicas are gone) */
     for (int32_t i = 0; i < in->nnodes; i++) {
         const gs_rc_node *n = &in->nodes[i];
-        if (npods_after[i] == 0 && !n->draining && !bound[i]) {
+        if (npods_after[i] == 0 && (!n->draining || n->repacking) && !bound[i] &&
+            (keep_empty(in, n) <= 0 || (n->npods == 0 && in->now - n->empty_since >= keep_empty(in, n)))) {
             gs_action a = {.type = GS_ACT_DELETE_NODE, .node = n->id};
             if ((rc = emit(&s, a))) goto done;
         }
@@ -303,6 +622,8 @@ done:
     free(rem);
     free(pend);
     free(snap_pod);
+    free(ord);
+    free(launched);
     gs_snapshot_free(&snap);
     gs_plan_free(&plan);
     if (rc == GS_ENOMEM) gs_error_set(err, rc, "reconcile: out of memory");

@@ -32,6 +32,9 @@ typedef struct gs_rc_need {
     gs_mib mem_mib;     /* GPU memory the pod needs (both forms) */
     gs_mcpu cpu;
     gs_mib mem;
+    /* added (additive): milli-GPU (1..999) asked in a pool that shares GPUs fractionally;
+     * 0: ceil(compute x 1000 / 7). In a time-sliced pool a pod asks for one replica. */
+    int32_t milli;
 } gs_rc_need;
 
 typedef struct gs_rc_node {
@@ -46,6 +49,16 @@ typedef struct gs_rc_node {
     gs_mib mem_used;
     uint8_t ngpus;
     gs_gpu_state gpus[GS_NODE_MAX_GPUS];
+    /* added (additive): when the node last became empty (no pods), in the step's clock;
+     * read only when its pool's consolidateAfter is > 0. */
+    gs_ms empty_since;
+    /* added (additive): the node's zone, an index into the caller's zones (0..nzones-1);
+     * -1 when unknown. Read for spot diversification only. */
+    int32_t zone;
+    /* added (additive): the node is being emptied by a make-before-break repack (see
+     * GS_ACT_REPACK_NODE): it takes no new pods (set draining too) and is deleted once
+     * empty. */
+    bool repacking;
 } gs_rc_node;
 
 typedef enum { GS_RCP_PENDING, GS_RCP_STARTING, GS_RCP_IDLE, GS_RCP_BUSY } gs_rc_pod_state;
@@ -59,6 +72,10 @@ typedef struct gs_rc_pod {
     int32_t pool;       /* pool it may run in */
     gs_rc_need need;
     gs_ms created;
+    /* added (additive): the project the pod is billed to, as the packer's budget gate sees
+     * it (an Environment's pods: the Environment's project). NULL or "": its workload's
+     * project (wls[wl].project), else "default". Not owned; must outlive the step. */
+    const char *project;
 } gs_rc_pod;
 
 typedef struct gs_rc_workload {
@@ -90,6 +107,28 @@ typedef struct gs_rc_input {
     /* The caller knows nothing changed since a plan that placed none of the pending pods
      * (same pods, same nodes): skip packing unless this step creates replicas. */
     bool skip_pack;
+    /* added (additive): spot diversification. A launch takes the packer's price-ordered
+     * candidates of its claim; a spot launch goes to the capacity pool (instance type,
+     * zone) that holds the fewest of the pool's spot nodes, among the spot candidates whose
+     * price is within spot_price_slack_pct of the cheapest, so that no capacity pool holds
+     * more than spot_max_pct % of the pool's spot nodes (at least one node each) while
+     * another is under it. nzones: zones the caller can launch in (0: no zone choice, the
+     * action's zone is -1); spot_max_pct 0: no diversification (cheapest candidate, as
+     * before). An on-demand launch goes to the zone with the fewest of the pool's nodes. */
+    int32_t nzones;
+    int32_t spot_max_pct;
+    int32_t spot_price_slack_pct;
+    /* added (additive): make-before-break repacking. In a step that changes nothing else (no
+     * replica created or deleted, no pending pod) and while no node of the pool is being
+     * repacked, the ready node of a MIG pool that holds the fewest compute slices is emptied
+     * if every replica on it fits a free MIG instance of another ready node of its pool:
+     * the step emits, per replica, CREATE_POD + BIND to that instance, then REPACK_NODE.
+     * false: never (the caller must implement REPACK_NODE to turn it on).
+     * repack_headroom: only when, after the move, other nodes of the pool still have free
+     * instances of the moved profiles for repack_headroom x the moved replicas (a repack
+     * right before a rise would only trade the node for a new one). */
+    bool repack;
+    int32_t repack_headroom;
 } gs_rc_input;
 
 typedef enum {
@@ -99,7 +138,13 @@ typedef enum {
     GS_ACT_CONFIGURE_GPU,/* node, gpu, mode + layout (the GPU is empty) */
     GS_ACT_BIND,         /* pod, node, gpu, part (-1: whole GPUs from gpu on) */
     GS_ACT_DELETE_NODE,  /* node (an id) */
-    GS_ACT_BLOCKED       /* a pod left pending because the budget gate refused its node */
+    GS_ACT_BLOCKED,      /* a pod left pending because the budget gate refused its node */
+    GS_ACT_REPACK_NODE   /* added: node (an id) is repacked: its replicas were just given
+                          * replacements (the CREATE_POD/BIND actions before it); the caller
+                          * cordons it, no longer counts its replicas (the replacements stand
+                          * for them) but lets them serve until the replacements are ready,
+                          * then deletes them (a busy one after its request) and reports the
+                          * node as repacking; the step deletes it once empty */
 } gs_action_type;
 
 typedef struct gs_action {
@@ -107,8 +152,10 @@ typedef struct gs_action {
     int32_t wl, pod, node, itype, pool;
     gs_capacity cap;
     int8_t gpu, part;
-    gs_gpu_mode mode;
+    gs_gpu_mode mode;        /* CONFIGURE_GPU: MIG (layout), TIMESLICED or FRACTIONAL (the
+                              * pool's sharing, set on a new node before its pods start) */
     gs_mig_layout layout;
+    int32_t zone;            /* added (additive): LAUNCH: zone index, -1: any */
 } gs_action;
 
 typedef struct gs_rc_output {

@@ -122,6 +122,16 @@ void gs_report_text(const gs_report *r, FILE *f) {
         if (x->spot_interruptions) fprintf(f, "  spot-int %lld", (long long)x->spot_interruptions);
         fprintf(f, "\n");
     }
+    fprintf(f, "\nwhere the GPU-hours bought went (sampled every %llds; MIG instances by compute share):\n",
+            (long long)(r->sc->sample_every / 1000));
+    fprintf(f, "  %-19s %9s %9s %9s %9s %9s %9s\n", "policy", "booting", "MIG reconf", "starting", "idle rep.",
+            "busy", "unheld");
+    for (int32_t i = 0; i < r->nres; i++) {
+        const gs_sim_result *x = &r->res[i];
+        if (x->pol == GS_POL_ORACLE) continue;
+        fprintf(f, "  %-19s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", gs_policy_name(x->pol), x->gh_boot,
+                x->gh_reconf, x->gh_start, x->gh_idle, x->gh_busy, x->gh_free);
+    }
     fprintf(f, "\nspend per project (each node's bill to its pool's project):\n");
     for (int32_t i = 0; i < r->nres; i++) {
         const gs_sim_result *x = &r->res[i];
@@ -137,18 +147,18 @@ void gs_report_text(const gs_report *r, FILE *f) {
         fprintf(f, "\n");
     }
     if (r->sc->nbudgets) {
-        fprintf(f, "budgets (enforced by gpuscale only; UTC periods of simulated time):\n");
+        fprintf(f, "budgets (enforced by gpuscale only; periods in each budget's timezone, t = 0 at startsAt):\n");
         for (int32_t b = 0; b < r->sc->nbudgets; b++) {
             const gs_budget *bu = &r->sc->budgets[b];
             char h[32], dd[32], m[32];
-            fprintf(f, "  %s: project %s, %s, onExceeded %s, per hour %s, per day %s, per month %s\n", bu->name,
+            fprintf(f, "  %s: project %s, %s, onExceeded %s, per hour %s, per day %s, per month %s, timezone %s\n", bu->name,
                     bu->project, bu->enforce == GS_ENFORCE_HARD ? "hard" : "soft",
                     gs_budget_action_name(bu->on_exceeded == GS_ON_EXCEEDED_BLOCK ? GS_BACT_BLOCK
                                           : bu->on_exceeded == GS_ON_EXCEEDED_SCALE_TO_MIN ? GS_BACT_SCALE_TO_MIN
                                                                                         : GS_BACT_ALERT),
                     bu->per_hour ? gs_fmt_usd(bu->per_hour, h, sizeof h) : "-",
                     bu->per_day ? gs_fmt_usd(bu->per_day, dd, sizeof dd) : "-",
-                    bu->per_month ? gs_fmt_usd(bu->per_month, m, sizeof m) : "-");
+                    bu->per_month ? gs_fmt_usd(bu->per_month, m, sizeof m) : "-", bu->timezone);
             for (int32_t i = 0; i < r->nres; i++) {
                 const gs_sim_result *x = &r->res[i];
                 if (x->pol == GS_POL_ORACLE) continue;
@@ -219,6 +229,18 @@ int gs_report_json(const gs_report *r, const char *path, gs_error *err) {
         json_object_set_new(p, "usdPer1000Requests", json_real(per_k(x)));
         json_object_set_new(p, "gpuHoursBought", json_real(x->gpu_h_bought));
         json_object_set_new(p, "gpuHoursBusy", json_real(x->gpu_h_busy));
+        if (x->pol != GS_POL_ORACLE) {
+            /* where the bought GPU-hours went (sampled; sim.h) */
+            json_t *gh = json_object();
+            json_object_set_new(gh, "booting", json_real(x->gh_boot));
+            json_object_set_new(gh, "migReconfiguration", json_real(x->gh_reconf));
+            json_object_set_new(gh, "replicasStarting", json_real(x->gh_start));
+            json_object_set_new(gh, "idleReplicas", json_real(x->gh_idle));
+            json_object_set_new(gh, "busy", json_real(x->gh_busy));
+            json_object_set_new(gh, "notHeld", json_real(x->gh_free));
+            json_object_set_new(p, "gpuHoursBreakdown", gh);
+            json_object_set_new(p, "repacks", json_integer(x->repacks));
+        }
         json_object_set_new(p, "requests", json_integer(x->requests));
         json_object_set_new(p, "served", json_integer(x->served));
         json_object_set_new(p, "dropped", json_integer(x->dropped));
@@ -421,6 +443,16 @@ int gs_report_html(const gs_report *r, const char *path, gs_error *err) {
         if (x->pol == GS_POL_ORACLE) fprintf(f, "<td>—</td><td>—</td>");
         else fprintf(f, "<td>%d</td><td>%d</td>", x->nodes_launched, x->peak_nodes);
         fprintf(f, "<td>%.2f×</td></tr>\n", ratio(x, o));
+    }
+    fprintf(f, "</table>\n<h2>Where the GPU-hours bought went</h2>\n<p>Sampled every %llds; a MIG instance counts its compute slices / 7.</p>\n"
+               "<table><tr><th>policy</th><th>booting</th><th>MIG reconfiguration</th><th>replicas starting</th>"
+               "<th>idle replicas</th><th>busy</th><th>not held by a pod</th></tr>\n",
+            (long long)(r->sc->sample_every / 1000));
+    for (int32_t i = 0; i < r->nres; i++) {
+        const gs_sim_result *x = &r->res[i];
+        if (x->pol == GS_POL_ORACLE) continue;
+        fprintf(f, "<tr><td><span class=\"sw\" style=\"background:%s\"></span>%s</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td></tr>\n",
+                COLORS[x->pol], gs_policy_name(x->pol), x->gh_boot, x->gh_reconf, x->gh_start, x->gh_idle, x->gh_busy, x->gh_free);
     }
     fprintf(f, "</table>\n<h2>Targets</h2>\n<pre>");
     /* reuse the text writer through a memory stream */

@@ -1,5 +1,9 @@
 #include "sim/scenario.h"
 
+#include "io/config/config.h"
+#include "policy/pack.h"
+#include "io/tzperiod.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -35,6 +39,11 @@ void gs_scenario_defaults(gs_scenario *s) {
     s->mig_reconfigure = GS_SEC(60);
     s->bill_min = GS_SEC(60);
     s->hpa_util_target = 0.7;
+    s->zones = 3;
+    s->spot_reclaim_fraction = 0.5;
+    s->spot_max_pct = 50;
+    s->spot_price_slack_pct = 20;
+    s->repack_headroom = 2;
     s->jobs_pool = 0;
 }
 
@@ -50,6 +59,7 @@ const gs_boot_dist *gs_scenario_boot(const gs_scenario *s, const char *family) {
 typedef struct ctx {
     const char *file;
     gs_error *err;
+    const gs_config *cfg; /* the "config" YAML (GPUPools, QueueScalers), NULL if none */
 } ctx;
 
 static int fail(ctx *c, const char *path, const char *fmt, ...)
@@ -181,7 +191,7 @@ static int get_usd(ctx *c, json_t *o, const char *key, const char *path, gs_usd_
 /* A Budget (the same fields as the YAML object, docs/config.md): name, project, limits
  * {perHour, perDay, perMonth}, enforce, onExceeded, alerts {thresholds}. */
 static int parse_budget(ctx *c, json_t *o, const char *path, gs_budget *b) {
-    static const char *const K[] = {"name", "project", "limits", "enforce", "onExceeded", "alerts", NULL};
+    static const char *const K[] = {"name", "project", "limits", "enforce", "onExceeded", "alerts", "timezone", NULL};
     int rc = check_keys(c, o, path, K);
     if (rc) return rc;
     memset(b, 0, sizeof *b);
@@ -189,6 +199,14 @@ static int parse_budget(ctx *c, json_t *o, const char *path, gs_budget *b) {
     if ((rc = get_str(c, o, "name", path, b->name, sizeof b->name))) return rc;
     if ((rc = get_str(c, o, "project", path, b->project, sizeof b->project))) return rc;
     if (!b->name[0] || !b->project[0]) return fail(c, path, "needs a name and a project");
+    if ((rc = get_str(c, o, "timezone", path, b->timezone, sizeof b->timezone))) return rc;
+    if (!b->timezone[0]) snprintf(b->timezone, sizeof b->timezone, "UTC");
+    gs_error tze;
+    if (gs_tz_check(b->timezone, &tze)) {
+        char tp[300];
+        snprintf(tp, sizeof tp, "%s.timezone", path);
+        return fail(c, tp, "'%s' is not a timezone of the tz database", b->timezone);
+    }
     json_t *lim = json_object_get(o, "limits");
     char lp[300];
     snprintf(lp, sizeof lp, "%s.limits", path);
@@ -248,7 +266,7 @@ static int add_req(ctx *c, gs_pool *p, gs_req_key key, json_t *arr, const char *
 
 static int parse_pool(ctx *c, json_t *o, const char *path, gs_pool *p, const gs_catalog *cat) {
     static const char *const K[] = {"name", "instanceFamilies", "instanceTypes", "capacityTypes",
-                                    "sharing", "migProfiles", "limitNodes", NULL};
+                                    "sharing", "migProfiles", "limitNodes", "timeSlicingReplicas", NULL};
     int rc = check_keys(c, o, path, K);
     if (rc) return rc;
     memset(p, 0, sizeof *p);
@@ -271,10 +289,19 @@ static int parse_pool(ctx *c, json_t *o, const char *path, gs_pool *p, const gs_
     if ((rc = get_str(c, o, "sharing", path, share, sizeof share))) return rc;
     if (strcmp(share, "mig") == 0) p->sharing = GS_SHARE_MIG;
     else if (strcmp(share, "exclusive") == 0) p->sharing = GS_SHARE_EXCLUSIVE;
+    else if (strcmp(share, "timeslicing") == 0) p->sharing = GS_SHARE_TIMESLICING;
+    else if (strcmp(share, "fractional") == 0) p->sharing = GS_SHARE_FRACTIONAL;
     else {
         snprintf(sp, sizeof sp, "%s.sharing", path);
-        return fail(c, sp, "'%s' is not supported by the simulator (mig, exclusive)", share);
+        return fail(c, sp, "'%s' is not one of mig, exclusive, timeslicing, fractional", share);
     }
+    int64_t tsr = 4;
+    if ((rc = get_int(c, o, "timeSlicingReplicas", path, 2, 48, &tsr))) return rc;
+    if (json_object_get(o, "timeSlicingReplicas") && p->sharing != GS_SHARE_TIMESLICING) {
+        snprintf(sp, sizeof sp, "%s.timeSlicingReplicas", path);
+        return fail(c, sp, "is only for sharing: timeslicing");
+    }
+    if (p->sharing == GS_SHARE_TIMESLICING) p->ts_replicas = (int32_t)tsr;
     json_t *mp = json_object_get(o, "migProfiles");
     if (mp) {
         snprintf(sp, sizeof sp, "%s.migProfiles", path);
@@ -309,6 +336,9 @@ static int parse_need(ctx *c, json_t *o, const char *path, char *mig, size_t mig
     need->mem = 4096;
     if ((rc = get_qty_cpu(c, o, "cpu", path, &need->cpu))) return rc;
     if ((rc = get_qty_mem(c, o, "memory", path, &need->mem))) return rc;
+    int64_t milli = 0;
+    if ((rc = get_int(c, o, "gpuMilli", path, 1, 999, &milli))) return rc;
+    need->milli = (int32_t)milli;
     if (mig[0]) {
         const gs_gpu_model *ref = gs_gpu_get(gs_gpu_find("h100-80gb"));
         int pi = ref ? gs_mig_profile_find(ref, mig) : -1;
@@ -330,78 +360,9 @@ static int parse_need(ctx *c, json_t *o, const char *path, char *mig, size_t mig
     return 0;
 }
 
-static int parse_wl(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_scenario *s) {
-    static const char *const K[] = {"name", "project", "pool", "migProfile", "gpuMemory", "cpu",
-                                    "memory", "serviceTime", "coldStart", "slo", "scaler",
-                                    "traffic", NULL};
-    int rc = check_keys(c, o, path, K);
-    if (rc) return rc;
-    memset(w, 0, sizeof *w);
-    if ((rc = get_str(c, o, "name", path, w->name, sizeof w->name))) return rc;
-    if (!w->name[0]) return fail(c, path, "needs a name");
-    memcpy(w->project, w->name, sizeof w->project);
-    if ((rc = get_str(c, o, "project", path, w->project, sizeof w->project))) return rc;
-    char pool[GS_NAME_LEN] = "";
-    if ((rc = get_str(c, o, "pool", path, pool, sizeof pool))) return rc;
-    w->pool = pool[0] ? -1 : 0;
-    for (int32_t i = 0; i < s->npools; i++)
-        if (strcmp(s->pools[i].name, pool) == 0) w->pool = i;
-    if (w->pool < 0) return fail(c, path, "names an unknown pool '%s'", pool);
-    if ((rc = parse_need(c, o, path, w->mig_profile, sizeof w->mig_profile, &w->need))) return rc;
-    w->sat_slices = w->need.compute;
-    w->base_ms = 100;
-    json_t *st = json_object_get(o, "serviceTime");
+static int parse_wl_traffic(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_scenario *s) {
+    int rc;
     char sp[300];
-    if (st) {
-        static const char *const SK[] = {"baseMs", "msPerInputToken", "msPerOutputToken",
-                                         "saturationComputeSlices", NULL};
-        snprintf(sp, sizeof sp, "%s.serviceTime", path);
-        if ((rc = check_keys(c, st, sp, SK))) return rc;
-        if ((rc = get_num(c, st, "baseMs", sp, 0, 3600000, &w->base_ms))) return rc;
-        if ((rc = get_num(c, st, "msPerInputToken", sp, 0, 10000, &w->ms_per_in))) return rc;
-        if ((rc = get_num(c, st, "msPerOutputToken", sp, 0, 10000, &w->ms_per_out))) return rc;
-        int64_t sat = w->sat_slices;
-        if ((rc = get_int(c, st, "saturationComputeSlices", sp, 1, 7, &sat))) return rc;
-        w->sat_slices = (int32_t)sat;
-    }
-    w->cold_start = GS_SEC(30);
-    if ((rc = get_dur(c, o, "coldStart", path, &w->cold_start))) return rc;
-    w->slo_wait = GS_SEC(60);
-    json_t *slo = json_object_get(o, "slo");
-    if (slo) {
-        static const char *const LK[] = {"queueWait", NULL};
-        snprintf(sp, sizeof sp, "%s.slo", path);
-        if ((rc = check_keys(c, slo, sp, LK))) return rc;
-        if ((rc = get_dur(c, slo, "queueWait", sp, &w->slo_wait))) return rc;
-    }
-    w->target_milli = 1000;
-    w->min_replicas = 0;
-    w->max_replicas = 100;
-    w->polling = GS_SEC(1);
-    w->cooldown = GS_SEC(300);
-    w->stabilize_down = GS_SEC(300);
-    json_t *sc = json_object_get(o, "scaler");
-    if (sc) {
-        static const char *const CK[] = {"target", "activation", "minReplicas", "maxReplicas",
-                                         "pollingInterval", "cooldownPeriod", "stabilizeDown", NULL};
-        snprintf(sp, sizeof sp, "%s.scaler", path);
-        if ((rc = check_keys(c, sc, sp, CK))) return rc;
-        double t = 1, a = 0;
-        if ((rc = get_num(c, sc, "target", sp, 0.001, 1e6, &t))) return rc;
-        if ((rc = get_num(c, sc, "activation", sp, 0, 1e6, &a))) return rc;
-        w->target_milli = (int64_t)llround(t * 1000);
-        w->activation_milli = (int64_t)llround(a * 1000);
-        int64_t mn = 0, mx = 100;
-        if ((rc = get_int(c, sc, "minReplicas", sp, 0, 10000, &mn))) return rc;
-        if ((rc = get_int(c, sc, "maxReplicas", sp, 1, 10000, &mx))) return rc;
-        if (mn > mx) return fail(c, sp, "minReplicas is above maxReplicas");
-        w->min_replicas = (int32_t)mn;
-        w->max_replicas = (int32_t)mx;
-        if ((rc = get_dur(c, sc, "pollingInterval", sp, &w->polling))) return rc;
-        if ((rc = get_dur(c, sc, "cooldownPeriod", sp, &w->cooldown))) return rc;
-        if ((rc = get_dur(c, sc, "stabilizeDown", sp, &w->stabilize_down))) return rc;
-        if (w->polling < 100) return fail(c, sp, "pollingInterval must be at least 100ms");
-    }
     json_t *tr = json_object_get(o, "traffic");
     snprintf(sp, sizeof sp, "%s.traffic", path);
     if (!tr) return fail(c, sp, "is required");
@@ -442,6 +403,165 @@ static int parse_wl(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_
     return 0;
 }
 
+static int parse_wl_service(ctx *c, json_t *o, const char *path, gs_sim_workload *w) {
+    int rc;
+    char sp[300];
+    w->sat_slices = w->need.compute;
+    w->base_ms = 100;
+    json_t *st = json_object_get(o, "serviceTime");
+    if (st) {
+        static const char *const SK[] = {"baseMs", "msPerInputToken", "msPerOutputToken",
+                                         "saturationComputeSlices", NULL};
+        snprintf(sp, sizeof sp, "%s.serviceTime", path);
+        if ((rc = check_keys(c, st, sp, SK))) return rc;
+        if ((rc = get_num(c, st, "baseMs", sp, 0, 3600000, &w->base_ms))) return rc;
+        if ((rc = get_num(c, st, "msPerInputToken", sp, 0, 10000, &w->ms_per_in))) return rc;
+        if ((rc = get_num(c, st, "msPerOutputToken", sp, 0, 10000, &w->ms_per_out))) return rc;
+        int64_t sat = w->sat_slices;
+        if ((rc = get_int(c, st, "saturationComputeSlices", sp, 1, 7, &sat))) return rc;
+        w->sat_slices = (int32_t)sat;
+    }
+    w->cold_start = GS_SEC(30);
+    if ((rc = get_dur(c, o, "coldStart", path, &w->cold_start))) return rc;
+    w->slo_wait = GS_SEC(60);
+    json_t *slo = json_object_get(o, "slo");
+    if (slo) {
+        static const char *const LK[] = {"queueWait", NULL};
+        snprintf(sp, sizeof sp, "%s.slo", path);
+        if ((rc = check_keys(c, slo, sp, LK))) return rc;
+        if ((rc = get_dur(c, slo, "queueWait", sp, &w->slo_wait))) return rc;
+    }
+    return 0;
+}
+
+static int parse_wl_from_scaler(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_scenario *s,
+                                const char *name);
+
+static int parse_wl(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_scenario *s) {
+    static const char *const K[] = {"name", "project", "pool", "migProfile", "gpuMemory", "cpu",
+                                    "memory", "serviceTime", "coldStart", "slo", "scaler",
+                                    "traffic", "gpuMilli", NULL};
+    int rc = check_keys(c, o, path, K);
+    if (rc) return rc;
+    memset(w, 0, sizeof *w);
+    json_t *scref = json_object_get(o, "scaler");
+    if (json_is_string(scref)) return parse_wl_from_scaler(c, o, path, w, s, json_string_value(scref));
+    if ((rc = get_str(c, o, "name", path, w->name, sizeof w->name))) return rc;
+    if (!w->name[0]) return fail(c, path, "needs a name");
+    memcpy(w->project, w->name, sizeof w->project);
+    if ((rc = get_str(c, o, "project", path, w->project, sizeof w->project))) return rc;
+    char pool[GS_NAME_LEN] = "";
+    if ((rc = get_str(c, o, "pool", path, pool, sizeof pool))) return rc;
+    w->pool = pool[0] ? -1 : 0;
+    for (int32_t i = 0; i < s->npools; i++)
+        if (strcmp(s->pools[i].name, pool) == 0) w->pool = i;
+    if (w->pool < 0) return fail(c, path, "names an unknown pool '%s'", pool);
+    if ((rc = parse_need(c, o, path, w->mig_profile, sizeof w->mig_profile, &w->need))) return rc;
+    if ((rc = parse_wl_service(c, o, path, w))) return rc;
+    char sp[300];
+    w->target_milli = 1000;
+    w->min_replicas = 0;
+    w->max_replicas = 100;
+    w->polling = GS_SEC(1);
+    w->cooldown = GS_SEC(300);
+    w->stabilize_down = GS_SEC(300);
+    json_t *sc = json_object_get(o, "scaler");
+    if (sc) {
+        static const char *const CK[] = {"target", "activation", "minReplicas", "maxReplicas",
+                                         "pollingInterval", "cooldownPeriod", "stabilizeDown", NULL};
+        snprintf(sp, sizeof sp, "%s.scaler", path);
+        if ((rc = check_keys(c, sc, sp, CK))) return rc;
+        double t = 1, a = 0;
+        if ((rc = get_num(c, sc, "target", sp, 0.001, 1e6, &t))) return rc;
+        if ((rc = get_num(c, sc, "activation", sp, 0, 1e6, &a))) return rc;
+        w->target_milli = (int64_t)llround(t * 1000);
+        w->activation_milli = (int64_t)llround(a * 1000);
+        int64_t mn = 0, mx = 100;
+        if ((rc = get_int(c, sc, "minReplicas", sp, 0, 10000, &mn))) return rc;
+        if ((rc = get_int(c, sc, "maxReplicas", sp, 1, 10000, &mx))) return rc;
+        if (mn > mx) return fail(c, sp, "minReplicas is above maxReplicas");
+        w->min_replicas = (int32_t)mn;
+        w->max_replicas = (int32_t)mx;
+        if ((rc = get_dur(c, sc, "pollingInterval", sp, &w->polling))) return rc;
+        if ((rc = get_dur(c, sc, "cooldownPeriod", sp, &w->cooldown))) return rc;
+        if ((rc = get_dur(c, sc, "stabilizeDown", sp, &w->stabilize_down))) return rc;
+        if (w->polling < 100) return fail(c, sp, "pollingInterval must be at least 100ms");
+    }
+    return parse_wl_traffic(c, o, path, w, s);
+}
+
+/* A workload whose pool, project, resources and scaler numbers come from a QueueScaler of the
+ * scenario's "config" YAML ("scaler": "<name>"); the scenario adds what only a simulation
+ * needs (serviceTime, coldStart, slo, traffic, gpuMemory). The first trigger's target and
+ * activation apply to the simulated queue. */
+static int parse_wl_from_scaler(ctx *c, json_t *o, const char *path, gs_sim_workload *w, gs_scenario *s,
+                                const char *name) {
+    static const char *const K[] = {"name", "gpuMemory", "serviceTime", "coldStart", "slo", "scaler",
+                                    "traffic", NULL};
+    char sp[300];
+    snprintf(sp, sizeof sp, "%s.scaler", path);
+    if (!c->cfg) return fail(c, sp, "names QueueScaler '%s' but the scenario has no \"config\"", name);
+    const gs_scaler *q = NULL;
+    for (int32_t i = 0; i < c->cfg->nscalers; i++)
+        if (strcmp(c->cfg->scalers[i].name, name) == 0) q = &c->cfg->scalers[i];
+    if (!q) return fail(c, sp, "no QueueScaler '%s' in the config", name);
+    int rc = check_keys(c, o, path, K);
+    if (rc) return rc;
+    if (q->pod_from_target) return fail(c, sp, "QueueScaler '%s' has no spec.template (its pod shape is read from the cluster)", name);
+    snprintf(w->name, sizeof w->name, "%s", name);
+    if ((rc = get_str(c, o, "name", path, w->name, sizeof w->name))) return rc;
+    snprintf(w->project, sizeof w->project, "%s", q->project[0] ? q->project : q->ns[0] ? q->ns : name);
+    w->pool = q->pool[0] ? -1 : 0;
+    for (int32_t i = 0; i < s->npools; i++)
+        if (strcmp(s->pools[i].name, q->pool) == 0) w->pool = i;
+    if (w->pool < 0) return fail(c, sp, "QueueScaler '%s' names pool '%s', not in the config", name, q->pool);
+    /* the simulated pods carry no tolerations: the scaler's template must tolerate the pool's
+     * taints (then the simulation drops them) */
+    const gs_pool *cp = NULL;
+    for (int32_t i = 0; i < c->cfg->npools; i++)
+        if (strcmp(c->cfg->pools[i].name, s->pools[w->pool].name) == 0) cp = &c->cfg->pools[i];
+    if (cp && !gs_pack_tolerates(&q->pod, cp))
+        return fail(c, sp, "QueueScaler '%s' does not tolerate the taints of pool '%s'", name, cp->name);
+    /* resources: cpu, memory and the GPU request of its template */
+    gs_rc_need *n = &w->need;
+    memset(n, 0, sizeof *n);
+    n->cpu = q->pod.cpu > 0 ? q->pod.cpu : 1000;
+    n->mem = q->pod.mem > 0 ? q->pod.mem : 4096;
+    const gs_gpu_req *g = &q->pod.gpu;
+    const gs_gpu_model *ref = gs_gpu_get(gs_gpu_find("h100-80gb"));
+    if (g->form == GS_GPU_MIG) {
+        int pi = ref ? gs_mig_profile_find(ref, g->mig_profile) : -1;
+        if (pi < 0) return fail(c, sp, "QueueScaler '%s' asks for %s: the simulator models H100-80GB MIG profiles only", name, g->mig_profile);
+        snprintf(w->mig_profile, sizeof w->mig_profile, "%s", g->mig_profile);
+        n->compute = ref->profiles[pi].compute;
+        n->mem_mib = ref->profiles[pi].mem_mib;
+    } else if (g->form == GS_GPU_WHOLE && g->count > 1) {
+        return fail(c, sp, "QueueScaler '%s' asks for %d whole GPUs per replica; the simulator serves a request on one slot", name, g->count);
+    } else if (g->form == GS_GPU_NONE) {
+        return fail(c, sp, "QueueScaler '%s' asks for no GPU", name);
+    } else {
+        n->compute = 7;
+        if (g->form == GS_GPU_FRACTION) n->milli = g->milli;
+    }
+    gs_mib gm = 0;
+    if ((rc = get_qty_mem(c, o, "gpuMemory", path, &gm))) return rc;
+    if (gm > 0) n->mem_mib = gm;
+    if (g->form == GS_GPU_MIG && n->mem_mib > ref->profiles[gs_mig_profile_find(ref, g->mig_profile)].mem_mib) {
+        snprintf(sp, sizeof sp, "%s.gpuMemory", path);
+        return fail(c, sp, "does not fit the memory of %s", g->mig_profile);
+    }
+    if ((rc = parse_wl_service(c, o, path, w))) return rc;
+    const gs_trigger *t = &q->triggers[0];
+    w->target_milli = t->target_milli > 0 ? t->target_milli : 1000;
+    w->activation_milli = t->activation_milli;
+    w->min_replicas = q->min_replicas;
+    w->max_replicas = q->max_replicas;
+    w->polling = q->polling_interval >= 100 ? q->polling_interval : GS_SEC(1);
+    w->cooldown = q->cooldown_period;
+    w->stabilize_down = q->stabilize_down;
+    return parse_wl_traffic(c, o, path, w, s);
+}
+
 static int parse_env(ctx *c, json_t *o, const char *path, gs_sim_env *e, gs_scenario *s) {
     static const char *const K[] = {"name", "project", "pool", "start", "ttl", "deleteWhen", "job", NULL};
     int rc = check_keys(c, o, path, K);
@@ -478,7 +598,7 @@ static int parse_env(ctx *c, json_t *o, const char *path, gs_sim_env *e, gs_scen
     json_t *j = json_object_get(o, "job");
     snprintf(sp, sizeof sp, "%s.job", path);
     if (!j) return fail(c, sp, "is required");
-    static const char *const JK[] = {"replicas", "migProfile", "gpuMemory", "cpu", "memory", "runFor", NULL};
+    static const char *const JK[] = {"replicas", "migProfile", "gpuMemory", "cpu", "memory", "runFor", "gpuMilli", NULL};
     if ((rc = check_keys(c, j, sp, JK))) return rc;
     gs_env_workload *ew = &x->workloads[0];
     snprintf(ew->name, sizeof ew->name, "%s", x->name);
@@ -498,18 +618,59 @@ static int parse_env(ctx *c, json_t *o, const char *path, gs_sim_env *e, gs_scen
     return 0;
 }
 
+/* Smallest GPU memory among the GPU instance types pool p admits (0: none). */
+static gs_mib pool_min_gpu_mem(const gs_pool *p, const gs_catalog *cat) {
+    gs_mib best = 0;
+    for (int32_t t = 0; t < cat->n; t++) {
+        const gs_gpu_model *m = gs_gpu_get(cat->types[t].gpu_model);
+        if (!m || cat->types[t].gpus <= 0) continue;
+        bool ok = false;
+        for (int k = 0; k < GS_CAP__N; k++) ok |= gs_pool_allows(p, &cat->types[t], (gs_capacity)k, NULL);
+        if (ok && (best == 0 || m->mem_mib < best)) best = m->mem_mib;
+    }
+    return best;
+}
+
+/* Time-slicing has no memory isolation: every replica a GPU advertises must fit its memory
+ * (replicas x gpuMemory); a fractional share holds gpuMilli of the GPU's memory. */
+static int check_sharing(ctx *c, const gs_scenario *s, const gs_catalog *cat, const char *path,
+                         int32_t pool, const gs_rc_need *need) {
+    const gs_pool *p = &s->pools[pool];
+    gs_mib gm = pool_min_gpu_mem(p, cat);
+    char sp[300];
+    snprintf(sp, sizeof sp, "%s.gpuMemory", path);
+    if (p->sharing == GS_SHARE_TIMESLICING && (int64_t)need->mem_mib * p->ts_replicas > gm)
+        return fail(c, sp, "%lld MiB x %d time-sliced replicas does not fit the %lld MiB of the smallest GPU of pool %s (time-slicing has no memory isolation)",
+                    (long long)need->mem_mib, p->ts_replicas, (long long)gm, p->name);
+    if (p->sharing == GS_SHARE_FRACTIONAL) {
+        int32_t milli = need->milli > 0 ? need->milli : (need->compute * 1000 + 6) / 7;
+        if (milli > 999) milli = 999;
+        if ((int64_t)need->mem_mib * 1000 > (int64_t)gm * milli)
+            return fail(c, sp, "%lld MiB does not fit %d milli-GPU of the %lld MiB of the smallest GPU of pool %s",
+                        (long long)need->mem_mib, milli, (long long)gm, p->name);
+    }
+    if (p->sharing != GS_SHARE_FRACTIONAL && need->milli > 0) {
+        snprintf(sp, sizeof sp, "%s.gpuMilli", path);
+        return fail(c, sp, "is only for a pool with sharing: fractional");
+    }
+    return 0;
+}
+
 int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *file,
                       const char *dir, const gs_catalog *cat, gs_error *err) {
     gs_scenario_defaults(s);
     snprintf(s->dir, sizeof s->dir, "%s", dir ? dir : "");
-    ctx c = {file, err};
+    ctx c = {file, err, NULL};
+    gs_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    bool have_cfg = false;
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) return gs_error_setpos(err, GS_EPARSE, file, je.line, je.column, "%s", je.text);
     int rc = 0;
     static const char *const K[] = {"name", "description", "seed", "duration", "warmup", "sampleEvery",
                                     "cloud", "pools", "workloads", "jobs", "clusterAutoscaler",
-                                    "budgets", "environments", NULL};
+                                    "budgets", "environments", "startsAt", "gpuscale", "config", NULL};
     if ((rc = check_keys(&c, root, "$", K))) goto out;
     if ((rc = get_str(&c, root, "name", "$", s->name, sizeof s->name))) goto out;
     if ((rc = get_str(&c, root, "description", "$", s->description, sizeof s->description))) goto out;
@@ -520,6 +681,15 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     if (s->duration <= 0 || s->duration > GS_HOUR(24 * 400)) {
         rc = fail(&c, "$.duration", "must be between 1ms and 400d");
         goto out;
+    }
+    {
+        char at[64] = "";
+        if ((rc = get_str(&c, root, "startsAt", "$", at, sizeof at))) goto out;
+        gs_error te;
+        if (at[0] && (gs_tz_parse_time("UTC", at, &s->starts_at, &te) || !strchr(at, 'T'))) {
+            rc = fail(&c, "$.startsAt", "'%s' is not a UTC time like 2026-03-28T00:00:00Z", at);
+            goto out;
+        }
     }
     if ((rc = get_dur(&c, root, "warmup", "$", &s->warmup))) goto out;
     if (s->warmup < 0 || s->warmup > GS_HOUR(24) || s->warmup % GS_MIN(1) != 0) {
@@ -534,8 +704,13 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     json_t *cl = json_object_get(root, "cloud");
     if (cl) {
         static const char *const CK[] = {"spotInterruptionsPerNodeHour", "spotNotice",
-                                         "migReconfigure", "billingMinimum", "bootTime", NULL};
+                                         "migReconfigure", "billingMinimum", "bootTime",
+                                         "zones", "spotReclaimFraction", NULL};
         if ((rc = check_keys(&c, cl, "$.cloud", CK))) goto out;
+        int64_t zn = s->zones;
+        if ((rc = get_int(&c, cl, "zones", "$.cloud", 1, 16, &zn))) goto out;
+        s->zones = (int32_t)zn;
+        if ((rc = get_num(&c, cl, "spotReclaimFraction", "$.cloud", 0.01, 1, &s->spot_reclaim_fraction))) goto out;
         if ((rc = get_num(&c, cl, "spotInterruptionsPerNodeHour", "$.cloud", 0, 100, &s->spot_per_node_hour))) goto out;
         if ((rc = get_dur(&c, cl, "spotNotice", "$.cloud", &s->spot_notice))) goto out;
         if ((rc = get_dur(&c, cl, "migReconfigure", "$.cloud", &s->mig_reconfigure))) goto out;
@@ -565,6 +740,19 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
             }
         }
     }
+    json_t *gp = json_object_get(root, "gpuscale");
+    if (gp) {
+        static const char *const GK[] = {"spotMaxPercent", "spotPriceSlackPercent", "repackHeadroom", NULL};
+        if ((rc = check_keys(&c, gp, "$.gpuscale", GK))) goto out;
+        int64_t a = s->spot_max_pct, b = s->spot_price_slack_pct;
+        if ((rc = get_int(&c, gp, "spotMaxPercent", "$.gpuscale", 0, 100, &a))) goto out;
+        if ((rc = get_int(&c, gp, "spotPriceSlackPercent", "$.gpuscale", 0, 1000, &b))) goto out;
+        s->spot_max_pct = (int32_t)a;
+        s->spot_price_slack_pct = (int32_t)b;
+        int64_t h = s->repack_headroom;
+        if ((rc = get_int(&c, gp, "repackHeadroom", "$.gpuscale", -1, 64, &h))) goto out;
+        s->repack_headroom = (int32_t)h;
+    }
     json_t *ca = json_object_get(root, "clusterAutoscaler");
     if (ca) {
         static const char *const AK[] = {"hpaGpuUtilizationTarget", NULL};
@@ -572,17 +760,60 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
         if ((rc = get_num(&c, ca, "hpaGpuUtilizationTarget", "$.clusterAutoscaler", 0.05, 1.0, &s->hpa_util_target))) goto out;
     }
     json_t *pools = json_object_get(root, "pools");
-    if (!json_is_array(pools) || json_array_size(pools) == 0 || json_array_size(pools) > GS_SIM_MAX_POOLS) {
-        rc = fail(&c, "$.pools", "must be an array of 1..4 pools");
-        goto out;
-    }
+    json_t *cfgv = json_object_get(root, "config");
     size_t i;
     json_t *v;
-    json_array_foreach(pools, i, v) {
-        char sp[64];
-        snprintf(sp, sizeof sp, "$.pools[%zu]", i);
-        if ((rc = parse_pool(&c, v, sp, &s->pools[s->npools], cat))) goto out;
-        s->npools++;
+    if (cfgv) {
+        /* GPUPools and QueueScalers from YAML (src/io/config), the files `gpuscale run` reads */
+        if (pools) { rc = fail(&c, "$.pools", "give either pools or config (whose GPUPools are the pools)"); goto out; }
+        char paths[4][GS_SIM_PATH];
+        const char *pp[4];
+        int np = 0;
+        if (json_is_string(cfgv)) {
+            resolve(paths[0], sizeof paths[0], s->dir, json_string_value(cfgv));
+            pp[np] = paths[np];
+            np++;
+        } else if (json_is_array(cfgv) && json_array_size(cfgv) >= 1 && json_array_size(cfgv) <= 4) {
+            json_array_foreach(cfgv, i, v) {
+                if (!json_is_string(v)) { rc = fail(&c, "$.config", "must be a file name or an array of 1..4 file names"); goto out; }
+                resolve(paths[np], sizeof paths[np], s->dir, json_string_value(v));
+                pp[np] = paths[np];
+                np++;
+            }
+        } else {
+            rc = fail(&c, "$.config", "must be a file name or an array of 1..4 file names");
+            goto out;
+        }
+        gs_error ce;
+        memset(&ce, 0, sizeof ce);
+        if (gs_config_load_files(&cfg, pp, np, cat, &ce)) {
+            if (ce.file[0] && ce.line > 0) rc = fail(&c, "$.config", "%s:%d:%d: %s", ce.file, ce.line, ce.col, ce.msg);
+            else if (ce.file[0]) rc = fail(&c, "$.config", "%s: %s", ce.file, ce.msg);
+            else rc = fail(&c, "$.config", "%s", ce.msg);
+            goto out;
+        }
+        have_cfg = true;
+        c.cfg = &cfg;
+        if (cfg.npools < 1 || cfg.npools > GS_SIM_MAX_POOLS) {
+            rc = fail(&c, "$.config", "has %d GPUPools; a scenario takes 1..4", (int)cfg.npools);
+            goto out;
+        }
+        for (int32_t k = 0; k < cfg.npools; k++) {
+            s->pools[s->npools] = cfg.pools[k];
+            s->pools[s->npools].ntaints = 0; /* checked against each scaler's tolerations */
+            s->npools++;
+        }
+    } else {
+        if (!json_is_array(pools) || json_array_size(pools) == 0 || json_array_size(pools) > GS_SIM_MAX_POOLS) {
+            rc = fail(&c, "$.pools", "must be an array of 1..4 pools");
+            goto out;
+        }
+        json_array_foreach(pools, i, v) {
+            char sp[64];
+            snprintf(sp, sizeof sp, "$.pools[%zu]", i);
+            if ((rc = parse_pool(&c, v, sp, &s->pools[s->npools], cat))) goto out;
+            s->npools++;
+        }
     }
     json_t *wls = json_object_get(root, "workloads");
     json_t *jobs = json_object_get(root, "jobs");
@@ -648,8 +879,32 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
             s->nenvs++;
         }
     }
+    for (int32_t k = 0; k < s->nwl; k++) {
+        char sp[64];
+        snprintf(sp, sizeof sp, "$.workloads[%d]", (int)k);
+        if ((rc = check_sharing(&c, s, cat, sp, s->wl[k].pool, &s->wl[k].need))) goto out;
+    }
+    for (int32_t k = 0; k < s->nenvs; k++) {
+        char sp[64];
+        snprintf(sp, sizeof sp, "$.environments[%d].pool", (int)k);
+        gs_share_mode em = s->pools[s->envs[k].pool].sharing;
+        if (em == GS_SHARE_TIMESLICING || em == GS_SHARE_FRACTIONAL) {
+            rc = fail(&c, sp, "environments run in a mig or exclusive pool, not '%s'", s->pools[s->envs[k].pool].name);
+            goto out;
+        }
+        snprintf(sp, sizeof sp, "$.environments[%d].job", (int)k);
+        if ((rc = check_sharing(&c, s, cat, sp, s->envs[k].pool, &s->envs[k].need))) goto out;
+    }
     /* a scenario without traffic is valid: `--trace FILE` supplies it */
+    {
+        gs_error pe;
+        if ((rc = gs_scenario_resolve_periods(s, &pe))) {
+            rc = fail(&c, "$.budgets", "%s", pe.msg);
+            goto out;
+        }
+    }
 out:
+    if (have_cfg) gs_config_free(&cfg);
     json_decref(root);
     return rc;
 }
@@ -676,4 +931,29 @@ int gs_scenario_load(gs_scenario *s, const char *path, const gs_catalog *cat, gs
     int rc = gs_scenario_parse(s, buf, n, path, dir, cat, err);
     free(buf);
     return rc;
+}
+
+int gs_scenario_resolve_periods(gs_scenario *s, gs_error *err) {
+    for (int32_t b = 0; b < s->nbudgets; b++) {
+        gs_sim_tzcal *z = &s->tzcal[b];
+        memset(z, 0, sizeof *z);
+        const char *tz = s->budgets[b].timezone;
+        if (!tz[0] || strcmp(tz, "UTC") == 0) continue;
+        gs_ms t = s->starts_at, last = s->starts_at + s->duration + GS_HOUR(48);
+        gs_periods p;
+        int rc;
+        while ((rc = gs_tz_periods(tz, t, &p, err)) == 0) {
+            if (z->ndays == 0) z->day[z->ndays++] = p.start[GS_WIN_DAY];
+            if (z->nmonths == 0) z->month[z->nmonths++] = p.start[GS_WIN_MONTH];
+            if (z->ndays > GS_SIM_TZ_DAYS || z->nmonths > GS_SIM_TZ_MONTHS)
+                return gs_error_set(err, GS_EINVAL, "budget %s: a timezone budget covers at most %d days",
+                                    s->budgets[b].name, GS_SIM_TZ_DAYS - 3);
+            z->day[z->ndays++] = p.end[GS_WIN_DAY];
+            if (z->month[z->nmonths - 1] != p.end[GS_WIN_MONTH]) z->month[z->nmonths++] = p.end[GS_WIN_MONTH];
+            if (p.end[GS_WIN_DAY] > last) break;
+            t = p.end[GS_WIN_DAY];
+        }
+        if (rc) return rc;
+    }
+    return 0;
 }

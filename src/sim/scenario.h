@@ -33,7 +33,8 @@ typedef struct gs_sim_workload {
     char name[GS_NAME_LEN];
     char project[GS_NAME_LEN];
     int32_t pool;
-    char mig_profile[24];        /* what gpuscale asks for on H100-class GPUs, "" = whole GPU */
+    char mig_profile[24];        /* what gpuscale asks for on H100-class GPUs, "" = whole GPU
+                                  * (in a time-sliced pool: one replica; fractional: need.milli) */
     gs_rc_need need;             /* compute slices / GPU memory / cpu / memory of one replica */
     int32_t sat_slices;          /* compute slices (of 7 on the reference GPU) it saturates */
     double base_ms, ms_per_in, ms_per_out; /* service time on a saturating slot */
@@ -61,6 +62,18 @@ typedef struct gs_sim_env {
     char mig_profile[24];        /* "" = whole GPU */
     gs_rc_need need;             /* one pod */
 } gs_sim_env;
+
+/* The local days and calendar months of a budget's timezone over the simulated span, as
+ * UTC ms since the epoch, resolved once from the tz database when the scenario is loaded (so
+ * a run never reads the tz database and stays deterministic). day[k] .. day[k+1] is one
+ * local day (23 h or 25 h across a DST change); month[] likewise. */
+#define GS_SIM_TZ_DAYS 420
+#define GS_SIM_TZ_MONTHS 20
+typedef struct gs_sim_tzcal {
+    int32_t ndays, nmonths;           /* boundaries filled (0: the budget is UTC: arithmetic) */
+    gs_ms day[GS_SIM_TZ_DAYS + 1];
+    gs_ms month[GS_SIM_TZ_MONTHS + 1];
+} gs_sim_tzcal;
 
 typedef struct gs_scenario {
     char name[GS_NAME_LEN];
@@ -93,6 +106,21 @@ typedef struct gs_scenario {
     /* environments (issue 6): run by every simulated policy; docs/simulate.md */
     gs_sim_env envs[GS_SIM_MAX_ENVS];
     int32_t nenvs;
+    /* wall-clock time of t = 0 (ms since the epoch, UTC): "startsAt"; default 0 =
+     * 1970-01-01T00:00:00Z. Budget periods are computed at starts_at + t. */
+    gs_ms starts_at;
+    /* per budget, its timezone's local days and months (budgets[k].timezone != "UTC") */
+    gs_sim_tzcal tzcal[GS_SIM_MAX_BUDGETS];
+    /* spot capacity pools: nodes launch in one of `zones` zones; a reclaim event of a capacity
+     * pool (instance type, zone) gives each spot node there a notice with probability
+     * spot_reclaim_fraction; events come at spot_per_node_hour / spot_reclaim_fraction per
+     * capacity pool and hour, drawn from the seed alone (the same for every policy) */
+    int32_t zones;
+    double spot_reclaim_fraction;
+    /* gpuscale's spot diversification (policy/reconcile, gs_rc_input) */
+    int32_t spot_max_pct;
+    int32_t spot_price_slack_pct;
+    int32_t repack_headroom;     /* gs_rc_input.repack_headroom; -1: no repacking */
 } gs_scenario;
 
 /* Defaults for every field (docs/simulate.md). */
@@ -102,6 +130,12 @@ void gs_scenario_defaults(gs_scenario *s);
 int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *file,
                       const char *dir, const gs_catalog *cat, gs_error *err);
 int gs_scenario_load(gs_scenario *s, const char *path, const gs_catalog *cat, gs_error *err);
+
+/* Resolves the local days and months of every budget with a timezone other than UTC over
+ * [starts_at, starts_at + duration + 48 h] (the run, its drain and a margin) from the tz
+ * database. gs_scenario_parse calls it; call it again after changing duration or starts_at.
+ * Returns 0, or GS_EINVAL (unknown zone, span too long) with a message in err. */
+int gs_scenario_resolve_periods(gs_scenario *s, gs_error *err);
 
 /* Boot-to-ready bounds for an instance family. */
 const gs_boot_dist *gs_scenario_boot(const gs_scenario *s, const char *family);

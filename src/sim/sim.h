@@ -110,6 +110,13 @@ typedef struct gs_sim_result {
                                                           * budget's project and window */
     int32_t nenvs;
     gs_sim_envres env[GS_SIM_MAX_ENVS];
+    /* Where the bought GPU time went (GPU-hours, t >= 0), estimated by sampling the cluster
+     * every sampleEvery: GPUs of booting nodes, GPUs waiting for a MIG reconfiguration, GPU
+     * share held by pods still starting (bound, cold start), held by idle replicas, held by
+     * busy pods, and not held by any pod (free slices, empty nodes, fragmentation). A MIG
+     * instance counts compute slices / 7, as gpu_h_busy. Not filled for the oracle. */
+    double gh_boot, gh_reconf, gh_start, gh_idle, gh_busy, gh_free;
+    int64_t repacks;        /* nodes gpuscale emptied by make-before-break repacking */
 } gs_sim_result;
 
 typedef struct gs_sim_opts {

@@ -155,7 +155,7 @@ int gs_sim_prepare(const gs_scenario *sc, bool strict, gs_sim_input *in, gs_erro
 #define GS_NEVER (INT64_MIN / 4) /* "no such time" (sim times may be negative in the warm-up) */
 
 enum { EV_DONE, EV_POD_READY, EV_NODE_READY, EV_GPU_READY, EV_TICK, EV_POLL, EV_SAMPLE,
-       EV_NOTICE, EV_KILL, EV_JOB, EV_JOB_END, EV_ENV_POD_END, EV_ENV_WAKE };
+       EV_KILL, EV_JOB, EV_JOB_END, EV_ENV_POD_END, EV_ENV_WAKE, EV_RECLAIM };
 
 enum { NS_BOOTING, NS_READY, NS_GONE };
 enum { PS_PENDING, PS_BOUND, PS_STARTING, PS_IDLE, PS_BUSY, PS_GONE };
@@ -177,6 +177,10 @@ typedef struct wnode {
     bool g_reconf[GS_NODE_MAX_GPUS];   /* reconfiguration waits for the node to boot */
     bool claimed;         /* a pod was bound to it (or it was part of a warm static group) */
     int32_t env;          /* environment it was launched for (its first pod's), -1: none */
+    int32_t zone;         /* 0..zones-1 */
+    bool repack;          /* gpuscale is emptying it (make-before-break repack) */
+    int32_t seq;          /* launch ordinal in this run (spot reclaim draws) */
+    gs_mib g_mem[GS_NODE_MAX_GPUS]; /* GPU memory held by pods (time-sliced/fractional GPUs) */
 } wnode;
 
 typedef struct wpod {
@@ -194,6 +198,11 @@ typedef struct wpod {
     gs_rc_need need;
     int32_t pool;
     int32_t env;          /* environment Job pod: index into sc->envs; -1: not one */
+    bool ts;              /* on a time-sliced GPU: served by processor sharing */
+    uint32_t run_gen;     /* EV_DONE generation (a time-sliced request is rescheduled) */
+    double ts_work;       /* time-sliced: full-GPU ms of the request left */
+    double ts_work0;      /* ... at its start */
+    gs_ms ts_at;          /* ts_work is as of this time */
 } wpod;
 
 typedef struct wlst {
@@ -267,6 +276,8 @@ typedef struct W {
     char fail[GS_ERROR_MSG_MAX]; /* why a step failed (other than memory) */
     gs_ms every;
     gs_env_status est[GS_SIM_MAX_ENVS]; /* environments, as policy/envs sees them */
+    int32_t next_zone;   /* baselines: zones in turn (an ASG / CreateFleet spreads across AZs) */
+    int32_t launches;    /* node launch ordinal */
 } W;
 
 /* Jobs-only runs tick only while there is something to decide; any change re-arms the tick
@@ -304,7 +315,8 @@ static const gs_gpu_model *nmodel(const W *w, const wnode *n) {
     return gs_gpu_get(ntype(w, n)->gpu_model);
 }
 
-/* ---- budgets: UTC periods of virtual time (t = 0 is 1970-01-01T00:00Z) ---- */
+/* ---- budgets: periods of virtual time (t = 0 is the scenario's startsAt, default
+ * 1970-01-01T00:00Z), UTC or the budget's timezone (resolved at scenario load) ---- */
 
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
     y -= m <= 2;
@@ -315,7 +327,41 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
     return era * 146097 + doe - 719468;
 }
 
-static void period_of(gs_ms t, int win, gs_ms *start, gs_ms *end) {
+/* The period of window win containing sim time t for budget b: local hours, days and
+ * months of its timezone (resolved at scenario load), at the scenario's startsAt + t. */
+static void period_of_utc(gs_ms t, int win, gs_ms *start, gs_ms *end);
+static void period_of(const W *w, int32_t b, gs_ms t, int win, gs_ms *start, gs_ms *end) {
+    const gs_sim_tzcal *z = &w->sc->tzcal[b];
+    gs_ms at = w->sc->starts_at + t;
+    if (z->ndays < 2) {
+        period_of_utc(at, win, start, end);
+    } else {
+        const gs_ms *v = win == GS_WIN_MONTH ? z->month : z->day;
+        int32_t n = win == GS_WIN_MONTH ? z->nmonths : z->ndays;
+        if (at < v[0] || at >= v[n - 1]) {
+            /* outside the resolved span (cannot happen within duration + 48 h): UTC */
+            period_of_utc(at, win, start, end);
+        } else {
+            int32_t lo = 0, hi = n - 1; /* v[lo] <= at < v[hi] */
+            while (hi - lo > 1) {
+                int32_t mid = (lo + hi) / 2;
+                if (v[mid] <= at) lo = mid;
+                else hi = mid;
+            }
+            *start = v[lo];
+            *end = v[hi];
+            if (win == GS_WIN_HOUR) { /* local hours: whole hours from the local midnight */
+                gs_ms ds = *start, de = *end;
+                *start = ds + (at - ds) / GS_HOUR(1) * GS_HOUR(1);
+                *end = *start + GS_HOUR(1) < de ? *start + GS_HOUR(1) : de;
+            }
+        }
+    }
+    *start -= w->sc->starts_at;
+    *end -= w->sc->starts_at;
+}
+
+static void period_of_utc(gs_ms t, int win, gs_ms *start, gs_ms *end) {
     const gs_ms day = GS_HOUR(24);
     if (win == GS_WIN_HOUR) {
         *start = t - t % GS_HOUR(1);
@@ -365,7 +411,7 @@ static void proj_integrate(W *w) {
             if (strcmp(w->res->proj[k], w->sc->budgets[b].project) == 0) p = k;
         for (int win = 0; win < GS_WIN__N; win++) {
             gs_ms ps, pe;
-            period_of(w->now, win, &ps, &pe);
+            period_of(w, b, w->now, win, &ps, &pe);
             if (ps > w->win_start[b][win]) {
                 double at_ps = p < 0 ? 0 : w->proj_acc[p] + w->proj_rate[p] * (double)(ps - from) / 3600000.0;
                 budget_note(w, b, win, at_ps - w->win_acc0[b][win]);
@@ -395,7 +441,7 @@ static void wl_integrate(W *w, int32_t k) {
 
 /* ------------------------------------------------------------------ nodes */
 
-static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, bool warm) {
+static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, bool warm, int32_t zone) {
     int32_t cap0 = w->capn;
     w->nodes = grow(w->nodes, &w->capn, w->nn + 1, sizeof *w->nodes, &w->oom);
     if (w->oom) return -1;
@@ -417,6 +463,9 @@ static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, b
     n->price = gs_itype_price(t, cap);
     n->env = -1;
     n->claimed = warm;
+    int32_t nz = w->sc->zones > 0 ? w->sc->zones : 1;
+    n->zone = zone >= 0 && zone < nz ? zone : w->next_zone++ % nz;
+    n->seq = w->launches++;
     for (int g = 0; g < GS_NODE_MAX_GPUS; g++) n->g_ready[g] = INT64_MIN / 2;
     n->live_pos = w->nlive_nodes;
     w->live_nodes[w->nlive_nodes++] = id;
@@ -429,12 +478,6 @@ static int32_t node_launch(W *w, int32_t itype, gs_capacity cap, int32_t pool, b
     gs_ms boot = warm ? 0 : gs_rng_range(&w->rng, b->min, b->max);
     n->state = NS_BOOTING;
     push(w, w->now + boot, EV_NODE_READY, id, 0, n->gen);
-    if (cap == GS_CAP_SPOT && w->sc->spot_per_node_hour > 0) {
-        double mean_ms = 3600000.0 / w->sc->spot_per_node_hour;
-        double t_int = gs_rng_exp(&w->rng, mean_ms);
-        if ((double)w->now + t_int < (double)w->end)
-            push(w, w->now + (gs_ms)t_int, EV_NOTICE, id, 0, n->gen);
-    }
     return id;
 }
 
@@ -526,9 +569,15 @@ static void free_slot(W *w, wpod *p) {
     if (p->node < 0) return;
     wnode *n = &w->nodes[p->node];
     if (p->gpu >= 0) {
+        gs_gpu_state *gg = &n->g[p->gpu];
         if (p->part >= 0) {
-            n->g[p->gpu].parts[p->part].used = false;
-            n->g[p->gpu].pods--;
+            gg->parts[p->part].used = false;
+            gg->pods--;
+        } else if (gg->mode == GS_GPUMODE_TIMESLICED || gg->mode == GS_GPUMODE_FRACTIONAL) {
+            if (gg->mode == GS_GPUMODE_TIMESLICED) gg->ts_used--;
+            else gg->milli_used = (int16_t)(gg->milli_used - p->share_milli);
+            gg->pods--;
+            n->g_mem[p->gpu] -= p->need.mem_mib;
         } else {
             int32_t left = p->need.whole > 0 ? p->need.whole : 1;
             for (int g = 0; g < n->ngpus && left > 0; g++) {
@@ -548,9 +597,52 @@ static void free_slot(W *w, wpod *p) {
     p->gpu = p->part = -1;
 }
 
+/* ---- time-sliced GPUs: the busy replicas of one GPU share it in equal turns (processor
+ * sharing); each request carries the full-GPU milliseconds it needs (ts_work), consumed at
+ * 1/k per ms while k replicas are busy. Settle before k changes, reschedule after. */
+static int32_t ts_busy(const W *w, int32_t nid, int g) {
+    int32_t k = 0;
+    for (int32_t i = 0; i < w->nlive_pods; i++) {
+        const wpod *q = &w->pods[w->live_pods[i]];
+        k += q->ts && q->node == nid && q->gpu == g && q->state == PS_BUSY;
+    }
+    return k;
+}
+
+static void ts_settle(W *w, int32_t nid, int g) {
+    int32_t k = ts_busy(w, nid, g);
+    if (k == 0) return;
+    for (int32_t i = 0; i < w->nlive_pods; i++) {
+        wpod *q = &w->pods[w->live_pods[i]];
+        if (!q->ts || q->node != nid || q->gpu != g || q->state != PS_BUSY) continue;
+        q->ts_work -= (double)(w->now - q->ts_at) / k;
+        if (q->ts_work < 0) q->ts_work = 0;
+        q->ts_at = w->now;
+    }
+}
+
+static void ts_resched(W *w, int32_t nid, int g) {
+    int32_t k = ts_busy(w, nid, g);
+    for (int32_t i = 0; i < w->nlive_pods && k > 0; i++) {
+        int32_t pid = w->live_pods[i];
+        wpod *q = &w->pods[pid];
+        if (!q->ts || q->node != nid || q->gpu != g || q->state != PS_BUSY) continue;
+        gs_ms d = (gs_ms)ceil(q->ts_work * k - 1e-6);
+        if (d < 1) d = 1;
+        q->run_gen++;
+        push(w, w->now + d, EV_DONE, pid, (int32_t)q->run_gen, q->gen);
+    }
+}
+
 static void pod_gone(W *w, int32_t id) {
     wpod *p = &w->pods[id];
     if (p->state == PS_GONE) return;
+    int32_t tsn = -1, tsg = -1;
+    if (p->ts && p->state == PS_BUSY) {
+        tsn = p->node;
+        tsg = p->gpu;
+        ts_settle(w, tsn, tsg);
+    }
     if (p->wl >= 0 && !p->terminating && !p->doomed) w->ws[p->wl].replicas--;
     free_slot(w, p);
     set_state(w, p, PS_GONE);
@@ -558,6 +650,7 @@ static void pod_gone(W *w, int32_t id) {
     int32_t pos = p->live_pos, last = w->live_pods[--w->nlive_pods];
     w->live_pods[pos] = last;
     w->pods[last].live_pos = pos;
+    if (tsn >= 0) ts_resched(w, tsn, tsg);
     mark(w);
 }
 
@@ -594,12 +687,23 @@ static void start_req(W *w, int32_t pid, int32_t r) {
     wpod *p = &w->pods[pid];
     const gs_sim_req *q = &w->in->reqs[r];
     if (w->wait[r] < 0) w->wait[r] = (int32_t)(w->now - q->at > INT32_MAX ? INT32_MAX : w->now - q->at);
+    if (p->ts) {
+        ts_settle(w, p->node, p->gpu);
+        p->req = r;
+        p->busy_since = w->now;
+        set_state(w, p, PS_BUSY);
+        p->ts_work0 = p->ts_work = (double)q->svc * p->factor / 1000.0;
+        p->ts_at = w->now;
+        ts_resched(w, p->node, p->gpu);
+        return;
+    }
     p->req = r;
     p->busy_since = w->now;
     set_state(w, p, PS_BUSY);
     gs_ms svc = (gs_ms)q->svc * p->factor / 1000;
     if (svc < 1) svc = 1;
-    push(w, w->now + svc, EV_DONE, pid, 0, p->gen);
+    p->run_gen++;
+    push(w, w->now + svc, EV_DONE, pid, (int32_t)p->run_gen, p->gen);
 }
 
 static void dispatch(W *w, int32_t wl) {
@@ -659,7 +763,8 @@ static bool bind(W *w, int32_t pid, int32_t nid, int gpu, int part) {
     bool ok = n->state != NS_GONE && p->state == PS_PENDING && m &&
               n->cpu_used + p->need.cpu <= t->alloc_cpu &&
               n->mem_used + p->need.mem <= t->alloc_mem && n->npods < t->max_pods;
-    int32_t share = 0;
+    int32_t share = 0, fshare = -1; /* held share; share the speed factor uses (-1: share) */
+    bool ts = false;
     int32_t sat = p->wl >= 0 ? w->sc->wl[p->wl].sat_slices : 7;
     if (ok && part >= 0) {
         gs_gpu_state *g = gpu >= 0 && gpu < n->ngpus ? &n->g[gpu] : NULL;
@@ -673,6 +778,36 @@ static bool bind(W *w, int32_t pid, int32_t nid, int gpu, int part) {
                 g->pods++;
                 share = pr->compute * 1000 / m->compute_slices;
             }
+        }
+    } else if (ok && gpu >= 0 && gpu < n->ngpus &&
+               (n->g[gpu].mode == GS_GPUMODE_TIMESLICED || n->g[gpu].mode == GS_GPUMODE_FRACTIONAL)) {
+        /* time-sliced: one of the replicas the GPU advertises, and (no memory isolation) the
+         * co-tenants' GPU memory must fit; fractional: milli-GPU and that share of memory */
+        gs_gpu_state *g = &n->g[gpu];
+        if (g->mode == GS_GPUMODE_TIMESLICED) {
+            ok = p->need.whole <= 0 && g->ts_replicas > 0 && g->ts_used + 1 <= g->ts_replicas &&
+                 n->g_mem[gpu] + p->need.mem_mib <= m->mem_mib;
+            if (ok) {
+                g->ts_used++;
+                share = 1000 / g->ts_replicas;
+                fshare = 1000;
+            }
+        } else {
+            int32_t milli = p->need.milli > 0 ? p->need.milli : (p->need.compute * 1000 + 6) / 7;
+            if (milli > 999) milli = 999;
+            ok = p->need.whole <= 0 && g->milli_used + milli <= 1000 &&
+                 (int64_t)p->need.mem_mib * 1000 <= (int64_t)m->mem_mib * milli &&
+                 n->g_mem[gpu] + p->need.mem_mib <= m->mem_mib;
+            if (ok) {
+                g->milli_used = (int16_t)(g->milli_used + milli);
+                share = milli;
+                fshare = milli;
+            }
+        }
+        if (ok) {
+            g->pods++;
+            n->g_mem[gpu] += p->need.mem_mib;
+            ts = g->mode == GS_GPUMODE_TIMESLICED && p->wl >= 0;
         }
     } else if (ok) {
         int32_t want = p->need.whole > 0 ? p->need.whole : 1;
@@ -707,7 +842,9 @@ static bool bind(W *w, int32_t pid, int32_t nid, int gpu, int part) {
     p->gpu = (int8_t)gpu;
     p->part = (int8_t)part;
     p->share_milli = share;
-    p->factor = p->wl >= 0 ? gs_sim_speed_factor(m, sat, share > 1000 ? 1000 : share) : 1000;
+    if (fshare < 0) fshare = share > 1000 ? 1000 : share;
+    p->factor = p->wl >= 0 ? gs_sim_speed_factor(m, sat, fshare) : 1000;
+    p->ts = ts;
     n->npods++;
     n->cpu_used += p->need.cpu;
     n->mem_used += p->need.mem;
@@ -718,9 +855,29 @@ static bool bind(W *w, int32_t pid, int32_t nid, int gpu, int part) {
 
 static void configure_gpu(W *w, int32_t nid, int g, gs_gpu_mode mode, const gs_mig_layout *lay) {
     wnode *n = &w->nodes[nid];
+    if (g < 0 || g >= n->ngpus) {
+        w->res->v_fit++;
+        return;
+    }
     gs_gpu_state *gs = &n->g[g];
     if (gs->pods > 0) {
         w->res->v_fit++; /* a layout change on a used GPU would destroy its instances */
+        return;
+    }
+    if (mode == GS_GPUMODE_TIMESLICED || mode == GS_GPUMODE_FRACTIONAL) {
+        /* the device plugin's sharing config (the pool's): read when it starts on a new
+         * node, so no delay there; on a running node it restarts like a MIG change */
+        bool change = gs->mode != mode;
+        memset(gs, 0, sizeof *gs);
+        gs->mode = mode;
+        if (mode == GS_GPUMODE_TIMESLICED) {
+            int32_t r = n->pool >= 0 && n->pool < w->sc->npools ? w->sc->pools[n->pool].ts_replicas : 0;
+            gs->ts_replicas = (int16_t)(r > 0 ? r : 1);
+        }
+        if (change && n->state == NS_READY) {
+            n->g_ready[g] = w->now + w->sc->mig_reconfigure;
+            push(w, n->g_ready[g], EV_GPU_READY, nid, g, n->gen);
+        }
         return;
     }
     bool change = gs->mode != mode || mode == GS_GPUMODE_MIG;
@@ -815,7 +972,7 @@ static void provision_karpenter(W *w) {
         int32_t t = cheapest_whole(w, p->pool, want, p->need.mem_mib, p->need.cpu, p->need.mem,
                                    pending_gpus(w, p->pool), &cap);
         if (t < 0) continue;
-        int32_t nid = node_launch(w, t, cap, p->pool, false);
+        int32_t nid = node_launch(w, t, cap, p->pool, false, -1);
         if (nid < 0) return;
         w->last_scale_up = w->now;
         bind(w, pid, nid, -1, -1);
@@ -844,7 +1001,7 @@ static void provision_group(W *w) {
         int32_t pool = 0;
         for (int32_t i = 0; i < w->nlive_pods; i++)
             if (w->pods[w->live_pods[i]].state == PS_PENDING) { pool = w->pods[w->live_pods[i]].pool; break; }
-        if (node_launch(w, w->base_type, w->base_cap, pool, false) < 0) return;
+        if (node_launch(w, w->base_type, w->base_cap, pool, false, -1) < 0) return;
         schedule_whole(w);
     }
     w->last_scale_up = w->now;
@@ -906,7 +1063,7 @@ static void budget_states(W *w, gs_budget_state *bst) {
         for (int32_t k = 0; k < w->res->nproj; k++)
             if (strcmp(w->res->proj[k], sc->budgets[b].project) == 0) p = k;
         for (int win = 0; win < GS_WIN__N; win++) {
-            period_of(w->now, win, &st->periods.start[win], &st->periods.end[win]);
+            period_of(w, b, w->now, win, &st->periods.start[win], &st->periods.end[win]);
             double v = p < 0 ? 0 : w->proj_acc[p] - w->win_acc0[b][win];
             st->spent[win] = v > 0 ? (gs_usd_u)llround(v) : 0;
         }
@@ -926,6 +1083,14 @@ static void envs_step(W *w) {
     if (w->pol == GS_POL_GPUSCALE && sc->nbudgets > 0) {
         budget_states(w, bst);
         nb = sc->nbudgets;
+        /* a hard limit is kept, not overshot by a tick: the deletion is decided on the spend
+         * projected to the next tick (plus a second of billing rounding) at the running rate */
+        for (int32_t b = 0; b < nb; b++)
+            for (int win = 0; win < GS_WIN__N; win++) {
+                double ahead = (double)bst[b].rate_per_hour * (double)(w->every + GS_SEC(1)) / 3600000.0;
+                gs_usd_u end = bst[b].periods.end[win];
+                if (w->now + w->every < end) bst[b].spent[win] += (gs_usd_u)llround(ahead);
+            }
     }
     gs_env_status view[GS_SIM_MAX_ENVS];
     for (int32_t e = 0; e < sc->nenvs; e++) {
@@ -987,8 +1152,39 @@ static bool envs_busy(const W *w) {
     return false;
 }
 
+/* Make-before-break: a repacked node's replicas go once no replica of their workload is
+ * still starting elsewhere (their replacements are ready); a busy one finishes first. */
+static void repack_progress(W *w) {
+    for (int32_t i = 0; i < w->nlive_nodes; i++) {
+        int32_t nid = w->live_nodes[i];
+        if (!w->nodes[nid].repack) continue;
+        for (int32_t k = w->nlive_pods - 1; k >= 0; k--) {
+            if (k >= w->nlive_pods) continue;
+            int32_t pid = w->live_pods[k];
+            wpod *p = &w->pods[pid];
+            if (p->node != nid || p->wl < 0 || p->terminating) continue;
+            bool starting = false;
+            for (int32_t j = 0; j < w->nlive_pods && !starting; j++) {
+                const wpod *q = &w->pods[w->live_pods[j]];
+                starting = q->wl == p->wl && !q->doomed && !q->terminating &&
+                           (q->state == PS_PENDING || q->state == PS_BOUND || q->state == PS_STARTING);
+            }
+            if (!starting) pod_delete(w, pid, true);
+        }
+    }
+}
+
 static void tick_gpuscale(W *w) {
     const gs_scenario *sc = w->sc;
+    repack_progress(w);
+    /* nothing to decide: no scaler, no pending pod, no empty node (the step would return no
+     * action; budgets and environments are handled outside it) */
+    if (sc->nwl == 0) {
+        bool work = false;
+        for (int32_t i = 0; i < w->nlive_pods && !work; i++) work = w->pods[w->live_pods[i]].state == PS_PENDING;
+        for (int32_t i = 0; i < w->nlive_nodes && !work; i++) work = w->nodes[w->live_nodes[i]].npods == 0;
+        if (!work) return;
+    }
     int32_t nn = w->nlive_nodes, np = w->nlive_pods;
     gs_rc_node *vn = calloc((size_t)nn + 1, sizeof *vn);
     gs_rc_pod *vp = calloc((size_t)np + 1, sizeof *vp);
@@ -1007,12 +1203,15 @@ static void tick_gpuscale(W *w) {
         v->cap = n->cap;
         v->pool = n->pool;
         v->ready = n->state == NS_READY;
-        v->draining = n->doomed;
+        v->draining = n->doomed || n->repack;
+        v->repacking = n->repack;
         v->npods = n->npods;
         v->cpu_used = n->cpu_used;
         v->mem_used = n->mem_used;
         v->ngpus = n->ngpus;
         memcpy(v->gpus, n->g, sizeof n->g);
+        v->empty_since = n->empty_since - w->in->start;
+        v->zone = n->zone;
         vidx[id] = i;
     }
     int32_t nvp = 0;
@@ -1032,6 +1231,9 @@ static void tick_gpuscale(W *w) {
         v->pool = p->pool;
         v->need = p->need;
         v->created = p->created - w->in->start;
+        /* an environment's pods are its project's (budget gate); a trace job's, its pool's */
+        v->project = p->env >= 0 ? sc->envs[p->env].obj.project
+                   : p->wl < 0 && p->pool >= 0 && p->pool < GS_SIM_MAX_POOLS ? w->pool_project[p->pool] : NULL;
     }
     gs_scale_reading rd[GS_SIM_MAX_WL];
     for (int32_t k = 0; k < sc->nwl; k++) {
@@ -1046,6 +1248,11 @@ static void tick_gpuscale(W *w) {
     /* the policy core sees a clock that starts at 0 at the beginning of the warm-up (its "never"
      * sentinels are negative) */
     gs_rc_input in = {w->now - w->in->start, w->cat, sc->pools, sc->npools, vn, nn, vp, nvp, vw, sc->nwl, NULL, NULL};
+    in.nzones = sc->zones;
+    in.spot_max_pct = sc->spot_max_pct;
+    in.spot_price_slack_pct = sc->spot_price_slack_pct;
+    in.repack = sc->repack_headroom >= 0;
+    in.repack_headroom = sc->repack_headroom;
     /* budgets: the spend metered so far in each period, the gate, and scaleToMin */
     gs_budget_state bst[GS_SIM_MAX_BUDGETS];
     gs_usd_u approved[GS_SIM_MAX_BUDGETS];
@@ -1106,7 +1313,7 @@ static void tick_gpuscale(W *w) {
         switch (a->type) {
         case GS_ACT_CREATE_POD: newpods[-a->pod - 1] = pod_create(w, a->wl, -1, -1); break;
         case GS_ACT_DELETE_POD: pod_delete(w, PODREF(a->pod), true); break;
-        case GS_ACT_LAUNCH: newnodes[-a->node - 1] = node_launch(w, a->itype, a->cap, a->pool, false); break;
+        case GS_ACT_LAUNCH: newnodes[-a->node - 1] = node_launch(w, a->itype, a->cap, a->pool, false, a->zone); break;
         case GS_ACT_CONFIGURE_GPU: configure_gpu(w, NODEREF(a->node), a->gpu, a->mode, &a->layout); break;
         case GS_ACT_BIND: bind(w, PODREF(a->pod), NODEREF(a->node), a->gpu, a->part); break;
         case GS_ACT_DELETE_NODE: {
@@ -1115,6 +1322,22 @@ static void tick_gpuscale(W *w) {
             break;
         }
         case GS_ACT_BLOCKED: break;
+        case GS_ACT_REPACK_NODE: {
+            /* cordon; its replicas no longer count (their replacements were just created)
+             * but serve until the replacements are ready (repack_progress) */
+            int32_t nid = NODEREF(a->node);
+            wnode *n = &w->nodes[nid];
+            if (n->state == NS_GONE) break;
+            n->repack = true;
+            w->res->repacks++;
+            for (int32_t k = 0; k < w->nlive_pods; k++) {
+                wpod *p = &w->pods[w->live_pods[k]];
+                if (p->node != nid || p->wl < 0 || p->doomed || p->terminating) continue;
+                p->doomed = true;
+                w->ws[p->wl].replicas--;
+            }
+            break;
+        }
         }
         if (w->oom) break;
     }
@@ -1309,9 +1532,46 @@ static void on_kill(W *w, int32_t nid) {
     node_end(w, nid);
 }
 
+/* The breakdown of bought GPU time (sim.h), one sample of weight dt. */
+static void account(W *w, gs_ms dt) {
+    gs_sim_result *r = w->res;
+    double h = (double)dt / 3600000.0;
+    double held = 0;
+    for (int32_t k = 0; k < w->nlive_nodes; k++) {
+        const wnode *n = &w->nodes[w->live_nodes[k]];
+        if (n->state != NS_READY) { r->gh_boot += h * n->ngpus; continue; }
+        for (int g = 0; g < n->ngpus; g++)
+            if (!gpu_ready(w, n, g)) r->gh_reconf += h;
+    }
+    for (int32_t k = 0; k < w->nlive_pods; k++) {
+        const wpod *p = &w->pods[w->live_pods[k]];
+        if (p->node < 0 || w->nodes[p->node].state != NS_READY) continue;
+        if (p->gpu >= 0 && !gpu_ready(w, &w->nodes[p->node], p->gpu)) continue;
+        double sh = (double)p->share_milli / 1000.0 * h;
+        if (p->part >= 0) {
+            const wnode *n = &w->nodes[p->node];
+            const gs_gpu_model *m = nmodel(w, n);
+            sh = (double)m->profiles[n->g[p->gpu].parts[p->part].profile].compute / m->compute_slices * h;
+        }
+        held += sh;
+        if (p->state == PS_BUSY) r->gh_busy += sh;
+        else if (p->state == PS_IDLE) r->gh_idle += sh;
+        else r->gh_start += sh;
+    }
+    double ready = 0;
+    for (int32_t k = 0; k < w->nlive_nodes; k++) {
+        const wnode *n = &w->nodes[w->live_nodes[k]];
+        if (n->state != NS_READY) continue;
+        for (int g = 0; g < n->ngpus; g++)
+            if (gpu_ready(w, n, g)) ready += h;
+    }
+    r->gh_free += ready - held;
+}
+
 static void sample(W *w) {
     gs_sim_series *s = &w->res->series;
     int32_t i = w->sample_i++;
+    if (w->now >= 0 && w->now < w->end) account(w, w->sc->sample_every);
     if (i >= s->n) return;
     double q = 0, r = 0;
     for (int32_t k = 0; k < w->sc->nwl; k++) {
@@ -1406,9 +1666,10 @@ static int32_t peak_job_gpus(const gs_sim_input *in) {
  * workload needing `need` with saturation sat, over every slot the pool offers: a MIG
  * instance billed by its compute share, or whole GPUs. Returns micro-dollars per ms of
  * reference service time (includes the slot's speed factor). */
-static double oracle_rate(const W *w, int32_t pool, const gs_rc_need *need, int32_t sat, bool job) {
+static double oracle_rate(const W *w, int32_t pool, const gs_rc_need *need, int32_t sat, bool job,
+                          double *gpu_eq) {
     const gs_pool *p = &w->sc->pools[pool];
-    double best = -1;
+    double best = -1, beq = 0;
     for (int32_t t = 0; t < w->cat->n; t++) {
         const gs_itype *it = &w->cat->types[t];
         const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
@@ -1421,7 +1682,17 @@ static double oracle_rate(const W *w, int32_t pool, const gs_rc_need *need, int3
             if (it->gpus >= count && m->mem_mib >= need->mem_mib) {
                 double f = job ? 1.0 : gs_sim_speed_factor(m, sat, 1000) / 1000.0;
                 double v = per_gpu_ms * count * f;
-                if (best < 0 || v < best) best = v;
+                if (best < 0 || v < best) { best = v; beq = count * f; }
+            }
+            /* a fractional pool's slot: the pod's milli-GPU at that share's speed */
+            if (need->whole <= 0 && p->sharing == GS_SHARE_FRACTIONAL && !job) {
+                int32_t milli = need->milli > 0 ? need->milli : (need->compute * 1000 + 6) / 7;
+                if (milli > 999) milli = 999;
+                if ((int64_t)need->mem_mib * 1000 <= (int64_t)m->mem_mib * milli) {
+                    double eq = milli / 1000.0 * gs_sim_speed_factor(m, sat, milli) / 1000.0;
+                    double v = per_gpu_ms * eq;
+                    if (best < 0 || v < best) { best = v; beq = eq; }
+                }
             }
             if (need->whole > 0 || !gs_gpu_has_mig(m) || p->sharing != GS_SHARE_MIG) continue;
             for (int k = 0; k < m->nprofiles; k++) {
@@ -1431,10 +1702,11 @@ static double oracle_rate(const W *w, int32_t pool, const gs_rc_need *need, int3
                 int32_t share = pr->compute * 1000 / m->compute_slices;
                 double f = job ? 1.0 : gs_sim_speed_factor(m, sat, share) / 1000.0;
                 double v = per_gpu_ms * share / 1000.0 * f;
-                if (best < 0 || v < best) best = v;
+                if (best < 0 || v < best) { best = v; beq = (double)pr->compute / m->compute_slices * f; }
             }
         }
     }
+    if (gpu_eq) *gpu_eq = beq;
     return best;
 }
 
@@ -1460,7 +1732,8 @@ static int run_oracle(W *w, gs_error *err) {
     double total = 0;
     for (int32_t k = 0; k < w->sc->nwl; k++) {
         const gs_sim_workload *wl = &w->sc->wl[k];
-        double rate = oracle_rate(w, wl->pool, &wl->need, wl->sat_slices, false);
+        double eq = 0;
+        double rate = oracle_rate(w, wl->pool, &wl->need, wl->sat_slices, false, &eq);
         if (rate < 0) return gs_error_set(err, GS_EINFEASIBLE, "oracle: workload %s fits nothing in its pool", wl->name);
         /* GPU share and speed of the cheapest slot, for GPU-hours busy */
         for (int64_t i = w->in->first_counted; i < w->in->nreq; i++) {
@@ -1471,7 +1744,7 @@ static int run_oracle(W *w, gs_error *err) {
             w->wait[i] = 0;
             w->done[i] = 1;
             oracle_add(w, q->at, q->svc, rate, 0);
-            r->gpu_h_busy += (double)q->svc / 3600000.0 * wl->need.compute / 7.0;
+            r->gpu_h_busy += (double)q->svc / 3600000.0 * eq; /* the slot's GPU share x its time */
         }
     }
     for (int64_t j = 0; j < w->in->njobs; j++) {
@@ -1481,7 +1754,7 @@ static int run_oracle(W *w, gs_error *err) {
         else need.whole = jb->num_gpu;
         double rate = -1;
         for (int32_t pl = 0; pl < w->sc->npools; pl++) { /* a job may run in any pool */
-            double r2 = oracle_rate(w, pl, &need, 7, true);
+            double r2 = oracle_rate(w, pl, &need, 7, true, NULL);
             if (r2 >= 0 && (rate < 0 || r2 < rate)) rate = r2;
         }
         if (rate < 0) return gs_error_set(err, GS_EINFEASIBLE, "oracle: a job fits nothing in the pool");
@@ -1494,7 +1767,7 @@ static int run_oracle(W *w, gs_error *err) {
     /* environments: each pod on the cheapest slot for exactly its run time (cut at the ttl) */
     for (int32_t k = 0; k < w->sc->nenvs; k++) {
         const gs_sim_env *e = &w->sc->envs[k];
-        double rate = oracle_rate(w, e->pool, &e->need, 7, true);
+        double rate = oracle_rate(w, e->pool, &e->need, 7, true, NULL);
         if (rate < 0) return gs_error_set(err, GS_EINFEASIBLE, "oracle: environment %s fits nothing in its pool", e->obj.name);
         gs_ms run = e->obj.workloads[0].run_for;
         gs_sim_envres *x = &r->env[k];
@@ -1666,14 +1939,14 @@ static void setup_static(W *w) {
         int32_t g = peak_job_gpus(w->in);
         int32_t per = w->base_type >= 0 ? w->cat->types[w->base_type].gpus : 1;
         for (int32_t i = 0; i < (g + per - 1) / per; i++)
-            node_launch(w, w->base_type, w->base_cap, w->sc->jobs_pool, true);
+            node_launch(w, w->base_type, w->base_cap, w->sc->jobs_pool, true, -1);
         return;
     }
     int32_t need = 0;
     for (int32_t i = 0; i < w->nlive_pods; i++) need += 1;
     int32_t per = w->cat->types[w->base_type].gpus;
     for (int32_t i = 0; i < (need + per - 1) / per; i++)
-        node_launch(w, w->base_type, w->base_cap, w->sc->wl[0].pool, true);
+        node_launch(w, w->base_type, w->base_cap, w->sc->wl[0].pool, true, -1);
     schedule_whole(w);
 }
 
@@ -1818,6 +2091,28 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
     push(w, 0, EV_SAMPLE, 0, 0, 0);
     for (int32_t k = 0; k < sc->nenvs; k++) push(w, sc->envs[k].start, EV_ENV_WAKE, k, 0, 0);
     if (pol == GS_POL_KK) push(w, in->start, EV_POLL, 0, 0, 0);
+    /* spot reclaim events per capacity pool (instance type allowed as spot, zone): from the
+     * seed alone, the same for every policy */
+    if (sc->spot_per_node_hour > 0 && sc->spot_reclaim_fraction > 0) {
+        double mean_ms = 3600000.0 * sc->spot_reclaim_fraction / sc->spot_per_node_hour;
+        uint32_t eid = 0;
+        for (int32_t t = 0; t < cat->n; t++) {
+            bool spot = false;
+            for (int32_t pl = 0; pl < sc->npools; pl++)
+                spot |= gs_pool_allows(&sc->pools[pl], &cat->types[t], GS_CAP_SPOT, NULL);
+            if (!spot) continue;
+            for (int32_t z = 0; z < (sc->zones > 0 ? sc->zones : 1); z++) {
+                gs_rng er;
+                gs_rng_seed(&er, sc->seed ^ 0x5350u ^ ((uint64_t)t << 24) ^ ((uint64_t)z << 48));
+                double at = (double)in->start;
+                for (;;) {
+                    at += gs_rng_exp(&er, mean_ms);
+                    if (at >= (double)w->end) break;
+                    push(w, (gs_ms)at, EV_RECLAIM, t, z, eid++);
+                }
+            }
+        }
+    }
     int64_t events = 0;
     gs_ms next_progress = 0;
     for (;;) {
@@ -1854,13 +2149,22 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         switch (e.type) {
         case EV_DONE: {
             wpod *p = &w->pods[e.a];
-            if (p->gen != e.gen || p->state != PS_BUSY) break;
+            if (p->gen != e.gen || p->state != PS_BUSY || (uint32_t)e.b != p->run_gen) break;
             int32_t r = p->req;
             if (w->done[r] == 0) w->outstanding--;
             if (w->done[r] < 255) w->done[r]++;
-            if (w->now > 0)
+            int32_t tsn = p->ts ? p->node : -1, tsg = p->gpu;
+            if (p->ts) {
+                /* GPU time a time-sliced request used: its full-GPU work (the part after 0) */
+                ts_settle(w, tsn, tsg);
+                p->ts_work = 0;
+                double span = (double)(w->now - p->busy_since);
+                double after = (double)(w->now - (p->busy_since > 0 ? p->busy_since : 0));
+                if (w->now > 0 && span > 0) res->gpu_h_busy += p->ts_work0 * (after / span) / 3600000.0;
+            } else if (w->now > 0) {
                 res->gpu_h_busy += (double)(w->now - (p->busy_since > 0 ? p->busy_since : 0)) *
                                    p->share_milli / 1000.0 / 3600000.0;
+            }
             p->req = -1;
             if (p->terminating) {
                 pod_gone(w, e.a);
@@ -1873,6 +2177,22 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
                 start_req(w, e.a, nr);
             } else {
                 go_idle(w, e.a);
+            }
+            if (tsn >= 0) ts_resched(w, tsn, tsg); /* one fewer busy co-tenant */
+            break;
+        }
+        case EV_RECLAIM: {
+            /* a reclaim of capacity pool (instance type e.a, zone e.b): each spot node there
+             * gets a notice with probability spotReclaimFraction, drawn from (seed, event,
+             * the node's launch ordinal), never from the run's RNG */
+            for (int32_t i = w->nlive_nodes - 1; i >= 0; i--) {
+                if (i >= w->nlive_nodes) continue;
+                int32_t nid = w->live_nodes[i];
+                wnode *n = &w->nodes[nid];
+                if (n->itype != e.a || n->zone != e.b || n->cap != GS_CAP_SPOT || n->doomed || n->state == NS_GONE) continue;
+                gs_rng hr;
+                gs_rng_seed(&hr, sc->seed ^ ((uint64_t)e.gen * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)n->seq << 32));
+                if (gs_rng_unit(&hr) < sc->spot_reclaim_fraction) on_notice(w, nid);
             }
             break;
         }
@@ -1907,9 +2227,6 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
             break;
         case EV_GPU_READY:
             if (w->nodes[e.a].gen == e.gen) on_gpu_ready(w, e.a, e.b);
-            break;
-        case EV_NOTICE:
-            if (w->nodes[e.a].gen == e.gen && w->nodes[e.a].state != NS_GONE) on_notice(w, e.a);
             break;
         case EV_KILL:
             if (w->nodes[e.a].gen == e.gen && w->nodes[e.a].state != NS_GONE) on_kill(w, e.a);
