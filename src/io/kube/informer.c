@@ -263,6 +263,16 @@ static void backoff(gs_informer *inf, inf_state then, const char *why) {
     gs_log(GS_LOG_WARN, "watch backoff", "path=%s delay_ms=%ld reason=\"%s\"", inf->path, d, why);
 }
 
+/* One page (limit=500) of the collection, continuing from cont when it is not empty. */
+static int get_page(const gs_informer *inf, const char *cont, json_t **list, gs_error *err) {
+    char p[4096], sel[1024], ce[2048];
+    int n = snprintf(p, sizeof p, "%s?limit=500", inf->path);
+    if (inf->selector[0])
+        n += snprintf(p + n, sizeof p - (size_t)n, "&labelSelector=%s", gs_kube_qescape(inf->selector, sel, sizeof sel));
+    if (cont[0]) snprintf(p + n, sizeof p - (size_t)n, "&continue=%s", gs_kube_qescape(cont, ce, sizeof ce));
+    return gs_kube_get(inf->k, p, list, err);
+}
+
 /* Typed mode's relist: records decoded page by page, then diffed against the cache. */
 static int do_list_typed(gs_informer *inf, gs_error *err) {
     rmap *fresh = calloc(1, sizeof *fresh);
@@ -271,14 +281,8 @@ static int do_list_typed(gs_informer *inf, gs_error *err) {
     char rv[64] = "";
     int rc = 0;
     for (;;) {
-        char p[4096], sel[1024], ce[2048];
-        int n = snprintf(p, sizeof p, "%s?limit=500", inf->path);
-        if (inf->selector[0])
-            n += snprintf(p + n, sizeof p - (size_t)n, "&labelSelector=%s",
-                          gs_kube_qescape(inf->selector, sel, sizeof sel));
-        if (cont[0]) snprintf(p + n, sizeof p - (size_t)n, "&continue=%s", gs_kube_qescape(cont, ce, sizeof ce));
         json_t *list = NULL;
-        rc = gs_kube_get(inf->k, p, &list, err);
+        rc = get_page(inf, cont, &list, err);
         if (rc) break;
         size_t i;
         json_t *it;
@@ -346,14 +350,8 @@ static int do_list(gs_informer *inf, gs_error *err) {
     char cont[2048] = "";
     char rv[64] = "";
     for (;;) {
-        char p[4096], sel[1024], ce[2048];
-        int n = snprintf(p, sizeof p, "%s?limit=500", inf->path);
-        if (inf->selector[0])
-            n += snprintf(p + n, sizeof p - (size_t)n, "&labelSelector=%s",
-                          gs_kube_qescape(inf->selector, sel, sizeof sel));
-        if (cont[0]) snprintf(p + n, sizeof p - (size_t)n, "&continue=%s", gs_kube_qescape(cont, ce, sizeof ce));
         json_t *list = NULL;
-        int rc = gs_kube_get(inf->k, p, &list, err);
+        int rc = get_page(inf, cont, &list, err);
         if (rc) {
             json_decref(fresh);
             return rc;
