@@ -5,7 +5,9 @@
  * (about 1,000 at the default size), the scheduler binds the pods, kube-fake marks them
  * Running. Prints the controller's peak RSS, reconcile latency p50/p99 and pending-pod ->
  * launch-request latency p50/p99 (from its /metrics), with the input sizes and phase times.
- * Exits 0 with a note when the control plane cannot be built here. */
+ * Exits 0 with a note when the control plane cannot be built here. GS_BENCH_WRAP runs the
+ * controller under a wrapper command (e.g. "heaptrack -o /tmp/ht" to see where memory goes;
+ * the RSS figure is then the wrapper's). */
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -111,6 +113,13 @@ int main(int argc, char **argv) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 2);
         dup2(fd, 1);
+        const char *wrap = getenv("GS_BENCH_WRAP"); /* e.g. "heaptrack -o /tmp/ht" to profile memory */
+        if (wrap && wrap[0]) {
+            char wcmd[4096];
+            snprintf(wcmd, sizeof wcmd, "exec %s '%s' run --kubeconfig '%s' --provider kube-fake --config '%s' "
+                     "--metrics-port %s --interval 200 --id bench", wrap, gsbin, kc, cfg, port);
+            execl("/bin/sh", "sh", "-c", wcmd, (char *)NULL);
+        }
         execl(gsbin, "gpuscale", "run", "--kubeconfig", kc, "--provider", "kube-fake", "--config", cfg,
               "--metrics-port", port, "--interval", "200", "--id", "bench", (char *)NULL);
         _exit(127);

@@ -34,4 +34,18 @@ check 1 "not in a cluster" -- run --config "$T/good.yaml"
 check 1 "exec and auth-provider credentials are not supported" -- run --config "$T/good.yaml" --kubeconfig "$T/exec.kubeconfig"
 check 1 "$T/broken.kubeconfig:" -- run --config "$T/good.yaml" --kubeconfig "$T/broken.kubeconfig"
 check 1 "context \"nope\" not found" -- run --config "$T/good.yaml" --kubeconfig "$T/exec.kubeconfig" --context nope
+# cost governance and MIG flags; Budget objects need a ledger, a bad ledger fails before any
+# connection (examples/budgets.yaml holds Budgets only)
+B="$ROOT/examples/budgets.yaml"
+check 2 "--meter-interval" -- run --config "$B" --meter-interval soon
+check 2 "--meter-interval" -- run --config "$B" --meter-interval 10ms
+check 2 "--meter-interval needs a value" -- run --config "$B" --meter-interval
+check 2 "--mig-configmap must be NAMESPACE/NAME" -- run --config "$B" --mig-configmap justaname
+check 2 "--mig-configmap must be NAMESPACE/NAME" -- run --config "$B" --mig-configmap /name
+check 2 "--mig-retry-after" -- run --config "$B" --mig-retry-after 10ms
+check 2 "--ledger needs a value" -- run --config "$B" --ledger
+check 1 "--ledger FILE is needed to enforce them" -- run --config "$B"
+check 1 "$T/no/such/dir/l.db" -- run --config "$B" --ledger "$T/no/such/dir/l.db"
+printf 'not a database, not at all; long enough to fill a page header.....................\n' > "$T/bad.db"
+check 1 "$T/bad.db" -- run --config "$B" --ledger "$T/bad.db"
 exit $fail

@@ -68,6 +68,20 @@ static void test_shared_copies(void **st) {
     gs_snapshot_free(&s);
 }
 
+static void test_reserve(void **st) {
+    (void)st;
+    gs_snapshot s;
+    gs_snapshot_init(&s);
+    assert_int_equal(gs_snapshot_reserve(&s, 3, 1000), 0);
+    assert_int_equal(s.cap_pods, 1000); /* exact, no doubling slack */
+    assert_int_equal(s.cap_nodes, 3);
+    for (int i = 0; i < 1000; i++) assert_int_equal(add(&s, "p", "ml", 0), i);
+    assert_int_equal(s.cap_pods, 1000);
+    assert_int_equal(gs_snapshot_reserve(&s, 1, 10), 0); /* never shrinks */
+    assert_int_equal(s.cap_pods, 1000);
+    gs_snapshot_free(&s);
+}
+
 static void test_bad_counts(void **st) {
     (void)st;
     gs_rules_store *store = NULL;
@@ -85,6 +99,7 @@ static void test_bad_counts(void **st) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_shared_copies), cmocka_unit_test(test_bad_counts)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_shared_copies), cmocka_unit_test(test_bad_counts),
+                                       cmocka_unit_test(test_reserve)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

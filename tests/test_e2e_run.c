@@ -1,13 +1,17 @@
 /* End to end, against a REAL control plane (etcd + kube-apiserver + kube-scheduler +
  * kube-controller-manager v1.20.2 on loopback, scripts/kube-testenv.sh) and a REAL Redis:
- * deploy/'s CRDs and RBAC applied; `gpuscale run --provider kube-fake` started twice under the
- * unprivileged RBAC identity (leader election); Redis lists fill -> Deployments scale from 0 ->
- * their GPU pods (MIG and whole-GPU) go Pending -> gpuscale launches the cheapest fitting nodes
- * with the MIG labels -> kube-scheduler binds the pods there -> the API server is restarted
- * mid-run without duplicate launches -> the leader is killed and the other replica takes over
- * within the lease -> the queues drain -> replicas go to 0 after cooldown -> the nodes are
- * released -> SIGTERM exits 0 and releases the Lease. Skips (77) only when the control plane
- * cannot be built here. */
+ * deploy/'s CRDs and RBAC applied; `gpuscale run --provider kube-fake --ledger FILE` started
+ * twice under the unprivileged RBAC identity (leader election); Redis lists fill -> Deployments
+ * scale from 0 -> their GPU pods (MIG and whole-GPU) go Pending -> gpuscale launches the
+ * cheapest fitting nodes with the MIG labels -> kube-scheduler binds the pods there -> the API
+ * server is restarted mid-run without duplicate launches -> an unplaceable pod is told why ->
+ * a hard budget refuses a launch -> a soft budget with scaleToMin takes its workload to 0 ->
+ * the leader is killed and the other replica takes over within the lease -> the queues drain,
+ * replicas go to 0 -> consolidation honours do-not-disrupt and waits for a PodDisruptionBudget
+ * instead of forcing -> an idle MIG GPU of a kept node is repartitioned through the mig-parted
+ * ConfigMap and nvidia.com/mig.config (a failure first, then the retry) -> the nodes are
+ * released -> SIGTERM exits 0 and releases the Lease -> the ledger has the spend, exactly.
+ * Skips (77) only when the control plane cannot be built here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,7 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "io/catalog_load.h"
 #include "io/kube/informer.h"
+#include "io/ledger/ledger.h"
 #include "io/kube/kube.h"
 #include "io/kube/kubeconfig.h"
 #include "kube/probe.h"
@@ -40,7 +48,7 @@ static kt_env ENV;
 static gs_kube *ADMIN;
 static pid_t REDIS_PID = -1, CTL_A = -1, CTL_B = -1;
 static int REDIS_PORT, MPORT_A, MPORT_B, SURVIVOR;
-static char CFG[400];
+static char CFG[400], LEDGER[400];
 
 static pid_t spawn(const char *const argv[], const char *log) {
     pid_t p = fork();
@@ -107,14 +115,16 @@ static json_t *get(const char *path) {
     return o;
 }
 
-static int replicas(const char *dep) {
+static int replicas_in(const char *ns, const char *dep) {
     char p[256];
-    snprintf(p, sizeof p, "/apis/apps/v1/namespaces/ml/deployments/%s", dep);
+    snprintf(p, sizeof p, "/apis/apps/v1/namespaces/%s/deployments/%s", ns, dep);
     json_t *o = get(p);
     int r = o ? (int)json_integer_value(json_object_get(json_object_get(o, "spec"), "replicas")) : -1;
     json_decref(o);
     return r;
 }
+
+static int replicas(const char *dep) { return replicas_in("ml", dep); }
 
 /* Our nodes of a pool (label gpuscale.dev/pool=POOL): count; first one's details copied out. */
 static int pool_nodes(const char *pool, json_t **first) {
@@ -167,7 +177,7 @@ static pid_t start_ctl(const char *id, int mport) {
     snprintf(log, sizeof log, "%s/ctl-%s.log", ENV.dir, id);
     const char *argv[] = {GS_BINARY, "run", "--kubeconfig", ENV.user_kc, "--provider", "kube-fake", "--config", CFG,
                     "--id", id, "--lease-namespace", "gpuscale-system", "--lease-duration", "4",
-                    "--metrics-port", port, "--interval", "200", NULL};
+                    "--metrics-port", port, "--interval", "200", "--ledger", LEDGER, "--meter-interval", "1s", "--mig-retry-after", "2s", NULL};
     return spawn(argv, log);
 }
 
@@ -182,7 +192,16 @@ static const char *MANIFESTS =
     "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpuscale-system}\n"
     "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-leader-election}\n"
     "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpu-operator}\n"
+    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-mig-config}\n"
+    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
     "apiVersion: v1\nkind: Namespace\nmetadata: {name: ml}\n---\n"
+    "apiVersion: v1\nkind: Namespace\nmetadata: {name: research}\n---\n"
+    "apiVersion: v1\nkind: Namespace\nmetadata: {name: batch}\n---\n"
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: batch, namespace: batch}\n"
+    "spec:\n  replicas: 0\n  selector: {matchLabels: {app: batch}}\n  template:\n    metadata: {labels: {app: batch}}\n"
+    "    spec:\n      containers:\n      - name: w\n        image: batch:1\n"
+    "        resources: {limits: {nvidia.com/gpu: '1'}, requests: {cpu: '1', memory: 4Gi}}\n---\n"
     "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: embed, namespace: ml}\n"
     "spec:\n  replicas: 0\n  selector: {matchLabels: {app: embed}}\n  template:\n    metadata: {labels: {app: embed}}\n"
     "    spec:\n      containers:\n      - name: w\n        image: embed:1\n"
@@ -215,6 +234,7 @@ static int setup(void **st) {
         usleep(100000);
     }
     snprintf(CFG, sizeof CFG, "%s/gpuscale.yaml", ENV.dir);
+    snprintf(LEDGER, sizeof LEDGER, "%s/ledger.db", ENV.dir);
     FILE *f = fopen(CFG, "w");
     fprintf(f,
             "apiVersion: gpuscale.dev/v1alpha1\nkind: GPUPool\nmetadata: {name: h100-mig}\nspec:\n"
@@ -232,8 +252,21 @@ static int setup(void **st) {
             "  scaleTargetRef: {kind: Deployment, name: train}\n  pool: a10g\n  maxReplicaCount: 4\n"
             "  cooldownPeriod: 2s\n  advanced: {horizontalPodAutoscalerConfig: {behavior: {scaleDown: {stabilizationWindowSeconds: 0}}}}\n"
             "  triggers: [{type: redis, metadata: {address: '127.0.0.1:%d', listName: train-jobs, "
+            "listLength: '1'}}]\n---\n"
+            /* a hard budget no GPU node fits in: research may spend one micro-dollar this month
+             * (a g5.xlarge would cross it unless less than 4 ms of the month were left) */
+            "apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata: {name: research-cap}\nspec:\n"
+            "  project: research\n  limits: {perMonth: '0.000001'}\n  enforce: hard\n  onExceeded: block\n---\n"
+            /* a soft budget that batch crosses within seconds (a g5.xlarge is $1.006/hour): then
+             * scaleToMin takes its workload to minReplicas (0) although its queue is not empty */
+            "apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata: {name: batch-soft}\nspec:\n"
+            "  project: batch\n  limits: {perMonth: '0.001'}\n  enforce: soft\n  onExceeded: scaleToMin\n---\n"
+            "apiVersion: gpuscale.dev/v1alpha1\nkind: QueueScaler\nmetadata: {name: batch, namespace: batch}\nspec:\n"
+            "  scaleTargetRef: {kind: Deployment, name: batch}\n  pool: a10g\n  maxReplicaCount: 2\n"
+            "  cooldownPeriod: 2s\n  advanced: {horizontalPodAutoscalerConfig: {behavior: {scaleDown: {stabilizationWindowSeconds: 0}}}}\n"
+            "  triggers: [{type: redis, metadata: {address: '127.0.0.1:%d', listName: batch-jobs, "
             "listLength: '1'}}]\n",
-            REDIS_PORT, REDIS_PORT);
+            REDIS_PORT, REDIS_PORT, REDIS_PORT);
     fclose(f);
     return 0;
 }
@@ -253,6 +286,9 @@ static int teardown(void **st) {
 static void test_deploy_manifests(void **st) {
     (void)st;
     gs_error e;
+    /* the GPU Operator's namespace (where the mig-parted ConfigMap lives) exists before gpuscale */
+    if (kt_apply_text(ADMIN, "apiVersion: v1\nkind: Namespace\nmetadata: {name: gpu-operator}\n", "ns", &e))
+        fail_msg("namespace gpu-operator: %s", e.msg);
     static const char *const files[] = {"namespace.yaml", "crds/gpupools.yaml", "crds/queuescalers.yaml",
                                         "crds/budgets.yaml", "crds/environments.yaml", "rbac.yaml",
                                         "rbac-kube-fake.yaml"};
@@ -373,6 +409,80 @@ static int unsched_events(const char *pod, char *msg, size_t n) {
     return found;
 }
 
+/* Events with `reason` about object `name` in namespace ns: how many; the last message. */
+static int events(const char *ns, const char *reason, const char *name, char *msg, size_t n) {
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/events", ns);
+    json_t *evs = get(p);
+    int found = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(evs, "items"), i, ev) {
+        const char *r = json_string_value(json_object_get(ev, "reason"));
+        const char *on = json_string_value(json_object_get(json_object_get(ev, "involvedObject"), "name"));
+        if (r && on && strcmp(r, reason) == 0 && (!name || strcmp(on, name) == 0)) {
+            found++;
+            if (msg) snprintf(msg, n, "%s", json_string_value(json_object_get(ev, "message")));
+        }
+    }
+    json_decref(evs);
+    return found;
+}
+
+static double both(const char *metric) {
+    /* a replica that is gone (killed) answers nothing: -1, counted 0 */
+    double a = MPORT_A > 0 ? probe_metric(MPORT_A, metric, 5L) : 0;
+    double b = MPORT_B > 0 ? probe_metric(MPORT_B, metric, 5L) : 0;
+    return (a > 0 ? a : 0) + (b > 0 ? b : 0);
+}
+
+static void apply(const char *yaml) {
+    gs_error e;
+    if (kt_apply_text(ADMIN, yaml, "inline", &e)) fail_msg("apply: %s\n%s", e.msg, yaml);
+}
+
+static void del(const char *path) {
+    long code = 0;
+    json_t *resp = NULL;
+    gs_error e;
+    assert_int_equal(gs_kube_do(ADMIN, "DELETE", path, NULL, NULL, &code, &resp, &e), 0);
+    json_decref(resp);
+    assert_true(code == 200 || code == 202 || code == 404);
+}
+
+/* Phase and node of a pod (phase "" when it does not exist). */
+static void pod_state(const char *ns, const char *name, char *phase, size_t pn, char *node, size_t nn) {
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/pods/%s", ns, name);
+    json_t *o = get(p);
+    const char *ph = json_string_value(json_object_get(json_object_get(o, "status"), "phase"));
+    const char *nd = json_string_value(json_object_get(json_object_get(o, "spec"), "nodeName"));
+    snprintf(phase, pn, "%s", o && ph ? ph : "");
+    if (node) snprintf(node, nn, "%s", nd ? nd : "");
+    json_decref(o);
+}
+
+static bool pod_running_on(const char *ns, const char *name, const char *want_node) {
+    char ph[32], nd[256];
+    pod_state(ns, name, ph, sizeof ph, nd, sizeof nd);
+    return strcmp(ph, "Running") == 0 && (!want_node || strcmp(nd, want_node) == 0);
+}
+
+static bool pod_gone(const char *ns, const char *name) {
+    char ph[32];
+    pod_state(ns, name, ph, sizeof ph, NULL, 0);
+    return ph[0] == '\0';
+}
+
+static bool node_exists(const char *name) {
+    char p[300];
+    snprintf(p, sizeof p, "/api/v1/nodes/%s", name);
+    json_t *o = get(p);
+    bool ok = o != NULL;
+    json_decref(o);
+    return ok;
+}
+
 static void test_unschedulable_pod_event(void **st) {
     (void)st;
     gs_error e;
@@ -399,6 +509,53 @@ static void test_unschedulable_pod_event(void **st) {
     assert_true(code == 200 || code == 202);
 }
 
+/* A hard budget on the real control plane: research may spend $0.000001 this month, a g5.xlarge
+ * costs $1.006/hour, so the gate refuses the node its pod needs: a BudgetExceeded Event on the
+ * pod with the budget's reason, no launch. */
+static void test_budget_refuses_launch(void **st) {
+    (void)st;
+    apply("apiVersion: v1\nkind: Pod\nmetadata: {name: capped, namespace: research}\n"
+          "spec:\n  containers:\n  - name: w\n    image: train:1\n"
+          "    resources: {limits: {nvidia.com/gpu: '1'}, requests: {cpu: '1', memory: 4Gi}}\n");
+    char msg[1024] = "";
+    WAIT_UNTIL(events("research", "BudgetExceeded", "capped", msg, sizeof msg) >= 1, 20, "BudgetExceeded event on the pod");
+    fprintf(stderr, "budget: %s\n", msg);
+    assert_non_null(strstr(msg, "budget research-cap"));
+    assert_non_null(strstr(msg, "hard month limit $0.000001 would be crossed"));
+    sleep(2); /* more ticks: still refused, told once, nothing launched */
+    assert_int_equal(events("research", "BudgetExceeded", "capped", NULL, 0), 1);
+    assert_true(both("gpuscale_launches_total") == 3);
+    assert_true(both("gpuscale_budget_refused_launches_total") >= 1);
+    assert_true(both("gpuscale_budget_limit_usd{budget=\"research-cap\",project=\"research\",window=\"month\"}") > 0.0000009);
+    char ph[32];
+    pod_state("research", "capped", ph, sizeof ph, NULL, 0);
+    assert_string_equal(ph, "Pending");
+    del("/api/v1/namespaces/research/pods/capped?gracePeriodSeconds=0");
+}
+
+/* onExceeded: scaleToMin on the real control plane: batch's soft $0.001/month is crossed a few
+ * seconds after its node runs; the budget then holds its workload at minReplicas (0) with work
+ * still queued, an alert is counted, and consolidation releases the node. */
+static void test_budget_scale_to_min(void **st) {
+    (void)st;
+    redis_cmd("RPUSH %s %s", "batch-jobs", "x");
+    WAIT_UNTIL(replicas_in("batch", "batch") == 1, 30, "batch scaled 0 -> 1");
+    WAIT_UNTIL(pool_nodes("a10g", NULL) == 3, 30, "a node launched for batch (soft budget: allowed)");
+    WAIT_UNTIL(both("gpuscale_budget_used_ratio{budget=\"batch-soft\",project=\"batch\",window=\"month\"}") >= 1.0, 60,
+               "batch's spend crosses its $0.001 budget");
+    WAIT_UNTIL(replicas_in("batch", "batch") == 0, 30, "scaleToMin: batch back to 0 with its queue not empty");
+    assert_int_equal(redis_cmd("LLEN %s", "batch-jobs", NULL), 1);
+    sleep(2); /* more polls of a non-empty queue: the budget keeps it at 0 */
+    assert_int_equal(replicas_in("batch", "batch"), 0);
+    assert_true(both("gpuscale_budget_alerts_total") >= 1);
+    char msg[1024] = "";
+    assert_true(events("batch", "ScaledDown", "batch", msg, sizeof msg) >= 1);
+    fprintf(stderr, "scaleToMin: %s\n", msg);
+    assert_non_null(strstr(msg, "budget scaleToMin"));
+    WAIT_UNTIL(pool_nodes("a10g", NULL) == 2, 60, "batch's node released");
+    redis_cmd("DEL %s", "batch-jobs", NULL);
+}
+
 static void test_leader_killed_takeover(void **st) {
     (void)st;
     /* whichever replica leads now (the restart may have moved the lease) is killed -9 */
@@ -422,11 +579,125 @@ static void test_leader_killed_takeover(void **st) {
     }
 }
 
-static void test_drain_scale_to_zero_release(void **st) {
+/* Name of the first node of a pool other than `not` ("" if none). */
+static void node_of_pool(const char *pool, const char *not, char *out, size_t n) {
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/nodes?labelSelector=gpuscale.dev%%2Fpool%%3D%s", pool);
+    json_t *o = get(p);
+    out[0] = '\0';
+    size_t i;
+    json_t *nd;
+    json_array_foreach(json_object_get(o, "items"), i, nd) {
+        const char *nm = json_string_value(json_object_get(json_object_get(nd, "metadata"), "name"));
+        if (nm && (!not || strcmp(nm, not) != 0)) {
+            snprintf(out, n, "%s", nm);
+            break;
+        }
+    }
+    json_decref(o);
+}
+
+static void cpu_pod(const char *name, const char *node, const char *extra_meta) {
+    char y[1024];
+    snprintf(y, sizeof y,
+             "apiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: ml, labels: {app: %s}%s}\n"
+             "spec:\n  nodeSelector: {kubernetes.io/hostname: %s}\n  containers:\n  - name: w\n    image: helper:1\n"
+             "    resources: {requests: {cpu: 100m, memory: 64Mi}}\n",
+             name, name, extra_meta, node);
+    apply(y);
+}
+
+/* Queues drain -> replicas 0 -> consolidation. The nodes that still carry pods show the drain
+ * rules: on the H100 node a pod marked gpuscale.dev/do-not-disrupt keeps it (Event says why);
+ * on one g5 node a pod whose PodDisruptionBudget (minAvailable 1) refuses its eviction is waited
+ * for, never forced (node and pod stay, EvictionBlocked Event), until the PDB allows it. While
+ * the H100 node is kept, a pod asking for a 3g.40gb MIG instance makes the packer repartition
+ * its idle GPU: gpuscale writes the mig-parted config into the ConfigMap, sets
+ * nvidia.com/mig.config, the GPU Operator (kube-fake's) applies it and reports success, and
+ * the pod runs there without any launch. */
+static void test_drain_pdb_dnd_mig_release(void **st) {
     (void)st;
+    char h100[256], g5a[256], g5b[256], msg[1024];
+    node_of_pool("h100-mig", NULL, h100, sizeof h100);
+    node_of_pool("a10g", NULL, g5a, sizeof g5a);
+    node_of_pool("a10g", g5a, g5b, sizeof g5b);
+    assert_true(h100[0] && g5a[0] && g5b[0]);
+    cpu_pod("keeper", h100, ", annotations: {gpuscale.dev/do-not-disrupt: 'true'}");
+    cpu_pod("guarded", g5a, "");
+    apply("apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: guarded, namespace: ml}\n"
+          "spec:\n  minAvailable: 1\n  selector: {matchLabels: {app: guarded}}\n");
+    WAIT_UNTIL(pod_running_on("ml", "keeper", h100) && pod_running_on("ml", "guarded", g5a), 30, "helper pods running");
     redis_cmd("DEL %s", "embed-jobs", NULL);
     redis_cmd("DEL %s", "train-jobs", NULL);
     WAIT_UNTIL(replicas("embed") == 0 && replicas("train") == 0, 30, "replicas 0 after cooldown");
+    WAIT_UNTIL(!node_exists(g5b), 60, "the g5 node without pods released");
+    WAIT_UNTIL(events("ml", "EvictionBlocked", "guarded", msg, sizeof msg) >= 1, 30, "EvictionBlocked event (PDB)");
+    fprintf(stderr, "pdb: %s\n", msg);
+    assert_non_null(strstr(msg, "PodDisruptionBudget"));
+    WAIT_UNTIL(events("default", "DisruptionBlocked", h100, msg, sizeof msg) >= 1, 30, "DisruptionBlocked event (do-not-disrupt)");
+    fprintf(stderr, "do-not-disrupt: %s\n", msg);
+    assert_non_null(strstr(msg, "do-not-disrupt"));
+    sleep(3); /* several more consolidation rounds: nothing is forced */
+    assert_true(node_exists(h100) && node_exists(g5a));
+    assert_true(pod_running_on("ml", "guarded", g5a) && pod_running_on("ml", "keeper", h100));
+    assert_int_equal(events("ml", "EvictionBlocked", "guarded", NULL, 0), 1); /* told once per drain */
+
+    /* MIG repartition of the kept node's idle GPU (all-1g.10gb) for a 3g.40gb pod; the first
+     * attempt fails (the fake GPU Operator is told to fail it): Warning Event, the node is
+     * uncordoned, the pod waits; the retry (--mig-retry-after 2s) succeeds */
+    double launches = both("gpuscale_launches_total");
+    char p[400];
+    gs_error e;
+    snprintf(p, sizeof p, "/api/v1/nodes/%s", h100);
+    json_t *mark = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", "gpuscale.dev/kube-fake-mig-fail", "true");
+    assert_int_equal(gs_kube_merge_patch(ADMIN, p, mark, NULL, &e), 0);
+    json_decref(mark);
+    apply("apiVersion: v1\nkind: Pod\nmetadata: {name: big, namespace: ml}\n"
+          "spec:\n  containers:\n  - name: w\n    image: big:1\n"
+          "    resources: {limits: {nvidia.com/mig-3g.40gb: '1'}, requests: {cpu: 500m, memory: 1Gi}}\n");
+    WAIT_UNTIL(events("default", "MIGReconfigFailed", h100, msg, sizeof msg) >= 1, 30, "MIGReconfigFailed event");
+    fprintf(stderr, "mig failed: %s\n", msg);
+    json_t *n = NULL;
+    WAIT_UNTIL((json_decref(n), n = get(p),
+                !json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable"))), 30, "node uncordoned after the failure");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(n, "metadata"), "labels"),
+                                                           "nvidia.com/mig.config.state")), "failed");
+    json_decref(n);
+    assert_false(pod_running_on("ml", "big", NULL));
+    json_t *unfail = json_pack("{s:{s:{s:n}}}", "metadata", "annotations", "gpuscale.dev/kube-fake-mig-fail");
+    assert_int_equal(gs_kube_merge_patch(ADMIN, p, unfail, NULL, &e), 0);
+    json_decref(unfail);
+    WAIT_UNTIL(pod_running_on("ml", "big", h100), 60, "the 3g.40gb pod runs on the repartitioned H100 node");
+    n = get(p);
+    const json_t *l = json_object_get(json_object_get(n, "metadata"), "labels");
+    const char *cfg = json_string_value(json_object_get(l, "nvidia.com/mig.config"));
+    assert_non_null(cfg);
+    assert_true(strncmp(cfg, "gpuscale.", 9) == 0);
+    assert_string_equal(json_string_value(json_object_get(l, "nvidia.com/mig.config.state")), "success");
+    assert_non_null(json_object_get(json_object_get(json_object_get(n, "status"), "allocatable"), "nvidia.com/mig-3g.40gb"));
+    assert_false(json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable"))); /* uncordoned */
+    json_t *cm = get("/api/v1/namespaces/gpu-operator/configmaps/gpuscale-mig-parted-config");
+    const char *text = json_string_value(json_object_get(json_object_get(cm, "data"), "config.yaml"));
+    assert_non_null(text);
+    assert_non_null(strstr(text, cfg));
+    assert_non_null(strstr(text, "all-1g.10gb")); /* the launch's config is there too */
+    json_decref(cm);
+    json_decref(n);
+    assert_true(events("default", "MIGReconfigured", h100, NULL, 0) >= 1);
+    assert_true(both("gpuscale_launches_total") == launches); /* no new node */
+
+    /* the do-not-disrupt mark removed: the H100 node is drained and released */
+    del("/api/v1/namespaces/ml/pods/big?gracePeriodSeconds=0");
+    snprintf(p, sizeof p, "/api/v1/namespaces/ml/pods/keeper");
+    json_t *unmark = json_pack("{s:{s:{s:n}}}", "metadata", "annotations", "gpuscale.dev/do-not-disrupt");
+    assert_int_equal(gs_kube_merge_patch(ADMIN, p, unmark, NULL, &e), 0);
+    json_decref(unmark);
+    WAIT_UNTIL(!node_exists(h100) && pod_gone("ml", "keeper"), 60, "H100 node drained (keeper evicted) and released");
+    /* the PDB allows the eviction now: the g5 node goes too */
+    json_t *relax = json_pack("{s:{s:i}}", "spec", "minAvailable", 0);
+    assert_int_equal(gs_kube_merge_patch(ADMIN, "/apis/policy/v1beta1/namespaces/ml/poddisruptionbudgets/guarded", relax, NULL, &e), 0);
+    json_decref(relax);
+    WAIT_UNTIL(!node_exists(g5a) && pod_gone("ml", "guarded"), 60, "g5 node drained once the PDB allows it, and released");
     WAIT_UNTIL(pool_nodes("h100-mig", NULL) == 0 && pool_nodes("a10g", NULL) == 0, 60, "nodes released");
     assert_true(probe_metric(SURVIVOR, "gpuscale_terminations_total", 5L) >= 1);
     /* no duplicate launch anywhere: 3 nodes were ever created (one Launched event each) */
@@ -450,8 +721,8 @@ static void test_drain_scale_to_zero_release(void **st) {
         consolidated += r && strcmp(r, "Consolidated") == 0;
     }
     json_decref(nev);
-    assert_int_equal(launched, 3);
-    assert_int_equal(consolidated, 3);
+    assert_int_equal(launched, 4); /* 3 for ml, 1 for batch */
+    assert_int_equal(consolidated, 4);
     /* SIGTERM: exits 0 and releases the Lease */
     kill(CTL_A, SIGTERM);
     int status = 0;
@@ -469,6 +740,118 @@ static void test_drain_scale_to_zero_release(void **st) {
     json_decref(lease);
 }
 
+static gs_usd_u row_usd(const gs_cost_row *rows, int32_t n, const char *key) {
+    for (int32_t i = 0; i < n; i++)
+        if (strcmp(rows[i].key, key) == 0) return rows[i].usd;
+    return 0;
+}
+
+static gs_usd_u rows_total(const gs_cost_row *rows, int32_t n) {
+    gs_usd_u t = 0;
+    for (int32_t i = 0; i < n; i++) t += rows[i].usd;
+    return t;
+}
+
+/* After the run (every replica stopped): the ledger has the spend. Each project, pool and
+ * instance type that ran has its share; the three breakdowns add up to the same total; each
+ * node's intervals never overlap across the API-server restart and the leader takeover
+ * (nothing billed twice), leave no gap worth a micro-dollar (zero-amount intervals are not
+ * stored), and add up to its price times its metered life (to the micro-dollar: per-interval
+ * rounding telescopes); research, whose launch the budget refused, spent nothing. */
+static void test_ledger_has_the_spend(void **st) {
+    (void)st;
+    gs_ledger *l = NULL;
+    gs_error e;
+    if (gs_ledger_open(LEDGER, false, &l, &e)) fail_msg("%s", e.msg);
+    assert_int_equal(gs_ledger_check(l, &e), 0);
+    gs_cost_row *byp = NULL, *bypool = NULL, *byt = NULL;
+    int32_t np = 0, npool = 0, nt = 0;
+    assert_int_equal(gs_ledger_report(l, GS_LEDGER_BY_PROJECT, 0, INT64_MAX / 2, &byp, &np, &e), 0);
+    assert_int_equal(gs_ledger_report(l, GS_LEDGER_BY_POOL, 0, INT64_MAX / 2, &bypool, &npool, &e), 0);
+    assert_int_equal(gs_ledger_report(l, GS_LEDGER_BY_ITYPE, 0, INT64_MAX / 2, &byt, &nt, &e), 0);
+    for (int32_t i = 0; i < np; i++) fprintf(stderr, "ledger project %-10s $%.6f\n", byp[i].key, (double)byp[i].usd / 1e6);
+    for (int32_t i = 0; i < npool; i++) fprintf(stderr, "ledger pool    %-10s $%.6f\n", bypool[i].key, (double)bypool[i].usd / 1e6);
+    for (int32_t i = 0; i < nt; i++) fprintf(stderr, "ledger type    %-10s $%.6f\n", byt[i].key, (double)byt[i].usd / 1e6);
+    assert_true(row_usd(byp, np, "ml") > 0);
+    assert_int_equal(row_usd(byp, np, "research"), 0);
+    assert_true(row_usd(byp, np, "batch") >= 1000); /* crossed its $0.001 */
+    assert_true(row_usd(bypool, npool, "h100-mig") > 0);
+    assert_true(row_usd(bypool, npool, "a10g") > 0);
+    assert_true(row_usd(byt, nt, "p5.4xlarge") > 0);
+    assert_true(row_usd(byt, nt, "g5.xlarge") > 0);
+    assert_true(rows_total(byp, np) > 0);
+    assert_int_equal(rows_total(byp, np), rows_total(bypool, npool));
+    assert_int_equal(rows_total(byp, np), rows_total(byt, nt));
+    free(byp);
+    free(bypool);
+    free(byt);
+    gs_usd_u ml = 0;
+    assert_int_equal(gs_ledger_sum(l, "ml", 0, INT64_MAX / 2, &ml, &e), 0);
+    assert_true(ml > 0);
+    gs_ledger_close(l);
+
+    /* per node: intervals tile [first start, last end), and sum to price x that span */
+    gs_catalog cat;
+    gs_catalog_init(&cat);
+    assert_int_equal(gs_catalog_load(&cat, NULL, &e), 0);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(LEDGER, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT node, instance_type, capacity, start_ms, end_ms, SUM(usd_micro) FROM spend "
+                                        "GROUP BY node, start_ms, end_ms ORDER BY node, start_ms, end_ms",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    char node[256] = "", itype[64] = "", cap[16] = "";
+    int64_t first = 0, last = 0, sum = 0;
+    int nodes = 0, intervals = 0;
+    for (int more = 1; more;) {
+        int rc = sqlite3_step(q);
+        more = rc == SQLITE_ROW;
+        const char *nn = more ? (const char *)sqlite3_column_text(q, 0) : "";
+        if (node[0] && (!more || strcmp(nn, node) != 0)) { /* close the previous node */
+            int ti = gs_catalog_find(&cat, itype);
+            assert_true(ti >= 0);
+            gs_usd_u price = gs_itype_price(&cat.types[ti], strcmp(cap, "spot") == 0 ? GS_CAP_SPOT : GS_CAP_ON_DEMAND);
+            int64_t expect = price * (last - first) / 3600000; /* < 2^63 for hours of any price */
+            fprintf(stderr, "node %s %s: %lld ms metered, $%.6f (price x time: $%.6f)\n", node, itype,
+                    (long long)(last - first), (double)sum / 1e6, (double)expect / 1e6);
+            assert_true(sum - expect >= 0 && sum - expect <= 1);
+            nodes++;
+        }
+        if (!more) break;
+        int64_t s0 = sqlite3_column_int64(q, 3), s1 = sqlite3_column_int64(q, 4);
+        if (strcmp(nn, node) != 0) {
+            snprintf(node, sizeof node, "%s", nn);
+            snprintf(itype, sizeof itype, "%s", (const char *)sqlite3_column_text(q, 1));
+            snprintf(cap, sizeof cap, "%s", (const char *)sqlite3_column_text(q, 2));
+            first = s0;
+            sum = 0;
+        } else if (s0 < last) {
+            fail_msg("node %s: interval [%lld, %lld) overlaps one ending at %lld (billed twice)", node, (long long)s0,
+                     (long long)s1, (long long)last);
+        } else if (s0 > last) {
+            /* the ledger keeps non-zero parts only: a gap is a metered interval that cost 0
+             * micro-dollars (a forced meter tick a few ms after the last); any gap worth a
+             * micro-dollar or more would be time not billed */
+            int ti = gs_catalog_find(&cat, itype);
+            assert_true(ti >= 0);
+            gs_usd_u price = gs_itype_price(&cat.types[ti], strcmp(cap, "spot") == 0 ? GS_CAP_SPOT : GS_CAP_ON_DEMAND);
+            if (price * (s0 - last) >= 3600000)
+                fail_msg("node %s: interval [%lld, %lld) after one ending at %lld: gap worth >= $0.000001 (time not billed)",
+                         node, (long long)s0, (long long)s1, (long long)last);
+        }
+        last = s1;
+        sum += sqlite3_column_int64(q, 5);
+        intervals++;
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    gs_catalog_free(&cat);
+    fprintf(stderr, "ledger: %d nodes, %d intervals\n", nodes, intervals);
+    assert_int_equal(nodes, 4); /* p5.4xlarge + 2 g5.xlarge for ml, 1 g5.xlarge for batch */
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest t[] = {
@@ -476,8 +859,11 @@ int main(void) {
         cmocka_unit_test(test_scale_up_launch_bind),
         cmocka_unit_test(test_apiserver_restart_no_duplicates),
         cmocka_unit_test(test_unschedulable_pod_event),
+        cmocka_unit_test(test_budget_refuses_launch),
+        cmocka_unit_test(test_budget_scale_to_min),
         cmocka_unit_test(test_leader_killed_takeover),
-        cmocka_unit_test(test_drain_scale_to_zero_release),
+        cmocka_unit_test(test_drain_pdb_dnd_mig_release),
+        cmocka_unit_test(test_ledger_has_the_spend),
     };
     return cmocka_run_group_tests_name("e2e gpuscale run", t, setup, teardown);
 }

@@ -1,21 +1,30 @@
 /* gpuscale run: the controller loop against a real cluster (docs/deploy.md).
  *
- * Each tick (leader only): read every QueueScaler's queue and set its workload's replicas
- * through /scale (gs_scale_step, src/policy/scale.h); build a snapshot of gpuscale's nodes
- * (registered ones with their GPU layouts and what bound pods hold, launches in flight as
- * not-ready nodes with the layout they were launched with) and the Pending GPU pods, and plan
- * with gs_pack_plan (src/policy/pack.h, docs/packing.md: the simulator's packer); launch the
- * plan's new-node claims through the provider (the claim's cheapest candidate, its MIG layout
- * completed by gs_rc_complete_layout and named in the label nvidia.com/mig.config); say why
- * unplaceable pods cannot be placed (log + Warning Event NotTriggerScaleUp on the pod, once per
- * reason); terminate gpuscale's nodes that stayed empty for the pool's consolidateAfter (cordon
- * first, never a node marked gpuscale.dev/do-not-disrupt or karpenter.sh/do-not-disrupt).
- * Leader election: a coordination.k8s.io/v1 Lease. SIGTERM/SIGINT: finish the tick, release
- * the Lease, exit 0.
+ * Leader only (a coordination.k8s.io/v1 Lease). At the fast cadence (100 ms): each QueueScaler
+ * due by gs_watch_interval (100 ms while its workload is at zero, pollingInterval otherwise)
+ * reads its queue and sets replicas through /scale (gs_watch_step -> gs_scale_step with the
+ * pending count and the pods' idle flags). Every tick period (--interval):
+ *   - meter_tick (with --ledger, every --meter-interval): meter the registered nodes and their
+ *     bound pods over [metered_until, now) into the SQLite ledger, advance the budget trackers,
+ *     carry out budget actions (alerts; scaleToMin caps the project's scalers at minReplicas);
+ *     resumes at gs_ledger_metered_until after a restart or a leader change (docs/cost.md 5);
+ *   - mig_tick: MIG reconfigurations in progress wait for nvidia.com/mig.config.state;
+ *   - capacity_tick: snapshot (registered nodes with their layouts and what bound pods hold,
+ *     launches in flight as not-ready nodes, nodes being repartitioned in their new layout,
+ *     pending GPU pods) -> gs_pack_plan with the budget gate -> launches (MIG layout completed
+ *     by gs_rc_complete_layout, named in nvidia.com/mig.config and written to the mig-parted
+ *     ConfigMap) and repartitions of idle GPUs of registered nodes (ConfigMap + label, node
+ *     cordoned until success); unplaceable pods get NotTriggerScaleUp, budget refusals
+ *     BudgetExceeded (Warning Events, once per reason);
+ *   - consolidate_tick: nodes whose GPUs stay unused for consolidateAfter are cordoned, drained
+ *     through the Eviction API (a PodDisruptionBudget's 429 is waited for, never forced) and
+ *     terminated; never a node or pod marked gpuscale.dev/do-not-disrupt or
+ *     karpenter.sh/do-not-disrupt;
+ *   - orphan_tick: provider instances without a Node are terminated after --orphan-grace.
+ * SIGTERM/SIGINT: finish the tick, release the Lease, exit 0.
  *
- * Not yet shared with the simulator: empty-node consolidation (here: empty past
- * consolidateAfter), and repartitioning idle MIG GPUs of registered nodes (the packer may plan
- * it; `run` sets MIG layouts at launch only and logs the repartition it did not apply). */
+ * Not yet shared with the simulator: consolidation is run's own rule (GPU-unused nodes past
+ * consolidateAfter), not gs_reconcile_step's. */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -27,23 +36,31 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/costgov.h"
 #include "io/catalog_load.h"
 #include "io/config/config.h"
 #include "io/queue/queue.h"
+#include "io/queue/watch.h"
 #include "io/cloud/exec.h"
 #include "io/cloud/kubefake.h"
 #include "io/http/http.h"
 #include "io/kube/informer.h"
+#include "io/kube/kpod.h"
 #include "io/kube/kube.h"
+#include "io/kube/yamljson.h"
 #include "io/log.h"
 #include "model/gpu.h"
 #include "model/cluster.h"
+#include "io/ledger/ledger.h"
+#include "policy/budget.h"
 #include "policy/mig.h"
 #include "policy/pack.h"
 #include "policy/reconcile.h"
 #include "policy/scale.h"
 
 #define MAX_INFLIGHT 4096
+#define GS_RUN_MAX_PROJECTS 256
+#define GS_RUN_MAX_BUDGET_ACTS 64
 #define LAT_SAMPLES 65536
 
 static volatile sig_atomic_t g_stop;
@@ -107,10 +124,21 @@ typedef struct inflight { /* launched, Node not registered yet */
     int64_t at;
 } inflight;
 
+#define MAX_MIG_OPS 64
+typedef struct mig_op { /* nvidia.com/mig.config set on a registered node, waiting for its state */
+    char node[GS_OBJ_NAME];
+    char config[64];
+    int64_t at;
+    bool cordoned;            /* we cordoned it (uncordon when done) */
+    bool done;                /* applied (or failed) and uncordoned: kept until the cache shows the uncordon */
+    bool failed;              /* done by a failure: the node keeps its old layout */
+    uint8_t ngpus;
+    gs_gpu_state gpus[GS_NODE_MAX_GPUS]; /* the layout asked for */
+} mig_op;
+
 typedef struct scaler_state {
-    gs_queue q[GS_MAX_TRIGGERS];      /* io/queue sources, one per trigger */
-    bool open[GS_MAX_TRIGGERS];
-    gs_scale_state st;                /* policy/scale state */
+    gs_watch w;                       /* io/queue/watch: the sources + policy/scale state */
+    bool open;
     int64_t last_poll;
     int64_t len;                      /* first trigger's last reading */
     int32_t desired, actual;
@@ -133,10 +161,21 @@ typedef struct ctl {
     inflight inf[MAX_INFLIGHT];
     int ninf;
     json_t *empty_since;     /* node -> mono ms */
+    gs_rules_store *pod_rules; /* the pod cache's interned selectors and tolerations */
+    bool wake;               /* a GPU pod went Pending since the last plan */
     json_t *pending_seen;    /* ns/pod -> mono ms first seen Pending; -1 once counted; removed when bound */
     json_t *orphans;         /* instance id -> mono ms first seen without a node */
     json_t *unsched;         /* ns/pod -> the packer's last reason (Event when it changes) */
-    json_t *reparts_seen;    /* node#gpu -> true: repartitions said once */
+    json_t *draining;        /* node -> {cordoned, next (mono ms of the next eviction round), told: {pod: true}} */
+    json_t *dnd_said;        /* node -> the do-not-disrupt reason told (Event once) */
+    mig_op mops[MAX_MIG_OPS]; /* MIG reconfigurations in progress (mig_tick) */
+    int nmops;
+    json_t *mig_backoff;     /* node -> mono ms before which no new reconfiguration is tried */
+    json_t *mig_written;     /* config names already in the mig-parted ConfigMap */
+    char mig_cm_ns[64], mig_cm_name[254];
+    int64_t mig_ok, mig_failed;
+    int64_t mig_retry_ms;    /* after a failed reconfiguration */
+    int64_t mig_cm_retry_at; /* mono ms: the ConfigMap could not be written; not before then */
     gs_snapshot snap;        /* the packer's input, rebuilt each tick (buffers reused) */
     gs_plan plan;
     const char **pkey;       /* snapshot pod -> pod cache key */
@@ -155,98 +194,33 @@ typedef struct ctl {
     double spend_usd;
     int64_t last_spend;
     int64_t tick_ms;
+    /* cost governance (--ledger; docs/cost.md section 5) */
+    gs_ledger *ledger;
+    int64_t meter_every_ms;
+    int64_t last_meter;          /* mono ms of the last meter tick */
+    gs_ms metered_until;         /* wall ms the ledger is metered to; -1: read it (after a leader change) */
+    gs_costgov_tracker tr;
+    bool tr_ok;
+    gs_snapshot msnap;           /* the meter's input: registered nodes and their bound pods */
+    gs_costgov_rate rates[GS_RUN_MAX_PROJECTS];
+    int32_t nrates;
+    gs_usd_u *approved;          /* nbudgets */
+    uint8_t *soft_mask;          /* nbudgets */
+    gs_budget_gate_ctx gate;
+    bool *to_min;                /* per scaler: its project's budget says scaleToMin */
+    json_t *to_min_said;         /* scaler -> true while capped (Event once) */
+    int64_t budget_refused, alerts_sent, meter_errors;
 } ctl;
+
+static int node_cordon(ctl *c, const char *node, bool on, gs_error *e);
+static int scaler_of_pod(const ctl *c, const gs_kpod *pod);
+
+/* Planning runs every tick period, or this soon after a GPU pod goes Pending. */
+#define PLAN_MIN_GAP_MS 100
 
 static const double HIST_LE[12] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
 /* ---- informers: trimmed objects (memory: 20,000 pods must fit in tens of MiB) ---- */
-
-static bool gpu_resource(const char *r) {
-    return strcmp(r, "nvidia.com/gpu") == 0 || strncmp(r, "nvidia.com/mig-", 15) == 0 ||
-           strcmp(r, "nvidia.com/gpu.shared") == 0 || strcmp(r, "gpuscale.dev/gpu-milli") == 0;
-}
-
-/* CPU (milli) or memory (MiB) of a quantity; 0 when it does not parse. */
-static int64_t qty_res(const json_t *v, bool cpu) {
-    char buf[64];
-    if (json_is_integer(v)) snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-    else if (json_is_string(v)) snprintf(buf, sizeof buf, "%s", json_string_value(v));
-    else return 0;
-    const char *why = NULL;
-    int64_t out = 0;
-    if (cpu) {
-        gs_mcpu m = 0;
-        if (gs_parse_cpu(buf, &m, &why) == 0) out = m;
-    } else {
-        gs_mib m = 0;
-        if (gs_parse_mem(buf, &m, &why) == 0) out = m;
-    }
-    return out;
-}
-
-static int64_t qty_int(const json_t *v) {
-    if (json_is_integer(v)) return json_integer_value(v);
-    const char *s = json_string_value(v);
-    return s ? strtoll(s, NULL, 10) : 0;
-}
-
-static void trim_pod(json_t *pod) {
-    json_t *md = json_object_get(pod, "metadata");
-    json_t *nmd = json_object();
-    static const char *const keep[] = {"name", "namespace", "deletionTimestamp"};
-    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-        if (json_object_get(md, keep[i])) json_object_set(nmd, keep[i], json_object_get(md, keep[i]));
-    json_t *ann = json_object_get(md, "annotations");
-    const char *dnd = json_string_value(json_object_get(ann, "gpuscale.dev/do-not-disrupt"));
-    const char *kdnd = json_string_value(json_object_get(ann, "karpenter.sh/do-not-disrupt"));
-    if ((dnd && strcmp(dnd, "true") == 0) || (kdnd && strcmp(kdnd, "true") == 0))
-        json_object_set_new(nmd, "doNotDisrupt", json_true());
-    json_t *spec = json_object_get(pod, "spec");
-    json_t *nspec = json_object();
-    if (json_object_get(spec, "nodeName")) json_object_set(nspec, "nodeName", json_object_get(spec, "nodeName"));
-    /* what the packer reads: nodeSelector, tolerations, priority, CPU and memory requests */
-    if (json_object_size(json_object_get(spec, "nodeSelector")) > 0)
-        json_object_set(nspec, "sel", json_object_get(spec, "nodeSelector"));
-    if (json_array_size(json_object_get(spec, "tolerations")) > 0)
-        json_object_set(nspec, "tol", json_object_get(spec, "tolerations"));
-    if (json_is_integer(json_object_get(spec, "priority")))
-        json_object_set(nspec, "priority", json_object_get(spec, "priority"));
-    json_t *req = json_object();
-    size_t i;
-    json_t *c;
-    int64_t cpu = 0, mem = 0;
-    json_array_foreach(json_object_get(spec, "containers"), i, c) {
-        const json_t *rq = json_object_get(json_object_get(c, "resources"), "requests");
-        const json_t *lm = json_object_get(json_object_get(c, "resources"), "limits");
-        /* requests default to limits */
-        cpu += qty_res(json_object_get(rq, "cpu") ? json_object_get(rq, "cpu") : json_object_get(lm, "cpu"), true);
-        mem += qty_res(json_object_get(rq, "memory") ? json_object_get(rq, "memory") : json_object_get(lm, "memory"), false);
-        const char *k;
-        json_t *v;
-        json_object_foreach(json_object_get(json_object_get(c, "resources"), "requests"), k, v) {
-            if (!gpu_resource(k)) continue;
-            json_object_set_new(req, k, json_integer(json_integer_value(json_object_get(req, k)) + qty_int(v)));
-        }
-        /* extended resources may be given as limits only (requests default to limits) */
-        json_object_foreach(json_object_get(json_object_get(c, "resources"), "limits"), k, v) {
-            if (!gpu_resource(k) || json_object_get(json_object_get(json_object_get(c, "resources"), "requests"), k)) continue;
-            json_object_set_new(req, k, json_integer(json_integer_value(json_object_get(req, k)) + qty_int(v)));
-        }
-    }
-    json_object_set_new(nspec, "gpu", req);
-    if (cpu > 0) json_object_set_new(nspec, "cpu", json_integer(cpu));
-    if (mem > 0) json_object_set_new(nspec, "mem", json_integer(mem));
-    json_t *st = json_object_get(pod, "status");
-    json_t *nst = json_object();
-    if (json_object_get(st, "phase")) json_object_set(nst, "phase", json_object_get(st, "phase"));
-    json_object_clear(pod); /* memory: only what the decisions read is cached */
-    json_object_set(pod, "metadata", nmd);
-    json_object_set(pod, "spec", nspec);
-    json_object_set(pod, "status", nst);
-    json_decref(nmd);
-    json_decref(nspec);
-    json_decref(nst);
-}
 
 static void trim_node(json_t *node) {
     json_t *st = json_object_get(node, "status");
@@ -254,11 +228,12 @@ static void trim_node(json_t *node) {
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(st, "allocatable"), k, v)
-        if (gpu_resource(k)) json_object_set_new(alloc, k, json_integer(qty_int(v)));
+        if (gs_kube_gpu_resource(k)) json_object_set_new(alloc, k, json_integer(gs_kube_count(v)));
     json_t *md = json_object_get(node, "metadata"), *spec = json_object_get(node, "spec");
     json_t *nmd = json_object(), *labels = json_object(), *ann = json_object(), *nspec = json_object();
     static const char *const keep_labels[] = {"gpuscale.dev/pool", "node.kubernetes.io/instance-type",
-                                              "karpenter.sh/capacity-type"};
+                                              "karpenter.sh/capacity-type", "nvidia.com/mig.config",
+                                              "nvidia.com/mig.config.state"};
     for (size_t i = 0; i < sizeof keep_labels / sizeof keep_labels[0]; i++) {
         json_t *l = json_object_get(json_object_get(md, "labels"), keep_labels[i]);
         if (l) json_object_set(labels, keep_labels[i], l);
@@ -270,6 +245,7 @@ static void trim_node(json_t *node) {
     }
     if (json_object_get(md, "name")) json_object_set(nmd, "name", json_object_get(md, "name"));
     if (json_object_get(md, "deletionTimestamp")) json_object_set(nmd, "deletionTimestamp", json_object_get(md, "deletionTimestamp"));
+    if (json_object_get(md, "creationTimestamp")) json_object_set(nmd, "creationTimestamp", json_object_get(md, "creationTimestamp"));
     json_object_set_new(nmd, "labels", labels);
     json_object_set_new(nmd, "annotations", ann);
     if (json_object_get(spec, "unschedulable")) json_object_set(nspec, "unschedulable", json_object_get(spec, "unschedulable"));
@@ -295,19 +271,18 @@ static void trim_workload(json_t *d) {
     json_decref(nst);
 }
 
-static void pod_event(void *ud, gs_informer *inf, gs_watch_type t, const json_t *pod) {
+static void pod_event(void *ud, gs_informer *inf, gs_watch_type t, const char *key, const void *rec) {
     (void)inf;
     ctl *c = ud;
-    const json_t *md = json_object_get(pod, "metadata"), *spec = json_object_get(pod, "spec");
-    char key[400];
-    snprintf(key, sizeof key, "%s/%s", json_string_value(json_object_get(md, "namespace")),
-             json_string_value(json_object_get(md, "name")));
-    if (t == GS_WATCH_DELETED || json_object_get(spec, "nodeName")) {
+    const gs_kpod *pod = rec;
+    if (t == GS_WATCH_DELETED || pod->node[0]) {
         json_object_del(c->pending_seen, key);
         return;
     }
-    if (json_object_size(json_object_get(spec, "gpu")) > 0 && !json_object_get(c->pending_seen, key))
+    if (pod->has_gpu && !json_object_get(c->pending_seen, key)) {
         json_object_set_new(c->pending_seen, key, json_integer(mono_ms()));
+        c->wake = true; /* plan soon, not at the next tick */
+    }
 }
 
 /* ---- lease ---- */
@@ -402,11 +377,62 @@ static void lease_release(ctl *c) {
 
 /* ---- queue -> replicas (KEDA: desired = ceil(metric / target), activation, cooldown) ---- */
 
+/* The replicas of each due scaler as gs_scale_step wants them: pending (no node yet), ready,
+ * and the pod list with the idle flags the workload reports (annotation gpuscale.dev/idle). */
+typedef struct scaler_pods {
+    int32_t n, cap, pending, ready;
+    gs_scale_pod *pods;
+} scaler_pods;
+
+static void collect_scaler_pods(const ctl *c, const bool *due, scaler_pods *sp) {
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(c->pods, &it, NULL, &rec)) {
+        const gs_kpod *pod = rec;
+        if (!pod->owner[0] || pod->deleting || !gs_kpod_live(pod)) continue;
+        int si = scaler_of_pod(c, pod);
+        if (si < 0 || !due[si]) continue;
+        scaler_pods *x = &sp[si];
+        if (x->n == x->cap) {
+            int32_t nc = x->cap ? x->cap * 2 : 16;
+            gs_scale_pod *np = realloc(x->pods, sizeof *np * (size_t)nc);
+            if (!np) return;
+            x->pods = np;
+            x->cap = nc;
+        }
+        gs_scale_pod *p = &x->pods[x->n++];
+        memset(p, 0, sizeof *p);
+        p->pending = !pod->node[0];
+        p->ready = pod->ready;
+        p->activity = pod->idle < 0 ? GS_POD_UNKNOWN : pod->idle ? GS_POD_IDLE : GS_POD_BUSY;
+        x->pending += p->pending;
+        x->ready += p->ready;
+    }
+}
+
+/* Polls each scaler when due: every gs_watch_interval (100 ms while the workload is at zero or
+ * its idle replicas: the fast path; pollingInterval otherwise). Runs at the loop's fast cadence;
+ * planning (capacity_tick) keeps the tick period. */
 static void scale_tick(ctl *c, int64_t now) {
+    bool *due = calloc((size_t)c->cfg.nscalers + 1, sizeof *due);
+    scaler_pods *sp = calloc((size_t)c->cfg.nscalers + 1, sizeof *sp);
+    if (!due || !sp) {
+        free(due);
+        free(sp);
+        return;
+    }
+    bool any_running = false, any = false;
     for (int i = 0; i < c->cfg.nscalers; i++) {
+        scaler_state *s = &c->ss[i];
+        if (!s->open || now - s->last_poll < gs_watch_interval(&s->w, s->actual)) continue;
+        due[i] = any = true;
+        any_running |= s->actual > 0;
+    }
+    if (any_running) collect_scaler_pods(c, due, sp); /* at zero there is no pod to look at */
+    for (int i = 0; any && i < c->cfg.nscalers; i++) {
+        if (!due[i]) continue;
         const gs_scaler *sc = &c->cfg.scalers[i];
         scaler_state *s = &c->ss[i];
-        if (now - s->last_poll < sc->polling_interval) continue;
         s->last_poll = now;
         gs_informer *wl = sc->target_kind == GS_TARGET_STATEFULSET ? c->stss : c->deps;
         const json_t *obj = gs_informer_get(wl, sc->ns, sc->target_name);
@@ -416,30 +442,48 @@ static void scale_tick(ctl *c, int64_t now) {
         }
         s->actual = (int32_t)json_integer_value(json_object_get(json_object_get(obj, "spec"), "replicas"));
         int32_t ready = (int32_t)json_integer_value(json_object_get(json_object_get(obj, "status"), "readyReplicas"));
-        gs_scale_reading rd[GS_MAX_TRIGGERS];
-        for (int t = 0; t < sc->ntriggers; t++) {
-            gs_error qe;
-            gs_error_clear(&qe);
-            rd[t].ok = s->open[t] && gs_queue_read(&s->q[t], &rd[t].value_milli, &qe) == 0;
-            if (!rd[t].ok) {
-                rd[t].value_milli = 0;
-                s->failures++;
-            }
-        }
-        if (rd[0].ok) s->len = rd[0].value_milli / 1000;
         gs_scale_input in;
         memset(&in, 0, sizeof in);
         in.now = now;
-        in.readings = rd;
         in.current = s->actual;
         in.ready = ready < s->actual ? ready : s->actual;
+        in.pending = sp[i].pending < s->actual ? sp[i].pending : s->actual;
+        int32_t *rm = NULL;
+        if (sp[i].n == s->actual && s->actual > 0) { /* the pod list only when it is the whole set */
+            rm = malloc(sizeof *rm * (size_t)sp[i].n);
+            if (rm) {
+                in.pods = sp[i].pods;
+                in.npods = sp[i].n;
+                in.remove = rm;
+                in.remove_cap = sp[i].n;
+            }
+        }
         gs_scale_decision dec;
         gs_error se;
-        if (gs_scale_step(sc, &s->st, &in, &dec, &se)) {
+        gs_error_clear(&se);
+        int rc = gs_watch_step(&s->w, &in, &dec, &se);
+        free(rm);
+        for (int t = 0; t < sc->ntriggers; t++)
+            if (!s->w.last[t].ok) s->failures++;
+        if (s->w.last[0].ok) s->len = s->w.last[0].value_milli / 1000;
+        if (rc) {
             gs_log_error("scale step refused", "scaler=%s/%s err=\"%s\"", sc->ns, sc->name, se.msg);
             continue;
         }
         int32_t desired = dec.desired;
+        const char *why = gs_scale_reason_name(dec.reason);
+        /* a budget with onExceeded: scaleToMin caps the project's workloads at minReplicas */
+        if (c->to_min && c->to_min[i] && desired > sc->min_replicas) {
+            desired = sc->min_replicas;
+            why = "budget scaleToMin";
+            if (!json_object_get(c->to_min_said, sc->name)) {
+                json_object_set_new(c->to_min_said, sc->name, json_true());
+                gs_log_warn("budget scaleToMin", "scaler=%s/%s project=%s replicas=%d", sc->ns, sc->name,
+                            sc->project[0] ? sc->project : sc->ns, desired);
+            }
+        } else if (c->to_min && !c->to_min[i]) {
+            json_object_del(c->to_min_said, sc->name);
+        }
         int64_t len = s->len;
         const gs_trigger *t = &sc->triggers[dec.trigger >= 0 ? dec.trigger : 0];
         s->desired = desired;
@@ -452,26 +496,25 @@ static void scale_tick(ctl *c, int64_t now) {
             continue;
         }
         c->scale_ops++;
-        char msg[256];
-        snprintf(msg, sizeof msg, "gpuscale: queue %lld, target %lld per replica (%s): replicas %d -> %d",
-                 (long long)len, (long long)(t->target_milli / 1000), gs_scale_reason_name(dec.reason), s->actual, desired);
-        gs_log_info("scaled", "scaler=%s/%s from=%d to=%d queue=%lld", sc->ns, sc->name, s->actual, desired, (long long)len);
-        gs_kube_event(c->k, sc->target_kind == GS_TARGET_STATEFULSET ? "apps/v1" : "apps/v1",
-                      sc->target_kind == GS_TARGET_STATEFULSET ? "StatefulSet" : "Deployment", sc->ns, sc->target_name,
-                      "", "Normal", desired > s->actual ? "ScaledUp" : "ScaledDown", msg, &e);
+        char msg[300];
+        snprintf(msg, sizeof msg, "gpuscale: queue %lld, target %lld per replica (%s): replicas %d -> %d%s",
+                 (long long)len, (long long)(t->target_milli / 1000), why, s->actual, desired,
+                 dec.kept_busy > 0 ? " (busy pods kept)" : "");
+        gs_log_info("scaled", "scaler=%s/%s from=%d to=%d queue=%lld pending=%d reason=\"%s\"", sc->ns, sc->name,
+                    s->actual, desired, (long long)len, (int)in.pending, why);
+        gs_kube_event(c->k, "apps/v1", sc->target_kind == GS_TARGET_STATEFULSET ? "StatefulSet" : "Deployment", sc->ns,
+                      sc->target_name, "", "Normal", desired > s->actual ? "ScaledUp" : "ScaledDown", msg, &e);
         s->actual = desired;
     }
+    for (int i = 0; i < c->cfg.nscalers; i++) free(sp[i].pods);
+    free(sp);
+    free(due);
 }
 
 /* ---- capacity: the packer (policy/pack) on the informer cache -> launches ---- */
 
 static const char *node_pool(const json_t *node) {
     return json_string_value(json_object_get(json_object_get(json_object_get(node, "metadata"), "labels"), "gpuscale.dev/pool"));
-}
-
-static bool pod_live(const json_t *pod) {
-    const char *ph = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
-    return !(ph && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0));
 }
 
 static void random_suffix(char *buf, size_t n) {
@@ -539,10 +582,14 @@ static void node_gpus_from_alloc(gs_node *n, const gs_itype *t, const gs_pool *p
 }
 
 
-/* A bound pod takes what it asks for on its node's GPUs (m: the node's GPU model). */
-static void node_take(gs_node *n, const gs_gpu_model *m, const gs_gpu_req *r) {
+/* A bound pod takes what it asks for on its node's GPUs (m: the node's GPU model). *gpu and
+ * *part (optional) get where: the first GPU taken and the MIG instance's index on it; false
+ * when the request is not fully met by free GPUs in a row (the cache and the layout disagree). */
+static bool node_take(gs_node *n, const gs_gpu_model *m, const gs_gpu_req *r, int8_t *gpu, int8_t *part) {
     int need = r->form == GS_GPU_WHOLE ? r->count : 1;
     int pi = r->form == GS_GPU_MIG && m ? gs_mig_profile_find(m, r->mig_profile) : -1;
+    int first = -1, last = -1, fpart = -1;
+    bool row = true;
     for (int g = 0; g < n->ngpus && need > 0; g++) {
         gs_gpu_state *s = &n->gpus[g];
         bool took = false;
@@ -550,7 +597,10 @@ static void node_take(gs_node *n, const gs_gpu_model *m, const gs_gpu_req *r) {
             if (s->mode != GS_GPUMODE_MIG && !s->whole_used && s->pods == 0) took = s->whole_used = true;
         } else if (r->form == GS_GPU_MIG) {
             for (int p = 0; s->mode == GS_GPUMODE_MIG && p < s->nparts && !took && pi >= 0; p++)
-                if (!s->parts[p].used && s->parts[p].profile == pi) took = s->parts[p].used = true;
+                if (!s->parts[p].used && s->parts[p].profile == pi) {
+                    took = s->parts[p].used = true;
+                    fpart = p;
+                }
         } else if (r->form == GS_GPU_SHARED) {
             if (s->mode == GS_GPUMODE_TIMESLICED && s->ts_used < s->ts_replicas) {
                 s->ts_used++;
@@ -565,54 +615,56 @@ static void node_take(gs_node *n, const gs_gpu_model *m, const gs_gpu_req *r) {
         if (took) {
             s->pods++;
             need--;
+            if (first < 0) first = g;
+            else if (g != last + 1) row = false;
+            last = g;
         }
     }
+    if (gpu) *gpu = (int8_t)first;
+    if (part) *part = (int8_t)fpart;
+    return need == 0 && row && first >= 0;
 }
 
-/* The pod's one GPU request (the first GPU resource it names); false if none or bad. */
-static bool pod_gpu_req(const json_t *spec, gs_gpu_req *r) {
-    const char *res;
-    json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)json_object_get(spec, "gpu"), res, v) {
-        const char *why = NULL;
-        memset(r, 0, sizeof *r);
-        return gs_gpu_req_from_resource(res, json_integer_value(v), r, &why) == 0;
-    }
-    return false;
+/* The packer's view of a cached pod's requests and placement rules (the rules stay the
+ * cache's interned arrays; gs_snapshot_add_pod copies them into the snapshot's store). */
+static void pod_spec_from(const gs_kpod *pod, gs_pod_spec *s) {
+    memset(s, 0, sizeof *s);
+    s->cpu = pod->cpu;
+    s->mem = pod->mem;
+    s->priority = pod->priority;
+    s->gpu = pod->gpu;
+    s->node_selector = pod->sel;
+    s->n_node_selector = pod->nsel;
+    s->tolerations = pod->tol;
+    s->n_tolerations = pod->ntol;
 }
 
-/* sel and tols are the caller's arrays s points at until gs_snapshot_add_pod copies them. */
-static void pod_spec_from(const json_t *spec, gs_pod_spec *s, gs_kv *sel, gs_toleration *tols) {
-    s->node_selector = sel;
-    s->tolerations = tols;
-    s->cpu = json_integer_value(json_object_get(spec, "cpu"));
-    s->mem = json_integer_value(json_object_get(spec, "mem"));
-    s->priority = (int32_t)json_integer_value(json_object_get(spec, "priority"));
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)json_object_get(spec, "sel"), k, v) {
-        if (s->n_node_selector >= GS_MAX_LABELS) break;
-        gs_kv *kv = &sel[s->n_node_selector++];
-        snprintf(kv->key, sizeof kv->key, "%s", k);
-        snprintf(kv->value, sizeof kv->value, "%s", json_string_value(v) ? json_string_value(v) : "");
-    }
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(spec, "tol"), i, t) {
-        if (s->n_tolerations >= GS_MAX_TAINTS) break;
-        gs_toleration *to = &tols[s->n_tolerations++];
-        const char *key = json_string_value(json_object_get(t, "key"));
-        const char *val = json_string_value(json_object_get(t, "value"));
-        const char *op = json_string_value(json_object_get(t, "operator"));
-        const char *eff = json_string_value(json_object_get(t, "effect"));
-        snprintf(to->key, sizeof to->key, "%s", key ? key : "");
-        snprintf(to->value, sizeof to->value, "%s", val ? val : "");
-        to->op = op && strcmp(op, "Exists") == 0 ? GS_TOL_EXISTS : GS_TOL_EQUAL;
-        to->effect = !eff || !eff[0]                         ? -1
-                     : strcmp(eff, "NoExecute") == 0        ? (int)GS_TAINT_NO_EXECUTE
-                     : strcmp(eff, "PreferNoSchedule") == 0 ? (int)GS_TAINT_PREFER_NO_SCHEDULE
-                                                            : (int)GS_TAINT_NO_SCHEDULE;
-    }
+/* A registered node of one of gpuscale's pools from the cache: instance type, capacity type,
+ * pool, cordon/deletion, creation time (wall ms) and the GPU layout its allocatable shows. */
+static bool cache_node(const ctl *c, const char *key, const json_t *node, gs_node *n) {
+    const json_t *md = json_object_get(node, "metadata");
+    const json_t *l = json_object_get(md, "labels");
+    const char *pn = node_pool(node);
+    int pi = pn ? gs_config_find_pool(&c->cfg, pn) : -1;
+    const char *it = json_string_value(json_object_get(l, "node.kubernetes.io/instance-type"));
+    int ti = it ? gs_catalog_find(&c->cat, it) : -1;
+    if (ti < 0 || pi < 0) return false;
+    const char *ct = json_string_value(json_object_get(l, "karpenter.sh/capacity-type"));
+    gs_node_init(n, key, &c->cat, ti, ct && strcmp(ct, "spot") == 0 ? GS_CAP_SPOT : GS_CAP_ON_DEMAND);
+    n->pool = pi;
+    n->ready = true;
+    n->cordoned = json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable"));
+    n->deleting = json_object_get(md, "deletionTimestamp") != NULL;
+    n->empty_since = -1;
+    n->created_at = parse_time_ms(json_string_value(json_object_get(md, "creationTimestamp")));
+    node_gpus_from_alloc(n, &c->cat.types[ti], &c->cfg.pools[pi], json_object_get(json_object_get(node, "status"), "allocatable"));
+    return true;
+}
+
+static int mig_op_find(const ctl *c, const char *node) {
+    for (int i = 0; i < c->nmops; i++)
+        if (strcmp(c->mops[i].node, node) == 0) return i;
+    return -1;
 }
 
 static int32_t add_key(ctl *c, int32_t pi, const char *key) {
@@ -632,6 +684,20 @@ static int32_t add_key(ctl *c, int32_t pi, const char *key) {
  * GPU layouts and what bound pods hold; launches in flight as not-ready nodes with the layout
  * they were launched with, so nothing is launched twice) and the pending GPU pods.
  * c->pkey[i] is snapshot pod i's cache key (valid until the next informer poll). */
+/* Live cached pods that are bound (or, bound false, Pending with a GPU request): the exact
+ * size of the next snapshot. */
+static int32_t count_pods(const ctl *c, bool bound) {
+    int32_t n = 0;
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(c->pods, &it, NULL, &rec)) {
+        const gs_kpod *p = rec;
+        if (!gs_kpod_live(p)) continue;
+        if (bound ? p->node[0] != '\0' : (!p->node[0] && p->has_gpu && p->gpu_ok && !p->deleting)) n++;
+    }
+    return n;
+}
+
 static int build_snapshot(ctl *c, int64_t now) {
     gs_snapshot *s = &c->snap;
     s->nnodes = 0;
@@ -641,27 +707,18 @@ static int build_snapshot(ctl *c, int64_t now) {
     s->now = now;
     json_t *idx = json_object(); /* node name -> snapshot index */
     if (!idx) return GS_ENOMEM;
-    int rc = 0;
+    int rc = gs_snapshot_reserve(s, (int32_t)gs_informer_count(c->nodes) + c->ninf, count_pods(c, false));
+    if (rc) goto done;
     const char *key;
     json_t *node;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, node) {
-        const json_t *md = json_object_get(node, "metadata");
-        const json_t *l = json_object_get(md, "labels");
-        const char *pn = node_pool(node);
-        int pi = pn ? gs_config_find_pool(&c->cfg, pn) : -1;
-        const char *it = json_string_value(json_object_get(l, "node.kubernetes.io/instance-type"));
-        int ti = it ? gs_catalog_find(&c->cat, it) : -1;
-        if (ti < 0 || pi < 0) continue; /* only gpuscale's pools' nodes take part */
-        const char *ct = json_string_value(json_object_get(l, "karpenter.sh/capacity-type"));
         gs_node n;
-        gs_node_init(&n, key, &c->cat, ti, ct && strcmp(ct, "spot") == 0 ? GS_CAP_SPOT : GS_CAP_ON_DEMAND);
-        n.pool = pi;
-        n.ready = true;
-        n.cordoned = json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable"));
-        n.deleting = json_object_get(md, "deletionTimestamp") != NULL;
-        n.empty_since = -1;
-        node_gpus_from_alloc(&n, &c->cat.types[ti], &c->cfg.pools[pi],
-                             json_object_get(json_object_get(node, "status"), "allocatable"));
+        if (!cache_node(c, key, node, &n)) continue; /* only gpuscale's pools' nodes take part */
+        int mo = mig_op_find(c, key);
+        if (mo >= 0) { /* being repartitioned: its pods are placed on the layout asked for */
+            n.cordoned = false;
+            for (int g = 0; !c->mops[mo].failed && g < n.ngpus && g < c->mops[mo].ngpus; g++) n.gpus[g] = c->mops[mo].gpus[g];
+        }
         int32_t ni = gs_snapshot_add_node(s, &n);
         if (ni < 0) {
             rc = ni;
@@ -689,35 +746,33 @@ static int build_snapshot(ctl *c, int64_t now) {
         }
         json_object_set_new(idx, f->node, json_integer(ni));
     }
-    json_t *pod;
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->pods), key, pod) {
-        const json_t *spec = json_object_get(pod, "spec");
-        if (!pod_live(pod)) continue;
-        const char *nn = json_string_value(json_object_get(spec, "nodeName"));
-        gs_gpu_req r;
-        bool gpu = pod_gpu_req(spec, &r);
-        if (nn) { /* bound: holds CPU, memory and GPUs on its node */
-            json_t *ni = json_object_get(idx, nn);
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(c->pods, &it, &key, &rec)) {
+        const gs_kpod *pod = rec;
+        if (!gs_kpod_live(pod)) continue;
+        bool gpu = pod->has_gpu && pod->gpu_ok;
+        if (pod->node[0]) { /* bound: holds CPU, memory and GPUs on its node */
+            json_t *ni = json_object_get(idx, pod->node);
             if (!ni) continue;
             gs_node *n = &s->nodes[json_integer_value(ni)];
             n->pods++;
-            n->cpu_used += json_integer_value(json_object_get(spec, "cpu"));
-            n->mem_used += json_integer_value(json_object_get(spec, "mem"));
+            n->cpu_used += pod->cpu;
+            n->mem_used += pod->mem;
             const gs_itype *t = &c->cat.types[n->itype];
-            if (gpu) node_take(n, t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL, &r);
+            if (gpu)
+                (void)node_take(n, t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL, &pod->gpu, NULL,
+                                NULL);
             continue;
         }
-        const json_t *md = json_object_get(pod, "metadata");
-        if (!gpu || json_object_get(md, "deletionTimestamp")) continue;
+        if (!gpu || pod->deleting) continue;
         gs_pod p;
         memset(&p, 0, sizeof p);
-        snprintf(p.name, sizeof p.name, "%s", json_string_value(json_object_get(md, "name")));
-        snprintf(p.ns, sizeof p.ns, "%s", json_string_value(json_object_get(md, "namespace")));
-        snprintf(p.project, sizeof p.project, "%s", p.ns);
-        gs_kv sel[GS_MAX_LABELS];
-        gs_toleration tols[GS_MAX_TAINTS];
-        pod_spec_from(spec, &p.spec, sel, tols);
-        p.spec.gpu = r;
+        snprintf(p.name, sizeof p.name, "%s", pod->name);
+        snprintf(p.ns, sizeof p.ns, "%s", pod->ns);
+        int si = scaler_of_pod(c, pod);
+        snprintf(p.project, sizeof p.project, "%s", si >= 0 && c->cfg.scalers[si].project[0] ? c->cfg.scalers[si].project : pod->project);
+        pod_spec_from(pod, &p.spec);
         p.phase = GS_POD_PENDING;
         p.node = -1;
         p.gpu = -1;
@@ -732,6 +787,161 @@ static int build_snapshot(ctl *c, int64_t now) {
 done:
     json_decref(idx);
     return rc;
+}
+
+/* ---- cost governance: meter -> ledger -> budget trackers -> gate and actions ---- */
+
+/* The QueueScaler whose workload owns the pod (cached "owner": "Deployment/NAME" ...), -1. */
+static int scaler_of_pod(const ctl *c, const gs_kpod *pod) {
+    const char *owner = pod->owner, *ns = pod->ns;
+    if (!owner[0]) return -1;
+    const char *slash = strchr(owner, '/');
+    if (!slash) return -1;
+    for (int i = 0; i < c->cfg.nscalers; i++) {
+        const gs_scaler *sc = &c->cfg.scalers[i];
+        const char *kind = sc->target_kind == GS_TARGET_STATEFULSET ? "StatefulSet" : "Deployment";
+        if (strcmp(sc->ns, ns) == 0 && strcmp(sc->target_name, slash + 1) == 0 &&
+            strncmp(owner, kind, (size_t)(slash - owner)) == 0 && kind[slash - owner] == '\0')
+            return i;
+    }
+    return -1;
+}
+
+/* The meter's snapshot: gpuscale's registered nodes (creation time in wall ms) and the live
+ * pods bound to them, each on the GPU (and MIG instance) it holds; project = namespace (or the
+ * owning QueueScaler's project), workload = that QueueScaler's name. */
+static int build_meter_snapshot(ctl *c, gs_ms now) {
+    gs_snapshot *s = &c->msnap;
+    s->nnodes = 0;
+    s->npods = 0;
+    s->now = now;
+    json_t *idx = json_object();
+    if (!idx) return GS_ENOMEM;
+    int rc = gs_snapshot_reserve(s, (int32_t)gs_informer_count(c->nodes), count_pods(c, true));
+    if (rc) goto done;
+    const char *key;
+    json_t *obj;
+    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, obj) {
+        gs_node n;
+        if (!cache_node(c, key, obj, &n) || n.created_at <= 0 || n.created_at >= now) continue;
+        int32_t ni = gs_snapshot_add_node(s, &n);
+        if (ni < 0) {
+            rc = ni;
+            goto done;
+        }
+        json_object_set_new(idx, key, json_integer(ni));
+    }
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(c->pods, &it, NULL, &rec)) {
+        const gs_kpod *pod = rec;
+        json_t *ni = pod->node[0] ? json_object_get(idx, pod->node) : NULL;
+        if (!ni || !gs_kpod_live(pod)) continue;
+        gs_pod p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.name, sizeof p.name, "%s", pod->name);
+        snprintf(p.ns, sizeof p.ns, "%s", pod->ns);
+        int si = scaler_of_pod(c, pod);
+        snprintf(p.project, sizeof p.project, "%s", si >= 0 && c->cfg.scalers[si].project[0] ? c->cfg.scalers[si].project : pod->project);
+        if (si >= 0) snprintf(p.workload, sizeof p.workload, "%s", c->cfg.scalers[si].name);
+        p.spec.cpu = pod->cpu;
+        p.spec.mem = pod->mem;
+        p.phase = GS_POD_RUNNING;
+        p.node = (int32_t)json_integer_value(ni);
+        p.gpu = -1;
+        p.part = -1;
+        if (pod->has_gpu && pod->gpu_ok) {
+            gs_node *n = &s->nodes[p.node];
+            const gs_itype *t = &c->cat.types[n->itype];
+            p.spec.gpu = pod->gpu;
+            /* a pod the layout cannot seat (the cache and allocatable disagree for a moment)
+             * is not billed this tick: its share stays the pool's idle cost */
+            if (!node_take(n, t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL, &pod->gpu, &p.gpu,
+                           &p.part))
+                continue;
+        }
+        int32_t pi = gs_snapshot_add_pod(s, &p);
+        if (pi < 0) {
+            rc = pi;
+            goto done;
+        }
+    }
+done:
+    json_decref(idx);
+    return rc;
+}
+
+static int64_t budget_limit(const gs_budget *b, int w) {
+    return w == GS_WIN_HOUR ? b->per_hour : w == GS_WIN_DAY ? b->per_day : b->per_month;
+}
+
+/* Every meter interval (leader only): meter [metered_until, now) into the ledger, advance the
+ * budget trackers, carry out the budget actions (alerts via costgov; scaleToMin marks the
+ * project's scalers). After a restart or a leader change metering resumes where the ledger
+ * stops (gs_ledger_metered_until), so time is neither skipped nor billed twice. */
+static void meter_tick(ctl *c, int64_t mono, bool force) {
+    if (!c->ledger) return;
+    if (!c->leader) {
+        c->metered_until = -1; /* another replica may write meanwhile: re-read when leading again */
+        return;
+    }
+    if (!force && c->last_meter && mono - c->last_meter < c->meter_every_ms) return;
+    c->last_meter = mono;
+    gs_ms now = wall_ms();
+    gs_error e;
+    gs_error_clear(&e);
+    int rc = 0;
+    if (c->metered_until < 0) {
+        gs_ms until = -1;
+        if ((rc = gs_ledger_metered_until(c->ledger, NULL, &until, &e))) goto fail;
+        c->metered_until = until >= 0 && until <= now ? until : now;
+        if (c->tr_ok) gs_costgov_tracker_free(&c->tr);
+        c->tr_ok = false;
+        if ((rc = gs_costgov_tracker_init(&c->tr, c->ledger, c->cfg.budgets, c->cfg.nbudgets, now, &e))) goto fail;
+        c->tr_ok = true;
+        gs_log_info("metering resumed", "from_ms=%lld budgets=%d", (long long)c->metered_until, (int)c->cfg.nbudgets);
+    }
+    if (now > c->metered_until) {
+        if ((rc = build_meter_snapshot(c, now))) goto fail;
+        int32_t nr = 0;
+        rc = gs_costgov_meter(&c->msnap, &c->cat, &c->cfg, c->metered_until, now, c->ledger, &c->tr, c->rates,
+                              GS_RUN_MAX_PROJECTS, &nr, &e);
+        gs_snapshot_free(&c->msnap); /* one record per bound pod: held only while metering */
+        if (rc) goto fail;
+        c->nrates = nr;
+        c->metered_until = now;
+        if ((rc = gs_costgov_tracker_advance(&c->tr, c->ledger, now, c->rates, nr, &e))) goto fail;
+    }
+    /* budget actions: alerts (log, metric, webhook; once per period and threshold), block
+     * (the gate refuses), scaleToMin (the project's scalers go to minReplicas) */
+    gs_budget_action acts[GS_RUN_MAX_BUDGET_ACTS];
+    int32_t na = gs_budget_actions(c->tr.states, c->tr.n, now, acts, GS_RUN_MAX_BUDGET_ACTS);
+    if (na > GS_RUN_MAX_BUDGET_ACTS) na = GS_RUN_MAX_BUDGET_ACTS;
+    if (c->soft_mask) {
+        c->gate.soft_mask = c->soft_mask;
+        int32_t ns = gs_budget_soft_actions(&c->gate, acts + na, GS_RUN_MAX_BUDGET_ACTS - na);
+        na += ns < GS_RUN_MAX_BUDGET_ACTS - na ? ns : GS_RUN_MAX_BUDGET_ACTS - na;
+        memset(c->soft_mask, 0, (size_t)c->cfg.nbudgets);
+    }
+    for (int i = 0; i < c->cfg.nscalers; i++) c->to_min[i] = false;
+    for (int32_t a = 0; a < na; a++) {
+        if (acts[a].kind != GS_BACT_SCALE_TO_MIN) continue;
+        for (int i = 0; i < c->cfg.nscalers; i++) {
+            const gs_scaler *sc = &c->cfg.scalers[i];
+            if (strcmp(sc->project[0] ? sc->project : sc->ns, acts[a].project) == 0) c->to_min[i] = true;
+        }
+    }
+    int sent = gs_costgov_alerts(c->ledger, c->tr.states, acts, na, now, &e);
+    if (sent < 0) {
+        rc = sent;
+        goto fail;
+    }
+    c->alerts_sent += sent;
+    return;
+fail:
+    c->meter_errors++;
+    c->metered_until = -1; /* re-read the ledger next time (another writer, a conflict) */
+    gs_log_error("metering failed", "err=\"%s\"", rc == GS_ENOMEM ? "out of memory" : e.msg);
 }
 
 /* nvidia.com/mig.config for a layout: "all-<profile>" when every GPU is filled with one
@@ -767,6 +977,17 @@ static int32_t place_pool(const ctl *c, const gs_placement *x) {
                                         : -1;
 }
 
+/* How many of the plan's placed pods of `pool` ask for each MIG profile of m. */
+static void pool_mig_mix(const ctl *c, int32_t pool, const gs_gpu_model *m, int32_t mix[GS_MIG_MAX_PROFILES]) {
+    const gs_plan *pl = &c->plan;
+    for (int32_t k = 0; k < pl->nplace; k++) {
+        const gs_gpu_req *r = &c->snap.pods[pl->place[k].pod].spec.gpu;
+        if (place_pool(c, &pl->place[k]) != pool || r->form != GS_GPU_MIG) continue;
+        int pi = gs_mig_profile_find(m, r->mig_profile);
+        if (pi >= 0 && pi < GS_MIG_MAX_PROFILES) mix[pi]++;
+    }
+}
+
 /* One claim of the plan -> a launch request: the claim's cheapest candidate (instance type and
  * capacity type), the pool's labels and taints, the claim's GPU layout completed for the MIG
  * profiles this pool's pending pods ask (gs_rc_complete_layout, shared with the simulator). */
@@ -790,13 +1011,7 @@ static void claim_request(const ctl *c, const gs_claim *cl, gs_launch_req *req) 
     req->ngpus = (uint8_t)(t->gpus > GS_NODE_MAX_GPUS ? GS_NODE_MAX_GPUS : t->gpus < 0 ? 0 : t->gpus);
     int32_t mix[GS_MIG_MAX_PROFILES] = {0};
     bool mig = p->sharing == GS_SHARE_MIG && m && gs_gpu_has_mig(m);
-    if (mig)
-        for (int32_t k = 0; k < pl->nplace; k++) {
-            const gs_gpu_req *r = &c->snap.pods[pl->place[k].pod].spec.gpu;
-            if (place_pool(c, &pl->place[k]) != cl->pool || r->form != GS_GPU_MIG) continue;
-            int pi = gs_mig_profile_find(m, r->mig_profile);
-            if (pi >= 0 && pi < GS_MIG_MAX_PROFILES) mix[pi]++;
-        }
+    if (mig) pool_mig_mix(c, cl->pool, m, mix);
     for (int g = 0; g < req->ngpus; g++) {
         gs_gpu_state *s = &req->gpus[g];
         if (g < cl->ngpus && cl->gpu_model == t->gpu_model) *s = cl->gpus[g];
@@ -828,9 +1043,293 @@ static void claim_request(const ctl *c, const gs_claim *cl, gs_launch_req *req) 
     if (mig) mig_config_name(m, req, req->mig_config, sizeof req->mig_config);
 }
 
+/* ---- MIG reconfiguration of registered nodes, the GPU Operator way ---- */
+
+/* mig-parted entries for a node's layout: one per GPU ({devices: [g], mig-enabled, mig-devices:
+ * {profile: count}}), or one {devices: all} entry when every GPU is alike. */
+static json_t *mig_parted_entries(const gs_gpu_model *m, const gs_gpu_state *gpus, int ngpus) {
+    json_t *arr = json_array();
+    bool alike = true;
+    json_t *per[GS_NODE_MAX_GPUS];
+    for (int g = 0; g < ngpus; g++) {
+        json_t *devs = json_object();
+        bool on = gpus[g].mode == GS_GPUMODE_MIG && gpus[g].nparts > 0;
+        for (int q = 0; on && q < gpus[g].nparts; q++) {
+            int pi = gpus[g].parts[q].profile;
+            if (pi < 0 || pi >= m->nprofiles) continue;
+            json_t *v = json_object_get(devs, m->profiles[pi].name);
+            json_object_set_new(devs, m->profiles[pi].name, json_integer(v ? json_integer_value(v) + 1 : 1));
+        }
+        per[g] = json_pack("{s:[i],s:b,s:o}", "devices", g, "mig-enabled", on, "mig-devices", devs);
+        if (g > 0 && !json_equal(json_object_get(per[g], "mig-devices"), json_object_get(per[0], "mig-devices"))) alike = false;
+        if (g > 0 && json_is_true(json_object_get(per[g], "mig-enabled")) != json_is_true(json_object_get(per[0], "mig-enabled")))
+            alike = false;
+    }
+    if (alike && ngpus > 0) {
+        json_object_set_new(per[0], "devices", json_string("all"));
+        json_array_append(arr, per[0]);
+    } else {
+        for (int g = 0; g < ngpus; g++) json_array_append(arr, per[g]);
+    }
+    for (int g = 0; g < ngpus; g++) json_decref(per[g]);
+    return arr;
+}
+
+/* Adds config `name` to the mig-parted ConfigMap (created when missing; key config.yaml, JSON
+ * being YAML). Per-node configs ("gpuscale." prefix) no node's label names any more are
+ * dropped, so the ConfigMap does not grow without bound. */
+static int mig_config_put(ctl *c, const char *name, const json_t *entries, gs_error *e) {
+    if (json_object_get(c->mig_written, name)) return 0;
+    if (mono_ms() < c->mig_cm_retry_at)
+        return gs_error_set(e, GS_EIO, "configmap %s/%s: the last write failed; retrying later", c->mig_cm_ns, c->mig_cm_name);
+    c->mig_cm_retry_at = mono_ms() + 30000; /* cleared on success */
+    char path[800], coll[400];
+    snprintf(coll, sizeof coll, "/api/v1/namespaces/%s/configmaps", c->mig_cm_ns);
+    snprintf(path, sizeof path, "%s/%s", coll, c->mig_cm_name);
+    json_t *cm = NULL, *docs = NULL, *cfg = NULL;
+    int rc = gs_kube_get(c->k, path, &cm, e);
+    if (rc && rc != GS_ENOENT) return rc;
+    const char *text = cm ? json_string_value(json_object_get(json_object_get(cm, "data"), "config.yaml")) : NULL;
+    if (text && gs_yaml_to_json(text, strlen(text), "config.yaml", &docs, e) == 0 &&
+        json_is_object(json_array_get(docs, 0)))
+        cfg = json_incref(json_array_get(docs, 0));
+    else if (text) {
+        rc = gs_error_set(e, GS_EPARSE, "configmap %s/%s: config.yaml is not a mig-parted config: %s", c->mig_cm_ns,
+                          c->mig_cm_name, e->msg);
+        goto out;
+    } else {
+        cfg = json_pack("{s:s,s:{s:[{s:s,s:b}]}}", "version", "v1", "mig-configs", "all-disabled", "devices", "all",
+                        "mig-enabled", 0);
+    }
+    json_t *mc = json_object_get(cfg, "mig-configs");
+    if (!json_is_object(mc)) {
+        mc = json_object();
+        json_object_set_new(cfg, "mig-configs", mc);
+    }
+    /* prune per-node configs no node uses */
+    json_t *used = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), k, v) {
+        const char *l = json_string_value(json_object_get(json_object_get(json_object_get(v, "metadata"), "labels"), "nvidia.com/mig.config"));
+        if (l) json_object_set_new(used, l, json_true());
+    }
+    void *tmp;
+    json_object_foreach_safe(mc, tmp, k, v) if (strncmp(k, "gpuscale.", 9) == 0 && !json_object_get(used, k)) {
+        json_object_del(c->mig_written, k);
+        json_object_del(mc, k);
+    }
+    json_decref(used);
+    json_object_set(mc, name, (json_t *)(uintptr_t)entries);
+    char *dump = json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!dump) {
+        rc = GS_ENOMEM;
+        goto out;
+    }
+    json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+                            "name", c->mig_cm_name, "namespace", c->mig_cm_ns, "labels", "app.kubernetes.io/managed-by",
+                            "gpuscale", "data", "config.yaml", dump);
+    free(dump);
+    if (cm) {
+        json_t *patch = json_pack("{s:O}", "data", json_object_get(obj, "data"));
+        rc = gs_kube_merge_patch(c->k, path, patch, NULL, e);
+        json_decref(patch);
+    } else {
+        rc = gs_kube_create(c->k, coll, obj, NULL, e);
+    }
+    json_decref(obj);
+    if (rc == 0) {
+        json_object_set_new(c->mig_written, name, json_true());
+        c->mig_cm_retry_at = 0;
+    }
+out:
+    json_decref(cfg);
+    json_decref(docs);
+    json_decref(cm);
+    return rc;
+}
+
+/* FNV-1a, for short config names that change with the layout. */
+static uint32_t fnv1a(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+/* Repartitions idle GPUs of a registered node as the plan asks: the node's whole layout goes
+ * into the mig-parted ConfigMap as config "gpuscale.<hash>.<node>", the node is cordoned (the
+ * plan repartitions only GPUs no pod holds, so there is nothing to evict), and its label
+ * nvidia.com/mig.config names the config (state set to pending: the success that follows is
+ * for this config). mig_tick waits for nvidia.com/mig.config.state. */
+static void mig_start(ctl *c, const gs_node *n, const gs_gpu_state *target, int64_t now) {
+    if (c->nmops >= MAX_MIG_OPS) return;
+    const gs_itype *t = &c->cat.types[n->itype];
+    const gs_gpu_model *m = t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
+    if (!m || !gs_gpu_has_mig(m)) return;
+    json_t *entries = mig_parted_entries(m, target, n->ngpus);
+    char *dump = json_dumps(entries, JSON_COMPACT | JSON_SORT_KEYS);
+    char seed[GS_OBJ_NAME + 4096];
+    /* a new name per attempt: mig-manager acts on a label change, so a retry after a failure
+     * must name a config it has not tried */
+    snprintf(seed, sizeof seed, "%s|%s|%lld", n->name, dump ? dump : "", (long long)wall_ms());
+    free(dump);
+    mig_op *op = &c->mops[c->nmops];
+    memset(op, 0, sizeof *op);
+    snprintf(op->node, sizeof op->node, "%s", n->name);
+    int w = snprintf(op->config, sizeof op->config, "gpuscale.%08x.%.44s", fnv1a(seed), n->name);
+    /* a label value ends with an alphanumeric character */
+    for (w = (int)strlen(op->config); w > 0 && !((op->config[w - 1] >= 'a' && op->config[w - 1] <= 'z') ||
+                                                  (op->config[w - 1] >= '0' && op->config[w - 1] <= '9'));
+         w--)
+        op->config[w - 1] = '\0';
+    op->at = now;
+    op->ngpus = n->ngpus;
+    memcpy(op->gpus, target, sizeof op->gpus);
+    gs_error e;
+    gs_error_clear(&e);
+    int rc = mig_config_put(c, op->config, entries, &e);
+    json_decref(entries);
+    if (rc) {
+        gs_log_error("MIG reconfiguration not started", "node=%s err=\"%s\"", n->name, e.msg);
+        json_object_set_new(c->mig_backoff, n->name, json_integer(now + 30000));
+        return;
+    }
+    if (!n->cordoned) {
+        if ((rc = node_cordon(c, n->name, true, &e))) {
+            gs_log_error("MIG reconfiguration not started", "node=%s err=\"cordon: %s\"", n->name, e.msg);
+            return;
+        }
+        op->cordoned = true;
+    }
+    char path[400];
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", n->name);
+    json_t *patch = json_pack("{s:{s:{s:s,s:s}}}", "metadata", "labels", "nvidia.com/mig.config", op->config,
+                              "nvidia.com/mig.config.state", "pending");
+    rc = gs_kube_merge_patch(c->k, path, patch, NULL, &e);
+    json_decref(patch);
+    if (rc) {
+        gs_log_error("MIG reconfiguration not started", "node=%s err=\"label: %s\"", n->name, e.msg);
+        if (op->cordoned) node_cordon(c, n->name, false, &e);
+        return;
+    }
+    c->nmops++;
+    c->decisions++;
+    char msg[900];
+    snprintf(msg, sizeof msg, "gpuscale: repartitioning idle MIG GPU(s) for pending pods: nvidia.com/mig.config=%s "
+             "(configmap %s/%s); node cordoned until the GPU Operator reports success", op->config, c->mig_cm_ns,
+             c->mig_cm_name);
+    gs_log_info("MIG reconfiguration started", "node=%s config=%s", n->name, op->config);
+    gs_kube_event(c->k, "v1", "Node", "", n->name, "", "Normal", "MIGReconfiguring", msg, &e);
+}
+
+/* Waits for nvidia.com/mig.config.state: success -> uncordon; failed (or no answer in 10 min)
+ * -> Warning Event, uncordon, no new reconfiguration of the node for 5 min. */
+static void mig_tick(ctl *c, int64_t now) {
+    for (int i = 0; i < c->nmops;) {
+        mig_op *op = &c->mops[i];
+        const json_t *node = gs_informer_get(c->nodes, NULL, op->node);
+        const json_t *l = json_object_get(json_object_get(node, "metadata"), "labels");
+        const char *cfg = json_string_value(json_object_get(l, "nvidia.com/mig.config"));
+        const char *st = json_string_value(json_object_get(l, "nvidia.com/mig.config.state"));
+        if (op->done) { /* until the cache shows it schedulable again, plan on the layout asked for */
+            if (!node || !op->cordoned || !json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable")) ||
+                now - op->at > 600000)
+                c->mops[i] = c->mops[--c->nmops];
+            else
+                i++;
+            continue;
+        }
+        bool mine = cfg && strcmp(cfg, op->config) == 0;
+        bool ok = node && mine && st && strcmp(st, "success") == 0;
+        /* our label may not be in the cache yet: someone else's value counts after 30 s only */
+        bool failed = node && ((mine && st && strcmp(st, "failed") == 0) || (!mine && now - op->at > 30000) ||
+                               now - op->at > 600000);
+        if (!node || ok || failed) {
+            gs_error e;
+            gs_error_clear(&e);
+            if (node && op->cordoned) node_cordon(c, op->node, false, &e);
+            if (ok) {
+                c->mig_ok++;
+                gs_log_info("MIG reconfigured", "node=%s config=%s", op->node, op->config);
+                gs_kube_event(c->k, "v1", "Node", "", op->node, "", "Normal", "MIGReconfigured",
+                              "gpuscale: the GPU Operator applied the new MIG layout; node uncordoned", &e);
+                op->done = true;
+                i++;
+                continue;
+            } else if (failed) {
+                c->mig_failed++;
+                const char *why = !mine ? "nvidia.com/mig.config was changed by someone else"
+                                  : now - op->at > 600000 ? "no answer from the GPU Operator in 10 minutes"
+                                                          : "nvidia.com/mig.config.state=failed";
+                char msg[400];
+                snprintf(msg, sizeof msg, "gpuscale: MIG reconfiguration to %s failed (%s); node uncordoned, "
+                         "no new attempt for %llds", op->config, why, (long long)(c->mig_retry_ms / 1000));
+                gs_log_warn("MIG reconfiguration failed", "node=%s config=%s reason=\"%s\"", op->node, op->config, why);
+                gs_kube_event(c->k, "v1", "Node", "", op->node, "", "Warning", "MIGReconfigFailed", msg, &e);
+                json_object_set_new(c->mig_backoff, op->node, json_integer(now + c->mig_retry_ms));
+                if (node && op->cordoned) { /* as after success: until the cache shows the uncordon */
+                    op->done = op->failed = true;
+                    i++;
+                    continue;
+                }
+            }
+            c->mops[i] = c->mops[--c->nmops];
+            continue;
+        }
+        i++;
+    }
+}
+
+/* The plan's repartitions of idle GPUs of registered nodes -> mig_start, one per node, with
+ * each repartitioned GPU's layout completed for the pool's pending MIG pods. */
+static void mig_plan(ctl *c, int64_t now) {
+    const gs_plan *pl = &c->plan;
+    for (int32_t r = 0; r < pl->nreparts; r++) {
+        const gs_node *n = &c->snap.nodes[pl->reparts[r].node];
+        bool first = true;
+        for (int32_t q = 0; q < r; q++) first &= pl->reparts[q].node != pl->reparts[r].node;
+        if (!first || !n->ready || mig_op_find(c, n->name) >= 0) continue;
+        json_t *until = json_object_get(c->mig_backoff, n->name);
+        if (until && now < json_integer_value(until)) continue;
+        json_object_del(c->mig_backoff, n->name);
+        const gs_itype *t = &c->cat.types[n->itype];
+        const gs_gpu_model *m = t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
+        if (!m || n->pool < 0) continue;
+        int32_t mix[GS_MIG_MAX_PROFILES] = {0};
+        pool_mig_mix(c, n->pool, m, mix);
+        gs_gpu_state target[GS_NODE_MAX_GPUS];
+        memcpy(target, n->gpus, sizeof target);
+        for (int32_t q = r; q < pl->nreparts; q++) {
+            const gs_repartition *rp = &pl->reparts[q];
+            if (rp->node != pl->reparts[r].node || rp->gpu < 0 || rp->gpu >= n->ngpus) continue;
+            gs_mig_layout lay = rp->after;
+            gs_rc_complete_layout(&c->cfg.pools[n->pool], m, mix, &lay);
+            gs_gpu_state *s = &target[rp->gpu];
+            s->mode = lay.n > 0 ? GS_GPUMODE_MIG : GS_GPUMODE_WHOLE;
+            s->nparts = lay.n;
+            memcpy(s->parts, lay.parts, sizeof s->parts);
+        }
+        for (int g = 0; g < n->ngpus; g++) { /* a layout, not a use */
+            target[g].whole_used = false;
+            target[g].pods = 0;
+            for (int q = 0; q < target[g].nparts; q++) target[g].parts[q].used = false;
+        }
+        mig_start(c, n, target, now);
+    }
+}
+
 /* Pending GPU pods -> gs_pack_plan (the simulator's packer) -> the plan's new-node claims
  * launched through the provider; pools that pending pods go to are marked in wanted[]. */
+static void capacity_plan(ctl *c, int64_t now, bool *wanted);
+
+/* The plan's snapshot is rebuilt every time and freed after, so its memory (one record per
+ * Pending GPU pod) is held only while planning. */
 static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
+    capacity_plan(c, now, wanted);
+    gs_snapshot_free(&c->snap);
+}
+
+static void capacity_plan(ctl *c, int64_t now, bool *wanted) {
     gs_error e;
     gs_error_clear(&e);
     int rc = build_snapshot(c, now);
@@ -839,6 +1338,27 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         return;
     }
     gs_pack_input in = {&c->snap, c->cfg.pools, c->cfg.npools, &c->cat, NULL, NULL, 0, 0};
+    if (rc == 0 && !c->tr_ok && c->cfg.nbudgets > 0) {
+        /* the budget windows could not be read from the ledger (meter_tick logged why): a hard
+         * budget must not be bypassed, so nothing is planned until they are; and since pending
+         * pods may want any pool, nothing is consolidated either */
+        for (int32_t p = 0; p < c->cfg.npools; p++) wanted[p] = true;
+        return;
+    }
+    if (rc == 0 && c->tr_ok && c->cfg.nbudgets > 0) {
+        /* the budget gate: periods rolled to now, spend and rates as of the last meter tick */
+        gs_ms wnow = wall_ms();
+        if (gs_costgov_tracker_advance(&c->tr, c->ledger, wnow, NULL, 0, &e) == 0) {
+            gs_budget_gate_init(&c->gate, wnow, c->tr.states, c->tr.n, c->approved);
+            c->gate.soft_mask = c->soft_mask;
+            in.may_add = gs_budget_gate;
+            in.gate_ctx = &c->gate;
+        } else {
+            /* hard budgets must not be bypassed: without fresh windows nothing is launched */
+            gs_log_error("budget windows unavailable: no launch this tick", "err=\"%s\"", e.msg);
+            return;
+        }
+    }
     if (rc == 0) rc = gs_pack_plan(&in, &c->plan, &e);
     if (rc) {
         gs_log_error("pack failed", "err=\"%s\"", rc == GS_ENOMEM ? "out of memory" : e.msg);
@@ -849,8 +1369,13 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         int32_t pool = place_pool(c, &pl->place[k]);
         if (pool >= 0) wanted[pool] = true;
     }
-    bool *launched = calloc((size_t)pl->nclaims + 1, sizeof *launched);
-    if (!launched) return;
+    int64_t *launched = calloc((size_t)pl->nclaims + 1, sizeof *launched); /* when requested; 0: not */
+    json_t *events = json_array();
+    if (!launched || !events) {
+        free(launched);
+        json_decref(events);
+        return;
+    }
     for (int32_t ci = 0; ci < pl->nclaims && c->ninf < MAX_INFLIGHT; ci++) {
         const gs_claim *cl = &pl->claims[ci];
         const gs_pack_cand *cd = cl->ncand > 0 ? &pl->cands[cl->cand_off] : NULL;
@@ -859,12 +1384,21 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         gs_instance ins;
         gs_error_clear(&e);
         c->decisions++;
+        if (req.mig_config[0]) { /* the config the node's label names must exist for mig-manager */
+            const gs_itype *t = &c->cat.types[cd ? cd->itype : cl->itype];
+            const gs_gpu_model *m = t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
+            json_t *entries = m ? mig_parted_entries(m, req.gpus, req.ngpus) : NULL;
+            if (entries && mig_config_put(c, req.mig_config, entries, &e))
+                gs_log_warn("mig-parted config not written", "config=%s err=\"%s\"", req.mig_config, e.msg);
+            json_decref(entries);
+            gs_error_clear(&e);
+        }
         if (c->prov.ops->launch(c->prov.self, &req, &ins, &e)) {
             c->launch_errors++;
             gs_log_error("launch failed", "pool=%s type=%s err=\"%s\"", req.pool, req.itype, e.msg);
             continue;
         }
-        launched[ci] = true;
+        launched[ci] = mono_ms();
         c->launches++;
         inflight *f = &c->inf[c->ninf++];
         snprintf(f->node, sizeof f->node, "%s", req.node_name);
@@ -873,7 +1407,7 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         f->capacity = req.capacity;
         f->ngpus = req.ngpus;
         memcpy(f->gpus, req.gpus, sizeof f->gpus);
-        f->at = now;
+        f->at = launched[ci];
         char price[32];
         gs_fmt_usd(cd ? cd->price : cl->price, price, sizeof price);
         char msg[700];
@@ -883,37 +1417,45 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
         gs_log_info("launched", "node=%s type=%s capacity=%s pool=%s pods=%d usd_per_hour=%s mig=%s", req.node_name,
                     req.itype, gs_capacity_name(req.capacity), req.pool, (int)cl->pods, price,
                     req.mig_config[0] ? req.mig_config : "-");
-        gs_kube_event(c->k, "v1", "Node", "", req.node_name, "", "Normal", "Launched", msg, &e);
+        /* the Event is posted after every launch of this plan is requested: launches first */
+        json_array_append_new(events, json_pack("{s:s,s:s}", "node", req.node_name, "msg", msg));
     }
+    size_t ei;
+    json_t *ev;
+    json_array_foreach(events, ei, ev)
+        gs_kube_event(c->k, "v1", "Node", "", json_string_value(json_object_get(ev, "node")), "", "Normal", "Launched",
+                      json_string_value(json_object_get(ev, "msg")), &e);
+    json_decref(events);
     for (int32_t k = 0; k < pl->nplace; k++) {
         const gs_placement *x = &pl->place[k];
-        if (x->kind == GS_PLACE_CLAIM && launched[x->target]) record_latency(c, c->pkey[x->pod], now);
+        if (x->kind == GS_PLACE_CLAIM && launched[x->target]) record_latency(c, c->pkey[x->pod], launched[x->target]);
         else if (x->kind == GS_PLACE_EXISTING && !c->snap.nodes[x->target].ready) /* on a launch in flight */
             record_latency(c, c->pkey[x->pod], c->snap.nodes[x->target].created_at);
     }
     free(launched);
-    /* idle GPUs the packer would repartition: `run` sets a node's MIG layout at launch only,
-     * so those pods wait (said once per node and GPU) */
-    for (int32_t r = 0; r < pl->nreparts; r++) {
-        const gs_repartition *rp = &pl->reparts[r];
-        char k[GS_OBJ_NAME + 8];
-        snprintf(k, sizeof k, "%s#%d", c->snap.nodes[rp->node].name, rp->gpu);
-        if (json_object_get(c->reparts_seen, k)) continue;
-        json_object_set_new(c->reparts_seen, k, json_true());
-        gs_log_warn("repartition not applied", "node=%s gpu=%d reason=\"gpuscale run sets MIG layouts at launch only\"",
-                    c->snap.nodes[rp->node].name, rp->gpu);
-    }
+    /* idle GPUs of registered nodes the packer repartitions: the GPU Operator way */
+    mig_plan(c, now);
     /* unschedulable pods: a log line and a Warning Event on the pod when the reason changes */
     json_t *seen = json_object();
     for (int32_t u = 0; u < pl->nunsched; u++) {
         const gs_unsched *x = &pl->unsched[u];
         const char *key = c->pkey[x->pod];
         const char *before = json_string_value(json_object_get(c->unsched, key));
-        json_object_set_new(seen, key, json_string(x->reason));
-        if (before && strcmp(before, x->reason) == 0) continue;
+        /* a budget refusal's text moves with the clock (forecast, time left): told once */
+        const char *stable = strstr(x->reason, "budget refuses") ? "(refused by budget)" : x->reason;
+        json_object_set_new(seen, key, json_string(stable));
+        if (before && strcmp(before, stable) == 0) continue;
         const gs_pod *pp = &c->snap.pods[x->pod];
+        char msg[GS_PACK_REASON + 48];
+        if (strstr(x->reason, "budget refuses")) { /* the budget gate refused its node */
+            c->budget_refused++;
+            gs_log_warn("launch refused by budget", "pod=%s/%s project=%s reason=\"%s\"", pp->ns, pp->name, pp->project,
+                        x->reason);
+            snprintf(msg, sizeof msg, "gpuscale: launch refused by budget: %s", x->reason);
+            gs_kube_event(c->k, "v1", "Pod", pp->ns, pp->name, "", "Warning", "BudgetExceeded", msg, &e);
+            continue;
+        }
         gs_log_warn("pod unschedulable", "pod=%s/%s reason=\"%s\"", pp->ns, pp->name, x->reason);
-        char msg[GS_PACK_REASON + 32];
         snprintf(msg, sizeof msg, "gpuscale: no node fits: %s", x->reason);
         gs_kube_event(c->k, "v1", "Pod", pp->ns, pp->name, "", "Warning", "NotTriggerScaleUp", msg, &e);
     }
@@ -921,34 +1463,123 @@ static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
     c->unsched = seen;
 }
 
-/* ---- consolidation: empty nodes -> cordon -> terminate ---- */
+/* ---- consolidation: GPU-idle nodes -> cordon -> drain (Eviction API) -> terminate ---- */
 
 static bool annotated(const json_t *obj, const char *k) {
     const char *v = json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"), k));
     return v && strcmp(v, "true") == 0;
 }
 
-static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
-    json_t *busy = json_object();
-    const char *key;
-    json_t *pod;
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->pods), key, pod) {
-        const char *nn = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
-        if (nn && pod_live(pod)) json_object_set_new(busy, nn, json_true());
+static int node_cordon(ctl *c, const char *node, bool on, gs_error *e) {
+    char path[400];
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", node);
+    json_t *p = json_pack("{s:{s:b}}", "spec", "unschedulable", on);
+    int rc = gs_kube_merge_patch(c->k, path, p, NULL, e);
+    json_decref(p);
+    return rc == GS_ENOENT ? 0 : rc;
+}
+
+/* What is bound to one node, for consolidation. */
+typedef struct node_use {
+    int gpu_pods;          /* live pods holding GPUs: the node is in use */
+    int others;            /* live pods without GPUs, not DaemonSet pods: evicted by the drain */
+    const char *dnd_pod;   /* a pod marked do-not-disrupt (ns/name), NULL if none */
+} node_use;
+
+static void drain_forget(ctl *c, const char *node, bool uncordon) {
+    json_t *d = json_object_get(c->draining, node);
+    if (!d) return;
+    if (uncordon && json_is_true(json_object_get(d, "cordoned"))) {
+        gs_error e;
+        if (node_cordon(c, node, false, &e) == 0) gs_log_info("drain cancelled", "node=%s reason=\"capacity wanted again\"", node);
     }
+    json_object_del(c->draining, node);
+}
+
+/* Evicts the node's evictable pods; a PodDisruptionBudget that refuses (429) is waited for,
+ * never forced: log + Warning Event on the pod once per drain, retried every 5 s. */
+static void drain_node(ctl *c, const char *node, json_t *d, int64_t now) {
+    if (now < json_integer_value(json_object_get(d, "next"))) return;
+    json_object_set_new(d, "next", json_integer(now + 5000));
+    json_t *told = json_object_get(d, "told");
+    const char *key;
+    const void *rec;
+    size_t it = 0;
+    while (gs_informer_next(c->pods, &it, &key, &rec)) {
+        const gs_kpod *pod = rec;
+        if (strcmp(pod->node, node) != 0 || !gs_kpod_live(pod) || pod->deleting) continue;
+        /* DaemonSet and static (mirror, owned by the Node) pods go with the node */
+        if (strncmp(pod->owner, "DaemonSet/", 10) == 0 || strncmp(pod->owner, "Node/", 5) == 0) continue;
+        const char *ns = pod->ns, *name = pod->name;
+        gs_error e;
+        gs_error_clear(&e);
+        int rc = gs_kube_evict(c->k, ns, name, &e);
+        if (rc == 0 || rc == GS_ENOENT) {
+            gs_log_info("evicted", "node=%s pod=%s/%s", node, ns, name);
+            continue;
+        }
+        if (rc == GS_EBUDGET) {
+            if (!json_object_get(told, key)) {
+                json_object_set_new(told, key, json_true());
+                char msg[700];
+                snprintf(msg, sizeof msg,
+                         "gpuscale: draining node %s for consolidation: eviction refused by a PodDisruptionBudget "
+                         "(%s); waiting, not forcing",
+                         node, e.msg);
+                gs_log_warn("eviction blocked", "node=%s pod=%s/%s reason=\"%s\"", node, ns, name, e.msg);
+                gs_kube_event(c->k, "v1", "Pod", ns, name, "", "Warning", "EvictionBlocked", msg, &e);
+            }
+            continue;
+        }
+        gs_log_warn("eviction failed", "node=%s pod=%s/%s err=\"%s\"", node, ns, name, e.msg);
+    }
+}
+
+static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
+    json_t *use = json_object(); /* node -> index into uses */
+    node_use *uses = NULL;
+    int nuse = 0, capuse = 0;
+    const char *key;
+    const void *rec;
+    size_t it = 0;
+    while (gs_informer_next(c->pods, &it, &key, &rec)) {
+        const gs_kpod *pod = rec;
+        const char *nn = pod->node;
+        if (!nn[0] || !gs_kpod_live(pod)) continue;
+        json_t *ix = json_object_get(use, nn);
+        if (!ix) {
+            if (nuse == capuse) {
+                int nc = capuse ? capuse * 2 : 64;
+                node_use *nu = realloc(uses, sizeof *nu * (size_t)nc);
+                if (!nu) goto done;
+                uses = nu;
+                capuse = nc;
+            }
+            memset(&uses[nuse], 0, sizeof uses[nuse]);
+            ix = json_integer(nuse++);
+            json_object_set_new(use, nn, ix);
+        }
+        node_use *u = &uses[json_integer_value(ix)];
+        if (pod->has_gpu) u->gpu_pods++;
+        /* DaemonSet and static (mirror, owned by the Node) pods go with the node; the others are
+         * evicted first, and waited for while terminating */
+        else if (strncmp(pod->owner, "DaemonSet/", 10) != 0 && strncmp(pod->owner, "Node/", 5) != 0) u->others++;
+        if (pod->do_not_disrupt) u->dnd_pod = key;
+    }
+    bool metered = false;
     json_t *node;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, node) {
         const char *pool = node_pool(node);
         if (!pool) continue;
         int pi = gs_config_find_pool(&c->cfg, pool);
         if (pi < 0) continue;
-        if (json_object_get(busy, key)) {
+        json_t *ix = json_object_get(use, key);
+        node_use u0 = {0, 0, NULL}, *u = ix ? &uses[json_integer_value(ix)] : &u0;
+        /* in use, or pending pods of this pool still want capacity (the scheduler will use it),
+         * or its GPUs are being repartitioned */
+        if (u->gpu_pods > 0 || wanted[pi] || mig_op_find(c, key) >= 0) {
             json_object_del(c->empty_since, key);
-            continue;
-        }
-        /* pending pods of this pool still want capacity: the scheduler will use this node */
-        if (wanted[pi]) {
-            json_object_del(c->empty_since, key);
+            drain_forget(c, key, true);
             continue;
         }
         json_t *since = json_object_get(c->empty_since, key);
@@ -957,24 +1588,51 @@ static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
             continue;
         }
         if (now - json_integer_value(since) < c->cfg.pools[pi].consolidate_after) continue;
-        if (annotated(node, "gpuscale.dev/do-not-disrupt") || annotated(node, "karpenter.sh/do-not-disrupt")) continue;
+        const char *why = annotated(node, "gpuscale.dev/do-not-disrupt") || annotated(node, "karpenter.sh/do-not-disrupt")
+                              ? "the node is annotated do-not-disrupt"
+                              : u->dnd_pod ? "a pod on it is annotated do-not-disrupt"
+                                           : NULL;
         gs_error e;
         gs_error_clear(&e);
-        char path[400];
-        snprintf(path, sizeof path, "/api/v1/nodes/%s", key);
-        json_t *cordon = json_pack("{s:{s:b}}", "spec", "unschedulable", 1);
-        int rc = gs_kube_merge_patch(c->k, path, cordon, NULL, &e);
-        json_decref(cordon);
-        if (rc && rc != GS_ENOENT) {
-            gs_log_warn("cordon failed", "node=%s err=\"%s\"", key, e.msg);
+        if (why) { /* never disrupted; said once until it changes */
+            drain_forget(c, key, true);
+            const char *said = json_string_value(json_object_get(c->dnd_said, key));
+            if (!said || strcmp(said, why) != 0) {
+                json_object_set_new(c->dnd_said, key, json_string(why));
+                char msg[600];
+                snprintf(msg, sizeof msg, "gpuscale: not consolidating node %s: %s%s%s", key, why, u->dnd_pod ? " (" : "",
+                         u->dnd_pod ? u->dnd_pod : "");
+                if (u->dnd_pod) snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ")");
+                gs_log_info("consolidation skipped", "node=%s reason=\"%s\" pod=%s", key, why, u->dnd_pod ? u->dnd_pod : "-");
+                gs_kube_event(c->k, "v1", "Node", "", key, "", "Normal", "DisruptionBlocked", msg, &e);
+            }
+            continue;
+        }
+        json_object_del(c->dnd_said, key);
+        json_t *d = json_object_get(c->draining, key);
+        if (!d) {
+            if (node_cordon(c, key, true, &e)) {
+                gs_log_warn("cordon failed", "node=%s err=\"%s\"", key, e.msg);
+                continue;
+            }
+            d = json_pack("{s:b,s:I,s:o}", "cordoned", 1, "next", (json_int_t)0, "told", json_object());
+            json_object_set_new(c->draining, key, d);
+            if (u->others > 0) gs_log_info("draining", "node=%s pods=%d", key, u->others);
+        }
+        if (u->others > 0) { /* drain first: terminate once its pods are gone */
+            drain_node(c, key, d, now);
             continue;
         }
         const char *pid = json_string_value(json_object_get(json_object_get(node, "spec"), "providerID"));
         char id[GS_INSTANCE_ID];
         snprintf(id, sizeof id, "%s", pid ? pid : key);
         c->decisions++;
+        if (!metered) { /* bill the nodes up to now before one goes */
+            meter_tick(c, now, true);
+            metered = true;
+        }
         gs_kube_event(c->k, "v1", "Node", "", key, "", "Normal", "Consolidated",
-                      "gpuscale: node empty past consolidateAfter: cordoned and terminated", &e);
+                      "gpuscale: node's GPUs unused past consolidateAfter: cordoned, drained and terminated", &e);
         if (c->prov.ops->terminate(c->prov.self, id, &e)) {
             gs_log_error("terminate failed", "node=%s id=%s err=\"%s\"", key, id, e.msg);
             continue;
@@ -982,8 +1640,17 @@ static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
         c->terminations++;
         gs_log_info("terminated", "node=%s id=%s pool=%s", key, id, pool);
         json_object_del(c->empty_since, key);
+        json_object_del(c->draining, key);
     }
-    json_decref(busy);
+    /* forget nodes that are gone */
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(c->draining, tmp, k, v) if (!gs_informer_get(c->nodes, NULL, k)) json_object_del(c->draining, k);
+    json_object_foreach_safe(c->dnd_said, tmp, k, v) if (!gs_informer_get(c->nodes, NULL, k)) json_object_del(c->dnd_said, k);
+done:
+    free(uses);
+    json_decref(use);
 }
 
 /* ---- orphans: instances the provider has that no Node names ---- */
@@ -1089,6 +1756,36 @@ static void publish_metrics(ctl *c, int64_t now) {
     if (c->last_spend) c->spend_usd += total_rate * (double)(now - c->last_spend) / 3600000.0;
     c->last_spend = now;
     P("# TYPE gpuscale_spend_usd_total counter\ngpuscale_spend_usd_total %.6f\n", c->spend_usd);
+    if (c->ledger) {
+        /* the meter's view: $/hour each project holds now (its pods' shares; "_idle" = unused) */
+        P("# HELP gpuscale_project_cost_usd_per_hour What each project's pods hold, by the meter.\n"
+          "# TYPE gpuscale_project_cost_usd_per_hour gauge\n");
+        for (int32_t r = 0; r < c->nrates; r++)
+            P("gpuscale_project_cost_usd_per_hour{project=\"%s\"} %.6f\n", c->rates[r].project,
+              (double)c->rates[r].per_hour / 1e6);
+        P("# TYPE gpuscale_budget_spent_usd gauge\n# TYPE gpuscale_budget_limit_usd gauge\n"
+          "# TYPE gpuscale_budget_used_ratio gauge\n");
+        for (int32_t bi = 0; c->tr_ok && bi < c->tr.n; bi++) {
+            const gs_budget *bd = c->tr.states[bi].budget;
+            for (int w = 0; w < GS_WIN__N; w++) {
+                int64_t lim = budget_limit(bd, w);
+                if (lim <= 0) continue;
+                const char *wn = gs_window_name((gs_window)w);
+                P("gpuscale_budget_spent_usd{budget=\"%s\",project=\"%s\",window=\"%s\"} %.6f\n", bd->name, bd->project, wn,
+                  (double)c->tr.states[bi].spent[w] / 1e6);
+                P("gpuscale_budget_limit_usd{budget=\"%s\",project=\"%s\",window=\"%s\"} %.6f\n", bd->name, bd->project, wn,
+                  (double)lim / 1e6);
+                P("gpuscale_budget_used_ratio{budget=\"%s\",project=\"%s\",window=\"%s\"} %.6f\n", bd->name, bd->project, wn,
+                  (double)c->tr.states[bi].spent[w] / (double)lim);
+            }
+        }
+        P("# TYPE gpuscale_budget_refused_launches_total counter\ngpuscale_budget_refused_launches_total %lld\n",
+          (long long)c->budget_refused);
+        P("# TYPE gpuscale_budget_alerts_total counter\ngpuscale_budget_alerts_total %lld\n", (long long)c->alerts_sent);
+        P("# TYPE gpuscale_meter_errors_total counter\ngpuscale_meter_errors_total %lld\n", (long long)c->meter_errors);
+        P("# TYPE gpuscale_metered_until_seconds gauge\ngpuscale_metered_until_seconds %.3f\n",
+          c->metered_until > 0 ? (double)c->metered_until / 1000.0 : 0.0);
+    }
     P("# TYPE gpuscale_reconcile_seconds histogram\n");
     int64_t cum = 0;
     for (int i = 0; i < 12; i++) {
@@ -1105,7 +1802,7 @@ static void publish_metrics(ctl *c, int64_t now) {
       "gpuscale_reconcile_quantile_seconds{quantile=\"0.99\"} %.6f\n",
       quantile_of(c->rec, nr, 0.5), quantile_of(c->rec, nr, 0.99));
     P("# TYPE gpuscale_cached_objects gauge\ngpuscale_cached_objects{kind=\"pods\"} %zu\n"
-      "gpuscale_cached_objects{kind=\"nodes\"} %zu\n", json_object_size(gs_informer_store(c->pods)),
+      "gpuscale_cached_objects{kind=\"nodes\"} %zu\n", gs_informer_count(c->pods),
       json_object_size(gs_informer_store(c->nodes)));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -1123,12 +1820,18 @@ static void usage(FILE *f) {
             "                    [--provider kube-fake|exec] [--exec-launch CMD --exec-terminate CMD --exec-list CMD]\n"
             "                    [--id NAME] [--lease-namespace NS] [--lease-name NAME] [--lease-duration SECONDS]\n"
             "                    [--metrics-addr ADDR] [--metrics-port PORT] [--interval MS] [--orphan-grace DURATION]\n"
+            "                    [--ledger FILE] [--meter-interval DURATION] [--mig-configmap NS/NAME]\n"
+            "                    [--mig-retry-after DURATION]\n"
             "\n"
-            "Runs the controller: reads each QueueScaler's queue and scales its workload; plans Pending\n"
-            "GPU pods with the simulator's packer (docs/packing.md) and launches the new nodes it asks\n"
-            "for (MIG layouts via nvidia.com/mig.config; unplaceable pods get a NotTriggerScaleUp Event);\n"
-            "terminates gpuscale's nodes once empty for the pool's consolidateAfter. Only the holder of\n"
-            "the coordination.k8s.io/v1 Lease acts. Without --kubeconfig, the in-cluster service account\n"
+            "Runs the controller: reads each QueueScaler's queue (every 100 ms while its workload is at\n"
+            "zero) and scales its workload; plans Pending GPU pods with the simulator's packer\n"
+            "(docs/packing.md) and launches the new nodes it asks for, or repartitions idle MIG GPUs of\n"
+            "running nodes (the GPU Operator way: mig-parted ConfigMap + nvidia.com/mig.config);\n"
+            "unplaceable pods get a NotTriggerScaleUp Event; drains (Eviction API, PodDisruptionBudgets\n"
+            "honoured) and terminates gpuscale's nodes whose GPUs stay unused for the pool's\n"
+            "consolidateAfter. With --ledger, meters spend into the SQLite ledger and enforces Budget\n"
+            "objects (docs/cost.md). Only the holder of the coordination.k8s.io/v1 Lease acts.\n"
+            "Without --kubeconfig, the in-cluster service account\n"
             "is used. /healthz, /readyz and /metrics are served on ADDR:PORT (default 127.0.0.1:8080;\n"
             "port 0 picks one and logs it). SIGTERM releases the lease and exits 0.\n"
             "\n"
@@ -1138,7 +1841,12 @@ static void usage(FILE *f) {
             "  --lease-namespace NS   default: the kubeconfig's namespace\n"
             "  --lease-duration S     default 15\n"
             "  --interval MS          tick period, default 500\n"
-            "  --orphan-grace D       provider instances without a Node are terminated after D (default 10m)\n");
+            "  --orphan-grace D       provider instances without a Node are terminated after D (default 10m)\n"
+            "  --ledger FILE          SQLite spend ledger (created if missing); required with Budget objects\n"
+            "  --meter-interval D     how often spend is metered into the ledger (default 60s; 100ms..1h)\n"
+            "  --mig-configmap NS/N   mig-parted ConfigMap gpuscale writes its layouts to\n"
+            "                         (default gpu-operator/gpuscale-mig-parted-config)\n"
+            "  --mig-retry-after D    no new MIG reconfiguration of a node for D after one failed (default 5m)\n");
 }
 
 int gs_cmd_run(int argc, char **argv) {
@@ -1152,7 +1860,8 @@ int gs_cmd_run(int argc, char **argv) {
     const char *configs[64];
     int nconfigs = 0;
     long lease_s = 15, mport = 8080, interval = 500;
-    gs_ms orphan_grace = 600000;
+    gs_ms orphan_grace = 600000, meter_every = 60000, mig_retry = 300000;
+    const char *ledger_path = NULL, *mig_cm = GS_MIG_CONFIGMAP_NS "/" GS_MIG_CONFIGMAP_NAME;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1161,7 +1870,9 @@ int gs_cmd_run(int argc, char **argv) {
             strcmp(a, "--id") == 0 || strcmp(a, "--lease-namespace") == 0 || strcmp(a, "--lease-name") == 0 ||
             strcmp(a, "--lease-duration") == 0 || strcmp(a, "--metrics-addr") == 0 || strcmp(a, "--metrics-port") == 0 ||
             strcmp(a, "--interval") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--exec-launch") == 0 ||
-            strcmp(a, "--exec-terminate") == 0 || strcmp(a, "--exec-list") == 0 || strcmp(a, "--orphan-grace") == 0) {
+            strcmp(a, "--exec-terminate") == 0 || strcmp(a, "--exec-list") == 0 || strcmp(a, "--orphan-grace") == 0 ||
+            strcmp(a, "--ledger") == 0 || strcmp(a, "--meter-interval") == 0 || strcmp(a, "--mig-configmap") == 0 ||
+            strcmp(a, "--mig-retry-after") == 0) {
             if (!v) return gs_cli_usage_error("run", "%s needs a value", a);
             i++;
             char *end = NULL;
@@ -1175,6 +1886,22 @@ int gs_cmd_run(int argc, char **argv) {
             else if (strcmp(a, "--exec-launch") == 0) ex_launch = v;
             else if (strcmp(a, "--exec-terminate") == 0) ex_term = v;
             else if (strcmp(a, "--exec-list") == 0) ex_list = v;
+            else if (strcmp(a, "--ledger") == 0) ledger_path = v;
+            else if (strcmp(a, "--mig-retry-after") == 0) {
+                const char *why = NULL;
+                if (gs_parse_duration(v, &mig_retry, &why) || mig_retry < 1000)
+                    return gs_cli_usage_error("run", "--mig-retry-after: %s", why ? why : "must be at least 1s");
+            } else if (strcmp(a, "--mig-configmap") == 0) {
+                const char *sl = strchr(v, '/');
+                if (!sl || sl == v || !sl[1] || (size_t)(sl - v) >= 64 || strlen(sl + 1) >= 254)
+                    return gs_cli_usage_error("run", "--mig-configmap must be NAMESPACE/NAME (got '%s')", v);
+                mig_cm = v;
+            }
+            else if (strcmp(a, "--meter-interval") == 0) {
+                const char *why = NULL;
+                if (gs_parse_duration(v, &meter_every, &why) || meter_every < 100 || meter_every > 3600000)
+                    return gs_cli_usage_error("run", "--meter-interval: %s", why ? why : "must be 100ms..1h");
+            }
             else if (strcmp(a, "--orphan-grace") == 0) {
                 const char *why = NULL;
                 if (gs_parse_duration(v, &orphan_grace, &why)) return gs_cli_usage_error("run", "--orphan-grace: %s", why ? why : "bad duration");
@@ -1218,6 +1945,21 @@ int gs_cmd_run(int argc, char **argv) {
         gs_catalog_free(&c->cat);
         return GS_EXIT_FAIL;
     }
+    /* budgets are enforced only with a ledger (their spend lives there): refuse rather than
+     * run without the limits the configuration asks for */
+    if (!ledger_path && c->cfg.nbudgets > 0) {
+        fprintf(stderr, "gpuscale run: the configuration has %d Budget object(s): --ledger FILE is needed to enforce them\n",
+                (int)c->cfg.nbudgets);
+        gs_config_free(&c->cfg);
+        gs_catalog_free(&c->cat);
+        return GS_EXIT_FAIL;
+    }
+    if (ledger_path && gs_ledger_open(ledger_path, true, &c->ledger, &e)) {
+        fprintf(stderr, "gpuscale run: %s\n", gs_error_format(&e, ebuf, sizeof ebuf));
+        gs_config_free(&c->cfg);
+        gs_catalog_free(&c->cat);
+        return GS_EXIT_FAIL;
+    }
     int rc = kubeconfig ? gs_kubeconfig_load(kubeconfig, context, &kc, &e)
                         : gs_kube_incluster(getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT"),
                                             GS_KUBE_SA_DIR, &kc, &e);
@@ -1242,25 +1984,42 @@ int gs_cmd_run(int argc, char **argv) {
     c->pending_seen = json_object();
     c->orphans = json_object();
     c->unsched = json_object();
-    c->reparts_seen = json_object();
+    c->draining = json_object();
+    c->dnd_said = json_object();
+    c->mig_backoff = json_object();
+    c->mig_written = json_object();
     gs_snapshot_init(&c->snap);
     gs_plan_init(&c->plan);
     c->ss = calloc((size_t)(c->cfg.nscalers ? c->cfg.nscalers : 1), sizeof *c->ss);
+    gs_snapshot_init(&c->msnap);
+    c->metered_until = -1;
+    c->meter_every_ms = meter_every;
+    c->mig_retry_ms = mig_retry;
+    snprintf(c->mig_cm_ns, sizeof c->mig_cm_ns, "%.*s", (int)(strchr(mig_cm, '/') - mig_cm), mig_cm);
+    snprintf(c->mig_cm_name, sizeof c->mig_cm_name, "%s", strchr(mig_cm, '/') + 1);
+    c->to_min = calloc((size_t)c->cfg.nscalers + 1, sizeof *c->to_min);
+    c->to_min_said = json_object();
+    c->approved = calloc((size_t)c->cfg.nbudgets + 1, sizeof *c->approved);
+    c->soft_mask = calloc((size_t)c->cfg.nbudgets + 1, 1);
+    if (!c->to_min || !c->to_min_said || !c->approved || !c->soft_mask) {
+        fprintf(stderr, "gpuscale run: out of memory\n");
+        goto out;
+    }
+
     if (c->cfg.npools == 0) {
         fprintf(stderr, "gpuscale run: the configuration has no GPUPool\n");
         goto out;
     }
     for (int i = 0; c->ss && i < c->cfg.nscalers; i++) {
-        gs_scale_init(&c->ss[i].st);
-        for (int t = 0; t < c->cfg.scalers[i].ntriggers; t++) {
-            if (gs_queue_open(&c->ss[i].q[t], &c->cfg.scalers[i].triggers[t], NULL, &e)) {
-                fprintf(stderr, "gpuscale run: QueueScaler %s/%s: %s\n", c->cfg.scalers[i].ns, c->cfg.scalers[i].name, e.msg);
-                goto out;
-            }
-            c->ss[i].open[t] = true;
+        if (gs_watch_open(&c->ss[i].w, &c->cfg.scalers[i], NULL, 0, &e)) {
+            fprintf(stderr, "gpuscale run: QueueScaler %s/%s: %s\n", c->cfg.scalers[i].ns, c->cfg.scalers[i].name, e.msg);
+            goto out;
         }
+        c->ss[i].open = true;
     }
-    c->pods = gs_informer_new(c->k, "/api/v1/pods", NULL, trim_pod, pod_event, c);
+    gs_informer_codec pod_codec;
+    gs_kpod_codec(&pod_codec, &c->pod_rules);
+    c->pods = gs_informer_new_typed(c->k, "/api/v1/pods", NULL, &pod_codec, pod_event, c);
     c->nodes = gs_informer_new(c->k, "/api/v1/nodes", NULL, trim_node, NULL, NULL);
     c->deps = gs_informer_new(c->k, "/apis/apps/v1/deployments", NULL, trim_workload, NULL, NULL);
     c->stss = gs_informer_new(c->k, "/apis/apps/v1/statefulsets", NULL, trim_workload, NULL, NULL);
@@ -1268,7 +2027,8 @@ int gs_cmd_run(int argc, char **argv) {
         fprintf(stderr, "gpuscale run: out of memory\n");
         goto out;
     }
-    if (strcmp(provider, "kube-fake") == 0) rc = gs_kubefake_new(c->k, &c->cat, c->pods, NULL, &c->prov, &e);
+    gs_kubefake_opts kfo = {NULL, 0, c->mig_cm_ns, c->mig_cm_name};
+    if (strcmp(provider, "kube-fake") == 0) rc = gs_kubefake_new(c->k, &c->cat, c->pods, &kfo, &c->prov, &e);
     else rc = gs_execprov_new(ex_launch, ex_term, ex_list, 60000, &c->prov, &e);
     if (rc) {
         fprintf(stderr, "gpuscale run: %s\n", gs_error_format(&e, ebuf, sizeof ebuf));
@@ -1288,9 +2048,8 @@ int gs_cmd_run(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     gs_informer *infs[4] = {c->pods, c->nodes, c->deps, c->stss};
-    int64_t last_pub = 0;
+    int64_t last_pub = 0, last_plan = 0;
     while (!g_stop) {
-        int64_t t0 = mono_ms();
         if (gs_informers_poll(infs, 4, 0, &e)) {
             fprintf(stderr, "gpuscale run: %s\n", e.msg);
             goto out;
@@ -1299,34 +2058,45 @@ int gs_cmd_run(int argc, char **argv) {
                       gs_informer_synced(c->stss);
         gs_http_set_ready(c->http, synced);
         lease_tick(c);
+        int64_t now = mono_ms();
+        if (!c->leader) meter_tick(c, now, false); /* forget where metering stood */
         if (synced && c->leader) {
-            int64_t now = mono_ms();
-            bool *wanted = calloc((size_t)c->cfg.npools + 1, sizeof *wanted);
+            /* queues at the fast cadence (a scaler at zero is read every 100 ms) ... */
             scale_tick(c, now);
-            if (wanted) {
-                capacity_tick(c, now, wanted);
-                consolidate_tick(c, now, wanted);
+            /* ... the plan, the meter and consolidation every tick period */
+            /* ... and sooner when a GPU pod went Pending (at most every PLAN_MIN_GAP_MS, so a
+             * burst of pods is planned in batches) */
+            if (now - last_plan >= c->tick_ms || (c->wake && now - last_plan >= PLAN_MIN_GAP_MS)) {
+                last_plan = now;
+                c->wake = false;
+                meter_tick(c, now, false);
+                mig_tick(c, now);
+                bool *wanted = calloc((size_t)c->cfg.npools + 1, sizeof *wanted);
+                if (wanted) {
+                    capacity_tick(c, now, wanted);
+                    consolidate_tick(c, now, wanted);
+                }
+                free(wanted);
+                orphan_tick(c, now);
+                double secs = (double)(mono_ms() - now) / 1000.0;
+                int b = 0;
+                while (b < 12 && secs > HIST_LE[b]) b++;
+                if (b < 12) c->hist[b]++;
+                c->rec_sum += secs;
+                c->rec_count++;
+                c->rec[c->nrec++ % LAT_SAMPLES] = secs;
+                /* the provider's own periodic work (kube-fake: the fake kubelets) is not part of
+                 * the decision's latency */
+                if (c->prov.ops->tick && c->prov.ops->tick(c->prov.self, &e))
+                    gs_log_warn("provider tick failed", "err=\"%s\"", e.msg);
             }
-            free(wanted);
-            orphan_tick(c, now);
-            double secs = (double)(mono_ms() - now) / 1000.0;
-            int b = 0;
-            while (b < 12 && secs > HIST_LE[b]) b++;
-            if (b < 12) c->hist[b]++;
-            c->rec_sum += secs;
-            c->rec_count++;
-            c->rec[c->nrec++ % LAT_SAMPLES] = secs;
-            /* the provider's own periodic work (kube-fake: the fake kubelets) is not part of
-             * the decision's latency */
-            if (c->prov.ops->tick && c->prov.ops->tick(c->prov.self, &e))
-                gs_log_warn("provider tick failed", "err=\"%s\"", e.msg);
         }
         if (mono_ms() - last_pub >= 1000 || g_stop) {
             publish_metrics(c, mono_ms());
             last_pub = mono_ms();
         }
-        int64_t spent = mono_ms() - t0;
-        int64_t wait = c->tick_ms - spent;
+        int64_t wait = (c->wake ? PLAN_MIN_GAP_MS : c->tick_ms) - (mono_ms() - last_plan);
+        if (c->cfg.nscalers > 0 && wait > GS_WATCH_IDLE_POLL_DEFAULT) wait = GS_WATCH_IDLE_POLL_DEFAULT;
         if (wait > 0 && !g_stop) gs_informers_poll(infs, 4, (int)wait, &e);
     }
     gs_log_info("shutting down", "id=%s signal=TERM", c->id);
@@ -1336,22 +2106,32 @@ out:
     gs_provider_destroy(&c->prov);
     gs_http_stop(c->http);
     gs_informer_free(c->pods);
+    gs_rules_store_free(c->pod_rules);
     gs_informer_free(c->nodes);
     gs_informer_free(c->deps);
     gs_informer_free(c->stss);
     gs_informers_shutdown();
     if (c->ss)
         for (int i = 0; i < c->cfg.nscalers; i++)
-            for (int t = 0; t < c->cfg.scalers[i].ntriggers; t++)
-                if (c->ss[i].open[t]) gs_queue_close(&c->ss[i].q[t]);
+            if (c->ss[i].open) gs_watch_close(&c->ss[i].w);
     free(c->ss);
     json_decref(c->empty_since);
     json_decref(c->pending_seen);
     json_decref(c->orphans);
     json_decref(c->unsched);
-    json_decref(c->reparts_seen);
+    json_decref(c->draining);
+    json_decref(c->dnd_said);
+    json_decref(c->mig_backoff);
+    json_decref(c->mig_written);
     gs_snapshot_free(&c->snap);
+    gs_snapshot_free(&c->msnap);
     gs_plan_free(&c->plan);
+    if (c->tr_ok) gs_costgov_tracker_free(&c->tr);
+    gs_ledger_close(c->ledger);
+    free(c->to_min);
+    json_decref(c->to_min_said);
+    free(c->approved);
+    free(c->soft_mask);
     free(c->pkey);
     gs_kube_free(c->k);
     gs_config_free(&c->cfg);

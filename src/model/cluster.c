@@ -40,6 +40,22 @@ int32_t gs_snapshot_add_pod(gs_snapshot *s, const gs_pod *p) {
     return s->npods++;
 }
 
+int gs_snapshot_reserve(gs_snapshot *s, int32_t nnodes, int32_t npods) {
+    if (nnodes > s->cap_nodes) {
+        gs_node *n = realloc(s->nodes, sizeof *n * (size_t)nnodes);
+        if (!n) return GS_ENOMEM;
+        s->nodes = n;
+        s->cap_nodes = nnodes;
+    }
+    if (npods > s->cap_pods) {
+        gs_pod *p = realloc(s->pods, sizeof *p * (size_t)npods);
+        if (!p) return GS_ENOMEM;
+        s->pods = p;
+        s->cap_pods = npods;
+    }
+    return 0;
+}
+
 int gs_snapshot_find_node(const gs_snapshot *s, const char *name) {
     for (int32_t i = 0; i < s->nnodes; i++)
         if (strcmp(s->nodes[i].name, name) == 0) return i;

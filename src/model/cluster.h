@@ -97,6 +97,9 @@ void gs_snapshot_free(gs_snapshot *s);
 int32_t gs_snapshot_add_node(gs_snapshot *s, const gs_node *n);
 int32_t gs_snapshot_add_pod(gs_snapshot *s, const gs_pod *p);
 int gs_snapshot_find_node(const gs_snapshot *s, const char *name);
+/* Makes room for at least nnodes nodes and npods pods in total (exactly, where the arrays
+ * must grow), so a caller that knows the sizes does not pay doubling's slack. 0 or GS_ENOMEM. */
+int gs_snapshot_reserve(gs_snapshot *s, int32_t nnodes, int32_t npods);
 
 /* Initialises a node of instance type t: allocatable from the catalog, GPUs WHOLE and free. */
 void gs_node_init(gs_node *n, const char *name, const gs_catalog *c, int32_t itype,

@@ -6,23 +6,32 @@
 #include <time.h>
 
 #include "io/log.h"
+#include "io/kube/kpod.h"
+#include "io/kube/yamljson.h"
 #include "model/gpu.h"
+#include "policy/mig.h"
 
 typedef struct kubefake {
     gs_kube *k;
     const gs_catalog *cat;
     gs_informer *pods;       /* borrowed or owned */
     gs_informer *own_pods;
+    gs_rules_store *pod_rules; /* own_pods' interned selectors and tolerations */
     gs_informer *nodes;      /* our nodes (label selector) */
     char zone[GS_NAME_LEN];
     int heartbeat_ms;
     json_t *beats;           /* node -> mono ms of its last heartbeat */
+    char mig_cm_ns[64];      /* the mig-parted ConfigMap the "operator" reads */
+    char mig_cm_name[254];
 } kubefake;
 
 /* Work per tick is capped so a burst (thousands of pods bound at once) never stalls the
  * controller loop that drives the tick; the rest is done on the next ticks. */
 #define KF_MAX_POD_PATCHES 30
 #define KF_MAX_HEARTBEATS 20
+/* The fake kubelets' work per tick stops after this long, so the controller's loop (which
+ * runs the provider's tick between plans) is never held up by the emulation for long. */
+#define KF_TICK_BUDGET_MS 40
 
 static int64_t mono_ms(void) {
     struct timespec ts;
@@ -132,6 +141,10 @@ json_t *gs_kubefake_node_json(const gs_catalog *cat, const gs_launch_req *req, c
                              "True", "reason", "KubeFakeReady", "message", "kube-fake node is ready",
                              "lastHeartbeatTime", now, "lastTransitionTime", now);
     json_decref(cap);
+    if (m && gs_gpu_has_mig(m)) /* born with the requested layout: nothing left for mig-manager */
+        json_object_set_new(json_object_get(json_object_get(node, "metadata"), "annotations"),
+                            "gpuscale.dev/kube-fake-mig-applied",
+                            json_string(req->mig_config[0] ? req->mig_config : "all-disabled"));
     return node;
 }
 
@@ -213,15 +226,11 @@ static int kf_terminate(void *self, const char *id, gs_error *err) {
         return gs_error_set(err, GS_EINVAL, "kube-fake: \"%s\" is not a kube-fake instance id", id);
     const char *node = id + strlen(GS_KUBEFAKE_PREFIX);
     /* The machine is gone: its pods go with it (the pod GC would do it later). */
-    const json_t *store = gs_informer_store(f->pods);
-    const char *key;
-    json_t *pod;
-    json_object_foreach((json_t *)(uintptr_t)store, key, pod) {
-        const char *nn = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
-        if (!nn || strcmp(nn, node) != 0) continue;
-        const json_t *md = json_object_get(pod, "metadata");
-        delete_pod_now(f, json_string_value(json_object_get(md, "namespace")),
-                       json_string_value(json_object_get(md, "name")), NULL);
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(f->pods, &it, NULL, &rec)) {
+        const gs_kpod *pod = rec;
+        if (strcmp(pod->node, node) == 0) delete_pod_now(f, pod->ns, pod->name, NULL);
     }
     char p[512];
     snprintf(p, sizeof p, "/api/v1/nodes/%s", node);
@@ -235,6 +244,18 @@ static int kf_list(void *self, gs_instance **out, int32_t *n, gs_error *err) {
     kubefake *f = self;
     *out = NULL;
     *n = 0;
+    if (gs_informer_synced(f->nodes)) { /* the watch cache: no list of every node's JSON */
+        const json_t *store = gs_informer_store(f->nodes);
+        size_t cnt = json_object_size(store), i = 0;
+        gs_instance *arr = calloc(cnt ? cnt : 1, sizeof *arr);
+        if (!arr) return GS_ENOMEM;
+        const char *key;
+        json_t *node;
+        json_object_foreach((json_t *)(uintptr_t)store, key, node) instance_from_node(node, &arr[i++]);
+        *out = arr;
+        *n = (int32_t)cnt;
+        return 0;
+    }
     json_t *list = NULL;
     int rc = gs_kube_get(f->k, "/api/v1/nodes?labelSelector=" GS_KUBEFAKE_LABEL "%3Dkube-fake", &list, err);
     if (rc) return rc;
@@ -256,51 +277,164 @@ static bool our_node(kubefake *f, const char *name) {
     return name && gs_informer_get(f->nodes, NULL, name) != NULL;
 }
 
-/* The label the GPU Operator's mig-manager watches; we apply it at once and report success. */
+int gs_kubefake_mig_resources(const char *config_yaml, const char *want, const gs_gpu_model *m, int ngpus,
+                              json_t **out, char *why, size_t whylen) {
+    *out = NULL;
+    if (!m || !gs_gpu_has_mig(m) || ngpus <= 0 || ngpus > 64) {
+        snprintf(why, whylen, "node has no MIG-capable GPU labels");
+        return GS_EINVAL;
+    }
+    json_t *docs = NULL;
+    gs_error e;
+    gs_error_clear(&e);
+    int rc = GS_EINVAL;
+    if (!config_yaml || gs_yaml_to_json(config_yaml, strlen(config_yaml), "config.yaml", &docs, &e)) {
+        snprintf(why, whylen, "config.yaml: %.300s", config_yaml ? e.msg : "missing");
+        goto out;
+    }
+    const json_t *entries = json_object_get(json_object_get(json_array_get(docs, 0), "mig-configs"), want);
+    if (!json_is_array(entries)) {
+        snprintf(why, whylen, "mig-parted config \"%.100s\" not found", want);
+        goto out;
+    }
+    int counts[GS_MIG_MAX_PROFILES] = {0}, whole = 0;
+    bool seen[64] = {false};
+    size_t i;
+    json_t *ent;
+    json_array_foreach(entries, i, ent) {
+        const json_t *dev = json_object_get(ent, "devices");
+        bool on = json_is_true(json_object_get(ent, "mig-enabled"));
+        gs_mig_counts mc;
+        memset(&mc, 0, sizeof mc);
+        const char *pk;
+        json_t *pv;
+        json_object_foreach((json_t *)(uintptr_t)json_object_get(ent, "mig-devices"), pk, pv) {
+            int pi = gs_mig_profile_find(m, pk);
+            json_int_t n = json_is_integer(pv) ? json_integer_value(pv) : -1;
+            if (pi < 0 || pi >= GS_MIG_MAX_PROFILES || n < 0 || n > 7) {
+                snprintf(why, whylen, "config \"%.100s\": bad MIG device \"%.64s\" for %s", want, pk, m->name);
+                goto out;
+            }
+            mc.c[pi] = (uint8_t)n;
+        }
+        if (on && !gs_mig_fit(m, NULL, 0, &mc, NULL)) {
+            snprintf(why, whylen, "config \"%.100s\": entry %zu does not fit a %s", want, i, m->name);
+            goto out;
+        }
+        bool all = json_is_string(dev) && strcmp(json_string_value(dev), "all") == 0;
+        if (!all && !json_is_array(dev)) {
+            snprintf(why, whylen, "config \"%.100s\": entry %zu: devices must be \"all\" or a list of indices", want, i);
+            goto out;
+        }
+        for (int g = 0; g < ngpus; g++) {
+            bool mine = all;
+            size_t j;
+            json_t *d;
+            json_array_foreach(dev, j, d) mine |= json_is_integer(d) && json_integer_value(d) == g;
+            if (!mine || seen[g]) continue;
+            seen[g] = true;
+            if (!on) {
+                whole++;
+                continue;
+            }
+            for (int pi = 0; pi < m->nprofiles && pi < GS_MIG_MAX_PROFILES; pi++) counts[pi] += mc.c[pi];
+        }
+    }
+    for (int g = 0; g < ngpus; g++) whole += !seen[g]; /* not named: MIG off */
+    json_t *res = json_object();
+    char v[32];
+    snprintf(v, sizeof v, "%d", whole);
+    json_object_set_new(res, "nvidia.com/gpu", json_string(v));
+    for (int pi = 0; pi < m->nprofiles && pi < GS_MIG_MAX_PROFILES; pi++) {
+        if (!counts[pi]) continue;
+        char name[64];
+        gs_mig_resource_name(&m->profiles[pi], name, sizeof name);
+        snprintf(v, sizeof v, "%d", counts[pi]);
+        json_object_set_new(res, name, json_string(v));
+    }
+    *out = res;
+    rc = 0;
+out:
+    json_decref(docs);
+    return rc;
+}
+
+/* Reads mig-parted config `want` from the ConfigMap mig-manager reads (key config.yaml) and
+ * turns it into the node's extended resources (gs_kubefake_mig_resources). NULL + why when
+ * the config is missing or does not fit the node's GPUs (mig-manager then reports "failed"). */
+static json_t *mig_resources(kubefake *f, const json_t *node, const char *want, char *why, size_t whylen) {
+    const char *model_name = lbl(node, "gpuscale.dev/gpu-model");
+    const char *count = lbl(node, "nvidia.com/gpu.count");
+    int mi = model_name ? gs_gpu_find(model_name) : -1;
+    char path[600];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/%s", f->mig_cm_ns, f->mig_cm_name);
+    json_t *cm = NULL, *res = NULL;
+    gs_error e;
+    gs_error_clear(&e);
+    if (gs_kube_get(f->k, path, &cm, &e)) {
+        snprintf(why, whylen, "configmap %s/%s: %.300s", f->mig_cm_ns, f->mig_cm_name, e.msg);
+        return NULL;
+    }
+    const char *text = json_string_value(json_object_get(json_object_get(cm, "data"), "config.yaml"));
+    (void)gs_kubefake_mig_resources(text, want, mi >= 0 ? gs_gpu_get(mi) : NULL, count ? atoi(count) : 0, &res, why,
+                                    whylen);
+    json_decref(cm);
+    return res;
+}
+
+/* Plays the GPU Operator's mig-manager: a node whose label nvidia.com/mig.config names a
+ * config it has not applied goes to nvidia.com/mig.config.state=pending, then (next tick) the
+ * config is read from the mig-parted ConfigMap and the node's MIG resources are replaced
+ * (state=success), or state=failed when the config is missing or does not fit. The annotation
+ * gpuscale.dev/kube-fake-mig-fail=true makes it fail (tests of the failure path). */
 static void mig_manager(kubefake *f, const json_t *node) {
     const char *want = lbl(node, "nvidia.com/mig.config");
     const char *state = lbl(node, "nvidia.com/mig.config.state");
-    const char *done = json_string_value(json_object_get(
-        json_object_get(json_object_get(node, "metadata"), "annotations"), "gpuscale.dev/kube-fake-mig-applied"));
-    if (!want || (state && strcmp(state, "success") == 0 && done && strcmp(done, want) == 0)) return;
-    if (state && strcmp(state, "failed") == 0 && done && strcmp(done, want) == 0) return;
+    const json_t *ann = json_object_get(json_object_get(node, "metadata"), "annotations");
+    const char *done = json_string_value(json_object_get(ann, "gpuscale.dev/kube-fake-mig-applied"));
+    if (!want || (done && strcmp(done, want) == 0)) return;
     const char *name = json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
-    /* The wanted layout is in the annotation gpuscale.dev/mig-layout: "profile=count,..." per
-     * node (the controller writes it with the label). */
-    const char *layout = json_string_value(json_object_get(
-        json_object_get(json_object_get(node, "metadata"), "annotations"), "gpuscale.dev/mig-layout"));
-    json_t *cap = json_deep_copy(json_object_get(json_object_get(node, "status"), "capacity"));
-    const char *ok = "success";
-    if (cap && layout) {
-        const char *k;
-        json_t *v;
-        void *tmp;
-        json_object_foreach_safe(cap, tmp, k, v) if (strncmp(k, "nvidia.com/mig-", 15) == 0) json_object_set_new(cap, k, json_null());
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", layout);
-        char *save = NULL;
-        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *eq = strchr(tok, '=');
-            if (!eq) { ok = "failed"; break; }
-            *eq = '\0';
-            json_object_set_new(cap, tok, json_string(eq + 1));
-        }
-    }
     char p[512];
     gs_error e;
     gs_error_clear(&e);
-    if (cap && layout && strcmp(ok, "success") == 0) {
-        snprintf(p, sizeof p, "/api/v1/nodes/%s/status", name);
-        json_t *st = json_pack("{s:{s:O,s:O}}", "status", "capacity", cap, "allocatable", cap);
-        if (gs_kube_merge_patch(f->k, p, st, NULL, &e)) ok = "failed";
-        json_decref(st);
-    }
-    json_decref(cap);
     snprintf(p, sizeof p, "/api/v1/nodes/%s", name);
+    if (!state || strcmp(state, "pending") != 0) {
+        json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", "nvidia.com/mig.config.state", "pending");
+        gs_kube_merge_patch(f->k, p, patch, NULL, &e);
+        json_decref(patch);
+        return;
+    }
+    char why[1024] = "";
+    json_t *res = NULL;
+    const char *fail = json_string_value(json_object_get(ann, "gpuscale.dev/kube-fake-mig-fail"));
+    if (fail && strcmp(fail, "true") == 0) snprintf(why, sizeof why, "failure injected by annotation");
+    else res = mig_resources(f, node, want, why, sizeof why);
+    const char *ok = res ? "success" : "failed";
+    if (res) {
+        json_t *cap = json_deep_copy(json_object_get(json_object_get(node, "status"), "capacity"));
+        const char *k;
+        json_t *v;
+        void *tmp;
+        json_object_foreach_safe(cap, tmp, k, v) if (strncmp(k, "nvidia.com/mig-", 15) == 0 ||
+                                                     strcmp(k, "nvidia.com/gpu") == 0) json_object_set_new(cap, k, json_null());
+        json_object_update(cap, res);
+        char sp[512];
+        snprintf(sp, sizeof sp, "/api/v1/nodes/%s/status", name);
+        json_t *st = json_pack("{s:{s:O,s:O}}", "status", "capacity", cap, "allocatable", cap);
+        if (gs_kube_merge_patch(f->k, sp, st, NULL, &e)) {
+            ok = "failed";
+            snprintf(why, sizeof why, "status update: %.300s", e.msg);
+        }
+        json_decref(st);
+        json_decref(cap);
+        json_decref(res);
+    }
     json_t *patch = json_pack("{s:{s:{s:s},s:{s:s}}}", "metadata", "labels", "nvidia.com/mig.config.state", ok,
                               "annotations", "gpuscale.dev/kube-fake-mig-applied", want);
     gs_kube_merge_patch(f->k, p, patch, NULL, &e);
     json_decref(patch);
+    if (strcmp(ok, "success") == 0) gs_log_info("kube-fake mig-manager applied", "node=%s config=%s", name, want);
+    else gs_log_warn("kube-fake mig-manager failed", "node=%s config=%s reason=\"%s\"", name, want, why);
 }
 
 static int kf_tick(void *self, gs_error *err) {
@@ -312,26 +446,23 @@ static int kf_tick(void *self, gs_error *err) {
     if (rc) return rc;
     char now[32];
     rfc3339(now, sizeof now);
+    int64_t t0 = mono_ms();
     /* Pods bound to our nodes: Pending -> Running; deletions finished at once. */
-    const json_t *store = gs_informer_store(f->pods);
-    const char *key;
-    json_t *pod;
+    size_t it = 0;
+    const void *rec;
     int patches = 0;
-    json_object_foreach((json_t *)(uintptr_t)store, key, pod) {
-        if (patches >= KF_MAX_POD_PATCHES) break;
-        const json_t *spec = json_object_get(pod, "spec"), *md = json_object_get(pod, "metadata");
-        const char *nn = json_string_value(json_object_get(spec, "nodeName"));
-        if (!our_node(f, nn)) continue;
-        const char *ns = json_string_value(json_object_get(md, "namespace"));
-        const char *name = json_string_value(json_object_get(md, "name"));
-        if (json_object_get(md, "deletionTimestamp")) {
+    while (gs_informer_next(f->pods, &it, NULL, &rec)) {
+        if (patches >= KF_MAX_POD_PATCHES || mono_ms() - t0 > KF_TICK_BUDGET_MS) break;
+        const gs_kpod *pod = rec;
+        if (!pod->node[0] || !our_node(f, pod->node)) continue;
+        const char *ns = pod->ns, *name = pod->name;
+        if (pod->deleting) {
             patches++;
             gs_error e;
             if (delete_pod_now(f, ns, name, &e)) gs_log_warn("kube-fake pod delete", "pod=%s/%s err=\"%s\"", ns, name, e.msg);
             continue;
         }
-        const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
-        if (phase && strcmp(phase, "Pending") != 0) continue;
+        if (pod->phase != GS_KPOD_PENDING) continue;
         patches++;
         char p[800];
         snprintf(p, sizeof p, "/api/v1/namespaces/%s/pods/%s/status", ns, name);
@@ -349,14 +480,18 @@ static int kf_tick(void *self, gs_error *err) {
     /* Nodes: MIG requests and Ready heartbeats. */
     int64_t t = mono_ms();
     int beats = 0;
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(f->nodes), key, pod) {
-        mig_manager(f, pod);
+    const char *key;
+    json_t *node;
+    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(f->nodes), key, node) {
+        mig_manager(f, node);
         json_t *last = json_object_get(f->beats, key);
         if (!last) { /* just launched with a fresh heartbeat */
             json_object_set_new(f->beats, key, json_integer(t));
             continue;
         }
-        if (t - json_integer_value(last) < f->heartbeat_ms || beats >= KF_MAX_HEARTBEATS) continue;
+        if (t - json_integer_value(last) < f->heartbeat_ms || beats >= KF_MAX_HEARTBEATS ||
+            mono_ms() - t0 > KF_TICK_BUDGET_MS)
+            continue;
         beats++;
         json_object_set_new(f->beats, key, json_integer(t));
         char p[512];
@@ -378,6 +513,7 @@ static int kf_tick(void *self, gs_error *err) {
 static void kf_destroy(void *self) {
     kubefake *f = self;
     gs_informer_free(f->own_pods);
+    gs_rules_store_free(f->pod_rules);
     gs_informer_free(f->nodes);
     json_decref(f->beats);
     free(f);
@@ -387,19 +523,24 @@ static const gs_provider_ops KUBEFAKE_OPS = {
     .name = "kube-fake", .launch = kf_launch, .terminate = kf_terminate, .list = kf_list,
     .tick = kf_tick, .destroy = kf_destroy};
 
-/* Pods trimmed to what kube-fake reads. */
-static void trim_pod(json_t *pod) {
-    json_t *spec = json_object_get(pod, "spec");
-    const char *nn = json_string_value(json_object_get(spec, "nodeName"));
-    json_t *keep = json_object();
-    if (nn) json_object_set_new(keep, "nodeName", json_string(nn));
-    json_object_set(pod, "spec", keep);
-    json_decref(keep);
-    json_t *st = json_object_get(pod, "status");
-    const char *ph = json_string_value(json_object_get(st, "phase"));
+/* Nodes cached with what kube-fake reads (name, labels, annotations, creation time, providerID,
+ * capacity):
+ * conditions, addresses and the rest are dropped (memory at 1,000 nodes). */
+static void trim_node(json_t *node) {
+    json_t *md = json_object_get(node, "metadata"), *nmd = json_object();
+    static const char *const keep[] = {"name", "labels", "annotations", "creationTimestamp"};
+    for (size_t i = 0; i < 4; i++)
+        if (json_object_get(md, keep[i])) json_object_set(nmd, keep[i], json_object_get(md, keep[i]));
+    json_t *nspec = json_object();
+    json_t *pid = json_object_get(json_object_get(node, "spec"), "providerID");
+    if (pid) json_object_set(nspec, "providerID", pid);
     json_t *nst = json_object();
-    if (ph) json_object_set_new(nst, "phase", json_string(ph));
-    json_object_set_new(pod, "status", nst);
+    json_t *cap = json_object_get(json_object_get(node, "status"), "capacity");
+    if (cap) json_object_set(nst, "capacity", cap);
+    json_object_clear(node);
+    json_object_set_new(node, "metadata", nmd);
+    json_object_set_new(node, "spec", nspec);
+    json_object_set_new(node, "status", nst);
 }
 
 int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const gs_kubefake_opts *opts,
@@ -411,9 +552,14 @@ int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const 
     snprintf(f->zone, sizeof f->zone, "%s", opts && opts->zone ? opts->zone : "fake-zone-a");
     f->heartbeat_ms = opts && opts->heartbeat_ms > 0 ? opts->heartbeat_ms : 10000;
     f->beats = json_object();
-    f->nodes = gs_informer_new(k, "/api/v1/nodes", GS_KUBEFAKE_LABEL "=kube-fake", NULL, NULL, NULL);
+    snprintf(f->mig_cm_ns, sizeof f->mig_cm_ns, "%s", opts && opts->mig_configmap_ns ? opts->mig_configmap_ns : GS_MIG_CONFIGMAP_NS);
+    snprintf(f->mig_cm_name, sizeof f->mig_cm_name, "%s",
+             opts && opts->mig_configmap ? opts->mig_configmap : GS_MIG_CONFIGMAP_NAME);
+    f->nodes = gs_informer_new(k, "/api/v1/nodes", GS_KUBEFAKE_LABEL "=kube-fake", trim_node, NULL, NULL);
     if (!pods) {
-        f->own_pods = gs_informer_new(k, "/api/v1/pods", NULL, trim_pod, NULL, NULL);
+        gs_informer_codec codec;
+        gs_kpod_codec(&codec, &f->pod_rules);
+        f->own_pods = gs_informer_new_typed(k, "/api/v1/pods", NULL, &codec, NULL, NULL);
         pods = f->own_pods;
     }
     f->pods = pods;

@@ -4,8 +4,9 @@
  * device plugin with the mixed strategy advertises) and GPU Feature Discovery labels; tick keeps
  * the Nodes Ready, marks Pods bound to them Running, finishes deletions of their Pods, and
  * carries out MIG reconfiguration requests (nvidia.com/mig.config label changes) the way the
- * GPU Operator's mig-manager reports them (nvidia.com/mig.config.state). For tests, demos and
- * what-if runs at scale. */
+ * GPU Operator's mig-manager does: the named config is read from the mig-parted ConfigMap, the
+ * node's MIG resources are replaced and nvidia.com/mig.config.state goes pending -> success (or
+ * failed). For tests, demos and what-if runs at scale. */
 #ifndef GS_IO_CLOUD_KUBEFAKE_H
 #define GS_IO_CLOUD_KUBEFAKE_H
 
@@ -13,13 +14,21 @@
 #include "io/kube/informer.h"
 #include "io/kube/kube.h"
 #include "model/catalog.h"
+#include "model/gpu.h"
 
 #define GS_KUBEFAKE_LABEL "gpuscale.dev/provider"
 #define GS_KUBEFAKE_PREFIX "kube-fake://"
 
+/* The mig-parted ConfigMap (key config.yaml) the GPU Operator's mig-manager is pointed at
+ * (ClusterPolicy migManager.config.name); gpuscale writes its layouts there. */
+#define GS_MIG_CONFIGMAP_NS "gpu-operator"
+#define GS_MIG_CONFIGMAP_NAME "gpuscale-mig-parted-config"
+
 typedef struct gs_kubefake_opts {
     const char *zone;            /* default zone when the request has none ("fake-zone-a") */
     int heartbeat_ms;            /* Ready heartbeat period (default 10 s) */
+    const char *mig_configmap_ns;/* default GS_MIG_CONFIGMAP_NS */
+    const char *mig_configmap;   /* default GS_MIG_CONFIGMAP_NAME */
 } gs_kubefake_opts;
 
 /* k and cat are borrowed and must outlive the provider. pods: an informer over all Pods the
@@ -30,5 +39,14 @@ int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const 
 /* The Node object kube-fake creates for req (caller owns); exposed for tests and docs. */
 json_t *gs_kubefake_node_json(const gs_catalog *cat, const gs_launch_req *req, const char *zone,
                               gs_error *err);
+
+/* What mig-manager makes of config `want` of a mig-parted config (YAML text, `version: v1`,
+ * `mig-configs: {NAME: [{devices: all | [i...], mig-enabled, mig-devices: {profile: n}}]}`) on
+ * a node of ngpus GPUs of model m: the node's extended resources (*out, caller owns:
+ * nvidia.com/gpu for GPUs with MIG off or not named, nvidia.com/mig-<profile> per instance).
+ * GS_EINVAL with a reason in why for a missing config, an unknown profile, instances that do
+ * not fit one GPU (exact MIG geometry) or a bad devices field. Exposed for tests. */
+int gs_kubefake_mig_resources(const char *config_yaml, const char *want, const gs_gpu_model *m, int ngpus,
+                              json_t **out, char *why, size_t whylen);
 
 #endif

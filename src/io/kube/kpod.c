@@ -73,7 +73,8 @@ gs_kpod *gs_kpod_decode(const json_t *pod, gs_rules_store **store) {
             size_t nl = strlen(on), hl = hash ? strlen(hash) : 0;
             if (hash && nl > hl + 1 && on[nl - hl - 1] == '-' && strcmp(on + nl - hl, hash) == 0)
                 snprintf(owner, sizeof owner, "Deployment/%.*s", (int)(nl - hl - 1), on);
-        } else if (strcmp(ok, "StatefulSet") == 0 || strcmp(ok, "DaemonSet") == 0 || strcmp(ok, "Job") == 0) {
+        } else if (strcmp(ok, "StatefulSet") == 0 || strcmp(ok, "DaemonSet") == 0 || strcmp(ok, "Job") == 0 ||
+                   strcmp(ok, "Node") == 0) /* Node: a static (mirror) pod */ {
             snprintf(owner, sizeof owner, "%s/%s", ok, on);
         }
         break;

@@ -20,7 +20,8 @@ typedef struct gs_kpod {
     const char *project;       /* label gpuscale.dev/project, else the namespace */
     const char *owner;         /* the controlling workload "Deployment/NAME" (through its
                                 * ReplicaSet's pod-template-hash), "StatefulSet/NAME",
-                                * "DaemonSet/NAME", "Job/NAME"; "" if none */
+                                * "DaemonSet/NAME", "Job/NAME", "Node/NAME" (a static
+                                * pod); "" if none */
     gs_kpod_phase phase;       /* status.phase (missing: PENDING) */
     bool deleting;             /* metadata.deletionTimestamp set */
     bool do_not_disrupt;       /* annotation gpuscale.dev/ or karpenter.sh/do-not-disrupt = "true" */
