@@ -204,15 +204,29 @@ int gs_kube_status_err(long status, const json_t *resp, const char *method, cons
     return gs_error_set(err, code, "%s %s: HTTP %ld: %s", method, path, status, msg ? msg : "(no message)");
 }
 
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* One request; idempotent ones (GET, PATCH, DELETE) are tried up to 3 times, 100 then 200 ms
+ * apart, when the connection fails or the server answers 500/502/503/504 (an etcd timeout
+ * under load, an API server restarting): what client-go's retry does for the same cases. */
 static int simple(gs_kube *k, const char *method, const char *path, const char *ctype, const json_t *body,
                   json_t **out, gs_error *err) {
-    long st = 0;
-    json_t *r = NULL;
-    int rc = gs_kube_do(k, method, path, ctype, body, &st, &r, err);
-    if (rc) return rc;
-    rc = gs_kube_status_err(st, r, method, path, err);
-    if (rc == 0 && out) *out = r;
-    else json_decref(r);
+    bool idem = strcmp(method, "POST") != 0;
+    int rc = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (attempt) sleep_ms(100L << (attempt - 1));
+        long st = 0;
+        json_t *r = NULL;
+        rc = gs_kube_do(k, method, path, ctype, body, &st, &r, err);
+        if (rc == 0) rc = gs_kube_status_err(st, r, method, path, err);
+        if (rc == 0 && out) *out = r;
+        else json_decref(r);
+        bool transient = rc == GS_EIO || (rc == GS_EPEER && (st == 500 || st == 502 || st == 503 || st == 504));
+        if (!idem || !transient) break;
+    }
     return rc;
 }
 
@@ -224,11 +238,6 @@ int gs_kube_create(gs_kube *k, const char *path, const json_t *obj, json_t **out
 }
 int gs_kube_delete(gs_kube *k, const char *path, gs_error *err) {
     return simple(k, "DELETE", path, NULL, NULL, NULL, err);
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 static int with_conflict_retry(gs_kube *k, const char *path, const char *ctype, const json_t *body,
