@@ -356,6 +356,12 @@ static void test_real_scale_evict_event(void **st) {
     assert_string_equal(gs_kube_eviction_version(k, &e), "policy/v1beta1");
     /* A Running pod under a PDB with minAvailable 1: the eviction is refused (429), and the
      * client reports GS_EBUDGET instead of deleting. */
+    /* the ServiceAccount admission refuses pods until the namespace's default account exists
+     * (the serviceaccount controller creates it a moment after the namespace) */
+    for (int i = 0; i < 300; i++) {
+        if (gs_kube_get(k, "/api/v1/namespaces/t3/serviceaccounts/default", NULL, &e) == 0) break;
+        usleep(100000);
+    }
     json_t *node = yaml1("apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n");
     assert_int_equal(gs_kube_create(k, "/api/v1/nodes", node, NULL, &e), 0);
     json_decref(node);
