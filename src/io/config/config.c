@@ -1849,7 +1849,7 @@ static int decode_env(ld *L, const node *spec, gs_environment *e) {
     if (!rc) rc = name_field(L, spec, "project", e->project, false, &projn);
     if (!rc && !projn) snprintf(e->project, sizeof e->project, "%s", e->ns);
     if (!rc) rc = name_field(L, spec, "pool", e->pool, false, &pn);
-    if (!rc) rc = opt_dur(L, spec, "ttl", GS_MIN(1), GS_HOUR(24 * 90), false, &e->ttl);
+    if (!rc) rc = opt_dur(L, spec, "ttl", GS_SEC(1), GS_HOUR(24 * 90), false, &e->ttl);
     int d = GS_DELETE_NEVER;
     if (!rc) rc = opt_enum(L, spec, "deleteWhen", dw, &d);
     /* the enum's order differs from the list above */
