@@ -200,7 +200,11 @@ static const char *RBAC =
     "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpu-operator}\n"
     "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-mig-config}\n"
     "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
-    "apiVersion: v1\nkind: Namespace\nmetadata: {name: research}\n";
+    "apiVersion: v1\nkind: Namespace\nmetadata: {name: research}\n---\n"
+    /* someone else's Deployment with the name an Environment's workload would get */
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: blocked-web, namespace: research, labels: {team: x}}\n"
+    "spec:\n  replicas: 0\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n"
+    "    spec:\n      containers:\n      - {name: w, image: 'x:1'}\n";
 
 static int setup(void **st) {
     (void)st;
@@ -233,7 +237,9 @@ static int setup(void **st) {
                "      resources: {requests: {cpu: '1', memory: 4Gi, nvidia.com/gpu: 1}}\n---\n"
                "apiVersion: gpuscale.dev/v1alpha1\nkind: Environment\nmetadata: {name: preview, namespace: research}\n"
                "spec:\n  pool: a10g\n  ttl: 5s\n"
-               "  workloads:\n  - name: web\n    template:\n      resources: {requests: {cpu: 500m, memory: 1Gi}}\n");
+               "  workloads:\n  - name: web\n    template:\n      resources: {requests: {cpu: 500m, memory: 1Gi}}\n---\n"
+               "apiVersion: gpuscale.dev/v1alpha1\nkind: Environment\nmetadata: {name: blocked, namespace: research}\n"
+               "spec:\n  ttl: 1h\n  workloads:\n  - name: web\n    template:\n      resources: {requests: {cpu: 100m}}\n");
     fclose(f);
     return 0;
 }
@@ -338,6 +344,15 @@ static void test_ttl_environment(void **st) {
     WAIT_UNTIL(count_items("/api/v1/namespaces/research/pods?labelSelector=gpuscale.dev%2Fenvironment%3Dpreview") == 0,
                60, "preview's pods gone");
     assert_true(probe_metric(MPORT, "gpuscale_environments{phase=\"deleted\"}", 5L) == 2.0);
+    /* the environment whose Deployment name is taken by an object gpuscale did not create
+     * waits (pending, not in the ledger) and never touches that object */
+    assert_true(probe_metric(MPORT, "gpuscale_environments{phase=\"pending\"}", 5L) == 1.0);
+    assert_false(env_row("blocked", &r));
+    json_t *d = get("/apis/apps/v1/namespaces/research/deployments/blocked-web");
+    assert_non_null(d);
+    assert_null(label(d, "gpuscale.dev/environment"));
+    assert_string_equal(label(d, "team"), "x");
+    json_decref(d);
 }
 
 static void test_restart_does_not_recreate(void **st) {
@@ -351,6 +366,7 @@ static void test_restart_does_not_recreate(void **st) {
     assert_false(exists("/apis/batch/v1/namespaces/research/jobs/finetune"));
     assert_false(exists("/apis/apps/v1/namespaces/research/deployments/preview-web"));
     assert_true(probe_metric(MPORT, "gpuscale_environments_created_total", 5L) == 0.0);
+    assert_true(probe_metric(MPORT, "gpuscale_environments{phase=\"pending\"}", 5L) == 1.0);
     gs_env_row r;
     assert_true(env_deleted("finetune", &r));
     assert_string_equal(r.reason, "succeeded");

@@ -182,7 +182,7 @@ static json_t *pod_template(const gs_config *cfg, const gs_environment *e, const
         json_object_set_new(sel, ps->node_selector[i].key, json_string(ps->node_selector[i].value));
     for (int32_t i = 0; pool && i < pool->ntaints; i++) {
         const gs_taint *t = &pool->taints[i];
-        json_t *o = json_pack("{s:s,s:s,s:s}", "key", t->key, "operator", "Equal", "effect", effect_name(t->effect));
+        json_t *o = json_pack("{s:s,s:s,s:s}", "key", t->key, "operator", "Equal", "effect", effect_name((int)t->effect));
         json_object_set_new(o, "value", json_string(t->value));
         json_array_append_new(tols, o);
     }
@@ -233,6 +233,11 @@ static void event(gs_run_envs *re, const env_run *r, int32_t w, const char *type
         gs_log_warn("event not recorded", "environment=%s/%s reason=%s err=\"%s\"", e->ns, e->name, reason, err.msg);
 }
 
+static bool label_is(const json_t *obj, const char *key, const char *val) {
+    const char *v = json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), key));
+    return v && strcmp(v, val) == 0;
+}
+
 /* Creates every workload (one that exists already is kept). 0 when all exist. */
 static int create(gs_run_envs *re, env_run *r, gs_error *err) {
     const gs_environment *e = r->st.env;
@@ -245,7 +250,12 @@ static int create(gs_run_envs *re, env_run *r, gs_error *err) {
         if (!obj) return gs_error_set(err, GS_ENOMEM, "out of memory");
         int rc = gs_kube_create(re->k, coll, obj, &got, err);
         json_decref(obj);
-        if (rc == GS_ECONFLICT) rc = gs_kube_get(re->k, path, &got, err); /* created before a restart */
+        if (rc == GS_ECONFLICT) { /* created before a restart, or someone else's object */
+            rc = gs_kube_get(re->k, path, &got, err);
+            if (!rc && !label_is(got, GS_ENV_LABEL, e->name))
+                rc = gs_error_set(err, GS_ECONFLICT, "%s exists without label %s=%s: not touching it", path,
+                                  GS_ENV_LABEL, e->name);
+        }
         if (rc) {
             json_decref(got);
             return rc;
@@ -275,11 +285,6 @@ static int delete_workloads(gs_run_envs *re, env_run *r, gs_error *err) {
 }
 
 /* ---- state ---- */
-
-static bool label_is(const json_t *obj, const char *key, const char *val) {
-    const char *v = json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), key));
-    return v && strcmp(v, val) == 0;
-}
 
 /* Reads each environment's workloads: present (with uid), and for a Job its status into
  * jobs_succeeded / jobs_failed. 0, or the first error (the state is then not trusted). */
@@ -379,7 +384,15 @@ static int sync_state(gs_run_envs *re, gs_ms now, gs_error *err) {
             snprintf(r->why, sizeof r->why, "%.63s", row->reason);
             continue;
         }
-        if ((rc = read_objects(re, r, err))) break;
+        if ((rc = read_objects(re, r, err))) {
+            if (rc != GS_ECONFLICT) break;
+            /* an object of its name that is not gpuscale's: left alone, the environment waits */
+            gs_log_warn("environment blocked", "environment=%s/%s err=\"%s\"", e->ns, e->name, err->msg);
+            rc = 0;
+            memset(r->present, 0, sizeof r->present);
+            r->next_try = now + RETRY_MS;
+            continue;
+        }
         if (any_present(r)) {
             r->st.phase = GS_ENV_ACTIVE;
             r->st.created_at = row ? row->created : now;
