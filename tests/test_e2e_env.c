@@ -9,8 +9,13 @@
  *     pods/status) -> the Job controller completes the Job -> gpuscale deletes the Job (Event
  *     with the reason), the pod goes, consolidation releases the node -> the ledger has the
  *     environment deleted with reason "succeeded" and a cost > 0;
- *   - preview: a Deployment with ttl 5s -> deleted with reason "ttl".
- * Then the controller is restarted on the same ledger: neither environment is created again.
+ *   - preview: a Deployment with ttl 5s -> deleted with reason "ttl";
+ *   - blocked: its Deployment's name is taken by an object gpuscale did not label -> it stays
+ *     pending and that object is left alone;
+ *   - notebook (project lab, hard Budget $0.01/month): created; while the controller is down the
+ *     ledger gets $0.02 of lab spend; restarted, the controller re-creates nothing and deletes
+ *     notebook with reason "budget".
+ * Without --ledger, `gpuscale run` refuses the configuration.
  * Skips (77) only when the control plane cannot be built here. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -201,6 +206,7 @@ static const char *RBAC =
     "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-mig-config}\n"
     "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
     "apiVersion: v1\nkind: Namespace\nmetadata: {name: research}\n---\n"
+    "apiVersion: v1\nkind: Namespace\nmetadata: {name: lab}\n---\n"
     /* someone else's Deployment with the name an Environment's workload would get */
     "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: blocked-web, namespace: research, labels: {team: x}}\n"
     "spec:\n  replicas: 0\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: x}}\n"
@@ -239,7 +245,14 @@ static int setup(void **st) {
                "spec:\n  pool: a10g\n  ttl: 5s\n"
                "  workloads:\n  - name: web\n    template:\n      resources: {requests: {cpu: 500m, memory: 1Gi}}\n---\n"
                "apiVersion: gpuscale.dev/v1alpha1\nkind: Environment\nmetadata: {name: blocked, namespace: research}\n"
-               "spec:\n  ttl: 1h\n  workloads:\n  - name: web\n    template:\n      resources: {requests: {cpu: 100m}}\n");
+               "spec:\n  ttl: 1h\n  workloads:\n  - name: web\n    template:\n      resources: {requests: {cpu: 100m}}\n---\n"
+               /* project lab: a hard budget, and an environment whose pod no pool serves (it
+                * stays Pending: nothing is launched or billed for it) */
+               "apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata: {name: lab-cap}\nspec:\n"
+               "  project: lab\n  limits: {perMonth: '0.01'}\n  enforce: hard\n  onExceeded: block\n---\n"
+               "apiVersion: gpuscale.dev/v1alpha1\nkind: Environment\nmetadata: {name: notebook, namespace: lab}\n"
+               "spec:\n  ttl: 1h\n  workloads:\n  - name: nb\n    template:\n      nodeSelector: {example.com/nowhere: 'true'}\n"
+               "      resources: {requests: {cpu: 100m}}\n");
     fclose(f);
     return 0;
 }
@@ -260,10 +273,11 @@ static void test_needs_ledger(void **st) {
     snprintf(cmd, sizeof cmd, "%s run --kubeconfig %s --provider kube-fake --config %s 2>&1", GS_BINARY, ENV.user_kc, CFG);
     char *out = NULL;
     int rc = gs_test_sh(cmd, &out);
-    assert_int_not_equal(rc, 0);
-    assert_non_null(out);
-    assert_non_null(strstr(out, "Environment object(s): --ledger FILE is needed"));
+    /* the Budget's refusal comes first; the Environments' is the same (tests/run_cli.sh) */
+    bool said = out && strstr(out, "--ledger FILE is needed");
     free(out);
+    assert_int_not_equal(rc, 0);
+    assert_true(said);
 }
 
 static void test_job_environment_succeeds(void **st) {
@@ -343,10 +357,11 @@ static void test_ttl_environment(void **st) {
     assert_false(exists("/apis/apps/v1/namespaces/research/deployments/preview-web"));
     WAIT_UNTIL(count_items("/api/v1/namespaces/research/pods?labelSelector=gpuscale.dev%2Fenvironment%3Dpreview") == 0,
                60, "preview's pods gone");
-    assert_true(probe_metric(MPORT, "gpuscale_environments{phase=\"deleted\"}", 5L) == 2.0);
+    /* (the metrics are published every second) */
+    WAIT_UNTIL(probe_metric(MPORT, "gpuscale_environments{phase=\"deleted\"}", 5L) == 2.0, 10, "metric: 2 deleted");
     /* the environment whose Deployment name is taken by an object gpuscale did not create
      * waits (pending, not in the ledger) and never touches that object */
-    assert_true(probe_metric(MPORT, "gpuscale_environments{phase=\"pending\"}", 5L) == 1.0);
+    WAIT_UNTIL(probe_metric(MPORT, "gpuscale_environments{phase=\"pending\"}", 5L) == 1.0, 10, "metric: 1 pending");
     assert_false(env_row("blocked", &r));
     json_t *d = get("/apis/apps/v1/namespaces/research/deployments/blocked-web");
     assert_non_null(d);
@@ -357,17 +372,40 @@ static void test_ttl_environment(void **st) {
 
 static void test_restart_does_not_recreate(void **st) {
     (void)st;
+    assert_true(exists("/apis/apps/v1/namespaces/lab/deployments/notebook-nb"));
     assert_int_equal(stop_pid(&CTL, SIGTERM), 0);
+    /* while it is down, project lab spends $0.02 (over its hard $0.01 a month) */
+    gs_ledger *l = NULL;
+    gs_error e;
+    if (gs_ledger_open(LEDGER, false, &l, &e)) fail_msg("ledger: %s", e.msg);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gs_ms now = (gs_ms)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    gs_spend sp;
+    memset(&sp, 0, sizeof sp);
+    snprintf(sp.project, sizeof sp.project, "lab");
+    snprintf(sp.pool, sizeof sp.pool, "a10g");
+    snprintf(sp.node, sizeof sp.node, "gs-elsewhere");
+    snprintf(sp.itype, sizeof sp.itype, "g5.xlarge");
+    sp.start = now - 2000;
+    sp.end = now - 1000;
+    sp.usd = 20000;
+    if (gs_ledger_append(l, &sp, 1, NULL, &e)) fail_msg("append: %s", e.msg);
+    gs_ledger_close(l);
     start_ctl();
     /* the restarted controller reads the ledger: both environments are over */
-    WAIT_UNTIL(probe_metric(MPORT, "gpuscale_environments{phase=\"deleted\"}", 5L) == 2.0, 30,
+    WAIT_UNTIL(probe_metric(MPORT, "gpuscale_environments{phase=\"deleted\"}", 5L) >= 2.0, 30,
                "the restarted controller sees both environments deleted");
     sleep(2); /* several ticks as leader */
     assert_false(exists("/apis/batch/v1/namespaces/research/jobs/finetune"));
     assert_false(exists("/apis/apps/v1/namespaces/research/deployments/preview-web"));
     assert_true(probe_metric(MPORT, "gpuscale_environments_created_total", 5L) == 0.0);
-    assert_true(probe_metric(MPORT, "gpuscale_environments{phase=\"pending\"}", 5L) == 1.0);
+    /* the hard budget is hit: the active environment of lab is deleted, reason budget */
     gs_env_row r;
+    WAIT_UNTIL(env_deleted("notebook", &r), 30, "notebook deleted by its project's hard budget");
+    assert_string_equal(r.reason, "budget");
+    assert_false(exists("/apis/apps/v1/namespaces/lab/deployments/notebook-nb"));
+    assert_true(probe_metric(MPORT, "gpuscale_environments{phase=\"pending\"}", 5L) == 1.0);
     assert_true(env_deleted("finetune", &r));
     assert_string_equal(r.reason, "succeeded");
     assert_int_equal(stop_pid(&CTL, SIGTERM), 0);
