@@ -52,6 +52,7 @@
 #include "model/gpu.h"
 #include "model/cluster.h"
 #include "io/ledger/ledger.h"
+#include "cli/run_envs.h"
 #include "policy/budget.h"
 #include "policy/mig.h"
 #include "policy/pack.h"
@@ -210,6 +211,7 @@ typedef struct ctl {
     bool *to_min;                /* per scaler: its project's budget says scaleToMin */
     json_t *to_min_said;         /* scaler -> true while capped (Event once) */
     int64_t budget_refused, alerts_sent, meter_errors;
+    gs_run_envs *envs;           /* Environments (cli/run_envs.h); NULL when none */
 } ctl;
 
 static int node_cordon(ctl *c, const char *node, bool on, gs_error *e);
@@ -844,6 +846,8 @@ static int build_meter_snapshot(ctl *c, gs_ms now) {
         int si = scaler_of_pod(c, pod);
         snprintf(p.project, sizeof p.project, "%s", si >= 0 && c->cfg.scalers[si].project[0] ? c->cfg.scalers[si].project : pod->project);
         if (si >= 0) snprintf(p.workload, sizeof p.workload, "%s", c->cfg.scalers[si].name);
+        const gs_environment *env = si < 0 ? gs_run_envs_of_pod(c->envs, pod) : NULL;
+        if (env) snprintf(p.workload, sizeof p.workload, "%s", env->name); /* the ledger's environment totals */
         p.spec.cpu = pod->cpu;
         p.spec.mem = pod->mem;
         p.phase = GS_POD_RUNNING;
@@ -1786,6 +1790,7 @@ static void publish_metrics(ctl *c, int64_t now) {
         P("# TYPE gpuscale_metered_until_seconds gauge\ngpuscale_metered_until_seconds %.3f\n",
           c->metered_until > 0 ? (double)c->metered_until / 1000.0 : 0.0);
     }
+    n += gs_run_envs_metrics(c->envs, b + n, cap - n);
     P("# TYPE gpuscale_reconcile_seconds histogram\n");
     int64_t cum = 0;
     for (int i = 0; i < 12; i++) {
@@ -1954,6 +1959,13 @@ int gs_cmd_run(int argc, char **argv) {
         gs_catalog_free(&c->cat);
         return GS_EXIT_FAIL;
     }
+    if (!ledger_path && c->cfg.nenvs > 0) {
+        fprintf(stderr, "gpuscale run: the configuration has %d Environment object(s): --ledger FILE is needed to run them\n",
+                (int)c->cfg.nenvs);
+        gs_config_free(&c->cfg);
+        gs_catalog_free(&c->cat);
+        return GS_EXIT_FAIL;
+    }
     if (ledger_path && gs_ledger_open(ledger_path, true, &c->ledger, &e)) {
         fprintf(stderr, "gpuscale run: %s\n", gs_error_format(&e, ebuf, sizeof ebuf));
         gs_config_free(&c->cfg);
@@ -2027,6 +2039,10 @@ int gs_cmd_run(int argc, char **argv) {
         fprintf(stderr, "gpuscale run: out of memory\n");
         goto out;
     }
+    if (gs_run_envs_new(&c->cfg, c->k, c->pods, c->ledger, &c->envs, &e)) {
+        fprintf(stderr, "gpuscale run: %s\n", e.msg);
+        goto out;
+    }
     gs_kubefake_opts kfo = {NULL, 0, c->mig_cm_ns, c->mig_cm_name};
     if (strcmp(provider, "kube-fake") == 0) rc = gs_kubefake_new(c->k, &c->cat, c->pods, &kfo, &c->prov, &e);
     else rc = gs_execprov_new(ex_launch, ex_term, ex_list, 60000, &c->prov, &e);
@@ -2059,7 +2075,10 @@ int gs_cmd_run(int argc, char **argv) {
         gs_http_set_ready(c->http, synced);
         lease_tick(c);
         int64_t now = mono_ms();
-        if (!c->leader) meter_tick(c, now, false); /* forget where metering stood */
+        if (!c->leader) {
+            meter_tick(c, now, false); /* forget where metering stood */
+            gs_run_envs_lost(c->envs);
+        }
         if (synced && c->leader) {
             /* queues at the fast cadence (a scaler at zero is read every 100 ms) ... */
             scale_tick(c, now);
@@ -2070,6 +2089,7 @@ int gs_cmd_run(int argc, char **argv) {
                 last_plan = now;
                 c->wake = false;
                 meter_tick(c, now, false);
+                gs_run_envs_tick(c->envs, c->tr_ok ? c->tr.states : NULL, c->tr_ok ? c->tr.n : 0);
                 mig_tick(c, now);
                 bool *wanted = calloc((size_t)c->cfg.npools + 1, sizeof *wanted);
                 if (wanted) {
@@ -2127,6 +2147,7 @@ out:
     gs_snapshot_free(&c->msnap);
     gs_plan_free(&c->plan);
     if (c->tr_ok) gs_costgov_tracker_free(&c->tr);
+    gs_run_envs_free(c->envs);
     gs_ledger_close(c->ledger);
     free(c->to_min);
     json_decref(c->to_min_said);

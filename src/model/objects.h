@@ -20,6 +20,9 @@
 #define GS_MAX_META 16
 #define GS_MAX_ALERTS 8
 #define GS_MAX_ENV_WORKLOADS 8
+#define GS_MAX_ENV_COMMAND 16  /* an Environment template's command: at most this many arguments */
+#define GS_ENV_ARG_LEN 128      /* one argument of it, NUL included */
+#define GS_ENV_DEFAULT_IMAGE "registry.k8s.io/pause:3.9"
 #define GS_MIG_MAX_ALLOWED 16
 
 /* A duration that never elapses (consolidateAfter: Never). Compare as `elapsed >= d`. */
@@ -234,6 +237,10 @@ typedef struct gs_env_workload {
     int32_t replicas;
     gs_pod_spec pod;
     gs_ms run_for;               /* Job workloads: expected duration (simulator); 0 = service */
+    /* added for `gpuscale run` (additive): the container the controller creates */
+    char image[GS_VALUE_LEN];    /* template.image; default GS_ENV_DEFAULT_IMAGE */
+    char command[GS_MAX_ENV_COMMAND][GS_ENV_ARG_LEN]; /* template.command (argv); none = image's */
+    int32_t ncommand;
 } gs_env_workload;
 
 typedef struct gs_environment {

@@ -42,7 +42,7 @@ static double probe_metric(int port, const char *name, long timeout_s) {
     snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", port);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, probe_sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, buf);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)buf); /* (void *): gcc -O3 inlining trips curl's typecheck */
     curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
     CURLcode cc = curl_easy_perform(c);
     curl_easy_cleanup(c);

@@ -1040,13 +1040,45 @@ static int tolerations(ld *L, const node *seq, gs_toleration *tols, int32_t *nto
     return rc;
 }
 
-/* A pod template: {resources: {requests, limits}, nodeSelector, tolerations, priority}. */
-static int pod_template(ld *L, const node *tpl, gs_pod_spec *ps, pos *gpu_at) {
+/* An Environment template's container: image (default GS_ENV_DEFAULT_IMAGE) and command. */
+static int env_container(ld *L, const node *tpl, gs_env_workload *w) {
+    const node *im = NULL, *cmd = NULL;
+    snprintf(w->image, sizeof w->image, "%s", GS_ENV_DEFAULT_IMAGE);
+    int rc = opt_str(L, tpl, "image", w->image, sizeof w->image, false, &im);
+    if (!rc && im) {
+        size_t o = push(L, "image");
+        if (!w->image[0]) rc = fail(L, im, "must not be empty");
+        for (const char *p = w->image; !rc && *p; p++)
+            if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+                rc = fail(L, im, "an image reference has no spaces or control characters");
+        pop(L, o);
+    }
+    if (!rc) rc = opt_seq(L, tpl, "command", &cmd);
+    if (!rc && cmd) {
+        size_t o = push(L, "command");
+        if (cmd->n == 0) rc = fail(L, cmd, "give at least one argument, or leave command out (the image's entrypoint)");
+        if (!rc && cmd->n > GS_MAX_ENV_COMMAND) rc = fail(L, cmd, "at most %d arguments", GS_MAX_ENV_COMMAND);
+        for (int32_t i = 0; !rc && i < cmd->n; i++) {
+            size_t o2 = push_idx(L, i);
+            rc = str_into(L, cmd->kids[i], w->command[i], sizeof w->command[i]);
+            if (!rc) w->ncommand++;
+            pop(L, o2);
+        }
+        pop(L, o);
+    }
+    return rc;
+}
+
+/* A pod template: {resources: {requests, limits}, nodeSelector, tolerations, priority}; an
+ * Environment's (w != NULL) also takes image and command. */
+static int pod_template(ld *L, const node *tpl, gs_pod_spec *ps, pos *gpu_at, gs_env_workload *w) {
     static const char *const keys[] = {"resources", "nodeSelector", "tolerations", "priority", NULL};
+    static const char *const ekeys[] = {"resources", "nodeSelector", "tolerations", "priority", "image", "command", NULL};
     static const char *const rkeys[] = {"requests", "limits", NULL};
     memset(gpu_at, 0, sizeof *gpu_at);
     int rc = want(L, tpl, GS_YAML_MAP);
-    if (!rc) rc = check_keys(L, tpl, keys);
+    if (!rc) rc = check_keys(L, tpl, w ? ekeys : keys);
+    if (!rc && w) rc = env_container(L, tpl, w);
     const node *res = NULL, *req = NULL, *lim = NULL;
     if (!rc) rc = opt_map(L, tpl, "resources", &res);
     if (!rc && !res) rc = missing(L, tpl, "resources");
@@ -1674,7 +1706,7 @@ static int decode_scaler(ld *L, const node *spec, gs_scaler *s, deferred *d) {
     if (!rc && !tpl) s->pod_from_target = true;
     if (!rc && tpl) {
         size_t o = push(L, "template");
-        rc = pod_template(L, tpl, &s->pod, &d->gpu_at);
+        rc = pod_template(L, tpl, &s->pod, &d->gpu_at, NULL);
         pop(L, o);
     }
     if (!rc) rc = opt_seq(L, spec, "triggers", &tr);
@@ -1817,7 +1849,7 @@ static int decode_env(ld *L, const node *spec, gs_environment *e) {
     if (!rc) rc = name_field(L, spec, "project", e->project, false, &projn);
     if (!rc && !projn) snprintf(e->project, sizeof e->project, "%s", e->ns);
     if (!rc) rc = name_field(L, spec, "pool", e->pool, false, &pn);
-    if (!rc) rc = opt_dur(L, spec, "ttl", GS_MIN(1), GS_HOUR(24 * 90), false, &e->ttl);
+    if (!rc) rc = opt_dur(L, spec, "ttl", GS_SEC(1), GS_HOUR(24 * 90), false, &e->ttl);
     int d = GS_DELETE_NEVER;
     if (!rc) rc = opt_enum(L, spec, "deleteWhen", dw, &d);
     /* the enum's order differs from the list above */
@@ -1854,7 +1886,7 @@ static int decode_env(ld *L, const node *spec, gs_environment *e) {
             if (!rc && !tpl) rc = missing(L, w, "template");
             if (!rc) {
                 size_t o3 = push(L, "template");
-                rc = pod_template(L, tpl, &x->pod, &df.gpu_at);
+                rc = pod_template(L, tpl, &x->pod, &df.gpu_at, x);
                 pop(L, o3);
             }
             if (!rc) {
@@ -1886,7 +1918,7 @@ static int decode_env(ld *L, const node *spec, gs_environment *e) {
         if (!rc && !tpl) rc = missing(L, job, "template");
         if (!rc) {
             size_t o3 = push(L, "template");
-            rc = pod_template(L, tpl, &x->pod, &df.gpu_at);
+            rc = pod_template(L, tpl, &x->pod, &df.gpu_at, x);
             pop(L, o3);
         }
         if (!rc) {

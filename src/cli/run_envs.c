@@ -1,0 +1,532 @@
+#include "cli/run_envs.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/log.h"
+#include "policy/envs.h"
+
+#define OBSERVE_GAP_MS 500     /* Job status / workload existence read at most this often */
+#define RETRY_MS 5000          /* a failed create, or a delete repeated while pods remain */
+#define WHY_LEN 64
+
+typedef struct env_run {
+    gs_env_status st;
+    bool recorded;                               /* the ledger has its creation */
+    bool present[GS_MAX_ENV_WORKLOADS];          /* its workload object exists (last read) */
+    char uid[GS_MAX_ENV_WORKLOADS][64];          /* for Events */
+    char why[WHY_LEN];                           /* the deletion reason recorded */
+    gs_ms next_try;                              /* wall ms: no create/delete before */
+    gs_ms last_observe;
+} env_run;
+
+struct gs_run_envs {
+    const gs_config *cfg;
+    gs_kube *k;
+    gs_informer *pods;
+    gs_ledger *ledger;
+    bool synced;                                 /* state rebuilt since leading */
+    env_run *e;
+    gs_env_status *st;                           /* contiguous copy for gs_envs_decide */
+    gs_env_action *acts;
+    int32_t n;
+    int64_t created_total, deleted_total, errors;
+};
+
+static gs_ms wall_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (gs_ms)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int gs_run_envs_new(const gs_config *cfg, gs_kube *k, gs_informer *pods, gs_ledger *ledger,
+                    gs_run_envs **out, gs_error *err) {
+    *out = NULL;
+    if (cfg->nenvs == 0) return 0;
+    if (!ledger)
+        return gs_error_set(err, GS_EINVAL,
+                            "the configuration has %d Environment object(s): --ledger FILE is needed to run them "
+                            "(their creation, deletion and cost are recorded there, so a restart neither "
+                            "re-creates nor forgets one)",
+                            (int)cfg->nenvs);
+    gs_run_envs *re = calloc(1, sizeof *re);
+    if (!re) return gs_error_set(err, GS_ENOMEM, "out of memory");
+    re->e = calloc((size_t)cfg->nenvs, sizeof *re->e);
+    re->st = calloc((size_t)cfg->nenvs, sizeof *re->st);
+    re->acts = calloc((size_t)cfg->nenvs, sizeof *re->acts);
+    if (!re->e || !re->st || !re->acts) {
+        gs_run_envs_free(re);
+        return gs_error_set(err, GS_ENOMEM, "out of memory");
+    }
+    re->cfg = cfg;
+    re->k = k;
+    re->pods = pods;
+    re->ledger = ledger;
+    re->n = cfg->nenvs;
+    for (int32_t i = 0; i < re->n; i++) re->e[i].st.env = &cfg->envs[i];
+    *out = re;
+    return 0;
+}
+
+void gs_run_envs_free(gs_run_envs *re) {
+    if (!re) return;
+    free(re->e);
+    free(re->st);
+    free(re->acts);
+    free(re);
+}
+
+void gs_run_envs_lost(gs_run_envs *re) {
+    if (re) re->synced = false;
+}
+
+/* ---- names and paths ---- */
+
+static void wl_name(const gs_environment *e, int32_t w, char *out, size_t n) {
+    if (e->is_job) snprintf(out, n, "%s", e->name);
+    else snprintf(out, n, "%s-%s", e->name, e->workloads[w].name);
+}
+
+static void wl_path(const gs_environment *e, int32_t w, char *out, size_t n) {
+    char nm[2 * GS_NAME_LEN];
+    wl_name(e, w, nm, sizeof nm);
+    if (e->is_job) snprintf(out, n, "/apis/batch/v1/namespaces/%s/jobs/%s", e->ns, nm);
+    else snprintf(out, n, "/apis/apps/v1/namespaces/%s/deployments/%s", e->ns, nm);
+}
+
+const gs_environment *gs_run_envs_of_pod(const gs_run_envs *re, const gs_kpod *pod) {
+    if (!re || !pod->owner[0]) return NULL;
+    const char *slash = strchr(pod->owner, '/');
+    if (!slash) return NULL;
+    bool job = strncmp(pod->owner, "Job/", 4) == 0, dep = strncmp(pod->owner, "Deployment/", 11) == 0;
+    if (!job && !dep) return NULL;
+    for (int32_t i = 0; i < re->n; i++) {
+        const gs_environment *e = re->e[i].st.env;
+        if (e->is_job != job || strcmp(e->ns, pod->ns) != 0) continue;
+        for (int32_t w = 0; w < e->nworkloads; w++) {
+            char nm[2 * GS_NAME_LEN];
+            wl_name(e, w, nm, sizeof nm);
+            if (strcmp(nm, slash + 1) == 0) return e;
+        }
+    }
+    return NULL;
+}
+
+/* ---- the objects ---- */
+
+static const char *effect_name(int eff) {
+    return eff == GS_TAINT_NO_SCHEDULE ? "NoSchedule" : eff == GS_TAINT_PREFER_NO_SCHEDULE ? "PreferNoSchedule" : "NoExecute";
+}
+
+static json_t *labels_of(const gs_environment *e, const char *workload) {
+    json_t *l = json_pack("{s:s,s:s}", GS_ENV_LABEL, e->name, GS_ENV_PROJECT_LABEL, e->project);
+    if (l && workload) json_object_set_new(l, "gpuscale.dev/workload", json_string(workload));
+    return l;
+}
+
+/* The pod template: labels, one container (image, command, resources), nodeSelector (the
+ * pool's label plus the template's), tolerations (the pool's taints plus the template's). */
+static json_t *pod_template(const gs_config *cfg, const gs_environment *e, const gs_env_workload *w) {
+    const gs_pod_spec *ps = &w->pod;
+    json_t *req = json_object(), *lim = json_object();
+    char b[64];
+    if (ps->cpu > 0) {
+        snprintf(b, sizeof b, "%lldm", (long long)ps->cpu);
+        json_object_set_new(req, "cpu", json_string(b));
+    }
+    if (ps->mem > 0) {
+        snprintf(b, sizeof b, "%lldMi", (long long)ps->mem);
+        json_object_set_new(req, "memory", json_string(b));
+    }
+    const char *gr = NULL;
+    long long gv = 0;
+    char mig[64];
+    switch (ps->gpu.form) {
+    case GS_GPU_NONE: break;
+    case GS_GPU_WHOLE: gr = "nvidia.com/gpu"; gv = ps->gpu.count; break;
+    case GS_GPU_SHARED: gr = "nvidia.com/gpu.shared"; gv = ps->gpu.count; break;
+    case GS_GPU_FRACTION: gr = "gpuscale.dev/gpu-milli"; gv = ps->gpu.milli; break;
+    case GS_GPU_MIG:
+        snprintf(mig, sizeof mig, "nvidia.com/mig-%s", ps->gpu.mig_profile);
+        gr = mig;
+        gv = ps->gpu.count > 0 ? ps->gpu.count : 1;
+        break;
+    }
+    if (gr) { /* extended resources: limits, and requests equal to them */
+        snprintf(b, sizeof b, "%lld", gv);
+        json_object_set_new(req, gr, json_string(b));
+        json_object_set_new(lim, gr, json_string(b));
+    }
+    json_t *res = json_object();
+    json_object_set_new(res, "requests", req);
+    if (json_object_size(lim)) json_object_set_new(res, "limits", lim);
+    else json_decref(lim);
+    json_t *ctr = json_pack("{s:s,s:s,s:o}", "name", "main", "image", w->image[0] ? w->image : GS_ENV_DEFAULT_IMAGE,
+                            "resources", res);
+    if (w->ncommand > 0) {
+        json_t *cmd = json_array();
+        for (int32_t i = 0; i < w->ncommand; i++) json_array_append_new(cmd, json_string(w->command[i]));
+        json_object_set_new(ctr, "command", cmd);
+    }
+    json_t *sel = json_object(), *tols = json_array();
+    const gs_pool *pool = NULL;
+    if (e->pool[0]) {
+        int pi = gs_config_find_pool(cfg, e->pool);
+        if (pi >= 0) pool = &cfg->pools[pi];
+        json_object_set_new(sel, "gpuscale.dev/pool", json_string(e->pool));
+    }
+    for (int32_t i = 0; i < ps->n_node_selector; i++)
+        json_object_set_new(sel, ps->node_selector[i].key, json_string(ps->node_selector[i].value));
+    for (int32_t i = 0; pool && i < pool->ntaints; i++) {
+        const gs_taint *t = &pool->taints[i];
+        json_t *o = json_pack("{s:s,s:s,s:s}", "key", t->key, "operator", "Equal", "effect", effect_name((int)t->effect));
+        json_object_set_new(o, "value", json_string(t->value));
+        json_array_append_new(tols, o);
+    }
+    for (int32_t i = 0; i < ps->n_tolerations; i++) {
+        const gs_toleration *t = &ps->tolerations[i];
+        json_t *o = json_object();
+        if (t->key[0]) json_object_set_new(o, "key", json_string(t->key));
+        json_object_set_new(o, "operator", json_string(t->op == GS_TOL_EXISTS ? "Exists" : "Equal"));
+        if (t->op == GS_TOL_EQUAL) json_object_set_new(o, "value", json_string(t->value));
+        if (t->effect >= 0) json_object_set_new(o, "effect", json_string(effect_name(t->effect)));
+        json_array_append_new(tols, o);
+    }
+    json_t *spec = json_pack("{s:[o]}", "containers", ctr);
+    if (json_object_size(sel)) json_object_set_new(spec, "nodeSelector", sel);
+    else json_decref(sel);
+    if (json_array_size(tols)) json_object_set_new(spec, "tolerations", tols);
+    else json_decref(tols);
+    if (ps->priority) json_object_set_new(spec, "priority", json_integer(ps->priority));
+    if (e->is_job) json_object_set_new(spec, "restartPolicy", json_string("Never"));
+    return json_pack("{s:{s:o},s:o}", "metadata", "labels", labels_of(e, e->is_job ? NULL : w->name), "spec", spec);
+}
+
+static json_t *workload_obj(const gs_config *cfg, const gs_environment *e, int32_t w) {
+    char nm[2 * GS_NAME_LEN];
+    wl_name(e, w, nm, sizeof nm);
+    const gs_env_workload *x = &e->workloads[w];
+    json_t *tpl = pod_template(cfg, e, x);
+    if (e->is_job) {
+        int32_t n = x->replicas > 0 ? x->replicas : 1;
+        return json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:{s:i,s:i,s:o}}", "apiVersion", "batch/v1", "kind", "Job",
+                         "metadata", "name", nm, "namespace", e->ns, "labels", labels_of(e, NULL), "spec",
+                         "parallelism", (int)n, "completions", (int)n, "template", tpl);
+    }
+    return json_pack("{s:s,s:s,s:{s:s,s:s,s:o},s:{s:i,s:{s:o},s:o}}", "apiVersion", "apps/v1", "kind", "Deployment",
+                     "metadata", "name", nm, "namespace", e->ns, "labels", labels_of(e, x->name), "spec", "replicas",
+                     (int)x->replicas, "selector", "matchLabels",
+                     json_pack("{s:s,s:s}", GS_ENV_LABEL, e->name, "gpuscale.dev/workload", x->name), "template", tpl);
+}
+
+static void event(gs_run_envs *re, const env_run *r, int32_t w, const char *type, const char *reason, const char *msg) {
+    const gs_environment *e = r->st.env;
+    char nm[2 * GS_NAME_LEN];
+    wl_name(e, w, nm, sizeof nm);
+    gs_error err;
+    gs_error_clear(&err);
+    if (gs_kube_event(re->k, e->is_job ? "batch/v1" : "apps/v1", e->is_job ? "Job" : "Deployment", e->ns, nm, r->uid[w],
+                      type, reason, msg, &err))
+        gs_log_warn("event not recorded", "environment=%s/%s reason=%s err=\"%s\"", e->ns, e->name, reason, err.msg);
+}
+
+static bool label_is(const json_t *obj, const char *key, const char *val) {
+    const char *v = json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), key));
+    return v && strcmp(v, val) == 0;
+}
+
+/* Creates every workload (one that exists already is kept). 0 when all exist. */
+static int create(gs_run_envs *re, env_run *r, gs_error *err) {
+    const gs_environment *e = r->st.env;
+    for (int32_t w = 0; w < e->nworkloads; w++) {
+        if (r->present[w]) continue;
+        char path[512], coll[512];
+        wl_path(e, w, path, sizeof path);
+        snprintf(coll, sizeof coll, "%.*s", (int)(strrchr(path, '/') - path), path);
+        json_t *obj = workload_obj(re->cfg, e, w), *got = NULL;
+        if (!obj) return gs_error_set(err, GS_ENOMEM, "out of memory");
+        int rc = gs_kube_create(re->k, coll, obj, &got, err);
+        json_decref(obj);
+        if (rc == GS_ECONFLICT) { /* created before a restart, or someone else's object */
+            rc = gs_kube_get(re->k, path, &got, err);
+            if (!rc && !label_is(got, GS_ENV_LABEL, e->name))
+                rc = gs_error_set(err, GS_ECONFLICT, "%s exists without label %s=%s: not touching it", path,
+                                  GS_ENV_LABEL, e->name);
+        }
+        if (rc) {
+            json_decref(got);
+            return rc;
+        }
+        const char *uid = json_string_value(json_object_get(json_object_get(got, "metadata"), "uid"));
+        snprintf(r->uid[w], sizeof r->uid[w], "%s", uid ? uid : "");
+        json_decref(got);
+        r->present[w] = true;
+    }
+    return 0;
+}
+
+/* Deletes every workload (Background: the garbage collector deletes the pods). 404 is done. */
+static int delete_workloads(gs_run_envs *re, env_run *r, gs_error *err) {
+    const gs_environment *e = r->st.env;
+    int first = 0;
+    for (int32_t w = 0; w < e->nworkloads; w++) {
+        char path[600];
+        wl_path(e, w, path, sizeof path);
+        strcat(path, "?propagationPolicy=Background");
+        int rc = gs_kube_delete(re->k, path, err);
+        if (rc == GS_ENOENT) rc = 0;
+        if (rc && !first) first = rc;
+        if (!rc) r->present[w] = false;
+    }
+    return first;
+}
+
+/* ---- state ---- */
+
+/* Reads each environment's workloads: present (with uid), and for a Job its status into
+ * jobs_succeeded / jobs_failed. 0, or the first error (the state is then not trusted). */
+static int read_objects(gs_run_envs *re, env_run *r, gs_error *err) {
+    const gs_environment *e = r->st.env;
+    r->st.jobs_succeeded = r->st.jobs_failed = 0;
+    for (int32_t w = 0; w < e->nworkloads; w++) {
+        char path[512];
+        wl_path(e, w, path, sizeof path);
+        json_t *o = NULL;
+        int rc = gs_kube_get(re->k, path, &o, err);
+        if (rc == GS_ENOENT) {
+            r->present[w] = false;
+            continue;
+        }
+        if (rc) return rc;
+        /* an object of that name gpuscale did not create is not this environment's */
+        if (!label_is(o, GS_ENV_LABEL, e->name)) {
+            json_decref(o);
+            return gs_error_set(err, GS_ECONFLICT, "%s exists without label %s=%s: not touching it", path, GS_ENV_LABEL,
+                                e->name);
+        }
+        r->present[w] = true;
+        const char *uid = json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"));
+        snprintf(r->uid[w], sizeof r->uid[w], "%s", uid ? uid : "");
+        if (e->is_job) {
+            const json_t *st = json_object_get(o, "status");
+            int32_t expected = gs_env_jobs_expected(e);
+            int32_t ok = (int32_t)json_integer_value(json_object_get(st, "succeeded"));
+            bool complete = false, failed = false;
+            size_t i;
+            json_t *c;
+            json_array_foreach(json_object_get(st, "conditions"), i, c) {
+                const char *t = json_string_value(json_object_get(c, "type"));
+                const char *s = json_string_value(json_object_get(c, "status"));
+                if (!t || !s || strcmp(s, "True") != 0) continue;
+                if (strcmp(t, "Complete") == 0) complete = true;
+                if (strcmp(t, "Failed") == 0) failed = true;
+            }
+            /* the Job controller's verdict: Complete = every completion succeeded; Failed =
+             * the rest will not run (backoffLimit, activeDeadlineSeconds) */
+            r->st.jobs_succeeded = complete ? expected : ok;
+            r->st.jobs_failed = failed && !complete ? (expected > ok ? expected - ok : 0) : 0;
+        }
+        json_decref(o);
+    }
+    return 0;
+}
+
+static bool any_present(const env_run *r) {
+    for (int32_t w = 0; w < r->st.env->nworkloads; w++)
+        if (r->present[w]) return true;
+    return false;
+}
+
+/* Live pods (not Succeeded/Failed, deleting ones included: they still hold their GPU) of the
+ * environment's workloads, from the pod cache. */
+static void count_pods(gs_run_envs *re) {
+    for (int32_t i = 0; i < re->n; i++) re->e[i].st.pods_live = 0;
+    size_t it = 0;
+    const void *rec;
+    while (gs_informer_next(re->pods, &it, NULL, &rec)) {
+        const gs_kpod *p = rec;
+        const gs_environment *e = gs_run_envs_of_pod(re, p);
+        if (!e || !gs_kpod_live(p)) continue;
+        re->e[e - re->cfg->envs].st.pods_live++;
+    }
+}
+
+/* Rebuilds the phases from the ledger and the objects (start-up, leadership regained):
+ *   ledger says deleted                  -> DELETED (never created again)
+ *   workloads exist                      -> ACTIVE, created_at from the ledger (recorded if not)
+ *   ledger says alive, no workload left  -> DELETING: its workloads were deleted (by us just
+ *                                           before a restart, or by hand); recorded as deleted
+ *                                           once its pods are gone
+ *   neither                              -> PENDING (created now) */
+static int sync_state(gs_run_envs *re, gs_ms now, gs_error *err) {
+    gs_env_row *rows = NULL;
+    int32_t nrows = 0;
+    int rc = gs_ledger_envs(re->ledger, &rows, &nrows, err);
+    if (rc) return rc;
+    for (int32_t i = 0; i < re->n && !rc; i++) {
+        env_run *r = &re->e[i];
+        const gs_environment *e = r->st.env;
+        const gs_env_row *row = NULL;
+        for (int32_t j = 0; j < nrows; j++)
+            if (strcmp(rows[j].name, e->name) == 0) row = &rows[j];
+        gs_env_status fresh = {.env = e, .phase = GS_ENV_PENDING};
+        r->st = fresh;
+        r->recorded = row != NULL;
+        r->why[0] = '\0';
+        r->next_try = 0;
+        r->last_observe = 0;
+        memset(r->present, 0, sizeof r->present);
+        if (row && row->deleted >= 0) {
+            r->st.phase = GS_ENV_DELETED;
+            snprintf(r->why, sizeof r->why, "%.63s", row->reason);
+            continue;
+        }
+        if ((rc = read_objects(re, r, err))) {
+            if (rc != GS_ECONFLICT) break;
+            /* an object of its name that is not gpuscale's: left alone, the environment waits */
+            gs_log_warn("environment blocked", "environment=%s/%s err=\"%s\"", e->ns, e->name, err->msg);
+            rc = 0;
+            memset(r->present, 0, sizeof r->present);
+            r->next_try = now + RETRY_MS;
+            continue;
+        }
+        if (any_present(r)) {
+            r->st.phase = GS_ENV_ACTIVE;
+            r->st.created_at = row ? row->created : now;
+        } else if (row) {
+            r->st.phase = GS_ENV_DELETING;
+            r->st.created_at = row->created;
+            snprintf(r->why, sizeof r->why, "workloads-gone");
+        }
+        gs_log_info("environment state", "environment=%s/%s phase=%s recorded=%d", e->ns, e->name,
+                    gs_env_phase_name(r->st.phase), (int)r->recorded);
+    }
+    free(rows);
+    return rc;
+}
+
+static const char *why_of(const env_run *r) { return r->why[0] ? r->why : gs_env_reason_name(r->st.reason); }
+
+static void act(gs_run_envs *re, const gs_env_action *a, gs_ms now) {
+    env_run *r = &re->e[a->env];
+    const gs_environment *e = r->st.env;
+    gs_error err;
+    gs_error_clear(&err);
+    int rc = 0;
+    char msg[256];
+    switch (a->kind) {
+    case GS_ENVACT_CREATE:
+        if (now < r->next_try) return;
+        if ((rc = create(re, r, &err))) {
+            r->next_try = now + RETRY_MS;
+            break;
+        }
+        gs_envs_advance(&r->st, a, now);
+        re->created_total++;
+        gs_log_info("environment created", "environment=%s/%s project=%s pool=%s workloads=%d kind=%s", e->ns, e->name,
+                    e->project, e->pool[0] ? e->pool : "any", (int)e->nworkloads, e->is_job ? "Job" : "Deployment");
+        snprintf(msg, sizeof msg, "environment %s (project %s) created by gpuscale; ttl %llds, deleteWhen %s", e->name,
+                 e->project, (long long)(e->ttl / 1000),
+                 e->delete_when == GS_DELETE_SUCCEEDED ? "succeeded" : e->delete_when == GS_DELETE_FINISHED ? "finished" : "never");
+        for (int32_t w = 0; w < e->nworkloads; w++) event(re, r, w, "Normal", "EnvironmentCreated", msg);
+        break;
+    case GS_ENVACT_DELETE_WORKLOADS:
+        if (r->st.phase == GS_ENV_DELETING && now < r->next_try) return;
+        if (r->st.phase == GS_ENV_ACTIVE) {
+            gs_envs_advance(&r->st, a, now);
+            snprintf(msg, sizeof msg, "environment %s deleted by gpuscale: %s", e->name, why_of(r));
+            for (int32_t w = 0; w < e->nworkloads; w++)
+                if (r->present[w]) event(re, r, w, "Normal", "EnvironmentDeleted", msg);
+            gs_log_info("environment deleting", "environment=%s/%s reason=%s pods_live=%d", e->ns, e->name, why_of(r),
+                        (int)r->st.pods_live);
+        }
+        r->next_try = now + RETRY_MS;
+        rc = delete_workloads(re, r, &err);
+        break;
+    case GS_ENVACT_RELEASE_NODES:
+        /* nodes_live stays 0: consolidation releases the emptied nodes (docs/cost.md) */
+        gs_envs_advance(&r->st, a, now);
+        break;
+    case GS_ENVACT_MARK_DELETED:
+        if (!r->recorded) {
+            if ((rc = gs_ledger_env_created(re->ledger, e->name, e->project, e->pool, r->st.created_at, &err))) break;
+            r->recorded = true;
+        }
+        if ((rc = gs_ledger_env_deleted(re->ledger, e->name, now, why_of(r), &err))) break;
+        gs_envs_advance(&r->st, a, now);
+        re->deleted_total++;
+        gs_log_info("environment deleted", "environment=%s/%s reason=%s", e->ns, e->name, why_of(r));
+        break;
+    }
+    if (rc) {
+        re->errors++;
+        gs_log_warn("environment action failed", "environment=%s/%s action=%s err=\"%s\"", e->ns, e->name,
+                    gs_env_action_name(a->kind), rc == GS_ENOMEM ? "out of memory" : err.msg);
+    }
+}
+
+void gs_run_envs_tick(gs_run_envs *re, const gs_budget_state *budgets, int32_t nbudgets) {
+    if (!re) return;
+    gs_ms now = wall_now();
+    gs_error err;
+    gs_error_clear(&err);
+    if (!re->synced) {
+        int rc = sync_state(re, now, &err);
+        if (rc) {
+            re->errors++;
+            gs_log_warn("environments not read", "err=\"%s\"", rc == GS_ENOMEM ? "out of memory" : err.msg);
+            return;
+        }
+        re->synced = true;
+    }
+    count_pods(re);
+    for (int32_t i = 0; i < re->n; i++) {
+        env_run *r = &re->e[i];
+        /* the ledger's creation record (retried until written) */
+        if (r->st.phase == GS_ENV_ACTIVE && !r->recorded) {
+            const gs_environment *e = r->st.env;
+            if (gs_ledger_env_created(re->ledger, e->name, e->project, e->pool, r->st.created_at, &err) == 0)
+                r->recorded = true;
+            else gs_log_warn("environment not recorded", "environment=%s/%s err=\"%s\"", e->ns, e->name, err.msg);
+        }
+        if (r->st.phase != GS_ENV_ACTIVE || now - r->last_observe < OBSERVE_GAP_MS) continue;
+        r->last_observe = now;
+        if (read_objects(re, r, &err)) {
+            gs_log_warn("environment not observed", "environment=%s/%s err=\"%s\"", r->st.env->ns, r->st.env->name, err.msg);
+            r->last_observe = now + RETRY_MS;
+            continue;
+        }
+        /* every workload deleted by someone else: the environment is over */
+        if (!any_present(r) && r->st.pods_live == 0) {
+            r->st.phase = GS_ENV_DELETING;
+            snprintf(r->why, sizeof r->why, "workloads-gone");
+        }
+    }
+    for (int32_t i = 0; i < re->n; i++) {
+        re->e[i].st.nodes_live = 0;
+        re->st[i] = re->e[i].st;
+    }
+    int32_t na = gs_envs_decide(re->st, re->n, now, budgets, nbudgets, re->acts, re->n);
+    if (na > re->n) na = re->n;
+    for (int32_t a = 0; a < na; a++) act(re, &re->acts[a], now);
+}
+
+size_t gs_run_envs_metrics(const gs_run_envs *re, char *buf, size_t cap) {
+    if (!re || cap == 0) return 0;
+    int cnt[4] = {0, 0, 0, 0};
+    for (int32_t i = 0; i < re->n; i++) cnt[re->e[i].st.phase]++;
+    int w = snprintf(buf, cap,
+                     "# HELP gpuscale_environments Configured Environments by phase (this replica's view; leader).\n"
+                     "# TYPE gpuscale_environments gauge\n"
+                     "gpuscale_environments{phase=\"pending\"} %d\ngpuscale_environments{phase=\"active\"} %d\n"
+                     "gpuscale_environments{phase=\"deleting\"} %d\ngpuscale_environments{phase=\"deleted\"} %d\n"
+                     "# TYPE gpuscale_environments_created_total counter\ngpuscale_environments_created_total %lld\n"
+                     "# TYPE gpuscale_environments_deleted_total counter\ngpuscale_environments_deleted_total %lld\n"
+                     "# TYPE gpuscale_environment_errors_total counter\ngpuscale_environment_errors_total %lld\n",
+                     cnt[GS_ENV_PENDING], cnt[GS_ENV_ACTIVE], cnt[GS_ENV_DELETING], cnt[GS_ENV_DELETED],
+                     (long long)re->created_total, (long long)re->deleted_total, (long long)re->errors);
+    return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+}

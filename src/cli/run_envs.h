@@ -1,0 +1,54 @@
+/* Environments in the controller (`gpuscale run`, leader only; docs/cost.md "Environments in
+ * the controller"): creates each configured Environment's workloads (a batch/v1 Job, or one
+ * apps/v1 Deployment per workload named ENV-WORKLOAD), labelled gpuscale.dev/environment and
+ * gpuscale.dev/project; tracks it with policy/envs (Job status, live pods from the pod cache);
+ * deletes the workloads (propagationPolicy Background) when its Job succeeded/finished, its
+ * TTL expired or its project's hard budget is hit, and records creation and deletion in the
+ * ledger. Consolidation then releases the nodes. After a restart or a leader change the state is
+ * rebuilt from the ledger and the labelled objects, so a deleted environment is never created
+ * again and a created one is never forgotten.
+ *
+ * One thread (the controller's loop); the gs_kube, the pod informer and the ledger are borrowed
+ * and must outlive the gs_run_envs. */
+#ifndef GS_CLI_RUN_ENVS_H
+#define GS_CLI_RUN_ENVS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/kube/informer.h"
+#include "io/kube/kpod.h"
+#include "io/kube/kube.h"
+#include "io/ledger/ledger.h"
+#include "model/err.h"
+#include "model/objects.h"
+#include "policy/budget.h"
+
+#define GS_ENV_LABEL "gpuscale.dev/environment"
+#define GS_ENV_PROJECT_LABEL "gpuscale.dev/project"
+
+typedef struct gs_run_envs gs_run_envs;
+
+/* *out = NULL (and 0) when cfg has no Environment. cfg, k, pods and ledger are borrowed; ledger
+ * must not be NULL when cfg has environments (GS_EINVAL with a message). Free with
+ * gs_run_envs_free. */
+int gs_run_envs_new(const gs_config *cfg, gs_kube *k, gs_informer *pods, gs_ledger *ledger,
+                    gs_run_envs **out, gs_error *err);
+void gs_run_envs_free(gs_run_envs *re);
+
+/* One step (leader only): rebuild the state when needed, observe, decide, act. budgets (may be
+ * NULL) are the budget trackers' states. NULL re: nothing. */
+void gs_run_envs_tick(gs_run_envs *re, const gs_budget_state *budgets, int32_t nbudgets);
+
+/* Leadership lost: another replica may act meanwhile; rebuild the state at the next tick. */
+void gs_run_envs_lost(gs_run_envs *re);
+
+/* The environment whose workload owns the pod (namespace + cached owner), or NULL. The meter
+ * bills such a pod to workload = the environment's name (what the ledger's totals sum). */
+const gs_environment *gs_run_envs_of_pod(const gs_run_envs *re, const gs_kpod *pod);
+
+/* Appends gpuscale_environments{phase=...} (and the totals of creations / deletions) to
+ * buf[0..cap); returns the bytes written (0 when re is NULL or it does not fit). */
+size_t gs_run_envs_metrics(const gs_run_envs *re, char *buf, size_t cap);
+
+#endif
