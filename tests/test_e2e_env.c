@@ -48,24 +48,6 @@ static pid_t CTL = -1;
 static int MPORT;
 static char CFG[400], LEDGER[400];
 
-static pid_t spawn(const char *const argv[], const char *log) {
-    pid_t p = fork();
-    if (p == 0) {
-        char *args[40];
-        int n = 0;
-        for (; argv[n] && n < 39; n++) args[n] = strdup(argv[n]);
-        args[n] = NULL;
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(args[0], args);
-        _exit(127);
-    }
-    return p;
-}
-
 static int stop_pid(pid_t *p, int sig) {
     if (*p <= 0) return -1;
     kill(*p, sig);
@@ -91,7 +73,7 @@ static void start_ctl(void) {
                           "--id", "env-a", "--lease-namespace", "gpuscale-system", "--lease-duration", "4",
                           "--metrics-port", port, "--interval", "200", "--ledger", LEDGER, "--meter-interval", "500ms",
                           NULL};
-    CTL = spawn(argv, log);
+    CTL = probe_spawn(argv, log);
 }
 
 #define WAIT_UNTIL(cond, secs, what)                                                  \

@@ -50,24 +50,6 @@ static pid_t REDIS_PID = -1, CTL_A = -1, CTL_B = -1;
 static int REDIS_PORT, MPORT_A, MPORT_B, SURVIVOR;
 static char CFG[400], LEDGER[400];
 
-static pid_t spawn(const char *const argv[], const char *log) {
-    pid_t p = fork();
-    if (p == 0) {
-        char *args[40];
-        int n = 0;
-        for (; argv[n] && n < 39; n++) args[n] = strdup(argv[n]);
-        args[n] = NULL;
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(args[0], args);
-        _exit(127);
-    }
-    return p;
-}
-
 static void stop_pid(pid_t *p, int sig) {
     if (*p <= 0) return;
     kill(*p, sig);
@@ -178,7 +160,7 @@ static pid_t start_ctl(const char *id, int mport) {
     const char *argv[] = {GS_BINARY, "run", "--kubeconfig", ENV.user_kc, "--provider", "kube-fake", "--config", CFG,
                     "--id", id, "--lease-namespace", "gpuscale-system", "--lease-duration", "4",
                     "--metrics-port", port, "--interval", "200", "--ledger", LEDGER, "--meter-interval", "1s", "--mig-retry-after", "2s", NULL};
-    return spawn(argv, log);
+    return probe_spawn(argv, log);
 }
 
 static const char *MANIFESTS =
@@ -225,7 +207,7 @@ static int setup(void **st) {
     snprintf(log, sizeof log, "%s/redis.log", ENV.dir);
     const char *argv[] = {"/usr/bin/redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                     NULL};
-    REDIS_PID = spawn(argv, log);
+    REDIS_PID = probe_spawn(argv, log);
     for (int i = 0; i < 50; i++) {
         redisContext *r = redisConnect("127.0.0.1", REDIS_PORT);
         int ok = r && !r->err;

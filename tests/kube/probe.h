@@ -1,9 +1,11 @@
 /* Header-only helpers shared by the controller's end-to-end test and bench/bench_controller:
- * a free loopback port, and one value read off a running `gpuscale run`'s /metrics. */
+ * a free loopback port, one value read off a running `gpuscale run`'s /metrics, and a child process
+ * started with its output appended to a log. */
 #ifndef GS_TEST_KUBE_PROBE_H
 #define GS_TEST_KUBE_PROBE_H
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -51,6 +53,25 @@ static double probe_metric(int port, const char *name, long timeout_s) {
     for (char *p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
         if (strncmp(p, name, nl) == 0 && p[nl] == ' ') return atof(p + nl + 1);
     return -1;
+}
+
+/* Starts argv (argv[0] a path) with stdout and stderr appended to log; the child's pid. */
+static inline pid_t probe_spawn(const char *const argv[], const char *log) {
+    pid_t p = fork();
+    if (p == 0) {
+        char *args[40];
+        int n = 0;
+        for (; argv[n] && n < 39; n++) args[n] = strdup(argv[n]);
+        args[n] = NULL;
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(args[0], args);
+        _exit(127);
+    }
+    return p;
 }
 
 #endif
