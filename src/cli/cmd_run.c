@@ -1950,18 +1950,15 @@ int gs_cmd_run(int argc, char **argv) {
         gs_catalog_free(&c->cat);
         return GS_EXIT_FAIL;
     }
-    /* budgets are enforced only with a ledger (their spend lives there): refuse rather than
-     * run without the limits the configuration asks for */
-    if (!ledger_path && c->cfg.nbudgets > 0) {
-        fprintf(stderr, "gpuscale run: the configuration has %d Budget object(s): --ledger FILE is needed to enforce them\n",
-                (int)c->cfg.nbudgets);
-        gs_config_free(&c->cfg);
-        gs_catalog_free(&c->cat);
-        return GS_EXIT_FAIL;
-    }
-    if (!ledger_path && c->cfg.nenvs > 0) {
-        fprintf(stderr, "gpuscale run: the configuration has %d Environment object(s): --ledger FILE is needed to run them\n",
-                (int)c->cfg.nenvs);
+    /* budgets are enforced and environments recorded only with a ledger (spend lives there):
+     * refuse rather than run without what the configuration asks for */
+    if (!ledger_path && (c->cfg.nbudgets > 0 || c->cfg.nenvs > 0)) {
+        if (c->cfg.nbudgets > 0)
+            fprintf(stderr, "gpuscale run: the configuration has %d Budget object(s): --ledger FILE is needed to enforce them\n",
+                    (int)c->cfg.nbudgets);
+        else
+            fprintf(stderr, "gpuscale run: the configuration has %d Environment object(s): --ledger FILE is needed to run them\n",
+                    (int)c->cfg.nenvs);
         gs_config_free(&c->cfg);
         gs_catalog_free(&c->cat);
         return GS_EXIT_FAIL;
