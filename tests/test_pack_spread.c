@@ -291,7 +291,8 @@ static void test_ts_spread_claim_multi_replica(void **st) {
 }
 
 /* Randomized: nodes of 1-4 GPUs with random replicas used, CPU for 0-6 more pods, with or
- * without pods, ready or starting; 1-24 identical 1-replica pods. A brute force written here
+ * without pods (a node with replicas used counts as in use even when no pod is listed), ready
+ * or starting; 1-24 identical 1-replica pods. A brute force written here
  * (every node and GPU for every pod: nodes in use first, then fewest used replicas, then node
  * order, then GPU index) must give the packer's placements exactly, and a pod goes to a new
  * node only when no existing GPU has a replica free within the declared 4. */
@@ -325,7 +326,8 @@ static void test_ts_spread_random_vs_brute(void **st) {
             int32_t id = ts_node(&f, nm, types[t], 4, used[i], ngp[i], pods, ready);
             room[i] = rnd(7);
             f.s.nodes[id].cpu_used = f.s.nodes[id].cpu_alloc - room[i] * 1000;
-            inuse[i] = pods > 0 || !ready;
+            inuse[i] = pods > 0 || !ready; /* or a GPU held (the snapshot lists no pod for it) */
+            for (int g = 0; g < ngp[i]; g++) inuse[i] |= used[i][g] > 0;
         }
         int np = 1 + rnd(24);
         int32_t p[24];

@@ -1254,7 +1254,14 @@ static int node_bins(ctx *c) {
         b->ngpus = n->ngpus;
         memcpy(b->gpus, n->gpus, sizeof b->gpus);
         const gs_pool *pl = n->pool >= 0 ? &c->in->pools[n->pool] : NULL;
+        /* in use: pods bound, a launch in flight, or a GPU held (a snapshot may give GPU use
+         * without listing the pods) */
         b->inuse = n->pods > 0 || !n->ready;
+        for (int g = 0; g < n->ngpus && !b->inuse; g++) {
+            const gs_gpu_state *x = &n->gpus[g];
+            b->inuse = x->pods > 0 || x->whole_used || x->ts_used > 0 || x->milli_used > 0;
+            for (int q = 0; q < x->nparts && !b->inuse; q++) b->inuse = x->parts[q].used;
+        }
         if (pl && pl->sharing == GS_SHARE_TIMESLICING) b->ts_cap = (int16_t)pl->ts_replicas;
         if (pl && c->in->switch_modes && (pl->sharing == GS_SHARE_TIMESLICING || pl->sharing == GS_SHARE_FRACTIONAL))
             for (int g = 0; g < n->ngpus; g++) {
