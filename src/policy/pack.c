@@ -99,8 +99,9 @@ typedef struct bin {
     uint16_t convert;       /* idle WHOLE GPUs that may switch to the pool's time-slicing or
                                fractional mode (existing nodes, switch_modes) */
     int16_t ts_cap;         /* pool's declared time-slicing replicas (0 = take the GPU's) */
-    bool inuse;             /* existing node that holds pods or is still starting (a launch in
-                               flight): time-sliced pods spread over these before empty ones */
+    bool inuse;             /* existing node that holds pods or a GPU, or is still starting (a
+                               launch in flight): time-sliced pods spread over these before
+                               empty ones */
     uint8_t nofit[GS_NODE_MAX_GPUS]; /* reshaped GPUs: profiles (bits) known not to fit any more */
     gs_gpu_state gpus[GS_NODE_MAX_GPUS];
 } bin;
@@ -658,7 +659,7 @@ static int32_t find_bin_from(ctx *c, cls *k, const gs_pod_spec *s, fit *f, int32
 }
 
 /* Spread score of a time-sliced fit on an existing node: used replicas of the GPU it takes,
- * nodes that hold pods (or are starting) before empty ones. */
+ * nodes in use (bin.inuse) before empty ones. */
 static int32_t shared_score(const bin *b, const fit *f) {
     return (b->inuse ? 0 : 1 << 16) + b->gpus[f->gpu].ts_used;
 }
