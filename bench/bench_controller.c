@@ -158,6 +158,9 @@ int main(int argc, char **argv) {
     double lp50 = probe_metric(mport, "gpuscale_pending_to_launch_seconds{quantile=\"0.5\"}", 10L);
     double lp99 = probe_metric(mport, "gpuscale_pending_to_launch_seconds{quantile=\"0.99\"}", 10L);
     double lcount = probe_metric(mport, "gpuscale_pending_to_launch_seconds_count", 10L);
+    double np50 = probe_metric(mport, "gpuscale_pending_to_launch_noroom_seconds{quantile=\"0.5\"}", 10L);
+    double np99 = probe_metric(mport, "gpuscale_pending_to_launch_noroom_seconds{quantile=\"0.99\"}", 10L);
+    double ncount = probe_metric(mport, "gpuscale_pending_to_launch_noroom_seconds_count", 10L);
     double launches = probe_metric(mport, "gpuscale_launches_total", 10L);
     double nodes = probe_metric(mport, "gpuscale_nodes{pool=\"h100\"}", 10L);
     double cached = probe_metric(mport, "gpuscale_cached_objects{kind=\"pods\"}", 10L);
@@ -169,6 +172,8 @@ int main(int argc, char **argv) {
     printf("  reconcile latency: p50 %.1f ms, p99 %.1f ms\n", rp50 * 1000, rp99 * 1000);
     printf("  pending pod -> launch request: p50 %.3f s, p99 %.3f s over %.0f pods (target p99 <= 1 s)\n", lp50, lp99,
            lcount);
+    printf("    of which never planned onto a registered node's room: p50 %.3f s, p99 %.3f s over %.0f pods\n"
+           "    (the others were first planned onto room kube-scheduler then gave to other pods)\n", np50, np99, ncount);
     kill(ctl, SIGTERM);
     int st;
     waitpid(ctl, &st, 0);
