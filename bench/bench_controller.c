@@ -98,9 +98,14 @@ int main(int argc, char **argv) {
         return 1;
     }
     gs_kube_config_free(&c);
-    json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", "bench");
-    gs_kube_create(k, "/api/v1/namespaces", ns, NULL, &e);
-    json_decref(ns);
+    /* the namespace of the pods, and the GPU Operator's (gpuscale writes the mig-parted
+     * ConfigMap there, as in a cluster with the operator installed) */
+    const char *nss[] = {"bench", "gpu-operator"};
+    for (int i = 0; i < 2; i++) {
+        json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", nss[i]);
+        gs_kube_create(k, "/api/v1/namespaces", ns, NULL, &e);
+        json_decref(ns);
+    }
     for (int i = 0; i < 300; i++) { /* the ServiceAccount admission needs bench/default */
         if (gs_kube_get(k, "/api/v1/namespaces/bench/serviceaccounts/default", NULL, &e) == 0) break;
         usleep(100000);

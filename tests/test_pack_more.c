@@ -72,6 +72,11 @@ static void test_ts_switch_idle_whole_gpu(void **st) {
         assert_int_equal(where(&f, p[i])->gpu, 0);
     }
     assert_int_equal(f.plan.usd_after, f.plan.usd_before);
+    /* layout locked: GPU 0 stays WHOLE, the four pods go to a launch */
+    f.s.nodes[n0].layout_locked = true;
+    plan_ok(&f, true);
+    assert_int_equal(f.plan.nreparts, 0);
+    for (int i = 0; i < 4; i++) assert_int_equal(where(&f, p[i])->kind, GS_PLACE_CLAIM);
     fx_free(&f);
 }
 

@@ -1264,7 +1264,8 @@ static int node_bins(ctx *c) {
             for (int q = 0; q < x->nparts && !b->inuse; q++) b->inuse = x->parts[q].used;
         }
         if (pl && pl->sharing == GS_SHARE_TIMESLICING) b->ts_cap = (int16_t)pl->ts_replicas;
-        if (pl && c->in->switch_modes && (pl->sharing == GS_SHARE_TIMESLICING || pl->sharing == GS_SHARE_FRACTIONAL))
+        if (pl && c->in->switch_modes && !n->layout_locked &&
+            (pl->sharing == GS_SHARE_TIMESLICING || pl->sharing == GS_SHARE_FRACTIONAL))
             for (int g = 0; g < n->ngpus; g++) {
                 const gs_gpu_state *x = &n->gpus[g];
                 if (x->mode == GS_GPUMODE_WHOLE && !x->whole_used && x->pods == 0 && x->ts_used == 0 &&
@@ -1272,7 +1273,7 @@ static int node_bins(ctx *c) {
                     b->convert = (uint16_t)(b->convert | (1u << g));
             }
         const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
-        if (pl && pl->sharing == GS_SHARE_MIG && m && gs_gpu_has_mig(m))
+        if (pl && pl->sharing == GS_SHARE_MIG && m && gs_gpu_has_mig(m) && !n->layout_locked)
             for (int g = 0; g < n->ngpus; g++) {
                 const gs_gpu_state *x = &n->gpus[g];
                 bool busy = x->pods > 0 || x->whole_used || x->ts_used > 0 || x->milli_used > 0;
