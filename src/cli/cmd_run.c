@@ -164,8 +164,8 @@ typedef struct ctl {
     json_t *empty_since;     /* node -> mono ms */
     gs_rules_store *pod_rules; /* the pod cache's interned selectors and tolerations */
     bool wake;               /* a GPU pod went Pending since the last plan */
-    json_t *pending_seen;    /* ns/pod -> (mono ms first seen Pending) x 2 + 1 if a plan has put it on room of a
-                              * registered node; -1 once counted; removed when bound */
+    json_t *pending_seen;    /* ns/pod -> (mono ms first seen Pending) x 4 + SEEN_ROOMED + SEEN_COUNTED;
+                              * removed when bound or deleted */
     json_t *orphans;         /* instance id -> mono ms first seen without a node */
     json_t *unsched;         /* ns/pod -> the packer's last reason (Event when it changes) */
     json_t *draining;        /* node -> {cordoned, next (mono ms of the next eviction round), told: {pod: true}} */
@@ -285,7 +285,7 @@ static void pod_event(void *ud, gs_informer *inf, gs_watch_type t, const char *k
         return;
     }
     if (pod->has_gpu && !json_object_get(c->pending_seen, key)) {
-        json_object_set_new(c->pending_seen, key, json_integer(mono_ms() * 2));
+        json_object_set_new(c->pending_seen, key, json_integer(mono_ms() * 4));
         c->wake = true; /* plan soon, not at the next tick */
     }
 }
@@ -538,20 +538,24 @@ static void random_suffix(char *buf, size_t n) {
  * kube-scheduler then gave to other pods (it binds in its own order, and a pod it found no room
  * for waits in its backoff while newer pods take the room); their launch comes when that room
  * is gone, which is the scheduler's order, not the controller's reaction. */
+#define SEEN_ROOMED 2  /* a plan put it on room of a registered, ready node */
+#define SEEN_COUNTED 1 /* its latency sample is taken */
+
 static void record_latency(ctl *c, const char *key, int64_t at) {
     json_t *v = json_object_get(c->pending_seen, key);
-    if (!v || json_integer_value(v) < 0) return;
-    int64_t d = at - json_integer_value(v) / 2;
+    if (!v || (json_integer_value(v) & SEEN_COUNTED)) return;
+    int64_t d = at - json_integer_value(v) / 4;
     double sec = (double)(d > 0 ? d : 0) / 1000.0;
     if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = sec;
-    if (!(json_integer_value(v) & 1) && c->nlat_noroom < LAT_SAMPLES) c->lat_noroom[c->nlat_noroom++] = sec;
-    json_object_set_new(c->pending_seen, key, json_integer(-1));
+    if (!(json_integer_value(v) & SEEN_ROOMED) && c->nlat_noroom < LAT_SAMPLES) c->lat_noroom[c->nlat_noroom++] = sec;
+    json_integer_set(v, json_integer_value(v) | SEEN_COUNTED);
 }
 
 /* A plan put the pending pod on room of a registered, ready node (no launch needed for it). */
 static void mark_roomed(ctl *c, const char *key) {
     json_t *v = json_object_get(c->pending_seen, key);
-    if (v && json_integer_value(v) >= 0 && !(json_integer_value(v) & 1)) json_integer_set(v, json_integer_value(v) | 1);
+    if (v && !(json_integer_value(v) & (SEEN_COUNTED | SEEN_ROOMED)))
+        json_integer_set(v, json_integer_value(v) | SEEN_ROOMED);
 }
 
 /* The GPU layout a registered node advertises: its pool's sharing mode; for MIG, the
@@ -715,8 +719,24 @@ static int32_t count_pods(const ctl *c, bool bound) {
     return n;
 }
 
+/* A pending GPU pod of the snapshot being built, with when it was first seen Pending. */
+typedef struct pend_ref {
+    const char *key;
+    const gs_kpod *pod;
+    int64_t seen;
+} pend_ref;
+
+static int cmp_pend(const void *a, const void *b) {
+    const pend_ref *x = a, *y = b;
+    if (x->pod->unschedulable != y->pod->unschedulable) return x->pod->unschedulable ? 1 : -1;
+    if (x->seen != y->seen) return x->seen < y->seen ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
 static int build_snapshot(ctl *c, int64_t now) {
     gs_snapshot *s = &c->snap;
+    pend_ref *pend = NULL;
+    size_t npend = 0, cappend = 0;
     s->nnodes = 0;
     s->npods = 0;
     gs_rules_store_free(s->rules); /* the last snapshot's pods were its only users */
@@ -783,6 +803,31 @@ static int build_snapshot(ctl *c, int64_t now) {
             continue;
         }
         if (!gpu || pod->deleting) continue;
+        if (npend >= cappend) {
+            size_t nc = cappend ? cappend * 2 : 256;
+            pend_ref *np = realloc(pend, nc * sizeof *np);
+            if (!np) {
+                rc = GS_ENOMEM;
+                goto done;
+            }
+            pend = np;
+            cappend = nc;
+        }
+        const json_t *seen = json_object_get(c->pending_seen, key);
+        pend[npend].key = key;
+        pend[npend].pod = pod;
+        pend[npend].seen = seen ? json_integer_value(seen) / 4 : now;
+        npend++;
+    }
+    /* Pending pods go in kube-scheduler's order: the packer breaks ties between equal pods
+     * by snapshot order, so the pods the scheduler will bind first are the ones planned onto
+     * existing room. The scheduler tries new pods first, oldest first; a pod it found no node
+     * for (PodScheduled=False, Unschedulable) waits in its backoff while newer pods take the
+     * room, so those go last: they are the ones launches are for. */
+    if (npend > 1) qsort(pend, npend, sizeof *pend, cmp_pend);
+    for (size_t q = 0; q < npend; q++) {
+        const gs_kpod *pod = pend[q].pod;
+        key = pend[q].key;
         gs_pod p;
         memset(&p, 0, sizeof p);
         snprintf(p.name, sizeof p.name, "%s", pod->name);
@@ -802,6 +847,7 @@ static int build_snapshot(ctl *c, int64_t now) {
         }
     }
 done:
+    free(pend);
     json_decref(idx);
     return rc;
 }
