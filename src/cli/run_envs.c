@@ -530,3 +530,16 @@ size_t gs_run_envs_metrics(const gs_run_envs *re, char *buf, size_t cap) {
                      (long long)re->created_total, (long long)re->deleted_total, (long long)re->errors);
     return w > 0 && (size_t)w < cap ? (size_t)w : 0;
 }
+
+bool gs_run_envs_state(const gs_run_envs *re, const char *ns, const char *name, gs_env_status *st,
+                       const char **why) {
+    if (!re || !re->synced) return false;
+    for (int32_t i = 0; i < re->n; i++) {
+        const env_run *r = &re->e[i];
+        if (strcmp(r->st.env->ns, ns) != 0 || strcmp(r->st.env->name, name) != 0) continue;
+        *st = r->st;
+        *why = r->why[0] ? r->why : r->st.reason != GS_ENV_REASON_NONE ? gs_env_reason_name(r->st.reason) : "";
+        return true;
+    }
+    return false;
+}
