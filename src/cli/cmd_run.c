@@ -2237,8 +2237,9 @@ int gs_cmd_run(int argc, char **argv) {
                 if (c->prov.ops->tick && c->prov.ops->tick(c->prov.self, &e))
                     gs_log_warn("provider tick failed", "err=\"%s\"", e.msg);
             }
-            if (c->crs) crs_status(c);
         }
+        /* the objects' status, also while none is valid (Ready=False says why) */
+        if (c->crs && c->leader && gs_run_crs_synced(c->crs)) crs_status(c);
         if (mono_ms() - last_pub >= 1000 || g_stop) {
             publish_metrics(c, mono_ms());
             last_pub = mono_ms();

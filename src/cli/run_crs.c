@@ -178,9 +178,9 @@ static void warn_object(gs_run_crs *r, bool leader) {
     if (!o) return;
     gs_error e;
     gs_error_clear(&e);
-    char msg[GS_ERROR_MSG_MAX + 200];
-    snprintf(msg, sizeof msg, "gpuscale: configuration refused (%s): %s",
-             r->have ? "the last valid one keeps acting" : "nothing is done until it is valid", r->bad_msg);
+    char msg[GS_ERROR_MSG_MAX + GS_ERROR_FILE_MAX + 200];
+    snprintf(msg, sizeof msg, "gpuscale: configuration refused (%s): %s: %s",
+             r->have ? "the last valid one keeps acting" : "nothing is done until it is valid", r->bad_key, r->bad_msg);
     const char *ns = md_str(o, "namespace");
     if (gs_kube_event(r->k, API_VERSION, KINDS[kind].kind, ns ? ns : "", md_str(o, "name"), md_str(o, "uid"), "Warning",
                       "InvalidConfiguration", msg, &e) == 0)
