@@ -11,7 +11,9 @@
  *   - bad input: a GPUPool edit the API server accepts (its schema allows any family name) but
  *     the loader refuses (no such instance family) -> Ready=False with the loader's message and
  *     one InvalidConfiguration Warning Event on the GPUPool; the last valid configuration keeps
- *     acting (the queue emptied -> the workload still goes to 0); the pool fixed -> Ready=True.
+ *     acting (the queue emptied -> the workload still goes to 0); the pool fixed -> Ready=True;
+ *     the pool deleted while the QueueScaler names it -> the QueueScaler is refused (Ready=False,
+ *     "spec.pool: unknown GPUPool"). SIGTERM -> exit 0 (ASan: no leak).
  * Skips (77) only when the control plane cannot be built here. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -48,20 +50,21 @@ static char LEDGER[400];
 #define BUDGET_PATH G "/budgets/ml-cap"
 #define ENV_PATH G "/namespaces/ml/environments/preview"
 
-static void stop_pid(pid_t *p, int sig) {
-    if (*p <= 0) return;
+static int stop_pid(pid_t *p, int sig) {
+    if (*p <= 0) return -1;
     kill(*p, sig);
     int st = 0;
     for (int i = 0; i < 100; i++) {
         if (waitpid(*p, &st, WNOHANG) == *p) {
             *p = -1;
-            return;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         }
         usleep(100000);
     }
     kill(*p, SIGKILL);
     waitpid(*p, &st, 0);
     *p = -1;
+    return 137;
 }
 
 static long long redis_cmd(const char *fmt, const char *a, const char *b) {
@@ -357,7 +360,14 @@ static void test_invalid_edit_refused(void **st) {
     patch(POOL_PATH, "{\"spec\": {\"requirements\": [{\"key\": \"karpenter.k8s.aws/instance-family\", "
                      "\"operator\": \"In\", \"values\": [\"g5\"]}]}}");
     WAIT_UNTIL(ready_current(POOL_PATH) && ready_current(SCALER_PATH), 20, "both Ready=True again");
-    stop_pid(&CTL, SIGTERM);
+    /* deleting the pool a QueueScaler names is refused too: the scaler is blamed */
+    gs_error e;
+    assert_int_equal(gs_kube_delete(ADMIN, POOL_PATH, &e), 0);
+    WAIT_UNTIL(ready_is(SCALER_PATH, "False", msg, sizeof msg, NULL), 20, "QueueScaler Ready=False (its pool is gone)");
+    if (!strstr(msg, "spec.pool: unknown GPUPool 'a10g'")) fail_msg("Ready message: %s", msg);
+    WAIT_UNTIL(events("ml", "QueueScaler", "embed", "InvalidConfiguration", NULL, 0) == 1, 20,
+               "a Warning Event on the QueueScaler");
+    assert_int_equal(stop_pid(&CTL, SIGTERM), 0);
 }
 
 int main(void) {

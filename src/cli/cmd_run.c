@@ -1826,9 +1826,10 @@ static void publish_metrics(ctl *c, int64_t now) {
 /* Puts next in force at a tick boundary, carrying per-object state over by name: each
  * QueueScaler keeps its scaler state (cooldown, stabilization windows, failure counts while its
  * triggers are the same number), poll time and last readings; launches in flight keep their pool
- * by name (one for a deleted pool is forgotten: its node is left as the pool's others); budget
- * trackers and environments are rebuilt from the ledger (and the labelled objects), the path a
- * leader change takes. On error nothing changes and next is the caller's to free. */
+ * by name (one for a deleted pool is forgotten: its node is left as the pool's others);
+ * Environments keep their state while their objects are unchanged, else they are rebuilt from
+ * the ledger and the labelled objects; budget trackers are re-read from the ledger (both the
+ * path a leader change takes). On error nothing changes and next is the caller's to free. */
 static int config_swap(ctl *c, gs_config *next, gs_error *e) {
     int32_t ns = next->nscalers;
     scaler_state *nss = calloc((size_t)(ns ? ns : 1), sizeof *nss);
@@ -1894,13 +1895,19 @@ static int config_swap(ctl *c, gs_config *next, gs_error *e) {
     c->tr_ok = false;
     c->metered_until = -1; /* the trackers are re-read from the ledger at the next tick */
     c->last_meter = 0;
-    gs_run_envs_free(c->envs);
-    c->envs = NULL;
+    /* Environments whose objects did not change keep their state (pointed at the new
+     * configuration's copies; next's arrays become c->cfg's); others are rebuilt */
+    bool rebound = c->crs && !gs_run_crs_envs_changed(c->crs) && gs_run_envs_rebind(c->envs, next) == 0;
     gs_config_free(&c->cfg);
     c->cfg = *next;
     memset(next, 0, sizeof *next);
-    if (gs_run_envs_new(&c->cfg, c->k, c->pods, c->ledger, &c->envs, e))
-        gs_log_error("environments not run", "err=\"%s\"", e->msg);
+    if (rebound) rebound = gs_run_envs_rebind(c->envs, &c->cfg) == 0;
+    if (!rebound) {
+        gs_run_envs_free(c->envs);
+        c->envs = NULL;
+        if (gs_run_envs_new(&c->cfg, c->k, c->pods, c->ledger, &c->envs, e))
+            gs_log_error("environments not run", "err=\"%s\"", e->msg);
+    }
     return 0;
 }
 

@@ -154,6 +154,21 @@ bool gs_run_crs_synced(const gs_run_crs *r) {
 
 bool gs_run_crs_ready(const gs_run_crs *r) { return r->have; }
 
+bool gs_run_crs_envs_changed(const gs_run_crs *r) {
+    size_t a = 0, b = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(r->built, k, v) {
+        if (strncmp(k, "Environment/", 12) != 0) continue;
+        b++;
+        json_t *x = json_object_get(r->applied, k);
+        if (!x || json_integer_value(x) != json_integer_value(v)) return true;
+    }
+    json_object_foreach(r->applied, k, v)
+        if (strncmp(k, "Environment/", 12) == 0) a++;
+    return a != b || !r->have;
+}
+
 /* ---- the objects -> a configuration ---- */
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }

@@ -58,6 +58,10 @@ int gs_run_crs_reload(gs_run_crs *r, bool leader, gs_config *out);
  * treated as invalid. */
 void gs_run_crs_applied(gs_run_crs *r, const gs_error *err, bool leader);
 
+/* Did the Environment objects (their set or a spec) change between the configuration in force
+ * and the one last returned by gs_run_crs_reload? */
+bool gs_run_crs_envs_changed(const gs_run_crs *r);
+
 /* Has a configuration been applied yet? */
 bool gs_run_crs_ready(const gs_run_crs *r);
 

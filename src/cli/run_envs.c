@@ -543,3 +543,14 @@ bool gs_run_envs_state(const gs_run_envs *re, const char *ns, const char *name, 
     }
     return false;
 }
+
+int gs_run_envs_rebind(gs_run_envs *re, const gs_config *cfg) {
+    if (!re) return cfg->nenvs == 0 ? 0 : GS_EINVAL;
+    if (cfg->nenvs != re->n) return GS_EINVAL;
+    for (int32_t i = 0; i < re->n; i++)
+        if (strcmp(re->e[i].st.env->name, cfg->envs[i].name) != 0 || strcmp(re->e[i].st.env->ns, cfg->envs[i].ns) != 0)
+            return GS_EINVAL;
+    re->cfg = cfg;
+    for (int32_t i = 0; i < re->n; i++) re->e[i].st.env = &cfg->envs[i];
+    return 0;
+}

@@ -49,6 +49,11 @@ void gs_run_envs_lost(gs_run_envs *re);
  * bills such a pod to workload = the environment's name (what the ledger's totals sum). */
 const gs_environment *gs_run_envs_of_pod(const gs_run_envs *re, const gs_kpod *pod);
 
+/* Points re at cfg, a new configuration holding the same Environments in the same order (their
+ * specs unchanged), keeping every environment's state. GS_EINVAL (nothing changed) when the
+ * environments differ: then free re and make a new one. NULL re: 0 when cfg has none. */
+int gs_run_envs_rebind(gs_run_envs *re, const gs_config *cfg);
+
 /* The state of environment ns/name (this replica's view): its status (phase, created_at, reason)
  * and the deletion reason recorded ("" while none). false when re is NULL, the environment is
  * unknown, or its state has not been rebuilt since leading. */
