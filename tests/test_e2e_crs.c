@@ -315,6 +315,10 @@ static void test_objects_drive_scaling(void **st) {
     assert_true(status_str(BUDGET_PATH, "usedRatio", b, sizeof b));
     json_t *bo = get(BUDGET_PATH);
     assert_true(json_is_false(json_object_get(json_object_get(bo, "status"), "blocked")));
+    const json_t *w0 = json_array_get(json_object_get(json_object_get(bo, "status"), "windows"), 0);
+    assert_string_equal(json_string_value(json_object_get(w0, "window")), "month");
+    assert_string_equal(json_string_value(json_object_get(w0, "limit")), "1000.000000");
+    assert_non_null(json_string_value(json_object_get(w0, "periodEnd")));
     json_decref(bo);
     WAIT_UNTIL(status_str(ENV_PATH, "phase", b, sizeof b) && strcmp(b, "Running") == 0, 30, "Environment Running");
     assert_true(status_str(ENV_PATH, "expiresAt", b, sizeof b));

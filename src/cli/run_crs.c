@@ -409,16 +409,23 @@ static void budget_status(const gs_run_crs_obs *o, const gs_budget_state *bs, js
     gs_budget_eval ev;
     gs_error e;
     if (gs_budget_evaluate(bs, o->now, &ev, &e)) return;
-    char b[40];
+    char b[40], l[40], r[40], end[32];
     double ratio = 0;
+    json_t *wins = json_array();
     for (int w = 0; w < GS_WIN__N; w++) {
         usd_str(bs->spent[w], b, sizeof b);
         json_object_set_new(st, field[w], json_string(b));
         if (ev.w[w].limited && ev.w[w].limit > 0) {
             double x = (double)ev.w[w].spent / (double)ev.w[w].limit;
             if (x > ratio) ratio = x;
+            usd_str(ev.w[w].limit, l, sizeof l);
+            snprintf(r, sizeof r, "%.4f", x);
+            rfc3339(bs->periods.end[w], end, sizeof end);
+            json_array_append_new(wins, json_pack("{s:s,s:s,s:s,s:s,s:s}", "window", gs_window_name((gs_window)w),
+                                                  "spent", b, "limit", l, "usedRatio", r, "periodEnd", end));
         }
     }
+    json_object_set_new(st, "windows", wins);
     snprintf(b, sizeof b, "%.4f", ratio);
     json_object_set_new(st, "usedRatio", json_string(b));
     const gs_budget *bd = bs->budget;
