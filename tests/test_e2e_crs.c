@@ -8,6 +8,8 @@
  *     $/hour, the Budget's spend and blocked, the Environment's phase and expiry; every object
  *     Ready=True with observedGeneration = its generation;
  *   - the QueueScaler edited (maxReplicaCount 2 -> 1) -> takes effect (replicas 1);
+ *   - a GPUPool with a node (priced in its status) deleted -> the node is left, with a
+ *     PoolDeleted Warning Event;
  *   - bad input: a GPUPool edit the API server accepts (its schema allows any family name) but
  *     the loader refuses (no such instance family) -> Ready=False with the loader's message and
  *     one InvalidConfiguration Warning Event on the GPUPool; the last valid configuration keeps
@@ -331,6 +333,32 @@ static void test_edit_takes_effect(void **st) {
     WAIT_UNTIL(ready_current(SCALER_PATH) && status_int(SCALER_PATH, "desiredReplicas") == 1, 20,
                "QueueScaler Ready for its new generation, desired 1");
     assert_int_equal(status_int(SCALER_PATH, "queueLength"), 2);
+
+    /* a GPUPool deleted: its nodes are left as they are, each told so. The node (the test's,
+     * cordoned so nothing lands there; consolidateAfter 10m so nothing reclaims it) is priced
+     * in the pool's status first. */
+    gs_error e;
+    if (kt_apply_text(ADMIN,
+                      "apiVersion: gpuscale.dev/v1alpha1\nkind: GPUPool\nmetadata: {name: spare}\nspec:\n"
+                      "  requirements: [{key: karpenter.k8s.aws/instance-family, operator: In, values: [g5]}]\n"
+                      "  sharing: {mode: exclusive}\n  disruption: {consolidateAfter: 10m}\n",
+                      "spare", &e))
+        fail_msg("spare: %s", e.msg);
+    json_t *node = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s}},s:{s:b}}", "apiVersion", "v1", "kind", "Node", "metadata",
+                             "name", "gs-spare-1", "labels", "gpuscale.dev/pool", "spare", "node.kubernetes.io/instance-type",
+                             "g5.xlarge", "karpenter.sh/capacity-type", "on-demand", "spec", "unschedulable", 1);
+    if (gs_kube_create(ADMIN, "/api/v1/nodes", node, NULL, &e)) fail_msg("node: %s", e.msg);
+    json_decref(node);
+    char b[64] = "";
+    WAIT_UNTIL(status_int(G "/gpupools/spare", "nodes") == 1 && status_str(G "/gpupools/spare", "costPerHour", b, sizeof b) &&
+                   strcmp(b, "1.006000") == 0,
+               20, "GPUPool spare status: 1 node, $1.006/hour");
+    assert_int_equal(gs_kube_delete(ADMIN, G "/gpupools/spare", &e), 0);
+    WAIT_UNTIL(events("default", "Node", "gs-spare-1", "PoolDeleted", NULL, 0) == 1, 20, "PoolDeleted Event on its node");
+    json_t *still = get("/api/v1/nodes/gs-spare-1");
+    assert_non_null(still); /* left running, not drained */
+    json_decref(still);
+    assert_int_equal(gs_kube_delete(ADMIN, "/api/v1/nodes/gs-spare-1", &e), 0);
 }
 
 static void test_invalid_edit_refused(void **st) {
