@@ -373,6 +373,10 @@ static void test_invalid_edit_refused(void **st) {
         fail_msg("Ready message: %s", msg);
     WAIT_UNTIL(events("default", "GPUPool", "a10g", "InvalidConfiguration", msg, sizeof msg) == 1, 20,
                "one Warning Event on the GPUPool");
+    WAIT_UNTIL(probe_metric(MPORT, "gpuscale_config_valid", 5L) == 0.0, 10, "metric: configuration not valid");
+    assert_true(probe_metric(MPORT, "gpuscale_config_refused_total", 5L) >= 1.0);
+    assert_true(probe_metric(MPORT, "gpuscale_status_writes_total{result=\"ok\"}", 5L) >= 4.0);
+    assert_true(probe_metric(MPORT, "gpuscale_status_writes_total{result=\"error\"}", 5L) == 0.0);
     assert_non_null(strstr(msg, "GPUPool/a10g"));
     assert_non_null(strstr(msg, "the last valid one keeps acting"));
     /* the last valid configuration keeps acting: the queue empties -> 0 after the 2 s cooldown,

@@ -1795,6 +1795,7 @@ static void publish_metrics(ctl *c, int64_t now) {
           c->metered_until > 0 ? (double)c->metered_until / 1000.0 : 0.0);
     }
     n += gs_run_envs_metrics(c->envs, b + n, cap - n);
+    n += gs_run_crs_metrics(c->crs, b + n, cap - n);
     P("# TYPE gpuscale_reconcile_seconds histogram\n");
     int64_t cum = 0;
     for (int i = 0; i < 12; i++) {
@@ -1970,6 +1971,7 @@ static void usage(FILE *f) {
             "is used. /healthz, /readyz and /metrics are served on ADDR:PORT (default 127.0.0.1:8080;\n"
             "port 0 picks one and logs it). SIGTERM releases the lease and exits 0.\n"
             "\n"
+            "  --config FILE          read the objects from FILE (repeatable) instead of the custom resources\n"
             "  --provider kube-fake   nodes are Node objects made Ready by gpuscale itself (tests, demos)\n"
             "  --provider exec        user commands with JSON on stdin/stdout (docs/providers.md)\n"
             "  --id NAME              leader-election identity (default: hostname-pid)\n"

@@ -44,6 +44,7 @@ struct gs_run_crs {
     json_t *warned;                     /* "Kind/key" -> message of the Warning Event posted */
     json_t *last_write;                 /* "Kind/key" -> mono ms of the last status write */
     int64_t last_pass;
+    int64_t applied_total, refused_total, status_ok, status_failed;
 };
 
 static int64_t mono_ms(void) {
@@ -214,6 +215,7 @@ static void refuse(gs_run_crs *r, const gs_error *e, bool leader) {
     r->bad_set = true;
     snprintf(r->bad_key, sizeof r->bad_key, "%s", key);
     snprintf(r->bad_msg, sizeof r->bad_msg, "%s", msg);
+    if (!same) r->refused_total++;
     if (!same)
         gs_log_error("configuration refused", "object=%s err=\"%s\" kept=%s", key[0] ? key : "-", msg,
                      r->have ? "the last valid configuration" : "none (nothing is done until one is valid)");
@@ -325,6 +327,7 @@ void gs_run_crs_applied(gs_run_crs *r, const gs_error *err, bool leader) {
     r->bad_msg[0] = '\0';
     json_object_clear(r->warned);
     r->have = true;
+    r->applied_total++;
     gs_log_info("configuration applied", "objects=%d", (int)json_object_size(r->applied));
 }
 
@@ -524,10 +527,29 @@ void gs_run_crs_status(gs_run_crs *r, const gs_run_crs_obs *o) {
                          name);
             json_t *patch = json_pack("{s:o}", "status", st);
             json_object_set_new(r->last_write, full, json_integer(now));
-            if (gs_kube_merge_patch(r->k, path, patch, NULL, &e))
+            if (gs_kube_merge_patch(r->k, path, patch, NULL, &e)) {
+                r->status_failed++;
                 gs_log_warn("status not written", "object=%s err=\"%s\"", full, e.msg);
+            } else {
+                r->status_ok++;
+            }
             json_decref(patch);
         }
     }
     free(rows);
+}
+
+size_t gs_run_crs_metrics(const gs_run_crs *r, char *buf, size_t cap) {
+    if (!r || cap == 0) return 0;
+    int w = snprintf(buf, cap,
+                     "# HELP gpuscale_config_valid 1 when the custom resources as they are now are in force, 0 while "
+                     "they are refused (the last valid configuration acts).\n"
+                     "# TYPE gpuscale_config_valid gauge\ngpuscale_config_valid %d\n"
+                     "# TYPE gpuscale_config_applied_total counter\ngpuscale_config_applied_total %lld\n"
+                     "# TYPE gpuscale_config_refused_total counter\ngpuscale_config_refused_total %lld\n"
+                     "# TYPE gpuscale_status_writes_total counter\n"
+                     "gpuscale_status_writes_total{result=\"ok\"} %lld\ngpuscale_status_writes_total{result=\"error\"} %lld\n",
+                     r->have && !r->bad_set ? 1 : 0, (long long)r->applied_total, (long long)r->refused_total,
+                     (long long)r->status_ok, (long long)r->status_failed);
+    return w > 0 && (size_t)w < cap ? (size_t)w : 0;
 }

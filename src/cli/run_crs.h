@@ -65,6 +65,11 @@ bool gs_run_crs_envs_changed(const gs_run_crs *r);
 /* Has a configuration been applied yet? */
 bool gs_run_crs_ready(const gs_run_crs *r);
 
+/* Appends gpuscale_config_valid, gpuscale_config_applied_total, gpuscale_config_refused_total
+ * and gpuscale_status_writes_total{result} to buf[0..cap); returns the bytes written (0 when r
+ * is NULL or it does not fit). */
+size_t gs_run_crs_metrics(const gs_run_crs *r, char *buf, size_t cap);
+
 /* What the controller observes, for the status of the objects in force. */
 typedef struct gs_run_crs_scaler_obs {
     int64_t queue_length;
