@@ -9,7 +9,8 @@
  *     Ready=True with observedGeneration = its generation;
  *   - the QueueScaler edited (maxReplicaCount 2 -> 1) -> takes effect (replicas 1);
  *   - a GPUPool with a node (priced in its status) deleted -> the node is left, with a
- *     PoolDeleted Warning Event;
+ *     PoolDeleted Warning Event; the Environment object deleted -> its Deployment deleted, its
+ *     ledger record closed with reason object-deleted;
  *   - bad input: a GPUPool edit the API server accepts (its schema allows any family name) but
  *     the loader refuses (no such instance family) -> Ready=False with the loader's message and
  *     one InvalidConfiguration Warning Event on the GPUPool; the last valid configuration keeps
@@ -36,6 +37,7 @@
 #include "io/kube/informer.h"
 #include "io/kube/kube.h"
 #include "io/kube/kubeconfig.h"
+#include "io/ledger/ledger.h"
 #include "kube/manifests.h"
 #include "kube/probe.h"
 #include "kube/testenv.h"
@@ -187,6 +189,22 @@ static int events(const char *ns, const char *kind, const char *name, const char
         }
     }
     json_decref(evs);
+    return found;
+}
+
+/* The ledger's record of an environment: deleted with this reason? */
+static bool env_deleted_for(const char *name, const char *reason) {
+    gs_ledger *l = NULL;
+    gs_error e;
+    if (gs_ledger_open(LEDGER, false, &l, &e)) return false;
+    gs_env_row *rows = NULL;
+    int32_t n = 0;
+    bool found = false;
+    if (gs_ledger_envs(l, &rows, &n, &e) == 0)
+        for (int32_t i = 0; i < n; i++)
+            if (strcmp(rows[i].name, name) == 0 && rows[i].deleted >= 0 && strcmp(rows[i].reason, reason) == 0) found = true;
+    free(rows);
+    gs_ledger_close(l);
     return found;
 }
 
@@ -359,6 +377,18 @@ static void test_edit_takes_effect(void **st) {
     assert_non_null(still); /* left running, not drained */
     json_decref(still);
     assert_int_equal(gs_kube_delete(ADMIN, "/api/v1/nodes/gs-spare-1", &e), 0);
+
+    /* an Environment object deleted: its workloads go with it, the ledger closes its record */
+    json_t *dep = get("/apis/apps/v1/namespaces/ml/deployments/preview-web");
+    assert_non_null(dep);
+    json_decref(dep);
+    assert_int_equal(gs_kube_delete(ADMIN, ENV_PATH, &e), 0);
+    WAIT_UNTIL((dep = get("/apis/apps/v1/namespaces/ml/deployments/preview-web")) == NULL || (json_decref(dep), 0), 20,
+               "the Environment's Deployment deleted");
+    WAIT_UNTIL(env_deleted_for("preview", "object-deleted"), 20, "ledger: preview deleted, reason object-deleted");
+    char msg[512] = "";
+    assert_true(events("ml", "Deployment", "preview-web", "EnvironmentDeleted", msg, sizeof msg) >= 1);
+    assert_non_null(strstr(msg, "its Environment object was deleted"));
 }
 
 static void test_invalid_edit_refused(void **st) {

@@ -1899,6 +1899,7 @@ static int config_swap(ctl *c, gs_config *next, gs_error *e) {
     /* Environments whose objects did not change keep their state (pointed at the new
      * configuration's copies; next's arrays become c->cfg's); others are rebuilt */
     bool rebound = c->crs && !gs_run_crs_envs_changed(c->crs) && gs_run_envs_rebind(c->envs, next) == 0;
+    if (!rebound && c->leader) gs_run_envs_retire(c->envs, next); /* Environment objects deleted */
     gs_config_free(&c->cfg);
     c->cfg = *next;
     memset(next, 0, sizeof *next);

@@ -54,6 +54,12 @@ const gs_environment *gs_run_envs_of_pod(const gs_run_envs *re, const gs_kpod *p
  * environments differ: then free re and make a new one. NULL re: 0 when cfg has none. */
 int gs_run_envs_rebind(gs_run_envs *re, const gs_config *cfg);
 
+/* Before re is replaced by one for cfg (leader only): each environment of re that cfg no longer
+ * has (its object was deleted) and whose workloads exist gets them deleted (Background; only
+ * those known to be gpuscale's, labelled), an EnvironmentDeleted Event, and its ledger record
+ * closed with reason "object-deleted". Returns how many were retired. NULL re: 0. */
+int32_t gs_run_envs_retire(gs_run_envs *re, const gs_config *cfg);
+
 /* The state of environment ns/name (this replica's view): its status (phase, created_at, reason)
  * and the deletion reason recorded ("" while none). false when re is NULL, the environment is
  * unknown, or its state has not been rebuilt since leading. */
