@@ -40,6 +40,14 @@ static void serverify(json_t *o, int i) {
     json_object_set_new(md, "generation", json_integer(3));
     json_object_set_new(md, "creationTimestamp", json_string("2026-01-01T00:00:00Z"));
     json_object_set_new(md, "managedFields", json_pack("[{s:s,s:s}]", "manager", "kubectl", "operation", "Apply"));
+    /* tools label freely: more labels than a file may carry, long keys */
+    json_t *labels = json_object();
+    for (int k = 0; k < 20; k++) {
+        char key[96];
+        snprintf(key, sizeof key, "app.kubernetes.io/some-rather-long-label-key-number-%02d-for-tools", k);
+        json_object_set_new(labels, key, json_string("x"));
+    }
+    json_object_set_new(md, "labels", labels);
     json_object_set_new(o, "status", json_pack("{s:i,s:[{s:s,s:s}]}", "observedGeneration", 2, "conditions", "type",
                                                "Ready", "status", "True"));
 }

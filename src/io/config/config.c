@@ -2384,8 +2384,8 @@ static int jadd(jconv *J, node *parent, node *kid) {
 
 /* JSON -> the YAML reader's tree: strings are quoted scalars (no YAML typing), numbers, booleans
  * and null plain ones spelled as YAML would read them. depth 0 is the object: its status is
- * dropped; depth 1 metadata keeps name, namespace, labels and annotations (the rest is the
- * server's: uid, resourceVersion, generation, managedFields, ...). */
+ * dropped; depth 1 metadata keeps name and namespace (the rest is the server's or the tools':
+ * uid, resourceVersion, generation, managedFields, labels, annotations, ...). */
 static node *jconvert(jconv *J, const json_t *v, int depth, bool is_metadata) {
     if (depth > GS_CONFIG_MAX_DEPTH) {
         gs_error_setpos(J->err, GS_ETOOBIG, J->name, 0, 0, "nesting deeper than %d levels", GS_CONFIG_MAX_DEPTH);
@@ -2442,9 +2442,9 @@ static node *jconvert(jconv *J, const json_t *v, int depth, bool is_metadata) {
         json_t *x;
         json_object_foreach((json_t *)(uintptr_t)v, key, x) {
             if (depth == 0 && strcmp(key, "status") == 0) continue;
-            if (is_metadata && strcmp(key, "name") != 0 && strcmp(key, "namespace") != 0 && strcmp(key, "labels") != 0 &&
-                strcmp(key, "annotations") != 0)
-                continue;
+            /* metadata: name and namespace only; labels and annotations (unused by gpuscale) were
+             * validated by the API server, and tools add many (past the files' 16-label cap) */
+            if (is_metadata && strcmp(key, "name") != 0 && strcmp(key, "namespace") != 0) continue;
             node *kn = jscalar(J, key, strlen(key), false);
             if (!kn || jadd(J, n, kn)) {
                 jnode_free(n);

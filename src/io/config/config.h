@@ -53,8 +53,8 @@ typedef struct gs_config_obj {
 } gs_config_obj;
 
 /* Loads API objects as one configuration, with the same rules and checks as the files (the
- * objects are the same documents). status and the server's metadata (uid, resourceVersion,
- * generation, managedFields, ...) are ignored. Messages have no line:col: err->file is the
+ * objects are the same documents). status and metadata other than name and namespace (uid,
+ * resourceVersion, generation, managedFields, labels, annotations, ...) are ignored. Messages have no line:col: err->file is the
  * offending object's name and err->msg "field.path: message" ("GPUPool/gpu-prod:
  * spec.limits.gpus: ..."); a reference error (an unknown pool, a request the pool cannot
  * serve) names the object that holds the reference. Each object's `file` is its index in objs.
