@@ -7,7 +7,9 @@
  *     status shows queueLength/desiredReplicas/currentReplicas, the GPUPool's nodes >= 1 and its
  *     $/hour, the Budget's spend and blocked, the Environment's phase and expiry; every object
  *     Ready=True with observedGeneration = its generation;
- *   - the QueueScaler edited (maxReplicaCount 2 -> 1) -> takes effect (replicas 1);
+ *   - the QueueScaler edited (maxReplicaCount 2 -> 1) -> takes effect (replicas 1); its cooldown
+ *     state is carried over a swap (queue emptied under cooldownPeriod 30s, another edit: the
+ *     workload stays up);
  *   - a GPUPool with a node (priced in its status) deleted -> the node is left, with a
  *     PoolDeleted Warning Event; the Environment object deleted -> its Deployment deleted, its
  *     ledger record closed with reason object-deleted;
@@ -351,6 +353,25 @@ static void test_edit_takes_effect(void **st) {
     WAIT_UNTIL(ready_current(SCALER_PATH) && status_int(SCALER_PATH, "desiredReplicas") == 1, 20,
                "QueueScaler Ready for its new generation, desired 1");
     assert_int_equal(status_int(SCALER_PATH, "queueLength"), 2);
+
+    /* the scaler's state is carried across a swap: with cooldownPeriod 30s, an emptied queue and
+     * then another edit, the workload stays up (a fresh state has never seen the queue active
+     * and would go to 0 at once) */
+    patch(SCALER_PATH, "{\"spec\": {\"cooldownPeriod\": 30}}");
+    WAIT_UNTIL(ready_current(SCALER_PATH), 20, "cooldownPeriod 30 in force");
+    redis_cmd("DEL %s", "embed-jobs", NULL);
+    WAIT_UNTIL(status_int(SCALER_PATH, "queueLength") == 0, 20, "the scaler read the empty queue");
+    patch(SCALER_PATH, "{\"spec\": {\"maxReplicaCount\": 2}}");
+    WAIT_UNTIL(ready_current(SCALER_PATH), 20, "maxReplicaCount 2 in force");
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(replicas(), 1);
+        usleep(300000);
+    }
+    patch(SCALER_PATH, "{\"spec\": {\"cooldownPeriod\": 2}}");
+    WAIT_UNTIL(replicas() == 0, 30, "cooldownPeriod 2 in force: embed -> 0");
+    redis_cmd("RPUSH %s %s", "embed-jobs", "a");
+    redis_cmd("RPUSH %s %s", "embed-jobs", "b");
+    WAIT_UNTIL(replicas() == 2, 30, "embed back to 2");
 
     /* a GPUPool deleted: its nodes are left as they are, each told so. The node (the test's,
      * cordoned so nothing lands there; consolidateAfter 10m so nothing reclaims it) is priced
