@@ -166,7 +166,8 @@ typedef struct ctl {
     json_t *empty_since;     /* node -> mono ms */
     gs_rules_store *pod_rules; /* the pod cache's interned selectors and tolerations */
     bool wake;               /* a GPU pod went Pending since the last plan */
-    json_t *pending_seen;    /* ns/pod -> mono ms first seen Pending; -1 once counted; removed when bound */
+    json_t *pending_seen;    /* ns/pod -> (mono ms first seen Pending) x 2 + 1 if a plan has put it on room of a
+                              * registered node; -1 once counted; removed when bound */
     json_t *orphans;         /* instance id -> mono ms first seen without a node */
     json_t *unsched;         /* ns/pod -> the packer's last reason (Event when it changes) */
     json_t *draining;        /* node -> {cordoned, next (mono ms of the next eviction round), told: {pod: true}} */
@@ -188,6 +189,8 @@ typedef struct ctl {
     /* metrics */
     int64_t decisions, launches, terminations, launch_errors, scale_ops, lease_transitions;
     double lat[LAT_SAMPLES];
+    double lat_noroom[LAT_SAMPLES]; /* the same, over pods no plan ever put on a registered node's room */
+    int nlat_noroom;
     int nlat;
     double rec[LAT_SAMPLES];  /* reconcile durations, ring */
     int nrec;
@@ -285,7 +288,7 @@ static void pod_event(void *ud, gs_informer *inf, gs_watch_type t, const char *k
         return;
     }
     if (pod->has_gpu && !json_object_get(c->pending_seen, key)) {
-        json_object_set_new(c->pending_seen, key, json_integer(mono_ms()));
+        json_object_set_new(c->pending_seen, key, json_integer(mono_ms() * 2));
         c->wake = true; /* plan soon, not at the next tick */
     }
 }
@@ -534,13 +537,25 @@ static void random_suffix(char *buf, size_t n) {
 }
 
 /* The pending pod's first sighting -> the launch request that covers it (at; a pod seen after
- * that launch counts 0), once per pod (kept until bound or deleted). */
+ * that launch counts 0), once per pod (kept until bound or deleted). Also kept apart: the pods
+ * no plan ever put on room of a registered node. The others were first planned onto room that
+ * kube-scheduler then gave to other pods (it binds in its own order, and a pod it found no room
+ * for waits in its backoff while newer pods take the room); their launch comes when that room
+ * is gone, which is the scheduler's order, not the controller's reaction. */
 static void record_latency(ctl *c, const char *key, int64_t at) {
     json_t *v = json_object_get(c->pending_seen, key);
     if (!v || json_integer_value(v) < 0) return;
-    int64_t d = at - json_integer_value(v);
-    if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = (double)(d > 0 ? d : 0) / 1000.0;
+    int64_t d = at - json_integer_value(v) / 2;
+    double sec = (double)(d > 0 ? d : 0) / 1000.0;
+    if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = sec;
+    if (!(json_integer_value(v) & 1) && c->nlat_noroom < LAT_SAMPLES) c->lat_noroom[c->nlat_noroom++] = sec;
     json_object_set_new(c->pending_seen, key, json_integer(-1));
+}
+
+/* A plan put the pending pod on room of a registered, ready node (no launch needed for it). */
+static void mark_roomed(ctl *c, const char *key) {
+    json_t *v = json_object_get(c->pending_seen, key);
+    if (v && json_integer_value(v) >= 0 && !(json_integer_value(v) & 1)) json_integer_set(v, json_integer_value(v) | 1);
 }
 
 /* The GPU layout a registered node advertises: its pool's sharing mode; for MIG, the
@@ -1436,6 +1451,7 @@ static void capacity_plan(ctl *c, int64_t now, bool *wanted) {
     json_decref(events);
     for (int32_t k = 0; k < pl->nplace; k++) {
         const gs_placement *x = &pl->place[k];
+        if (x->kind == GS_PLACE_EXISTING && c->snap.nodes[x->target].ready) mark_roomed(c, c->pkey[x->pod]);
         if (x->kind == GS_PLACE_CLAIM && launched[x->target]) record_latency(c, c->pkey[x->pod], launched[x->target]);
         else if (x->kind == GS_PLACE_EXISTING && !c->snap.nodes[x->target].ready) /* on a launch in flight */
             record_latency(c, c->pkey[x->pod], c->snap.nodes[x->target].created_at);
@@ -1807,6 +1823,11 @@ static void publish_metrics(ctl *c, int64_t now) {
     P("# TYPE gpuscale_pending_to_launch_seconds summary\ngpuscale_pending_to_launch_seconds{quantile=\"0.5\"} %.3f\n"
       "gpuscale_pending_to_launch_seconds{quantile=\"0.99\"} %.3f\ngpuscale_pending_to_launch_seconds_count %d\n",
       quantile_of(c->lat, c->nlat, 0.5), quantile_of(c->lat, c->nlat, 0.99), c->nlat);
+    P("# TYPE gpuscale_pending_to_launch_noroom_seconds summary\n"
+      "gpuscale_pending_to_launch_noroom_seconds{quantile=\"0.5\"} %.3f\n"
+      "gpuscale_pending_to_launch_noroom_seconds{quantile=\"0.99\"} %.3f\n"
+      "gpuscale_pending_to_launch_noroom_seconds_count %d\n",
+      quantile_of(c->lat_noroom, c->nlat_noroom, 0.5), quantile_of(c->lat_noroom, c->nlat_noroom, 0.99), c->nlat_noroom);
     int nr = c->nrec < LAT_SAMPLES ? c->nrec : LAT_SAMPLES;
     P("# TYPE gpuscale_reconcile_quantile_seconds gauge\ngpuscale_reconcile_quantile_seconds{quantile=\"0.5\"} %.6f\n"
       "gpuscale_reconcile_quantile_seconds{quantile=\"0.99\"} %.6f\n",
