@@ -53,6 +53,7 @@
 #include "model/cluster.h"
 #include "io/ledger/ledger.h"
 #include "cli/run_envs.h"
+#include "cli/run_crs.h"
 #include "policy/budget.h"
 #include "policy/mig.h"
 #include "policy/pack.h"
@@ -144,6 +145,7 @@ typedef struct scaler_state {
     int64_t len;                      /* first trigger's last reading */
     int32_t desired, actual;
     int64_t failures;
+    int64_t last_scale;               /* wall ms of the last scale operation (QueueScaler status) */
 } scaler_state;
 
 typedef struct ctl {
@@ -215,6 +217,7 @@ typedef struct ctl {
     json_t *to_min_said;         /* scaler -> true while capped (Event once) */
     int64_t budget_refused, alerts_sent, meter_errors;
     gs_run_envs *envs;           /* Environments (cli/run_envs.h); NULL when none */
+    gs_run_crs *crs;             /* without --config: the custom resources (cli/run_crs.h) */
 } ctl;
 
 static int node_cordon(ctl *c, const char *node, bool on, gs_error *e);
@@ -510,6 +513,7 @@ static void scale_tick(ctl *c, int64_t now) {
         gs_kube_event(c->k, "apps/v1", sc->target_kind == GS_TARGET_STATEFULSET ? "StatefulSet" : "Deployment", sc->ns,
                       sc->target_name, "", "Normal", desired > s->actual ? "ScaledUp" : "ScaledDown", msg, &e);
         s->actual = desired;
+        s->last_scale = wall_ms();
     }
     for (int i = 0; i < c->cfg.nscalers; i++) free(sp[i].pods);
     free(sp);
@@ -1853,6 +1857,7 @@ static void publish_metrics(ctl *c, int64_t now) {
           c->metered_until > 0 ? (double)c->metered_until / 1000.0 : 0.0);
     }
     n += gs_run_envs_metrics(c->envs, b + n, cap - n);
+    n += gs_run_crs_metrics(c->crs, b + n, cap - n);
     P("# TYPE gpuscale_reconcile_seconds histogram\n");
     int64_t cum = 0;
     for (int i = 0; i < 12; i++) {
@@ -1884,11 +1889,133 @@ static void publish_metrics(ctl *c, int64_t now) {
     free(b);
 }
 
+/* ---- configuration from the custom resources (no --config; cli/run_crs.h) ---- */
+
+/* Puts next in force at a tick boundary, carrying per-object state over by name: each
+ * QueueScaler keeps its scaler state (cooldown, stabilization windows, failure counts while its
+ * triggers are the same number), poll time and last readings; launches in flight keep their pool
+ * by name (one for a deleted pool is forgotten: its node is left as the pool's others);
+ * Environments keep their state while their objects are unchanged, else they are rebuilt from
+ * the ledger and the labelled objects; budget trackers are re-read from the ledger (both the
+ * path a leader change takes). On error nothing changes and next is the caller's to free. */
+static int config_swap(ctl *c, gs_config *next, gs_error *e) {
+    int32_t ns = next->nscalers;
+    scaler_state *nss = calloc((size_t)(ns ? ns : 1), sizeof *nss);
+    bool *to_min = calloc((size_t)ns + 1, sizeof *to_min);
+    gs_usd_u *approved = calloc((size_t)next->nbudgets + 1, sizeof *approved);
+    uint8_t *soft = calloc((size_t)next->nbudgets + 1, 1);
+    int rc = !nss || !to_min || !approved || !soft ? gs_error_set(e, GS_ENOMEM, "out of memory") : 0;
+    for (int32_t i = 0; i < ns && !rc; i++) {
+        const gs_scaler *sc = &next->scalers[i];
+        if ((rc = gs_watch_open(&nss[i].w, sc, NULL, 0, e))) {
+            char nm[GS_ERROR_FILE_MAX], msg[GS_ERROR_MSG_MAX];
+            snprintf(nm, sizeof nm, "QueueScaler/%s/%s", sc->ns, sc->name);
+            snprintf(msg, sizeof msg, "%s", e->msg);
+            gs_error_setpos(e, rc, nm, 0, 0, "%s", msg);
+            break;
+        }
+        nss[i].open = true;
+        for (int32_t j = 0; j < c->cfg.nscalers; j++) {
+            const gs_scaler *o = &c->cfg.scalers[j];
+            if (strcmp(o->name, sc->name) != 0 || strcmp(o->ns, sc->ns) != 0 || !c->ss[j].open) continue;
+            const scaler_state *os = &c->ss[j];
+            nss[i].w.st = os->w.st;
+            if (o->ntriggers == sc->ntriggers) memcpy(nss[i].w.last, os->w.last, sizeof nss[i].w.last);
+            else memset(nss[i].w.st.failures, 0, sizeof nss[i].w.st.failures);
+            nss[i].last_poll = os->last_poll;
+            nss[i].len = os->len;
+            nss[i].desired = os->desired;
+            nss[i].actual = os->actual;
+            nss[i].failures = os->failures;
+            nss[i].last_scale = os->last_scale;
+            to_min[i] = c->to_min && c->to_min[j];
+        }
+    }
+    if (rc) {
+        for (int32_t i = 0; nss && i < ns; i++)
+            if (nss[i].open) gs_watch_close(&nss[i].w);
+        free(nss);
+        free(to_min);
+        free(approved);
+        free(soft);
+        return rc;
+    }
+    for (int i = 0; i < c->ninf;) {
+        int32_t p = c->inf[i].pool;
+        int np = p >= 0 && p < c->cfg.npools ? gs_config_find_pool(next, c->cfg.pools[p].name) : -1;
+        if (np < 0) {
+            c->inf[i] = c->inf[--c->ninf];
+            continue;
+        }
+        c->inf[i++].pool = np;
+    }
+    for (int32_t i = 0; c->ss && i < c->cfg.nscalers; i++)
+        if (c->ss[i].open) gs_watch_close(&c->ss[i].w);
+    free(c->ss);
+    free(c->to_min);
+    free(c->approved);
+    free(c->soft_mask);
+    c->ss = nss;
+    c->to_min = to_min;
+    c->approved = approved;
+    c->soft_mask = soft;
+    if (c->tr_ok) gs_costgov_tracker_free(&c->tr);
+    c->tr_ok = false;
+    c->metered_until = -1; /* the trackers are re-read from the ledger at the next tick */
+    c->last_meter = 0;
+    /* Environments whose objects did not change keep their state (pointed at the new
+     * configuration's copies; next's arrays become c->cfg's); others are rebuilt */
+    bool rebound = c->crs && !gs_run_crs_envs_changed(c->crs) && gs_run_envs_rebind(c->envs, next) == 0;
+    if (!rebound && c->leader) gs_run_envs_retire(c->envs, next); /* Environment objects deleted */
+    gs_config_free(&c->cfg);
+    c->cfg = *next;
+    memset(next, 0, sizeof *next);
+    if (rebound) rebound = gs_run_envs_rebind(c->envs, &c->cfg) == 0;
+    if (!rebound) {
+        gs_run_envs_free(c->envs);
+        c->envs = NULL;
+        if (gs_run_envs_new(&c->cfg, c->k, c->pods, c->ledger, &c->envs, e))
+            gs_log_error("environments not run", "err=\"%s\"", e->msg);
+    }
+    return 0;
+}
+
+static void crs_tick(ctl *c) {
+    if (!c->crs) return;
+    gs_config next;
+    if (gs_run_crs_reload(c->crs, c->leader, &next) != 1) return;
+    gs_error e;
+    gs_error_clear(&e);
+    if (config_swap(c, &next, &e)) {
+        gs_config_free(&next);
+        gs_run_crs_applied(c->crs, &e, c->leader);
+        return;
+    }
+    gs_log_info("configuration in force", "pools=%d scalers=%d budgets=%d environments=%d", (int)c->cfg.npools,
+                (int)c->cfg.nscalers, (int)c->cfg.nbudgets, (int)c->cfg.nenvs);
+    gs_run_crs_applied(c->crs, NULL, c->leader);
+}
+
+static void crs_status(ctl *c) {
+    gs_run_crs_scaler_obs *so = calloc((size_t)c->cfg.nscalers + 1, sizeof *so);
+    if (!so) return;
+    for (int32_t i = 0; i < c->cfg.nscalers; i++) {
+        so[i].queue_length = c->ss[i].len;
+        so[i].desired = c->ss[i].desired;
+        so[i].current = c->ss[i].actual;
+        so[i].last_scale = c->ss[i].last_scale;
+    }
+    gs_run_crs_obs o = {&c->cfg, so, c->tr_ok ? c->tr.states : NULL, c->tr_ok ? c->tr.n : 0, c->envs, c->ledger,
+                        wall_ms()};
+    gs_run_crs_status(c->crs, &o);
+    free(so);
+}
+
 /* ---- the command ---- */
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gpuscale run --config FILE... [--kubeconfig FILE] [--context NAME]\n"
+            "usage: gpuscale run [--config FILE...] [--kubeconfig FILE] [--context NAME]\n"
             "                    [--provider kube-fake|exec] [--exec-launch CMD --exec-terminate CMD --exec-list CMD]\n"
             "                    [--id NAME] [--lease-namespace NS] [--lease-name NAME] [--lease-duration SECONDS]\n"
             "                    [--metrics-addr ADDR] [--metrics-port PORT] [--interval MS] [--orphan-grace DURATION]\n"
@@ -1903,10 +2030,16 @@ static void usage(FILE *f) {
             "honoured) and terminates gpuscale's nodes whose GPUs stay unused for the pool's\n"
             "consolidateAfter. With --ledger, meters spend into the SQLite ledger and enforces Budget\n"
             "objects (docs/cost.md). Only the holder of the coordination.k8s.io/v1 Lease acts.\n"
+            "Without --config, the GPUPool, QueueScaler, Budget and Environment custom resources\n"
+            "(gpuscale.dev/v1alpha1) are read from the API server and watched: a change is validated\n"
+            "as a whole and swapped in at the next tick (an invalid one is refused: the last valid\n"
+            "configuration keeps acting, the object gets a Warning Event and Ready=False); the leader\n"
+            "writes their status (docs/config.md). With --config FILE..., only the files are read.\n"
             "Without --kubeconfig, the in-cluster service account\n"
             "is used. /healthz, /readyz and /metrics are served on ADDR:PORT (default 127.0.0.1:8080;\n"
             "port 0 picks one and logs it). SIGTERM releases the lease and exits 0.\n"
             "\n"
+            "  --config FILE          read the objects from FILE (repeatable) instead of the custom resources\n"
             "  --provider kube-fake   nodes are Node objects made Ready by gpuscale itself (tests, demos)\n"
             "  --provider exec        user commands with JSON on stdin/stdout (docs/providers.md)\n"
             "  --id NAME              leader-election identity (default: hostname-pid)\n"
@@ -1993,7 +2126,6 @@ int gs_cmd_run(int argc, char **argv) {
         }
 #undef OPT
     }
-    if (nconfigs == 0) return gs_cli_usage_error("run", "--config FILE is required (GPUPool and QueueScaler objects)");
     if (strcmp(provider, "kube-fake") != 0 && strcmp(provider, "exec") != 0)
         return gs_cli_usage_error("run", "--provider must be kube-fake or exec (got '%s')", provider);
     if (strcmp(provider, "exec") == 0 && (!ex_launch || !ex_term || !ex_list))
@@ -2012,7 +2144,8 @@ int gs_cmd_run(int argc, char **argv) {
     gs_catalog_init(&c->cat);
     gs_kube_config kc;
     memset(&kc, 0, sizeof kc);
-    if (gs_catalog_load(&c->cat, NULL, &e) || gs_config_load_files(&c->cfg, configs, nconfigs, &c->cat, &e)) {
+    if (gs_catalog_load(&c->cat, NULL, &e) ||
+        (nconfigs > 0 && gs_config_load_files(&c->cfg, configs, nconfigs, &c->cat, &e))) {
         fprintf(stderr, "gpuscale run: %s\n", gs_error_format(&e, ebuf, sizeof ebuf));
         gs_catalog_free(&c->cat);
         return GS_EXIT_FAIL;
@@ -2082,7 +2215,7 @@ int gs_cmd_run(int argc, char **argv) {
         goto out;
     }
 
-    if (c->cfg.npools == 0) {
+    if (nconfigs > 0 && c->cfg.npools == 0) {
         fprintf(stderr, "gpuscale run: the configuration has no GPUPool\n");
         goto out;
     }
@@ -2103,6 +2236,10 @@ int gs_cmd_run(int argc, char **argv) {
         fprintf(stderr, "gpuscale run: out of memory\n");
         goto out;
     }
+    if (nconfigs == 0 && gs_run_crs_new(c->k, &c->cat, c->nodes, c->ledger != NULL, &c->crs, &e)) {
+        fprintf(stderr, "gpuscale run: %s\n", e.msg);
+        goto out;
+    }
     if (gs_run_envs_new(&c->cfg, c->k, c->pods, c->ledger, &c->envs, &e)) {
         fprintf(stderr, "gpuscale run: %s\n", e.msg);
         goto out;
@@ -2118,26 +2255,29 @@ int gs_cmd_run(int argc, char **argv) {
         fprintf(stderr, "gpuscale run: %s\n", e.msg);
         goto out;
     }
-    gs_log_info("gpuscale run started", "id=%s server=%s provider=%s pools=%d scalers=%d metrics=%s:%d lease=%s/%s", c->id,
-                gs_kube_cfg(c->k)->server, provider, c->cfg.npools, c->cfg.nscalers, maddr, gs_http_port(c->http),
-                c->lease_ns, c->lease_name);
+    gs_log_info("gpuscale run started", "id=%s server=%s provider=%s config=%s pools=%d scalers=%d metrics=%s:%d lease=%s/%s",
+                c->id, gs_kube_cfg(c->k)->server, provider, c->crs ? "custom-resources" : "files", c->cfg.npools,
+                c->cfg.nscalers, maddr, gs_http_port(c->http), c->lease_ns, c->lease_name);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    gs_informer *infs[4] = {c->pods, c->nodes, c->deps, c->stss};
+    gs_informer *infs[4 + GS_RUN_CRS_KINDS] = {c->pods, c->nodes, c->deps, c->stss};
+    int ninfs = 4 + (c->crs ? gs_run_crs_informers(c->crs, infs + 4, GS_RUN_CRS_KINDS) : 0);
     int64_t last_pub = 0, last_plan = 0;
     while (!g_stop) {
-        if (gs_informers_poll(infs, 4, 0, &e)) {
+        if (gs_informers_poll(infs, ninfs, 0, &e)) {
             fprintf(stderr, "gpuscale run: %s\n", e.msg);
             goto out;
         }
         bool synced = gs_informer_synced(c->pods) && gs_informer_synced(c->nodes) && gs_informer_synced(c->deps) &&
-                      gs_informer_synced(c->stss);
+                      gs_informer_synced(c->stss) && (!c->crs || gs_run_crs_synced(c->crs));
         gs_http_set_ready(c->http, synced);
         lease_tick(c);
+        crs_tick(c); /* a changed configuration goes in force here, between ticks */
+        if (c->crs && !gs_run_crs_ready(c->crs)) synced = false; /* nothing valid yet: do nothing */
         int64_t now = mono_ms();
         if (!c->leader) {
             meter_tick(c, now, false); /* forget where metering stood */
@@ -2175,13 +2315,15 @@ int gs_cmd_run(int argc, char **argv) {
                     gs_log_warn("provider tick failed", "err=\"%s\"", e.msg);
             }
         }
+        /* the objects' status, also while none is valid (Ready=False says why) */
+        if (c->crs && c->leader && gs_run_crs_synced(c->crs)) crs_status(c);
         if (mono_ms() - last_pub >= 1000 || g_stop) {
             publish_metrics(c, mono_ms());
             last_pub = mono_ms();
         }
         int64_t wait = (c->wake ? PLAN_MIN_GAP_MS : c->tick_ms) - (mono_ms() - last_plan);
         if (c->cfg.nscalers > 0 && wait > GS_WATCH_IDLE_POLL_DEFAULT) wait = GS_WATCH_IDLE_POLL_DEFAULT;
-        if (wait > 0 && !g_stop) gs_informers_poll(infs, 4, (int)wait, &e);
+        if (wait > 0 && !g_stop) gs_informers_poll(infs, ninfs, (int)wait, &e);
     }
     gs_log_info("shutting down", "id=%s signal=TERM", c->id);
     lease_release(c);
@@ -2194,6 +2336,7 @@ out:
     gs_informer_free(c->nodes);
     gs_informer_free(c->deps);
     gs_informer_free(c->stss);
+    gs_run_crs_free(c->crs);
     gs_informers_shutdown();
     if (c->ss)
         for (int i = 0; i < c->cfg.nscalers; i++)
