@@ -129,13 +129,21 @@ typedef struct gs_rc_input {
      * right before a rise would only trade the node for a new one). */
     bool repack;
     int32_t repack_headroom;
+    /* added (additive): let the packer switch idle WHOLE GPUs of existing nodes whose pool
+     * shares by time-slicing or fractions to that mode (gs_pack_input.switch_modes) when no
+     * node has room for a pending pod as it is; the switch comes out as a CONFIGURE_GPU
+     * action with mode TIMESLICED (ts_replicas: the pool's) or FRACTIONAL. false: only MIG
+     * repartitions, for callers that carry out MIG layouts only. */
+    bool switch_modes;
 } gs_rc_input;
 
 typedef enum {
     GS_ACT_CREATE_POD,   /* wl; the new pod is referred to as -(k+1), k = its creation ordinal */
     GS_ACT_DELETE_POD,   /* pod (an id); never a busy pod */
     GS_ACT_LAUNCH,       /* itype, cap, pool; the new node is node -(k+1), k = launch ordinal */
-    GS_ACT_CONFIGURE_GPU,/* node, gpu, mode + layout (the GPU is empty) */
+    GS_ACT_CONFIGURE_GPU,/* node, gpu, mode (the GPU is empty): MIG with layout, TIMESLICED
+                          * with ts_replicas, FRACTIONAL; on an existing node a mode other
+                          * than MIG comes only with gs_rc_input.switch_modes */
     GS_ACT_BIND,         /* pod, node, gpu, part (-1: whole GPUs from gpu on) */
     GS_ACT_DELETE_NODE,  /* node (an id) */
     GS_ACT_BLOCKED,      /* a pod left pending because the budget gate refused its node */
@@ -156,6 +164,8 @@ typedef struct gs_action {
                               * pool's sharing, set on a new node before its pods start) */
     gs_mig_layout layout;
     int32_t zone;            /* added (additive): LAUNCH: zone index, -1: any */
+    int16_t ts_replicas;     /* added (additive): CONFIGURE_GPU with mode TIMESLICED: the
+                              * replicas the GPU advertises (the pool's declared) */
 } gs_action;
 
 typedef struct gs_rc_output {
