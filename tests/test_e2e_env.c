@@ -344,6 +344,9 @@ static void test_ttl_environment(void **st) {
     /* the environment whose Deployment name is taken by an object gpuscale did not create
      * waits (pending, not in the ledger) and never touches that object */
     WAIT_UNTIL(probe_metric(MPORT, "gpuscale_environments{phase=\"pending\"}", 5L) == 1.0, 10, "metric: 1 pending");
+    /* the Jobs and Deployments were read from the informer caches (a GET only confirms an
+     * object the cache does not have) */
+    assert_true(probe_metric(MPORT, "gpuscale_environment_reads_total{from=\"cache\"}", 5L) > 0.0);
     assert_false(env_row("blocked", &r));
     json_t *d = get("/apis/apps/v1/namespaces/research/deployments/blocked-web");
     assert_non_null(d);

@@ -155,6 +155,7 @@ typedef struct ctl {
     gs_provider prov;
     gs_http *http;
     gs_informer *pods, *nodes, *deps, *stss;
+    gs_informer *jobs;        /* batch/v1 Jobs (Environments' workloads), trimmed to labels and status */
     char id[128];
     char lease_ns[64], lease_name[64];
     int lease_s;
@@ -275,6 +276,17 @@ static void trim_workload(json_t *d) {
     json_t *nst = json_object();
     if (json_object_get(st, "replicas")) json_object_set(nst, "replicas", json_object_get(st, "replicas"));
     if (json_object_get(st, "readyReplicas")) json_object_set(nst, "readyReplicas", json_object_get(st, "readyReplicas"));
+    json_object_set(d, "status", nst);
+    json_decref(nst);
+}
+
+/* A Job as the Environments read it: metadata (labels, uid) and status (succeeded, conditions). */
+static void trim_job(json_t *d) {
+    json_object_del(d, "spec");
+    json_t *st = json_object_get(d, "status");
+    json_t *nst = json_object();
+    if (json_object_get(st, "succeeded")) json_object_set(nst, "succeeded", json_object_get(st, "succeeded"));
+    if (json_object_get(st, "conditions")) json_object_set(nst, "conditions", json_object_get(st, "conditions"));
     json_object_set(d, "status", nst);
     json_decref(nst);
 }
@@ -1976,6 +1988,7 @@ static int config_swap(ctl *c, gs_config *next, gs_error *e) {
         c->envs = NULL;
         if (gs_run_envs_new(&c->cfg, c->k, c->pods, c->ledger, &c->envs, e))
             gs_log_error("environments not run", "err=\"%s\"", e->msg);
+        gs_run_envs_use_caches(c->envs, c->jobs, c->deps);
     }
     return 0;
 }
@@ -2232,7 +2245,8 @@ int gs_cmd_run(int argc, char **argv) {
     c->nodes = gs_informer_new(c->k, "/api/v1/nodes", NULL, trim_node, NULL, NULL);
     c->deps = gs_informer_new(c->k, "/apis/apps/v1/deployments", NULL, trim_workload, NULL, NULL);
     c->stss = gs_informer_new(c->k, "/apis/apps/v1/statefulsets", NULL, trim_workload, NULL, NULL);
-    if (!c->ss || !c->pods || !c->nodes || !c->deps || !c->stss) {
+    c->jobs = gs_informer_new(c->k, "/apis/batch/v1/jobs", NULL, trim_job, NULL, NULL);
+    if (!c->ss || !c->pods || !c->nodes || !c->deps || !c->stss || !c->jobs) {
         fprintf(stderr, "gpuscale run: out of memory\n");
         goto out;
     }
@@ -2244,6 +2258,7 @@ int gs_cmd_run(int argc, char **argv) {
         fprintf(stderr, "gpuscale run: %s\n", e.msg);
         goto out;
     }
+    gs_run_envs_use_caches(c->envs, c->jobs, c->deps);
     gs_kubefake_opts kfo = {NULL, 0, c->mig_cm_ns, c->mig_cm_name};
     if (strcmp(provider, "kube-fake") == 0) rc = gs_kubefake_new(c->k, &c->cat, c->pods, &kfo, &c->prov, &e);
     else rc = gs_execprov_new(ex_launch, ex_term, ex_list, 60000, &c->prov, &e);
@@ -2264,8 +2279,10 @@ int gs_cmd_run(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    gs_informer *infs[4 + GS_RUN_CRS_KINDS] = {c->pods, c->nodes, c->deps, c->stss};
-    int ninfs = 4 + (c->crs ? gs_run_crs_informers(c->crs, infs + 4, GS_RUN_CRS_KINDS) : 0);
+    /* the Jobs' cache is not part of readiness: until it has synced, the Environments read
+     * their Jobs from the API server */
+    gs_informer *infs[5 + GS_RUN_CRS_KINDS] = {c->pods, c->nodes, c->deps, c->stss, c->jobs};
+    int ninfs = 5 + (c->crs ? gs_run_crs_informers(c->crs, infs + 5, GS_RUN_CRS_KINDS) : 0);
     int64_t last_pub = 0, last_plan = 0;
     while (!g_stop) {
         if (gs_informers_poll(infs, ninfs, 0, &e)) {
@@ -2336,6 +2353,7 @@ out:
     gs_informer_free(c->nodes);
     gs_informer_free(c->deps);
     gs_informer_free(c->stss);
+    gs_informer_free(c->jobs);
     gs_run_crs_free(c->crs);
     gs_informers_shutdown();
     if (c->ss)

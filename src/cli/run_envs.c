@@ -27,6 +27,8 @@ struct gs_run_envs {
     const gs_config *cfg;
     gs_kube *k;
     gs_informer *pods;
+    gs_informer *jobs, *deps; /* optional caches of the workloads (gs_run_envs_use_caches) */
+    int64_t cache_reads, gets; /* how the workloads were read */
     gs_ledger *ledger;
     bool synced;                                 /* state rebuilt since leading */
     env_run *e;
@@ -77,6 +79,12 @@ void gs_run_envs_free(gs_run_envs *re) {
     free(re->st);
     free(re->acts);
     free(re);
+}
+
+void gs_run_envs_use_caches(gs_run_envs *re, gs_informer *jobs, gs_informer *deps) {
+    if (!re) return;
+    re->jobs = jobs;
+    re->deps = deps;
 }
 
 void gs_run_envs_lost(gs_run_envs *re) {
@@ -295,7 +303,22 @@ static int read_objects(gs_run_envs *re, env_run *r, gs_error *err) {
         char path[512];
         wl_path(e, w, path, sizeof path);
         json_t *o = NULL;
-        int rc = gs_kube_get(re->k, path, &o, err);
+        int rc = GS_ENOENT;
+        gs_informer *cache = e->is_job ? re->jobs : re->deps;
+        if (cache && gs_informer_synced(cache)) {
+            char nm[2 * GS_NAME_LEN];
+            wl_name(e, w, nm, sizeof nm);
+            const json_t *got = gs_informer_get(cache, e->ns, nm);
+            if (got) {
+                o = json_incref((json_t *)(uintptr_t)got);
+                rc = 0;
+                re->cache_reads++;
+            }
+        }
+        if (!o) { /* not cached (or no cache): the API server says whether it exists */
+            rc = gs_kube_get(re->k, path, &o, err);
+            re->gets++;
+        }
         if (rc == GS_ENOENT) {
             r->present[w] = false;
             continue;
@@ -525,9 +548,13 @@ size_t gs_run_envs_metrics(const gs_run_envs *re, char *buf, size_t cap) {
                      "gpuscale_environments{phase=\"deleting\"} %d\ngpuscale_environments{phase=\"deleted\"} %d\n"
                      "# TYPE gpuscale_environments_created_total counter\ngpuscale_environments_created_total %lld\n"
                      "# TYPE gpuscale_environments_deleted_total counter\ngpuscale_environments_deleted_total %lld\n"
-                     "# TYPE gpuscale_environment_errors_total counter\ngpuscale_environment_errors_total %lld\n",
+                     "# TYPE gpuscale_environment_errors_total counter\ngpuscale_environment_errors_total %lld\n"
+                     "# TYPE gpuscale_environment_reads_total counter\n"
+                     "gpuscale_environment_reads_total{from=\"cache\"} %lld\n"
+                     "gpuscale_environment_reads_total{from=\"api\"} %lld\n",
                      cnt[GS_ENV_PENDING], cnt[GS_ENV_ACTIVE], cnt[GS_ENV_DELETING], cnt[GS_ENV_DELETED],
-                     (long long)re->created_total, (long long)re->deleted_total, (long long)re->errors);
+                     (long long)re->created_total, (long long)re->deleted_total, (long long)re->errors,
+                     (long long)re->cache_reads, (long long)re->gets);
     return w > 0 && (size_t)w < cap ? (size_t)w : 0;
 }
 

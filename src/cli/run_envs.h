@@ -38,6 +38,12 @@ int gs_run_envs_new(const gs_config *cfg, gs_kube *k, gs_informer *pods, gs_ledg
                     gs_run_envs **out, gs_error *err);
 void gs_run_envs_free(gs_run_envs *re);
 
+/* Reads the environments' Jobs and Deployments from these informer caches (borrowed; must
+ * outlive re; either may be NULL) instead of a GET per object and observation. A cached
+ * object's absence is confirmed by a GET before it counts (a just-created object may not be in
+ * the cache yet). NULL re: nothing. */
+void gs_run_envs_use_caches(gs_run_envs *re, gs_informer *jobs, gs_informer *deps);
+
 /* One step (leader only): rebuild the state when needed, observe, decide, act. budgets (may be
  * NULL) are the budget trackers' states. NULL re: nothing. */
 void gs_run_envs_tick(gs_run_envs *re, const gs_budget_state *budgets, int32_t nbudgets);
