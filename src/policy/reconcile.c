@@ -115,7 +115,14 @@ static void complete_layout(const gs_rc_input *in, int32_t pool, const gs_gpu_mo
     int32_t mix[GS_MIG_MAX_PROFILES] = {0};
     for (int32_t i = 0; i < in->npods; i++) {
         const gs_rc_pod *p = &in->pods[i];
-        if (p->pool != pool || p->need.whole > 0) continue;
+        if (p->pool != pool) continue;
+        if (p->spec) { /* the profile the pod names, when this model has it */
+            if (p->spec->gpu.form != GS_GPU_MIG) continue;
+            int pi = gs_mig_profile_find(m, p->spec->gpu.mig_profile);
+            if (pi >= 0 && pi < GS_MIG_MAX_PROFILES) mix[pi]++;
+            continue;
+        }
+        if (p->need.whole > 0) continue;
         int pi = gs_rc_profile_for(m, &p->need);
         if (pi >= 0) mix[pi]++;
     }
@@ -275,7 +282,7 @@ static int repack_one(const gs_rc_input *in, step *s) {
     gs_usd_u src_price = 0;
     for (int32_t i = 0; i < in->nnodes; i++) {
         const gs_rc_node *n = &in->nodes[i];
-        if (!n->ready || n->draining || n->npods == 0 || n->pool < 0 || n->pool >= in->npools ||
+        if (!n->ready || n->draining || n->npods - n->npods_drainable == 0 || n->pool < 0 || n->pool >= in->npools ||
             in->pools[n->pool].sharing != GS_SHARE_MIG)
             continue;
         const gs_gpu_model *m = gs_gpu_get(in->cat->types[n->itype].gpu_model);
@@ -300,7 +307,7 @@ static int repack_one(const gs_rc_input *in, step *s) {
         if (p->wl < 0 || p->part < 0 || p->state == GS_RCP_PENDING || nmv == 64) return 0;
         mv[nmv++] = i;
     }
-    if (nmv == 0 || nmv != in->nodes[src].npods) return 0;
+    if (nmv == 0 || nmv != in->nodes[src].npods - in->nodes[src].npods_drainable) return 0;
     /* free instances elsewhere: per target node, room left; each instance taken once */
     typedef struct tgt { int32_t node; int8_t gpu, part; } tgt;
     tgt chosen[64];
@@ -313,7 +320,9 @@ static int repack_one(const gs_rc_input *in, step *s) {
         bool ok = false;
         for (int32_t i = 0; i < in->nnodes && !ok; i++) {
             const gs_rc_node *n = &in->nodes[i];
-            if (i == src || !n->ready || n->draining || n->pool != in->nodes[src].pool || n->npods == 0) continue;
+            if (i == src || !n->ready || n->draining || n->pool != in->nodes[src].pool ||
+                n->npods - n->npods_drainable == 0)
+                continue;
             const gs_itype *it = &in->cat->types[n->itype];
             const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
             if (!m) continue;
@@ -398,6 +407,7 @@ typedef struct newpod {
     int32_t pool;
     gs_rc_need need;
     const char *project; /* NULL: the workload's */
+    const gs_pod_spec *spec; /* NULL: derived from need and pool */
 } newpod;
 
 int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
@@ -423,10 +433,12 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     int32_t *snap_pod = NULL, *ord = NULL;
     gs_action *launched = NULL;
     if (!npods_after || !bound || !deleted || !st || !sp || !spi || !rem || !pend) { rc = GS_ENOMEM; goto done; }
-    for (int32_t i = 0; i < in->nnodes; i++) npods_after[i] = in->nodes[i].npods;
+    for (int32_t i = 0; i < in->nnodes; i++) npods_after[i] = in->nodes[i].npods - in->nodes[i].npods_drainable;
+    if (out->unsched) out->nunsched = 0;
+    if (out->launches) out->nlaunches = 0;
 
     /* 1. replicas per workload (policy/scale); states are copied and committed on success */
-    for (int32_t w = 0; w < in->nwl; w++) {
+    for (int32_t w = 0; w < in->nwl && !in->no_scale; w++) {
         const gs_rc_workload *wl = &in->wls[w];
         st[w] = *wl->state;
         int32_t cur = 0, ready = 0, pending = 0;
@@ -456,7 +468,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             int32_t id = -(++ncreate);
             gs_action a = {.type = GS_ACT_CREATE_POD, .wl = w, .pod = id};
             if ((rc = emit(&s, a))) goto done;
-            pend[npend++] = (newpod){id, w, wl->pool, wl->need, NULL};
+            pend[npend++] = (newpod){id, w, wl->pool, wl->need, NULL, NULL};
         }
         /* the scaler decided how many go (and that enough are not busy); which ones is
          * chosen here so that nodes empty: same classes as the scaler's order (pending, not
@@ -484,7 +496,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             if (!np) { rc = GS_ENOMEM; goto done; }
             pend = np;
         }
-        pend[npend++] = (newpod){p->id, p->wl, p->pool, p->need, p->project};
+        pend[npend++] = (newpod){p->id, p->wl, p->pool, p->need, p->project, p->spec};
     }
     if (npend > 0 && !(in->skip_pack && ncreate == 0)) {
         out->packed = true;
@@ -530,9 +542,13 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                              : "default";
             snprintf(pod.project, sizeof pod.project, "%s", proj);
             snprintf(pod.ns, sizeof pod.ns, "%s", proj);
-            pod.spec.cpu = p->need.cpu;
-            pod.spec.mem = p->need.mem;
-            gpu_req_for(in, p->pool, p->wl < 0, &p->need, &pod.spec.gpu);
+            if (p->spec) {
+                pod.spec = *p->spec;
+            } else {
+                pod.spec.cpu = p->need.cpu;
+                pod.spec.mem = p->need.mem;
+                gpu_req_for(in, p->pool, p->wl < 0, &p->need, &pod.spec.gpu);
+            }
             pod.phase = GS_POD_PENDING;
             pod.node = -1;
             pod.gpu = -1;
@@ -567,6 +583,14 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             choose_offering(in, &plan, c, launched, &a);
             launched[c] = a;
             if ((rc = emit(&s, a))) goto done;
+            if (out->launches) {
+                if (out->nlaunches >= out->cap_launches) { rc = GS_ETOOBIG; goto done; }
+                gs_rc_launch *li = &out->launches[out->nlaunches++];
+                memset(li, 0, sizeof *li);
+                snprintf(li->zone, sizeof li->zone, "%s", cl->zone);
+                li->price = gs_itype_price(&in->cat->types[a.itype], a.cap);
+                li->pods = cl->pods;
+            }
             int ng = in->cat->types[a.itype].gpus < cl->ngpus ? in->cat->types[a.itype].gpus : cl->ngpus;
             for (int g = 0; g < ng; g++) {
                 const gs_gpu_state *gs = &cl->gpus[g];
@@ -594,6 +618,12 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             gs_action a = {.type = GS_ACT_BIND, .pod = p->id, .node = node, .gpu = pl->gpu, .part = pl->part};
             if ((rc = emit(&s, a))) goto done;
         }
+        /* why the pods left pending stay so (caller's buffer) */
+        for (int32_t u = 0; out->unsched && u < plan.nunsched && out->nunsched < out->cap_unsched; u++) {
+            gs_rc_unsched *x = &out->unsched[out->nunsched++];
+            x->pod = pend[snap_pod[plan.unsched[u].pod]].id;
+            snprintf(x->reason, sizeof x->reason, "%s", plan.unsched[u].reason);
+        }
     }
 
     /* 3. make-before-break repacking (gs_rc_input.repack) */
@@ -606,12 +636,13 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     for (int32_t i = 0; i < in->nnodes; i++) {
         const gs_rc_node *n = &in->nodes[i];
         if (npods_after[i] == 0 && (!n->draining || n->repacking) && !bound[i] &&
-            (keep_empty(in, n) <= 0 || (n->npods == 0 && in->now - n->empty_since >= keep_empty(in, n)))) {
+            (keep_empty(in, n) <= 0 ||
+             (n->npods - n->npods_drainable == 0 && in->now - n->empty_since >= keep_empty(in, n)))) {
             gs_action a = {.type = GS_ACT_DELETE_NODE, .node = n->id};
             if ((rc = emit(&s, a))) goto done;
         }
     }
-    for (int32_t w = 0; w < in->nwl; w++) *in->wls[w].state = st[w];
+    for (int32_t w = 0; w < in->nwl && !in->no_scale; w++) *in->wls[w].state = st[w];
 done:
     free(npods_after);
     free(bound);
