@@ -185,6 +185,8 @@ typedef struct ctl {
     int64_t last_orphan_check;
     /* metrics */
     int64_t decisions, launches, terminations, launch_errors, scale_ops, lease_transitions;
+    int64_t repacks;             /* make-before-break repacks started (REPACK_NODE) */
+    int32_t repack_headroom;     /* gs_rc_input.repack_headroom; -1: no repacking */
     double lat[LAT_SAMPLES];
     int nlat;
     double rec[LAT_SAMPLES];  /* reconcile durations, ring */
@@ -705,6 +707,7 @@ typedef struct rc_view {
     int64_t *launched_at;     /* inflight: the launch request (mono ms) */
     int32_t *others;          /* pods a drain evicts (no GPU, not DaemonSet/static) */
     const char **dnd_pod;     /* a bound pod marked do-not-disrupt (ns/name), NULL if none */
+    int32_t *terminating;     /* bound pods being deleted */
     gs_rc_pod *pods;
     int32_t npods, npending;
     const gs_kpod **kp;       /* pod -> cached record (valid until the next informer poll) */
@@ -725,6 +728,7 @@ static void view_free(rc_view *v) {
     free(v->launched_at);
     free(v->others);
     free(v->dnd_pod);
+    free(v->terminating);
     free(v->pods);
     free(v->kp);
     free(v->pkey);
@@ -795,6 +799,7 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
     v->launched_at = calloc((size_t)capn, sizeof *v->launched_at);
     v->others = calloc((size_t)capn, sizeof *v->others);
     v->dnd_pod = calloc((size_t)capn, sizeof *v->dnd_pod);
+    v->terminating = calloc((size_t)capn, sizeof *v->terminating);
     v->pods = calloc((size_t)capp, sizeof *v->pods);
     v->kp = calloc((size_t)capp, sizeof *v->kp);
     v->pkey = calloc((size_t)capp, sizeof *v->pkey);
@@ -802,7 +807,8 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
     v->wls = calloc((size_t)c->cfg.nscalers + 1, sizeof *v->wls);
     json_t *idx = json_object(); /* node name -> view index */
     int rc = 0;
-    if (!v->nodes || !v->nname || !v->inflight || !v->launched_at || !v->others || !v->dnd_pod || !v->pods || !v->kp ||
+    if (!v->nodes || !v->nname || !v->inflight || !v->launched_at || !v->others || !v->dnd_pod || !v->terminating ||
+        !v->pods || !v->kp ||
         !v->pkey || !v->specs || !v->wls || !idx) {
         rc = GS_ENOMEM;
         goto done;
@@ -816,12 +822,19 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
             n.cordoned = false;
             for (int g = 0; !c->mops[mo].failed && g < n.ngpus && g < c->mops[mo].ngpus; g++) n.gpus[g] = c->mops[mo].gpus[g];
         }
+        /* gpuscale's own cordons: to consolidate (the step decides again every tick) or to
+         * repack (make-before-break, the step deletes the node once empty); one an earlier
+         * leader made goes on here */
         const char *dis = json_string_value(
             json_object_get(json_object_get(json_object_get(node, "metadata"), "annotations"), GS_DISRUPTION_ANN));
-        bool ours = json_object_get(c->draining, key) != NULL || (n.cordoned && dis && strcmp(dis, "consolidate") == 0);
-        if (ours && !json_object_get(c->draining, key)) /* cordoned by an earlier leader: its drain goes on here */
-            json_object_set_new(c->draining, key, json_pack("{s:b,s:I,s:o}", "cordoned", 1, "next", (json_int_t)0, "told",
-                                                            json_object()));
+        json_t *d = json_object_get(c->draining, key);
+        if (!d && n.cordoned && dis && (strcmp(dis, "consolidate") == 0 || strcmp(dis, "repack") == 0)) {
+            d = json_pack("{s:b,s:I,s:o,s:s}", "cordoned", 1, "next", (json_int_t)0, "told", json_object(), "kind", dis);
+            json_object_set_new(c->draining, key, d);
+        }
+        const char *kind = d ? json_string_value(json_object_get(d, "kind")) : NULL;
+        bool repacking = kind && strcmp(kind, "repack") == 0;
+        bool ours = d != NULL;
         int32_t i = v->nnodes++;
         gs_rc_node *x = &v->nodes[i];
         x->id = i;
@@ -829,7 +842,8 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
         x->cap = n.capacity;
         x->pool = n.pool;
         x->ready = true;
-        x->draining = (n.cordoned && !ours) || n.deleting;
+        x->draining = (n.cordoned && !ours) || n.deleting || repacking;
+        x->repacking = repacking;
         x->ngpus = n.ngpus;
         memcpy(x->gpus, n.gpus, sizeof x->gpus);
         x->zone = -1;
@@ -879,6 +893,7 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
             x->cpu_used += pod->cpu;
             x->mem_used += pod->mem;
             if (pod->do_not_disrupt) v->dnd_pod[i] = key;
+            if (pod->deleting) v->terminating[i]++;
             if (!pod->has_gpu) { /* does not hold the node: drained (or goes with it) */
                 x->npods_drainable++;
                 if (strncmp(pod->owner, "DaemonSet/", 10) != 0 && strncmp(pod->owner, "Node/", 5) != 0) v->others[i]++;
@@ -1485,6 +1500,9 @@ static void capacity_tick(ctl *c, int64_t now, rc_view *v) {
     in.wls = v->wls;
     in.nwl = c->cfg.nscalers;
     in.no_scale = true; /* scale_tick scales, every 100 ms (header) */
+    in.repack = c->repack_headroom >= 0;
+    in.repack_headroom = c->repack_headroom;
+    in.repack_past_unplaced = true; /* a pod nothing can take would hold repacking back for ever */
     gs_ms wnow = 0;
     if (!c->tr_ok && c->cfg.nbudgets > 0) {
         /* the budget windows could not be read from the ledger (meter_tick logged why): a hard
@@ -1734,19 +1752,131 @@ static void drain_node(ctl *c, const char *node, json_t *d, int64_t now) {
     }
 }
 
+/* Where a node's disruption stands: "consolidate", "repack", or NULL (none). */
+static const char *drain_kind(const ctl *c, const char *node) {
+    return json_string_value(json_object_get(json_object_get(c->draining, node), "kind"));
+}
+
+/* A REPACK_NODE of the step (make-before-break): its replicas were each given a free MIG
+ * instance of another ready node of the pool (the CREATE_POD + BIND actions before it, pod ids
+ * < 0). The replacement capacity must be there now (each target registered, ready, not
+ * cordoned); then the node is cordoned (annotation gpuscale.dev/disruption=repack) and
+ * repack_drain moves its replicas one at a time. Never a node, or a node with a pod, marked
+ * do-not-disrupt. */
+static void repack_start(ctl *c, const rc_view *v, int32_t at, int64_t now) {
+    const gs_action *r = &v->out.acts[at];
+    if (r->node < 0 || r->node >= v->nnodes || v->inflight[r->node]) return;
+    const char *key = v->nname[r->node];
+    const json_t *node = gs_informer_get(c->nodes, NULL, key);
+    if (!node || json_object_get(c->draining, key) || mig_op_find(c, key) >= 0) return;
+    if (annotated(node, "gpuscale.dev/do-not-disrupt") || annotated(node, "karpenter.sh/do-not-disrupt") ||
+        v->dnd_pod[r->node])
+        return;
+    int32_t moved = 0;
+    for (int32_t k = at - 1; k >= 0 && v->out.acts[k].type != GS_ACT_REPACK_NODE; k--) {
+        const gs_action *b = &v->out.acts[k];
+        if (b->type != GS_ACT_BIND || b->pod >= 0) continue;
+        if (b->node < 0 || b->node >= v->nnodes || v->inflight[b->node] || v->nodes[b->node].draining ||
+            !v->nodes[b->node].ready)
+            return; /* no replacement capacity to move to: not now */
+        moved++;
+    }
+    if (moved == 0) return;
+    gs_error e;
+    gs_error_clear(&e);
+    if (node_disrupt_mark(c, key, "repack", &e)) {
+        gs_log_warn("cordon failed", "node=%s err=\"%s\"", key, e.msg);
+        return;
+    }
+    json_object_set_new(c->draining, key, json_pack("{s:b,s:I,s:o,s:s}", "cordoned", 1, "next", (json_int_t)0, "told",
+                                                    json_object(), "kind", "repack"));
+    c->decisions++;
+    c->repacks++;
+    char msg[600];
+    snprintf(msg, sizeof msg,
+             "gpuscale: repacking node %s (make-before-break): its %d replica(s) fit free MIG instances of other "
+             "nodes of its pool; cordoned, each replica is evicted once the previous one's replacement is Ready, "
+             "and the node is released when empty",
+             key, (int)moved);
+    gs_log_info("repacking", "node=%s replicas=%d", key, (int)moved);
+    gs_kube_event(c->k, "v1", "Node", "", key, "", "Normal", "Repacking", msg, &e);
+    (void)now;
+}
+
+/* Moves a repacked node's replicas, one at a time: the next GPU pod is evicted (Eviction API:
+ * a PodDisruptionBudget's refusal is waited for, never forced) only when no pod on the node is
+ * still terminating and every replica of the workloads on it is bound and Ready (the previous
+ * replacement has come up on the capacity the step found). Its other pods go with the
+ * consolidation drain once the step deletes the node. */
+static void repack_drain(ctl *c, const rc_view *v, int32_t i, json_t *d, int64_t now) {
+    if (now < json_integer_value(json_object_get(d, "next")) || v->terminating[i] > 0) return;
+    bool *wl = calloc((size_t)c->cfg.nscalers + 1, sizeof *wl);
+    if (!wl) return;
+    int32_t pick = -1;
+    for (int32_t k = 0; k < v->npods; k++) {
+        const gs_rc_pod *p = &v->pods[k];
+        if (p->node != i) continue;
+        if (p->wl >= 0) wl[p->wl] = true;
+        if (pick < 0 || (v->pods[pick].state == GS_RCP_BUSY && p->state != GS_RCP_BUSY)) pick = k; /* idle first */
+    }
+    bool settled = true;
+    for (int32_t k = 0; k < v->npods && settled; k++) {
+        const gs_rc_pod *p = &v->pods[k];
+        settled = !(p->wl >= 0 && wl[p->wl] && (p->state == GS_RCP_PENDING || p->state == GS_RCP_STARTING));
+    }
+    free(wl);
+    if (!settled || pick < 0) return;
+    json_object_set_new(d, "next", json_integer(now + 2000));
+    const gs_kpod *pod = v->kp[pick];
+    gs_error e;
+    gs_error_clear(&e);
+    int rc = gs_kube_evict(c->k, pod->ns, pod->name, &e);
+    if (rc == 0 || rc == GS_ENOENT) {
+        gs_log_info("evicted", "node=%s pod=%s/%s reason=repack", v->nname[i], pod->ns, pod->name);
+        return;
+    }
+    json_t *told = json_object_get(d, "told");
+    if (rc == GS_EBUDGET) {
+        if (!json_object_get(told, v->pkey[pick])) {
+            json_object_set_new(told, v->pkey[pick], json_true());
+            char msg[700];
+            snprintf(msg, sizeof msg,
+                     "gpuscale: repacking node %s: eviction refused by a PodDisruptionBudget (%s); waiting, not forcing",
+                     v->nname[i], e.msg);
+            gs_log_warn("eviction blocked", "node=%s pod=%s/%s reason=\"%s\"", v->nname[i], pod->ns, pod->name, e.msg);
+            gs_kube_event(c->k, "v1", "Pod", pod->ns, pod->name, "", "Warning", "EvictionBlocked", msg, &e);
+        }
+        return;
+    }
+    gs_log_warn("eviction failed", "node=%s pod=%s/%s err=\"%s\"", v->nname[i], pod->ns, pod->name, e.msg);
+}
+
 static void consolidate_tick(ctl *c, int64_t now, const rc_view *v) {
     bool *del = v->ran ? calloc((size_t)v->nnodes + 1, sizeof *del) : NULL;
     for (int32_t k = 0; del && k < v->out.n; k++) {
         const gs_action *a = &v->out.acts[k];
         if (a->type == GS_ACT_DELETE_NODE && a->node >= 0 && a->node < v->nnodes) del[a->node] = true;
+        if (a->type == GS_ACT_REPACK_NODE) repack_start(c, v, k, now);
     }
     bool metered = false;
     for (int32_t i = 0; del && i < v->nnodes; i++) {
         const char *key = v->nname[i];
         if (v->inflight[i]) continue; /* booting for the pods it was launched for: nothing to delete yet */
+        const char *kind = drain_kind(c, key);
+        bool repack = kind && strcmp(kind, "repack") == 0;
+        if (!del[i] && repack) {
+            if (annotated(gs_informer_get(c->nodes, NULL, key), "gpuscale.dev/do-not-disrupt") ||
+                annotated(gs_informer_get(c->nodes, NULL, key), "karpenter.sh/do-not-disrupt") || v->dnd_pod[i]) {
+                gs_log_info("repack cancelled", "node=%s reason=\"do-not-disrupt\"", key);
+                drain_forget(c, key, true);
+            } else {
+                repack_drain(c, v, i, json_object_get(c->draining, key), now);
+            }
+            continue;
+        }
         if (!del[i]) {
             /* the step keeps it (its pods, or pending pods it places there): a drain stops */
-            drain_forget(c, key, true);
+            if (!kind || strcmp(kind, "repack") != 0) drain_forget(c, key, true);
             json_object_del(c->dnd_said, key);
             continue;
         }
@@ -1785,7 +1915,8 @@ static void consolidate_tick(ctl *c, int64_t now, const rc_view *v) {
                 gs_log_warn("cordon failed", "node=%s err=\"%s\"", key, e.msg);
                 continue;
             }
-            d = json_pack("{s:b,s:I,s:o}", "cordoned", 1, "next", (json_int_t)0, "told", json_object());
+            d = json_pack("{s:b,s:I,s:o,s:s}", "cordoned", 1, "next", (json_int_t)0, "told", json_object(), "kind",
+                          "consolidate");
             json_object_set_new(c->draining, key, d);
             if (v->others[i] > 0) gs_log_info("draining", "node=%s pods=%d", key, v->others[i]);
         }
@@ -1802,7 +1933,9 @@ static void consolidate_tick(ctl *c, int64_t now, const rc_view *v) {
             metered = true;
         }
         gs_kube_event(c->k, "v1", "Node", "", key, "", "Normal", "Consolidated",
-                      "gpuscale: node's GPUs unused past consolidateAfter: cordoned, drained and terminated", &e);
+                      repack ? "gpuscale: node repacked (its replicas moved to other nodes): drained and terminated"
+                             : "gpuscale: node's GPUs unused past consolidateAfter: cordoned, drained and terminated",
+                      &e);
         if (c->prov.ops->terminate(c->prov.self, id, &e)) {
             gs_log_error("terminate failed", "node=%s id=%s err=\"%s\"", key, id, e.msg);
             continue;
@@ -1891,6 +2024,7 @@ static void publish_metrics(ctl *c, int64_t now) {
     P("# TYPE gpuscale_launches_total counter\ngpuscale_launches_total %lld\n", (long long)c->launches);
     P("# TYPE gpuscale_launch_errors_total counter\ngpuscale_launch_errors_total %lld\n", (long long)c->launch_errors);
     P("# TYPE gpuscale_terminations_total counter\ngpuscale_terminations_total %lld\n", (long long)c->terminations);
+    P("# TYPE gpuscale_repacks_total counter\ngpuscale_repacks_total %lld\n", (long long)c->repacks);
     P("# TYPE gpuscale_scale_operations_total counter\ngpuscale_scale_operations_total %lld\n", (long long)c->scale_ops);
     P("# TYPE gpuscale_queue_length gauge\n# TYPE gpuscale_desired_replicas gauge\n# TYPE gpuscale_actual_replicas gauge\n");
     for (int i = 0; i < c->cfg.nscalers; i++) {
@@ -1991,15 +2125,16 @@ static void usage(FILE *f) {
             "                    [--id NAME] [--lease-namespace NS] [--lease-name NAME] [--lease-duration SECONDS]\n"
             "                    [--metrics-addr ADDR] [--metrics-port PORT] [--interval MS] [--orphan-grace DURATION]\n"
             "                    [--ledger FILE] [--meter-interval DURATION] [--mig-configmap NS/NAME]\n"
-            "                    [--mig-retry-after DURATION]\n"
+            "                    [--mig-retry-after DURATION] [--repack-headroom N]\n"
             "\n"
             "Runs the controller: reads each QueueScaler's queue (every 100 ms while its workload is at\n"
-            "zero) and scales its workload; plans Pending GPU pods with the simulator's packer\n"
-            "(docs/packing.md) and launches the new nodes it asks for, or repartitions idle MIG GPUs of\n"
-            "running nodes (the GPU Operator way: mig-parted ConfigMap + nvidia.com/mig.config);\n"
-            "unplaceable pods get a NotTriggerScaleUp Event; drains (Eviction API, PodDisruptionBudgets\n"
-            "honoured) and terminates gpuscale's nodes whose GPUs stay unused for the pool's\n"
-            "consolidateAfter. With --ledger, meters spend into the SQLite ledger and enforces Budget\n"
+            "zero) and scales its workload; every tick, runs the simulator's reconcile step on the cluster\n"
+            "as cached (docs/deploy.md): launches the new nodes its packer asks for, repartitions idle MIG\n"
+            "GPUs of running nodes (the GPU Operator way: mig-parted ConfigMap + nvidia.com/mig.config),\n"
+            "tells unplaceable pods why (NotTriggerScaleUp Event), repacks the emptiest MIG node\n"
+            "make-before-break, and drains (Eviction API, PodDisruptionBudgets honoured) and terminates\n"
+            "the nodes it finds empty past the pool's consolidateAfter (pods without GPUs are drained).\n"
+            "With --ledger, meters spend into the SQLite ledger and enforces Budget\n"
             "objects (docs/cost.md). Only the holder of the coordination.k8s.io/v1 Lease acts.\n"
             "Without --kubeconfig, the in-cluster service account\n"
             "is used. /healthz, /readyz and /metrics are served on ADDR:PORT (default 127.0.0.1:8080;\n"
@@ -2016,7 +2151,9 @@ static void usage(FILE *f) {
             "  --meter-interval D     how often spend is metered into the ledger (default 60s; 100ms..1h)\n"
             "  --mig-configmap NS/N   mig-parted ConfigMap gpuscale writes its layouts to\n"
             "                         (default gpu-operator/gpuscale-mig-parted-config)\n"
-            "  --mig-retry-after D    no new MIG reconfiguration of a node for D after one failed (default 5m)\n");
+            "  --mig-retry-after D    no new MIG reconfiguration of a node for D after one failed (default 5m)\n"
+            "  --repack-headroom N    make-before-break repacking of the emptiest MIG node when other nodes keep\n"
+            "                         free instances for N x the moved replicas (default 2, as simulate; -1 off)\n");
 }
 
 int gs_cmd_run(int argc, char **argv) {
@@ -2029,7 +2166,7 @@ int gs_cmd_run(int argc, char **argv) {
     const char *ex_launch = NULL, *ex_term = NULL, *ex_list = NULL;
     const char *configs[64];
     int nconfigs = 0;
-    long lease_s = 15, mport = 8080, interval = 500;
+    long lease_s = 15, mport = 8080, interval = 500, repack_headroom = 2;
     gs_ms orphan_grace = 600000, meter_every = 60000, mig_retry = 300000;
     const char *ledger_path = NULL, *mig_cm = GS_MIG_CONFIGMAP_NS "/" GS_MIG_CONFIGMAP_NAME;
     for (int i = 1; i < argc; i++) {
@@ -2042,7 +2179,7 @@ int gs_cmd_run(int argc, char **argv) {
             strcmp(a, "--interval") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--exec-launch") == 0 ||
             strcmp(a, "--exec-terminate") == 0 || strcmp(a, "--exec-list") == 0 || strcmp(a, "--orphan-grace") == 0 ||
             strcmp(a, "--ledger") == 0 || strcmp(a, "--meter-interval") == 0 || strcmp(a, "--mig-configmap") == 0 ||
-            strcmp(a, "--mig-retry-after") == 0) {
+            strcmp(a, "--mig-retry-after") == 0 || strcmp(a, "--repack-headroom") == 0) {
             if (!v) return gs_cli_usage_error("run", "%s needs a value", a);
             i++;
             char *end = NULL;
@@ -2057,6 +2194,13 @@ int gs_cmd_run(int argc, char **argv) {
             else if (strcmp(a, "--exec-terminate") == 0) ex_term = v;
             else if (strcmp(a, "--exec-list") == 0) ex_list = v;
             else if (strcmp(a, "--ledger") == 0) ledger_path = v;
+            else if (strcmp(a, "--repack-headroom") == 0) {
+                errno = 0;
+                long x = strtol(v, &end, 10);
+                if (errno || !end || *end || x < -1 || x > 64)
+                    return gs_cli_usage_error("run", "--repack-headroom must be -1 (off) or 0..64 (got '%s')", v);
+                repack_headroom = x;
+            }
             else if (strcmp(a, "--mig-retry-after") == 0) {
                 const char *why = NULL;
                 if (gs_parse_duration(v, &mig_retry, &why) || mig_retry < 1000)
@@ -2154,6 +2298,7 @@ int gs_cmd_run(int argc, char **argv) {
     c->lease_s = (int)lease_s;
     c->orphan_grace_ms = orphan_grace;
     c->tick_ms = interval;
+    c->repack_headroom = (int32_t)repack_headroom;
     c->empty_since = json_object();
     c->pending_seen = json_object();
     c->orphans = json_object();

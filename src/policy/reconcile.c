@@ -627,7 +627,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     }
 
     /* 3. make-before-break repacking (gs_rc_input.repack) */
-    if (in->repack && npend == 0 && out->n == 0) {
+    if (in->repack && out->n == 0 && (npend == 0 || (in->repack_past_unplaced && out->placed == 0))) {
         if ((rc = repack_one(in, &s))) goto done;
     }
 

@@ -145,6 +145,10 @@ typedef struct gs_rc_input {
      * the budget gate's project); scaler, state and readings are not read (may be NULL) and
      * the step emits no CREATE_POD/DELETE_POD of its own for scaling. */
     bool no_scale;
+    /* added (additive): pending pods the packer places nowhere (no action for them: a pod no
+     * pool fits, or one the budget refuses) do not hold repacking back; false: any pending
+     * pod does (simulator). */
+    bool repack_past_unplaced;
 } gs_rc_input;
 
 typedef enum {
