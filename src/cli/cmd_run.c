@@ -3,28 +3,40 @@
  * Leader only (a coordination.k8s.io/v1 Lease). At the fast cadence (100 ms): each QueueScaler
  * due by gs_watch_interval (100 ms while its workload is at zero, pollingInterval otherwise)
  * reads its queue and sets replicas through /scale (gs_watch_step -> gs_scale_step with the
- * pending count and the pods' idle flags). Every tick period (--interval):
+ * pending count and the pods' idle flags). Every tick period (--interval), and 100 ms after a
+ * GPU pod goes Pending:
  *   - meter_tick (with --ledger, every --meter-interval): meter the registered nodes and their
  *     bound pods over [metered_until, now) into the SQLite ledger, advance the budget trackers,
  *     carry out budget actions (alerts; scaleToMin caps the project's scalers at minReplicas);
  *     resumes at gs_ledger_metered_until after a restart or a leader change (docs/cost.md 5);
  *   - mig_tick: MIG reconfigurations in progress wait for nvidia.com/mig.config.state;
- *   - capacity_tick: snapshot (registered nodes with their layouts and what bound pods hold,
- *     launches in flight as not-ready nodes, nodes being repartitioned in their new layout,
- *     pending GPU pods) -> gs_pack_plan with the budget gate -> launches (MIG layout completed
- *     by gs_rc_complete_layout, named in nvidia.com/mig.config and written to the mig-parted
- *     ConfigMap) and repartitions of idle GPUs of registered nodes (ConfigMap + label, node
- *     cordoned until success); unplaceable pods get NotTriggerScaleUp, budget refusals
- *     BudgetExceeded (Warning Events, once per reason);
- *   - consolidate_tick: nodes whose GPUs stay unused for consolidateAfter are cordoned, drained
- *     through the Eviction API (a PodDisruptionBudget's 429 is waited for, never forced) and
- *     terminated; never a node or pod marked gpuscale.dev/do-not-disrupt or
- *     karpenter.sh/do-not-disrupt;
+ *   - capacity_tick: the view (view_build: registered nodes with their layouts and what bound
+ *     pods hold, pods without GPUs as npods_drainable, launches in flight as not-ready nodes,
+ *     nodes being repartitioned in their new layout, nodes gpuscale cordons to consolidate as
+ *     schedulable, repacked or otherwise cordoned nodes as draining, GPU pods bound and pending
+ *     with their exact specs, one described workload per QueueScaler, empty_since per node, the
+ *     budget gate) -> gs_reconcile_step, the step `gpuscale simulate` runs -> its actions:
+ *     LAUNCH through the provider (the layout of its CONFIGURE_GPU named in nvidia.com/mig.config
+ *     and written to the mig-parted ConfigMap); CONFIGURE_GPU of a registered node through
+ *     mig_start (ConfigMap + label, node cordoned until success); BIND: nothing (kube-scheduler
+ *     binds; the pod's wait for its launch is timed); the reasons of pods left pending as
+ *     NotTriggerScaleUp / BudgetExceeded Warning Events (once per reason);
+ *   - consolidate_tick: the same step's DELETE_NODE -> cordon (gpuscale.dev/disruption=
+ *     consolidate) -> drain through the Eviction API (a PodDisruptionBudget's 429 is waited for,
+ *     never forced) -> terminate, once the step said so on two ticks in a row, never for a
+ *     launch in flight or a node being repartitioned, never a node or pod marked
+ *     gpuscale.dev/do-not-disrupt or karpenter.sh/do-not-disrupt; a drain the step no longer
+ *     asks for is cancelled (uncordon). REPACK_NODE (--repack-headroom) -> make-before-break:
+ *     the replacement capacity the step found is checked, the node cordoned
+ *     (gpuscale.dev/disruption=repack), its replicas evicted one at a time, each once the
+ *     previous one's replacement is Ready; the step deletes the node once empty;
  *   - orphan_tick: provider instances without a Node are terminated after --orphan-grace.
  * SIGTERM/SIGINT: finish the tick, release the Lease, exit 0.
  *
- * Not yet shared with the simulator: consolidation is run's own rule (GPU-unused nodes past
- * consolidateAfter), not gs_reconcile_step's. */
+ * Scaling and the step: the step is given the workloads with no_scale, so replica counts keep
+ * one writer, the 100 ms fast path above (which runs the same gs_scale_step); the step emits
+ * no CREATE_POD/DELETE_POD of its own. A repack's CREATE_POD/BIND pairs only name the
+ * replacement capacity: the workload's controller makes each replacement after its eviction. */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>

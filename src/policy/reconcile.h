@@ -2,8 +2,9 @@
  * pods and what they need), the queue readings of each workload, the pools and the time go
  * in; a list of actions comes out (create/delete replicas, configure a GPU's MIG layout,
  * bind a pod, launch a node, delete a node). `gpuscale simulate` calls it on every tick of
- * the gpuscale policy; `gpuscale run` is meant to call the same function with a view built
- * from its Kubernetes cache.
+ * the gpuscale policy; `gpuscale run` calls the same function every tick with a view built
+ * from its Kubernetes caches (src/cli/cmd_run.c, docs/deploy.md), scaling on its own fast
+ * path (no_scale).
  *
  * The step is three calls: gs_scale_step (policy/scale) per workload, gs_pack_plan
  * (policy/pack) for the pending pods, and empty-node consolidation. */
