@@ -237,11 +237,61 @@ static void test_repack_past_unplaced(void **state) {
     gs_catalog_free(&cat);
 }
 
+/* A pod pinned by kubernetes.io/hostname finds its node under the caller's name for it. */
+static void test_node_names(void **state) {
+    (void)state;
+    gs_catalog cat;
+    gs_test_catalog(&cat);
+    gs_pool pool;
+    mig_pool(&pool);
+    gs_rc_node nodes[2];
+    h100_node(&cat, &nodes[0], 1, 1);
+    h100_node(&cat, &nodes[1], 2, 1);
+    gs_kv sel[1];
+    memset(sel, 0, sizeof sel);
+    snprintf(sel[0].key, sizeof sel[0].key, "kubernetes.io/hostname");
+    snprintf(sel[0].value, sizeof sel[0].value, "gs-h-b");
+    gs_pod_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.cpu = 500;
+    spec.mem = 1024;
+    spec.gpu.form = GS_GPU_MIG;
+    spec.gpu.count = 1;
+    snprintf(spec.gpu.mig_profile, sizeof spec.gpu.mig_profile, "1g.10gb");
+    spec.node_selector = sel;
+    spec.n_node_selector = 1;
+    gs_rc_pod pod = {7, -1, GS_RCP_PENDING, -1, -1, -1, -1, {0, 1, 8192, 500, 1024, 0}, 0, "ml", &spec};
+    gs_rc_input in;
+    memset(&in, 0, sizeof in);
+    in.cat = &cat;
+    in.pools = &pool;
+    in.npools = 1;
+    in.nodes = nodes;
+    in.nnodes = 2;
+    in.pods = &pod;
+    in.npods = 1;
+    in.no_scale = true;
+    gs_action acts[16];
+    gs_rc_output out = {acts, 0, 16, 0};
+    gs_error err;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    assert_int_equal(count(&out, GS_ACT_BIND), 0); /* "n1", "n2": no such host */
+    nodes[0].name = "gs-h-a";
+    nodes[1].name = "gs-h-b";
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    assert_int_equal(count(&out, GS_ACT_BIND), 1);
+    assert_int_equal(count(&out, GS_ACT_LAUNCH), 0);
+    for (int i = 0; i < out.n; i++)
+        if (acts[i].type == GS_ACT_BIND) assert_int_equal(acts[i].node, 2);
+    gs_catalog_free(&cat);
+}
+
 int main(void) {
     const struct CMUnitTest t[] = {
         cmocka_unit_test(test_drainable_pods_do_not_hold),
         cmocka_unit_test(test_spec_no_scale_outputs),
         cmocka_unit_test(test_repack_past_unplaced),
+        cmocka_unit_test(test_node_names),
     };
     return cmocka_run_group_tests_name("reconcile step for gpuscale run", t, NULL, NULL);
 }

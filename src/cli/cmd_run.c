@@ -859,6 +859,7 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
         x->ngpus = n.ngpus;
         memcpy(x->gpus, n.gpus, sizeof x->gpus);
         x->zone = -1;
+        x->name = key;
         v->nname[i] = key;
         json_object_set_new(idx, key, json_integer(i));
     }
@@ -883,6 +884,7 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
         for (int g = fl->ngpus; g < n.ngpus; g++) x->gpus[g] = n.gpus[g];
         x->zone = -1;
         x->empty_since = now;
+        x->name = fl->node;
         v->nname[i] = fl->node;
         v->inflight[i] = true;
         v->launched_at[i] = fl->at;

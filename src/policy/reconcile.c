@@ -519,7 +519,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             gs_node n;
             char name[32];
             snprintf(name, sizeof name, "n%d", (int)v->id);
-            gs_node_init(&n, name, in->cat, v->itype, v->cap);
+            gs_node_init(&n, v->name ? v->name : name, in->cat, v->itype, v->cap);
             n.pool = v->pool;
             n.ready = v->ready;
             n.cordoned = v->draining;

@@ -65,6 +65,9 @@ typedef struct gs_rc_node {
      * count for packing (CPU, memory, max pods) but a node whose other pods are gone is
      * empty for consolidation and repacking. 0: every pod holds its node (simulator). */
     int32_t npods_drainable;
+    /* added (additive): the node's name as pods' kubernetes.io/hostname selectors name it;
+     * NULL: "n<id>". Not owned. */
+    const char *name;
 } gs_rc_node;
 
 typedef enum { GS_RCP_PENDING, GS_RCP_STARTING, GS_RCP_IDLE, GS_RCP_BUSY } gs_rc_pod_state;
