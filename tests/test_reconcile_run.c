@@ -167,6 +167,12 @@ static void test_spec_no_scale_outputs(void **state) {
     assert_int_equal(uns[0].pod, 43);
     assert_true(strlen(uns[0].reason) > 0);
     fprintf(stderr, "unsched: %s\n", uns[0].reason);
+    /* pods without a pool of their own count for the pool they land in: same layout */
+    for (int i = 0; i < 3; i++) pods[i].pool = -1;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    assert_int_equal(count(&out, GS_ACT_CONFIGURE_GPU), 1);
+    for (int i = 0; i < out.n; i++)
+        if (acts[i].type == GS_ACT_CONFIGURE_GPU) assert_int_equal(acts[i].layout.n, 7);
     /* too small a launches buffer is reported like too small an action buffer */
     out.cap_launches = 0;
     assert_int_equal(gs_reconcile_step(&in, &out, &err), GS_ETOOBIG);

@@ -109,8 +109,30 @@ void gs_rc_complete_layout(const gs_pool *pool, const gs_gpu_model *m,
     }
 }
 
+typedef struct newpod {
+    int32_t id;   /* action pod id (negative: created this step) */
+    int32_t wl;
+    int32_t pool;
+    gs_rc_need need;
+    const char *project; /* NULL: the workload's */
+    const gs_pod_spec *spec; /* NULL: derived from need and pool */
+} newpod;
+
+/* placed[k]: the pool the plan put pending pod k of this step in (-1: none), for pods that come
+ * with a spec and no pool of their own (`gpuscale run`'s pods outside a QueueScaler): they
+ * count for the pool they land in. NULL: no such pods. */
+typedef struct placed_mix {
+    const newpod *pend;
+    const int32_t *pool;
+    int32_t n;
+} placed_mix;
+
+static const gs_pod_spec *placed_spec(const placed_mix *pm, int32_t k) {
+    return pm->pend[k].pool < 0 ? pm->pend[k].spec : NULL; /* a pod with a pool counted above */
+}
+
 static void complete_layout(const gs_rc_input *in, int32_t pool, const gs_gpu_model *m,
-                            gs_mig_layout *lay) {
+                            gs_mig_layout *lay, const placed_mix *pm) {
     if (!m || !gs_gpu_has_mig(m)) return;
     int32_t mix[GS_MIG_MAX_PROFILES] = {0};
     for (int32_t i = 0; i < in->npods; i++) {
@@ -130,6 +152,12 @@ static void complete_layout(const gs_rc_input *in, int32_t pool, const gs_gpu_mo
         if (in->wls[w].pool != pool || in->wls[w].need.whole > 0) continue;
         int pi = gs_rc_profile_for(m, &in->wls[w].need);
         if (pi >= 0) mix[pi]++;
+    }
+    for (int32_t k = 0; pm && k < pm->n; k++) {
+        const gs_pod_spec *sp = placed_spec(pm, k);
+        if (pm->pool[k] != pool || !sp || sp->gpu.form != GS_GPU_MIG) continue;
+        int pi = gs_mig_profile_find(m, sp->gpu.mig_profile);
+        if (pi >= 0 && pi < GS_MIG_MAX_PROFILES) mix[pi]++;
     }
     gs_rc_complete_layout(&in->pools[pool], m, mix, lay);
 }
@@ -401,14 +429,6 @@ static int repack_one(const gs_rc_input *in, step *s) {
     return emit(s, r);
 }
 
-typedef struct newpod {
-    int32_t id;   /* action pod id (negative: created this step) */
-    int32_t wl;
-    int32_t pool;
-    gs_rc_need need;
-    const char *project; /* NULL: the workload's */
-    const gs_pod_spec *spec; /* NULL: derived from need and pool */
-} newpod;
 
 int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     out->n = 0;
@@ -430,7 +450,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     gs_snapshot_init(&snap);
     gs_plan plan;
     gs_plan_init(&plan);
-    int32_t *snap_pod = NULL, *ord = NULL;
+    int32_t *snap_pod = NULL, *ord = NULL, *ppool = NULL;
     gs_action *launched = NULL;
     if (!npods_after || !bound || !deleted || !st || !sp || !spi || !rem || !pend) { rc = GS_ENOMEM; goto done; }
     for (int32_t i = 0; i < in->nnodes; i++) npods_after[i] = in->nodes[i].npods - in->nodes[i].npods_drainable;
@@ -564,13 +584,25 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                             &gw, 0, 0};
         if ((rc = gs_pack_plan(&pi, &plan, err))) goto done;
         out->blocked = gw.refused;
+        /* the pool each pending pod landed in (layouts count pods without a pool there) */
+        ppool = malloc(sizeof *ppool * (size_t)(npend + 1));
+        if (!ppool) { rc = GS_ENOMEM; goto done; }
+        for (int32_t k = 0; k < npend; k++) ppool[k] = -1;
+        for (int32_t k = 0; k < plan.nplace; k++) {
+            const gs_placement *pl = &plan.place[k];
+            int32_t pp = pl->kind == GS_PLACE_EXISTING ? in->nodes[ord[pl->target]].pool
+                       : pl->kind == GS_PLACE_CLAIM    ? plan.claims[pl->target].pool
+                                                       : -1;
+            ppool[snap_pod[pl->pod]] = pp;
+        }
+        placed_mix pm = {pend, ppool, npend};
         /* repartitions of idle GPUs on existing nodes */
         for (int32_t r = 0; r < plan.nreparts; r++) {
             const gs_repartition *rp = &plan.reparts[r];
             const gs_rc_node *rn = &in->nodes[ord[rp->node]];
             gs_action a = {.type = GS_ACT_CONFIGURE_GPU, .node = rn->id,
                            .gpu = rp->gpu, .mode = GS_GPUMODE_MIG, .layout = rp->after};
-            complete_layout(in, rn->pool, gs_gpu_get(in->cat->types[rn->itype].gpu_model), &a.layout);
+            complete_layout(in, rn->pool, gs_gpu_get(in->cat->types[rn->itype].gpu_model), &a.layout, &pm);
             if ((rc = emit(&s, a))) goto done;
         }
         /* claims: launch, then lay out their GPUs */
@@ -600,7 +632,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                 if (gs->mode == GS_GPUMODE_MIG) {
                     b.layout.n = gs->nparts;
                     memcpy(b.layout.parts, gs->parts, sizeof gs->parts);
-                    complete_layout(in, cl->pool, gs_gpu_get(cl->gpu_model), &b.layout);
+                    complete_layout(in, cl->pool, gs_gpu_get(cl->gpu_model), &b.layout, &pm);
                 }
                 if ((rc = emit(&s, b))) goto done;
             }
@@ -653,6 +685,7 @@ done:
     free(rem);
     free(pend);
     free(snap_pod);
+    free(ppool);
     free(ord);
     free(launched);
     gs_snapshot_free(&snap);
