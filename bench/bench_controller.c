@@ -101,6 +101,11 @@ int main(int argc, char **argv) {
     json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", "bench");
     gs_kube_create(k, "/api/v1/namespaces", ns, NULL, &e);
     json_decref(ns);
+    /* the GPU Operator's namespace, where gpuscale writes its mig-parted ConfigMap (without it
+     * every MIG repartition of a running node fails and its pods stay Pending) */
+    ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", "gpu-operator");
+    gs_kube_create(k, "/api/v1/namespaces", ns, NULL, &e);
+    json_decref(ns);
     for (int i = 0; i < 300; i++) { /* the ServiceAccount admission needs bench/default */
         if (gs_kube_get(k, "/api/v1/namespaces/bench/serviceaccounts/default", NULL, &e) == 0) break;
         usleep(100000);
