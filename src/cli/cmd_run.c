@@ -1267,8 +1267,10 @@ static int mig_config_put(ctl *c, const char *name, const json_t *entries, gs_er
         mc = json_object();
         json_object_set_new(cfg, "mig-configs", mc);
     }
-    /* prune per-node configs no node uses */
+    /* prune per-node configs no node uses (a reconfiguration in progress uses its config even
+     * before the cache shows its label: two started in one tick must not drop each other's) */
     json_t *used = json_object();
+    for (int i = 0; i < c->nmops; i++) json_object_set_new(used, c->mops[i].config, json_true());
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), k, v) {
