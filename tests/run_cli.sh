@@ -21,7 +21,8 @@ printf 'apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: k, c
 printf 'clusters: [\n' > "$T/broken.kubeconfig"
 
 check 0 "--provider kube-fake|exec" -- run --help
-check 2 "--config FILE is required" -- run
+# without --config the custom resources are read: outside a cluster, no kubeconfig is an error
+check 1 "not in a cluster: KUBERNETES_SERVICE_HOST/PORT unset" -- run
 check 2 "unknown argument '--bogus'" -- run --config "$T/good.yaml" --bogus
 check 2 "--kubeconfig needs a value" -- run --config "$T/good.yaml" --kubeconfig
 check 2 "--provider must be kube-fake or exec" -- run --config "$T/good.yaml" --provider aws

@@ -69,6 +69,19 @@ static void test_decode(void **st) {
     assert_int_equal(p->tol[0].effect, GS_TAINT_NO_EXECUTE);
     assert_string_equal(p->tol[1].value, "yes");
     assert_true(gs_kpod_live(p));
+    assert_false(p->unschedulable);
+    /* kube-scheduler found no node for it (as v1.20.2 writes the condition) */
+    json_t *su = pod("w-3", 7, "", "null", "Pending");
+    json_t *conds = json_object_get(json_object_get(su, "status"), "conditions");
+    json_array_append_new(conds, json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "PodScheduled", "status", "False",
+                                           "reason", "Unschedulable", "lastTransitionTime", "2026-11-25T20:31:05Z",
+                                           "message", "0/3 nodes are available: 3 Insufficient nvidia.com/mig-3g.40gb."));
+    gs_kpod *u = gs_kpod_decode(su, &store);
+    assert_non_null(u);
+    assert_true(u->unschedulable);
+    assert_false(gs_kpod_equal(u, p));
+    free(u);
+    json_decref(su);
     /* unbound, no project label, finished */
     json_t *o2 = pod("w-2", 6, "", "null", "Succeeded");
     gs_kpod *q = gs_kpod_decode(o2, &store);

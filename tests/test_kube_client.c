@@ -367,7 +367,7 @@ static void test_real_scale_evict_event(void **st) {
     json_decref(node);
     json_t *pod = yaml1("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: t3, labels: {app: guarded}}\n"
                         "spec: {nodeName: n1, containers: [{name: c, image: x}]}\n");
-    assert_int_equal(gs_kube_create(k, "/api/v1/namespaces/t3/pods", pod, NULL, &e), 0);
+    if (gs_kube_create(k, "/api/v1/namespaces/t3/pods", pod, NULL, &e)) fail_msg("create pod t3/p: %s", e.msg);
     json_decref(pod);
     json_t *stp = json_pack("{s:{s:s,s:[{s:s,s:s}]}}", "status", "phase", "Running", "conditions", "type", "Ready",
                             "status", "True");

@@ -287,6 +287,13 @@ static void test_mig_repartition_idle_gpu(void **st) {
     assert_true(gs_mig_valid(gs_gpu_get(gs_gpu_find("h100-80gb")), r->after.parts, r->after.n, NULL));
     assert_int_equal(r->after.parts[where(&f, a)->part].start, 0); /* 4g only at 0 */
     assert_int_equal(r->after.parts[where(&f, b)->part].start, 4); /* 3g at 0 or 4 */
+    /* the same node with its layout locked (the GPU Operator's config cannot be written):
+     * no repartition, both pods go to a launch instead of waiting on one that cannot happen */
+    f.s.nodes[n0].layout_locked = true;
+    plan_ok(&f, NULL, NULL);
+    assert_int_equal(f.plan.nreparts, 0);
+    assert_int_equal(where(&f, a)->kind, GS_PLACE_CLAIM);
+    assert_int_equal(where(&f, b)->kind, GS_PLACE_CLAIM);
     fx_free(&f);
 }
 

@@ -65,6 +65,7 @@
 #include "model/cluster.h"
 #include "io/ledger/ledger.h"
 #include "cli/run_envs.h"
+#include "cli/run_crs.h"
 #include "policy/budget.h"
 #include "policy/mig.h"
 #include "policy/pack.h"
@@ -156,6 +157,7 @@ typedef struct scaler_state {
     int64_t len;                      /* first trigger's last reading */
     int32_t desired, actual;
     int64_t failures;
+    int64_t last_scale;               /* wall ms of the last scale operation (QueueScaler status) */
 } scaler_state;
 
 typedef struct ctl {
@@ -176,7 +178,8 @@ typedef struct ctl {
     json_t *empty_since;     /* node -> mono ms */
     gs_rules_store *pod_rules; /* the pod cache's interned selectors and tolerations */
     bool wake;               /* a GPU pod went Pending since the last plan */
-    json_t *pending_seen;    /* ns/pod -> mono ms first seen Pending; -1 once counted; removed when bound */
+    json_t *pending_seen;    /* ns/pod -> (mono ms first seen Pending) x 4 + SEEN_ROOMED + SEEN_COUNTED;
+                              * removed when bound or deleted */
     json_t *orphans;         /* instance id -> mono ms first seen without a node */
     json_t *unsched;         /* ns/pod -> the packer's last reason (Event when it changes) */
     json_t *draining;        /* node -> {cordoned, next (mono ms of the next eviction round), told: {pod: true}} */
@@ -200,6 +203,8 @@ typedef struct ctl {
     int64_t repacks;             /* make-before-break repacks started (REPACK_NODE) */
     int32_t repack_headroom;     /* gs_rc_input.repack_headroom; -1: no repacking */
     double lat[LAT_SAMPLES];
+    double lat_noroom[LAT_SAMPLES]; /* the same, over pods no plan ever put on a registered node's room */
+    int nlat_noroom;
     int nlat;
     double rec[LAT_SAMPLES];  /* reconcile durations, ring */
     int nrec;
@@ -226,6 +231,7 @@ typedef struct ctl {
     json_t *to_min_said;         /* scaler -> true while capped (Event once) */
     int64_t budget_refused, alerts_sent, meter_errors;
     gs_run_envs *envs;           /* Environments (cli/run_envs.h); NULL when none */
+    gs_run_crs *crs;             /* without --config: the custom resources (cli/run_crs.h) */
 } ctl;
 
 static int node_cordon(ctl *c, const char *node, bool on, gs_error *e);
@@ -297,7 +303,7 @@ static void pod_event(void *ud, gs_informer *inf, gs_watch_type t, const char *k
         return;
     }
     if (pod->has_gpu && !json_object_get(c->pending_seen, key)) {
-        json_object_set_new(c->pending_seen, key, json_integer(mono_ms()));
+        json_object_set_new(c->pending_seen, key, json_integer(mono_ms() * 4));
         c->wake = true; /* plan soon, not at the next tick */
     }
 }
@@ -522,6 +528,7 @@ static void scale_tick(ctl *c, int64_t now) {
         gs_kube_event(c->k, "apps/v1", sc->target_kind == GS_TARGET_STATEFULSET ? "StatefulSet" : "Deployment", sc->ns,
                       sc->target_name, "", "Normal", desired > s->actual ? "ScaledUp" : "ScaledDown", msg, &e);
         s->actual = desired;
+        s->last_scale = wall_ms();
     }
     for (int i = 0; i < c->cfg.nscalers; i++) free(sp[i].pods);
     free(sp);
@@ -545,13 +552,29 @@ static void random_suffix(char *buf, size_t n) {
 }
 
 /* The pending pod's first sighting -> the launch request that covers it (at; a pod seen after
- * that launch counts 0), once per pod (kept until bound or deleted). */
+ * that launch counts 0), once per pod (kept until bound or deleted). Also kept apart: the pods
+ * no plan ever put on room of a registered node. The others were first planned onto room that
+ * kube-scheduler then gave to other pods (it binds in its own order, and a pod it found no room
+ * for waits in its backoff while newer pods take the room); their launch comes when that room
+ * is gone, which is the scheduler's order, not the controller's reaction. */
+#define SEEN_ROOMED 2  /* a plan put it on room of a registered, ready node */
+#define SEEN_COUNTED 1 /* its latency sample is taken */
+
 static void record_latency(ctl *c, const char *key, int64_t at) {
     json_t *v = json_object_get(c->pending_seen, key);
-    if (!v || json_integer_value(v) < 0) return;
-    int64_t d = at - json_integer_value(v);
-    if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = (double)(d > 0 ? d : 0) / 1000.0;
-    json_object_set_new(c->pending_seen, key, json_integer(-1));
+    if (!v || (json_integer_value(v) & SEEN_COUNTED)) return;
+    int64_t d = at - json_integer_value(v) / 4;
+    double sec = (double)(d > 0 ? d : 0) / 1000.0;
+    if (c->nlat < LAT_SAMPLES) c->lat[c->nlat++] = sec;
+    if (!(json_integer_value(v) & SEEN_ROOMED) && c->nlat_noroom < LAT_SAMPLES) c->lat_noroom[c->nlat_noroom++] = sec;
+    json_integer_set(v, json_integer_value(v) | SEEN_COUNTED);
+}
+
+/* A plan put the pending pod on room of a registered, ready node (no launch needed for it). */
+static void mark_roomed(ctl *c, const char *key) {
+    json_t *v = json_object_get(c->pending_seen, key);
+    if (v && !(json_integer_value(v) & (SEEN_COUNTED | SEEN_ROOMED)))
+        json_integer_set(v, json_integer_value(v) | SEEN_ROOMED);
 }
 
 /* The GPU layout a registered node advertises: its pool's sharing mode; for MIG, the
@@ -702,6 +725,20 @@ static int32_t count_pods(const ctl *c, bool bound) {
     return n;
 }
 
+/* A pending GPU pod of the snapshot being built, with when it was first seen Pending. */
+typedef struct pend_ref {
+    const char *key;
+    const gs_kpod *pod;
+    int64_t seen;
+} pend_ref;
+
+static int cmp_pend(const void *a, const void *b) {
+    const pend_ref *x = a, *y = b;
+    if (x->pod->unschedulable != y->pod->unschedulable) return x->pod->unschedulable ? 1 : -1;
+    if (x->seen != y->seen) return x->seen < y->seen ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
 /* ---- the reconcile step's view of the cluster (gs_rc_input), from the caches ---- */
 
 /* Node annotation gpuscale sets with its own cordons, so that a new leader (or this one after a
@@ -818,10 +855,12 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
     v->specs = calloc((size_t)capp, sizeof *v->specs);
     v->wls = calloc((size_t)c->cfg.nscalers + 1, sizeof *v->wls);
     json_t *idx = json_object(); /* node name -> view index */
+    pend_ref *pend = calloc((size_t)capp, sizeof *pend);
+    size_t npend = 0;
     int rc = 0;
     if (!v->nodes || !v->nname || !v->inflight || !v->launched_at || !v->others || !v->dnd_pod || !v->terminating ||
         !v->pods || !v->kp ||
-        !v->pkey || !v->specs || !v->wls || !idx) {
+        !v->pkey || !v->specs || !v->wls || !idx || !pend) {
         rc = GS_ENOMEM;
         goto done;
     }
@@ -855,6 +894,9 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
         x->pool = n.pool;
         x->ready = true;
         x->draining = (n.cordoned && !ours) || n.deleting || repacking;
+        /* the mig-parted ConfigMap cannot be written now: no repartition can start, so the
+         * step must not plan one (its pods would wait on it): they go to a launch instead */
+        x->layout_locked = now < c->mig_cm_retry_at;
         x->repacking = repacking;
         x->ngpus = n.ngpus;
         memcpy(x->gpus, n.gpus, sizeof x->gpus);
@@ -934,7 +976,25 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
             v->pkey[k] = key;
             continue;
         }
-        if (!gpu || pod->deleting || v->npods >= capp) continue;
+        if (!gpu || pod->deleting || npend >= (size_t)capp) continue;
+        const json_t *seen = json_object_get(c->pending_seen, key);
+        pend[npend].key = key;
+        pend[npend].pod = pod;
+        pend[npend].seen = seen ? json_integer_value(seen) / 4 : now;
+        npend++;
+    }
+    /* Pending pods go in kube-scheduler's order: the packer breaks ties between equal pods
+     * by snapshot order, so the pods the scheduler will bind first are the ones planned onto
+     * existing room. The scheduler tries new pods first, oldest first; a pod it found no node
+     * for (PodScheduled=False, Unschedulable) waits in its backoff while newer pods take the
+     * room, so those go last: they are the ones launches are for. */
+    if (npend > 1) qsort(pend, npend, sizeof *pend, cmp_pend);
+    for (size_t q = 0; q < npend && v->npods < capp; q++) {
+        const gs_kpod *pod = pend[q].pod;
+        key = pend[q].key;
+        int si = scaler_of_pod(c, pod);
+        const gs_scaler *sc = si >= 0 ? &c->cfg.scalers[si] : NULL;
+        const char *project = sc && sc->project[0] ? sc->project : pod->project;
         int32_t k = v->npods++;
         gs_rc_pod *p = &v->pods[k];
         p->id = k;
@@ -975,6 +1035,7 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
         w->project = sc->project[0] ? sc->project : sc->ns;
     }
 done:
+    free(pend);
     json_decref(idx);
     return rc;
 }
@@ -1649,6 +1710,7 @@ static void capacity_tick(ctl *c, int64_t now, rc_view *v) {
     for (int32_t i = 0; i < o->n; i++) {
         const gs_action *a = &o->acts[i];
         if (a->type != GS_ACT_BIND || a->pod < 0 || a->pod >= v->npods) continue;
+        if (a->node >= 0 && a->node < v->nnodes && !v->inflight[a->node]) mark_roomed(c, v->pkey[a->pod]);
         if (a->node < 0 && -a->node - 1 < nl && launched[-a->node - 1])
             record_latency(c, v->pkey[a->pod], launched[-a->node - 1]);
         else if (a->node >= 0 && a->node < v->nnodes && v->inflight[a->node])
@@ -2106,6 +2168,7 @@ static void publish_metrics(ctl *c, int64_t now) {
           c->metered_until > 0 ? (double)c->metered_until / 1000.0 : 0.0);
     }
     n += gs_run_envs_metrics(c->envs, b + n, cap - n);
+    n += gs_run_crs_metrics(c->crs, b + n, cap - n);
     P("# TYPE gpuscale_reconcile_seconds histogram\n");
     int64_t cum = 0;
     for (int i = 0; i < 12; i++) {
@@ -2117,6 +2180,11 @@ static void publish_metrics(ctl *c, int64_t now) {
     P("# TYPE gpuscale_pending_to_launch_seconds summary\ngpuscale_pending_to_launch_seconds{quantile=\"0.5\"} %.3f\n"
       "gpuscale_pending_to_launch_seconds{quantile=\"0.99\"} %.3f\ngpuscale_pending_to_launch_seconds_count %d\n",
       quantile_of(c->lat, c->nlat, 0.5), quantile_of(c->lat, c->nlat, 0.99), c->nlat);
+    P("# TYPE gpuscale_pending_to_launch_noroom_seconds summary\n"
+      "gpuscale_pending_to_launch_noroom_seconds{quantile=\"0.5\"} %.3f\n"
+      "gpuscale_pending_to_launch_noroom_seconds{quantile=\"0.99\"} %.3f\n"
+      "gpuscale_pending_to_launch_noroom_seconds_count %d\n",
+      quantile_of(c->lat_noroom, c->nlat_noroom, 0.5), quantile_of(c->lat_noroom, c->nlat_noroom, 0.99), c->nlat_noroom);
     int nr = c->nrec < LAT_SAMPLES ? c->nrec : LAT_SAMPLES;
     P("# TYPE gpuscale_reconcile_quantile_seconds gauge\ngpuscale_reconcile_quantile_seconds{quantile=\"0.5\"} %.6f\n"
       "gpuscale_reconcile_quantile_seconds{quantile=\"0.99\"} %.6f\n",
@@ -2132,11 +2200,133 @@ static void publish_metrics(ctl *c, int64_t now) {
     free(b);
 }
 
+/* ---- configuration from the custom resources (no --config; cli/run_crs.h) ---- */
+
+/* Puts next in force at a tick boundary, carrying per-object state over by name: each
+ * QueueScaler keeps its scaler state (cooldown, stabilization windows, failure counts while its
+ * triggers are the same number), poll time and last readings; launches in flight keep their pool
+ * by name (one for a deleted pool is forgotten: its node is left as the pool's others);
+ * Environments keep their state while their objects are unchanged, else they are rebuilt from
+ * the ledger and the labelled objects; budget trackers are re-read from the ledger (both the
+ * path a leader change takes). On error nothing changes and next is the caller's to free. */
+static int config_swap(ctl *c, gs_config *next, gs_error *e) {
+    int32_t ns = next->nscalers;
+    scaler_state *nss = calloc((size_t)(ns ? ns : 1), sizeof *nss);
+    bool *to_min = calloc((size_t)ns + 1, sizeof *to_min);
+    gs_usd_u *approved = calloc((size_t)next->nbudgets + 1, sizeof *approved);
+    uint8_t *soft = calloc((size_t)next->nbudgets + 1, 1);
+    int rc = !nss || !to_min || !approved || !soft ? gs_error_set(e, GS_ENOMEM, "out of memory") : 0;
+    for (int32_t i = 0; i < ns && !rc; i++) {
+        const gs_scaler *sc = &next->scalers[i];
+        if ((rc = gs_watch_open(&nss[i].w, sc, NULL, 0, e))) {
+            char nm[GS_ERROR_FILE_MAX], msg[GS_ERROR_MSG_MAX];
+            snprintf(nm, sizeof nm, "QueueScaler/%s/%s", sc->ns, sc->name);
+            snprintf(msg, sizeof msg, "%s", e->msg);
+            gs_error_setpos(e, rc, nm, 0, 0, "%s", msg);
+            break;
+        }
+        nss[i].open = true;
+        for (int32_t j = 0; j < c->cfg.nscalers; j++) {
+            const gs_scaler *o = &c->cfg.scalers[j];
+            if (strcmp(o->name, sc->name) != 0 || strcmp(o->ns, sc->ns) != 0 || !c->ss[j].open) continue;
+            const scaler_state *os = &c->ss[j];
+            nss[i].w.st = os->w.st;
+            if (o->ntriggers == sc->ntriggers) memcpy(nss[i].w.last, os->w.last, sizeof nss[i].w.last);
+            else memset(nss[i].w.st.failures, 0, sizeof nss[i].w.st.failures);
+            nss[i].last_poll = os->last_poll;
+            nss[i].len = os->len;
+            nss[i].desired = os->desired;
+            nss[i].actual = os->actual;
+            nss[i].failures = os->failures;
+            nss[i].last_scale = os->last_scale;
+            to_min[i] = c->to_min && c->to_min[j];
+        }
+    }
+    if (rc) {
+        for (int32_t i = 0; nss && i < ns; i++)
+            if (nss[i].open) gs_watch_close(&nss[i].w);
+        free(nss);
+        free(to_min);
+        free(approved);
+        free(soft);
+        return rc;
+    }
+    for (int i = 0; i < c->ninf;) {
+        int32_t p = c->inf[i].pool;
+        int np = p >= 0 && p < c->cfg.npools ? gs_config_find_pool(next, c->cfg.pools[p].name) : -1;
+        if (np < 0) {
+            c->inf[i] = c->inf[--c->ninf];
+            continue;
+        }
+        c->inf[i++].pool = np;
+    }
+    for (int32_t i = 0; c->ss && i < c->cfg.nscalers; i++)
+        if (c->ss[i].open) gs_watch_close(&c->ss[i].w);
+    free(c->ss);
+    free(c->to_min);
+    free(c->approved);
+    free(c->soft_mask);
+    c->ss = nss;
+    c->to_min = to_min;
+    c->approved = approved;
+    c->soft_mask = soft;
+    if (c->tr_ok) gs_costgov_tracker_free(&c->tr);
+    c->tr_ok = false;
+    c->metered_until = -1; /* the trackers are re-read from the ledger at the next tick */
+    c->last_meter = 0;
+    /* Environments whose objects did not change keep their state (pointed at the new
+     * configuration's copies; next's arrays become c->cfg's); others are rebuilt */
+    bool rebound = c->crs && !gs_run_crs_envs_changed(c->crs) && gs_run_envs_rebind(c->envs, next) == 0;
+    if (!rebound && c->leader) gs_run_envs_retire(c->envs, next); /* Environment objects deleted */
+    gs_config_free(&c->cfg);
+    c->cfg = *next;
+    memset(next, 0, sizeof *next);
+    if (rebound) rebound = gs_run_envs_rebind(c->envs, &c->cfg) == 0;
+    if (!rebound) {
+        gs_run_envs_free(c->envs);
+        c->envs = NULL;
+        if (gs_run_envs_new(&c->cfg, c->k, c->pods, c->ledger, &c->envs, e))
+            gs_log_error("environments not run", "err=\"%s\"", e->msg);
+    }
+    return 0;
+}
+
+static void crs_tick(ctl *c) {
+    if (!c->crs) return;
+    gs_config next;
+    if (gs_run_crs_reload(c->crs, c->leader, &next) != 1) return;
+    gs_error e;
+    gs_error_clear(&e);
+    if (config_swap(c, &next, &e)) {
+        gs_config_free(&next);
+        gs_run_crs_applied(c->crs, &e, c->leader);
+        return;
+    }
+    gs_log_info("configuration in force", "pools=%d scalers=%d budgets=%d environments=%d", (int)c->cfg.npools,
+                (int)c->cfg.nscalers, (int)c->cfg.nbudgets, (int)c->cfg.nenvs);
+    gs_run_crs_applied(c->crs, NULL, c->leader);
+}
+
+static void crs_status(ctl *c) {
+    gs_run_crs_scaler_obs *so = calloc((size_t)c->cfg.nscalers + 1, sizeof *so);
+    if (!so) return;
+    for (int32_t i = 0; i < c->cfg.nscalers; i++) {
+        so[i].queue_length = c->ss[i].len;
+        so[i].desired = c->ss[i].desired;
+        so[i].current = c->ss[i].actual;
+        so[i].last_scale = c->ss[i].last_scale;
+    }
+    gs_run_crs_obs o = {&c->cfg, so, c->tr_ok ? c->tr.states : NULL, c->tr_ok ? c->tr.n : 0, c->envs, c->ledger,
+                        wall_ms()};
+    gs_run_crs_status(c->crs, &o);
+    free(so);
+}
+
 /* ---- the command ---- */
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gpuscale run --config FILE... [--kubeconfig FILE] [--context NAME]\n"
+            "usage: gpuscale run [--config FILE...] [--kubeconfig FILE] [--context NAME]\n"
             "                    [--provider kube-fake|exec] [--exec-launch CMD --exec-terminate CMD --exec-list CMD]\n"
             "                    [--id NAME] [--lease-namespace NS] [--lease-name NAME] [--lease-duration SECONDS]\n"
             "                    [--metrics-addr ADDR] [--metrics-port PORT] [--interval MS] [--orphan-grace DURATION]\n"
@@ -2152,10 +2342,16 @@ static void usage(FILE *f) {
             "the nodes it finds empty past the pool's consolidateAfter (pods without GPUs are drained).\n"
             "With --ledger, meters spend into the SQLite ledger and enforces Budget\n"
             "objects (docs/cost.md). Only the holder of the coordination.k8s.io/v1 Lease acts.\n"
+            "Without --config, the GPUPool, QueueScaler, Budget and Environment custom resources\n"
+            "(gpuscale.dev/v1alpha1) are read from the API server and watched: a change is validated\n"
+            "as a whole and swapped in at the next tick (an invalid one is refused: the last valid\n"
+            "configuration keeps acting, the object gets a Warning Event and Ready=False); the leader\n"
+            "writes their status (docs/config.md). With --config FILE..., only the files are read.\n"
             "Without --kubeconfig, the in-cluster service account\n"
             "is used. /healthz, /readyz and /metrics are served on ADDR:PORT (default 127.0.0.1:8080;\n"
             "port 0 picks one and logs it). SIGTERM releases the lease and exits 0.\n"
             "\n"
+            "  --config FILE          read the objects from FILE (repeatable) instead of the custom resources\n"
             "  --provider kube-fake   nodes are Node objects made Ready by gpuscale itself (tests, demos)\n"
             "  --provider exec        user commands with JSON on stdin/stdout (docs/providers.md)\n"
             "  --id NAME              leader-election identity (default: hostname-pid)\n"
@@ -2251,7 +2447,6 @@ int gs_cmd_run(int argc, char **argv) {
         }
 #undef OPT
     }
-    if (nconfigs == 0) return gs_cli_usage_error("run", "--config FILE is required (GPUPool and QueueScaler objects)");
     if (strcmp(provider, "kube-fake") != 0 && strcmp(provider, "exec") != 0)
         return gs_cli_usage_error("run", "--provider must be kube-fake or exec (got '%s')", provider);
     if (strcmp(provider, "exec") == 0 && (!ex_launch || !ex_term || !ex_list))
@@ -2270,7 +2465,8 @@ int gs_cmd_run(int argc, char **argv) {
     gs_catalog_init(&c->cat);
     gs_kube_config kc;
     memset(&kc, 0, sizeof kc);
-    if (gs_catalog_load(&c->cat, NULL, &e) || gs_config_load_files(&c->cfg, configs, nconfigs, &c->cat, &e)) {
+    if (gs_catalog_load(&c->cat, NULL, &e) ||
+        (nconfigs > 0 && gs_config_load_files(&c->cfg, configs, nconfigs, &c->cat, &e))) {
         fprintf(stderr, "gpuscale run: %s\n", gs_error_format(&e, ebuf, sizeof ebuf));
         gs_catalog_free(&c->cat);
         return GS_EXIT_FAIL;
@@ -2341,7 +2537,7 @@ int gs_cmd_run(int argc, char **argv) {
         goto out;
     }
 
-    if (c->cfg.npools == 0) {
+    if (nconfigs > 0 && c->cfg.npools == 0) {
         fprintf(stderr, "gpuscale run: the configuration has no GPUPool\n");
         goto out;
     }
@@ -2362,6 +2558,10 @@ int gs_cmd_run(int argc, char **argv) {
         fprintf(stderr, "gpuscale run: out of memory\n");
         goto out;
     }
+    if (nconfigs == 0 && gs_run_crs_new(c->k, &c->cat, c->nodes, c->ledger != NULL, &c->crs, &e)) {
+        fprintf(stderr, "gpuscale run: %s\n", e.msg);
+        goto out;
+    }
     if (gs_run_envs_new(&c->cfg, c->k, c->pods, c->ledger, &c->envs, &e)) {
         fprintf(stderr, "gpuscale run: %s\n", e.msg);
         goto out;
@@ -2377,26 +2577,29 @@ int gs_cmd_run(int argc, char **argv) {
         fprintf(stderr, "gpuscale run: %s\n", e.msg);
         goto out;
     }
-    gs_log_info("gpuscale run started", "id=%s server=%s provider=%s pools=%d scalers=%d metrics=%s:%d lease=%s/%s", c->id,
-                gs_kube_cfg(c->k)->server, provider, c->cfg.npools, c->cfg.nscalers, maddr, gs_http_port(c->http),
-                c->lease_ns, c->lease_name);
+    gs_log_info("gpuscale run started", "id=%s server=%s provider=%s config=%s pools=%d scalers=%d metrics=%s:%d lease=%s/%s",
+                c->id, gs_kube_cfg(c->k)->server, provider, c->crs ? "custom-resources" : "files", c->cfg.npools,
+                c->cfg.nscalers, maddr, gs_http_port(c->http), c->lease_ns, c->lease_name);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    gs_informer *infs[4] = {c->pods, c->nodes, c->deps, c->stss};
+    gs_informer *infs[4 + GS_RUN_CRS_KINDS] = {c->pods, c->nodes, c->deps, c->stss};
+    int ninfs = 4 + (c->crs ? gs_run_crs_informers(c->crs, infs + 4, GS_RUN_CRS_KINDS) : 0);
     int64_t last_pub = 0, last_plan = 0;
     while (!g_stop) {
-        if (gs_informers_poll(infs, 4, 0, &e)) {
+        if (gs_informers_poll(infs, ninfs, 0, &e)) {
             fprintf(stderr, "gpuscale run: %s\n", e.msg);
             goto out;
         }
         bool synced = gs_informer_synced(c->pods) && gs_informer_synced(c->nodes) && gs_informer_synced(c->deps) &&
-                      gs_informer_synced(c->stss);
+                      gs_informer_synced(c->stss) && (!c->crs || gs_run_crs_synced(c->crs));
         gs_http_set_ready(c->http, synced);
         lease_tick(c);
+        crs_tick(c); /* a changed configuration goes in force here, between ticks */
+        if (c->crs && !gs_run_crs_ready(c->crs)) synced = false; /* nothing valid yet: do nothing */
         int64_t now = mono_ms();
         if (!c->leader) {
             meter_tick(c, now, false); /* forget where metering stood */
@@ -2434,13 +2637,15 @@ int gs_cmd_run(int argc, char **argv) {
                     gs_log_warn("provider tick failed", "err=\"%s\"", e.msg);
             }
         }
+        /* the objects' status, also while none is valid (Ready=False says why) */
+        if (c->crs && c->leader && gs_run_crs_synced(c->crs)) crs_status(c);
         if (mono_ms() - last_pub >= 1000 || g_stop) {
             publish_metrics(c, mono_ms());
             last_pub = mono_ms();
         }
         int64_t wait = (c->wake ? PLAN_MIN_GAP_MS : c->tick_ms) - (mono_ms() - last_plan);
         if (c->cfg.nscalers > 0 && wait > GS_WATCH_IDLE_POLL_DEFAULT) wait = GS_WATCH_IDLE_POLL_DEFAULT;
-        if (wait > 0 && !g_stop) gs_informers_poll(infs, 4, (int)wait, &e);
+        if (wait > 0 && !g_stop) gs_informers_poll(infs, ninfs, (int)wait, &e);
     }
     gs_log_info("shutting down", "id=%s signal=TERM", c->id);
     lease_release(c);
@@ -2453,6 +2658,7 @@ out:
     gs_informer_free(c->nodes);
     gs_informer_free(c->deps);
     gs_informer_free(c->stss);
+    gs_run_crs_free(c->crs);
     gs_informers_shutdown();
     if (c->ss)
         for (int i = 0; i < c->cfg.nscalers; i++)

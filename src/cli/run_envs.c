@@ -530,3 +530,66 @@ size_t gs_run_envs_metrics(const gs_run_envs *re, char *buf, size_t cap) {
                      (long long)re->created_total, (long long)re->deleted_total, (long long)re->errors);
     return w > 0 && (size_t)w < cap ? (size_t)w : 0;
 }
+
+bool gs_run_envs_state(const gs_run_envs *re, const char *ns, const char *name, gs_env_status *st,
+                       const char **why) {
+    if (!re || !re->synced) return false;
+    for (int32_t i = 0; i < re->n; i++) {
+        const env_run *r = &re->e[i];
+        if (strcmp(r->st.env->ns, ns) != 0 || strcmp(r->st.env->name, name) != 0) continue;
+        *st = r->st;
+        *why = r->why[0] ? r->why : r->st.reason != GS_ENV_REASON_NONE ? gs_env_reason_name(r->st.reason) : "";
+        return true;
+    }
+    return false;
+}
+
+int gs_run_envs_rebind(gs_run_envs *re, const gs_config *cfg) {
+    if (!re) return cfg->nenvs == 0 ? 0 : GS_EINVAL;
+    if (cfg->nenvs != re->n) return GS_EINVAL;
+    for (int32_t i = 0; i < re->n; i++)
+        if (strcmp(re->e[i].st.env->name, cfg->envs[i].name) != 0 || strcmp(re->e[i].st.env->ns, cfg->envs[i].ns) != 0)
+            return GS_EINVAL;
+    re->cfg = cfg;
+    for (int32_t i = 0; i < re->n; i++) re->e[i].st.env = &cfg->envs[i];
+    return 0;
+}
+
+int32_t gs_run_envs_retire(gs_run_envs *re, const gs_config *cfg) {
+    if (!re || !re->synced) return 0;
+    int32_t n = 0;
+    gs_ms now = wall_now();
+    for (int32_t i = 0; i < re->n; i++) {
+        env_run *r = &re->e[i];
+        const gs_environment *e = r->st.env;
+        bool kept = false;
+        for (int32_t j = 0; j < cfg->nenvs && !kept; j++)
+            kept = strcmp(cfg->envs[j].name, e->name) == 0 && strcmp(cfg->envs[j].ns, e->ns) == 0;
+        if (kept || (r->st.phase != GS_ENV_ACTIVE && r->st.phase != GS_ENV_DELETING)) continue;
+        gs_error err;
+        gs_error_clear(&err);
+        char msg[256];
+        snprintf(msg, sizeof msg, "environment %s deleted by gpuscale: its Environment object was deleted", e->name);
+        for (int32_t w = 0; w < e->nworkloads; w++)
+            if (r->present[w]) event(re, r, w, "Normal", "EnvironmentDeleted", msg);
+        int rc = 0;
+        for (int32_t w = 0; w < e->nworkloads && !rc; w++) {
+            if (!r->present[w]) continue; /* never an object gpuscale did not label */
+            char path[600];
+            wl_path(e, w, path, sizeof path);
+            strcat(path, "?propagationPolicy=Background");
+            rc = gs_kube_delete(re->k, path, &err);
+            if (rc == GS_ENOENT) rc = 0;
+        }
+        if (!rc && r->recorded) rc = gs_ledger_env_deleted(re->ledger, e->name, now, "object-deleted", &err);
+        if (rc) {
+            re->errors++;
+            gs_log_warn("environment not retired", "environment=%s/%s err=\"%s\"", e->ns, e->name, err.msg);
+            continue;
+        }
+        re->deleted_total++;
+        n++;
+        gs_log_info("environment deleted", "environment=%s/%s reason=object-deleted", e->ns, e->name);
+    }
+    return n;
+}

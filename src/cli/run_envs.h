@@ -13,6 +13,7 @@
 #ifndef GS_CLI_RUN_ENVS_H
 #define GS_CLI_RUN_ENVS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,7 @@
 #include "model/err.h"
 #include "model/objects.h"
 #include "policy/budget.h"
+#include "policy/envs.h"
 
 #define GS_ENV_LABEL "gpuscale.dev/environment"
 #define GS_ENV_PROJECT_LABEL "gpuscale.dev/project"
@@ -46,6 +48,23 @@ void gs_run_envs_lost(gs_run_envs *re);
 /* The environment whose workload owns the pod (namespace + cached owner), or NULL. The meter
  * bills such a pod to workload = the environment's name (what the ledger's totals sum). */
 const gs_environment *gs_run_envs_of_pod(const gs_run_envs *re, const gs_kpod *pod);
+
+/* Points re at cfg, a new configuration holding the same Environments in the same order (their
+ * specs unchanged), keeping every environment's state. GS_EINVAL (nothing changed) when the
+ * environments differ: then free re and make a new one. NULL re: 0 when cfg has none. */
+int gs_run_envs_rebind(gs_run_envs *re, const gs_config *cfg);
+
+/* Before re is replaced by one for cfg (leader only): each environment of re that cfg no longer
+ * has (its object was deleted) and whose workloads exist gets them deleted (Background; only
+ * those known to be gpuscale's, labelled), an EnvironmentDeleted Event, and its ledger record
+ * closed with reason "object-deleted". Returns how many were retired. NULL re: 0. */
+int32_t gs_run_envs_retire(gs_run_envs *re, const gs_config *cfg);
+
+/* The state of environment ns/name (this replica's view): its status (phase, created_at, reason)
+ * and the deletion reason recorded ("" while none). false when re is NULL, the environment is
+ * unknown, or its state has not been rebuilt since leading. */
+bool gs_run_envs_state(const gs_run_envs *re, const char *ns, const char *name, gs_env_status *st,
+                       const char **why);
 
 /* Appends gpuscale_environments{phase=...} (and the totals of creations / deletions) to
  * buf[0..cap); returns the bytes written (0 when re is NULL or it does not fit). */

@@ -61,6 +61,11 @@ typedef struct gs_node {
     bool deleting;
     gs_ms created_at;
     gs_ms empty_since;        /* -1 when pods are bound */
+    /* added (additive): the GPUs' layout cannot change now (the GPU Operator's configuration
+     * cannot be written, or a failed reconfiguration is backing off): the packer neither
+     * repartitions nor switches this node's GPUs; pods it cannot take as laid out go
+     * elsewhere (another node, a launch). */
+    bool layout_locked;
 } gs_node;
 
 typedef enum { GS_POD_PENDING, GS_POD_RUNNING, GS_POD_SUCCEEDED, GS_POD_FAILED } gs_pod_phase;

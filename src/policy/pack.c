@@ -99,6 +99,9 @@ typedef struct bin {
     uint16_t convert;       /* idle WHOLE GPUs that may switch to the pool's time-slicing or
                                fractional mode (existing nodes, switch_modes) */
     int16_t ts_cap;         /* pool's declared time-slicing replicas (0 = take the GPU's) */
+    bool inuse;             /* existing node that holds pods or a GPU, or is still starting (a
+                               launch in flight): time-sliced pods spread over these before
+                               empty ones */
     uint8_t nofit[GS_NODE_MAX_GPUS]; /* reshaped GPUs: profiles (bits) known not to fit any more */
     gs_gpu_state gpus[GS_NODE_MAX_GPUS];
 } bin;
@@ -111,6 +114,9 @@ typedef struct cls {
     int32_t seen;           /* bins [0, seen) of the global array were examined */
     gs_mcpu min_cpu;        /* smallest request among the class's pods: bins below are dropped */
     gs_mib min_mem;
+    int32_t lvl;            /* time-sliced classes (find_bin_shared): the spread score last
+                               taken on existing nodes (-1: none yet) */
+    int32_t cur;            /* ... and bins [0, cur) of the list had none at or below lvl */
     uint8_t **cand_ok;      /* per pool (lazily): per offering, 1 if the GPU form and the
                                selectors fit an empty node of it */
     int32_t *n_form, *n_sel;/* per pool: offerings passing the form / form+selectors */
@@ -264,14 +270,22 @@ static bool gpu_fit(const ctx *c, bin *b, const gs_gpu_req *r, fit *f) {
         return true;
     }
     case GS_GPU_SHARED: {
-        int best = -1, bestleft = 1 << 20;
+        /* an existing node: the GPU with the fewest used replicas (spread: replicas on one
+         * GPU share its throughput), ties the most left; a claim: the GPU with the fewest
+         * left that still has enough (stacked, so the claim needs as few GPUs as possible;
+         * spread_claims spreads them over the GPUs its cheapest type has once it is chosen) */
+        int best = -1, bestleft = 1 << 20, bestused = 1 << 20;
         for (int g = 0; g < b->ngpus; g++) {
             const gs_gpu_state *s = &b->gpus[g];
             if (s->mode != GS_GPUMODE_TIMESLICED) continue;
             int left = ts_cap_of(b, s) - s->ts_used;
-            if (left >= r->count && left < bestleft) {
+            if (left < r->count) continue;
+            bool better = b->claim ? left < bestleft
+                                   : s->ts_used < bestused || (s->ts_used == bestused && left > bestleft);
+            if (better) {
                 best = g;
                 bestleft = left;
+                bestused = s->ts_used;
             }
         }
         if (best < 0) best = convertible_gpu(b, c, GS_GPU_SHARED, r->count);
@@ -445,6 +459,7 @@ static int apply_fit(ctx *c, bin *b, const gs_pod_spec *s, const fit *f) {
     b->mem_used += s->mem;
     if (b->pods_free != INT32_MAX) b->pods_free--;
     b->pods++;
+    b->inuse = true;
     int part = -1;
     const gs_gpu_req *r = &s->gpu;
     switch (r->form) {
@@ -581,6 +596,7 @@ static int class_of(ctx *c, int32_t pod) {
     memset(k, 0, sizeof *k);
     k->rep = pod;
     k->hash = h;
+    k->lvl = -1;
     c->cls_table[i] = ++c->ncls;
     return c->ncls - 1;
 }
@@ -596,11 +612,19 @@ static int class_refresh(ctx *c, cls *k) {
     return 0;
 }
 
-/* First bin of the class where the pod fits; prunes bins that can no longer take the class's
- * GPU request. -1 if none. */
-static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
-    int32_t w = 0, found = -1, conv = -1;
-    int32_t i = 0;
+static bool sel_all(const ctx *c, const bin *b, const gs_pod_spec *s) {
+    bool pi = false, pf = false, ok = true;
+    unsigned cm = b->capmask;
+    const char *z = NULL;
+    for (int32_t j = 0; j < s->n_node_selector && ok; j++) ok = sel_ok(c, b, &s->node_selector[j], &pi, &pf, &cm, &z);
+    return ok;
+}
+
+/* First bin of the class, from list position `from` on, where the pod fits; prunes bins that
+ * can no longer take the class's GPU request. -1 if none. */
+static int32_t find_bin_from(ctx *c, cls *k, const gs_pod_spec *s, fit *f, int32_t from) {
+    int32_t w = from, found = -1, conv = -1;
+    int32_t i = from;
     for (; i < k->nbins; i++) {
         int32_t bi = k->bins[i];
         bin *b = &c->bins[bi];
@@ -609,14 +633,8 @@ static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
             continue; /* dropped for good: capacity only shrinks during a plan */
         if (w != i) k->bins[w] = bi;
         w++;
-        if (!res_fit(b, s)) continue;
         /* selectors may pin a claim: check this pod's pins against the bin */
-        bool pi = false, pf = false, ok = true;
-        unsigned cm = b->capmask;
-        const char *z = NULL;
-        for (int32_t j = 0; j < s->n_node_selector && ok; j++)
-            ok = sel_ok(c, b, &s->node_selector[j], &pi, &pf, &cm, &z);
-        if (!ok) continue;
+        if (!res_fit(b, s) || !sel_all(c, b, s)) continue;
         if (f->convert) {
             /* switching an idle GPU's mode only if no bin has room as it is */
             if (conv < 0) conv = bi;
@@ -638,6 +656,86 @@ static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
         (void)gpu_fit(c, &c->bins[conv], &s->gpu, f);
     }
     return found;
+}
+
+/* Spread score of a time-sliced fit on an existing node: used replicas of the GPU it takes,
+ * nodes in use (bin.inuse) before empty ones. */
+static int32_t shared_score(const bin *b, const fit *f) {
+    return (b->inuse ? 0 : 1 << 16) + b->gpus[f->gpu].ts_used;
+}
+
+/* A time-sliced pod: the existing node's GPU with the lowest spread score (fewest used
+ * replicas; nodes with pods first; ties in bin order), then the claims first fit, then (with
+ * switch_modes) an idle whole GPU switched to time-slicing. The lowest score is not searched
+ * from scratch for every pod: the class remembers the score it last took (lvl) and the list
+ * prefix [0, cur) known to have nothing at or below it; a pod takes the first bin from cur
+ * with a fit scored <= lvl, and only when there is none is the whole node prefix scanned for
+ * the new lowest score. Scores only grow during a plan (replicas are only taken), except when
+ * another class's pod lands on an empty node; such a bin before cur is found again at the
+ * next full scan. */
+static int32_t find_bin_shared(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
+    int32_t found = -1, conv = -1, end = k->nbins;
+    fit tf, bf;
+    memset(&bf, 0, sizeof bf);
+    for (int round = k->lvl < 0 ? 1 : 0; round < 2 && found < 0; round++) {
+        int32_t from = round == 0 ? k->cur : 0;
+        int32_t w = from, i = from, best = -1, bestsc = INT32_MAX;
+        bool prefix = true;
+        if (round == 1) conv = -1;
+        for (; i < k->nbins; i++) {
+            int32_t bi = k->bins[i];
+            bin *b = &c->bins[bi];
+            if (b->claim) break; /* claims come after every node in the list */
+            if (b->pods_free <= 0 || b->cpu_free < k->min_cpu || b->mem_free < k->min_mem ||
+                !gpu_fit(c, b, &s->gpu, &tf))
+                continue; /* dropped for good: capacity only shrinks during a plan */
+            k->bins[w++] = bi;
+            int32_t sc = tf.convert ? INT32_MAX : shared_score(b, &tf);
+            if (round == 0 && prefix && sc > k->lvl) k->cur = w;
+            else prefix = false;
+            if (!res_fit(b, s) || !sel_all(c, b, s)) continue;
+            if (tf.convert) {
+                if (conv < 0) conv = bi;
+                continue;
+            }
+            if (round == 0 && sc <= k->lvl) {
+                found = bi;
+                *f = tf;
+                i++;
+                break;
+            }
+            if (round == 1 && sc < bestsc) {
+                best = bi;
+                bestsc = sc;
+                bf = tf;
+            }
+        }
+        if (w != i) {
+            memmove(k->bins + w, k->bins + i, (size_t)(k->nbins - i) * sizeof *k->bins);
+            k->nbins -= i - w;
+        }
+        end = w; /* round 1: the nodes end here (or the list did) */
+        if (round == 1) {
+            /* none: the next pod of the class scans the whole prefix again at once */
+            k->lvl = best >= 0 ? bestsc : -1;
+            if (best >= 0) {
+                found = best;
+                *f = bf;
+            }
+            k->cur = 0;
+        }
+    }
+    if (found >= 0) return found;
+    /* no existing node has room as it is: claims (first fit, stacked), then a switch */
+    int32_t cl = find_bin_from(c, k, s, f, end);
+    if (cl >= 0 || conv < 0) return cl;
+    (void)gpu_fit(c, &c->bins[conv], &s->gpu, f);
+    return conv;
+}
+
+static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
+    if (s->gpu.form == GS_GPU_SHARED) return find_bin_shared(c, k, s, f);
+    return find_bin_from(c, k, s, f, 0);
 }
 
 /* ---------------------------------------------------------------- pools and claims */
@@ -981,6 +1079,111 @@ static int finish_claims(ctx *c) {
     return 0;
 }
 
+/* Time-sliced pods were stacked on their claims' GPUs (so a claim needs as few GPUs as
+ * possible and its cheapest type is no bigger than stacking allows). Every candidate of a
+ * claim has at least as many GPUs as the smallest of them: the pods are spread over those,
+ * each (largest request first, then pod order) on the GPU with the fewest used replicas
+ * (ties: the lowest index), never beyond its replicas. The node and its price do not change.
+ * If the spread does not fit (a mix of multi-replica requests that only stacking packs), the
+ * claim keeps the stacked placement. */
+typedef struct tsitem {
+    int32_t place;  /* index into plan.place */
+    int32_t count;  /* replicas */
+} tsitem;
+
+static int cmp_tsitem(const void *a, const void *b) {
+    const tsitem *x = a, *y = b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    return x->place < y->place ? -1 : (x->place > y->place);
+}
+
+static int spread_claims(ctx *c) {
+    gs_plan *out = c->out;
+    int32_t nts = 0;
+    for (int32_t i = 0; i < out->nclaims; i++)
+        if (c->in->pools[out->claims[i].pool].sharing == GS_SHARE_TIMESLICING) nts++;
+    if (nts == 0) return 0;
+    int32_t *off = calloc((size_t)out->nclaims + 1, sizeof *off);
+    tsitem *items = malloc(sizeof *items * (size_t)(out->nplace ? out->nplace : 1));
+    if (!off || !items) {
+        free(off);
+        free(items);
+        return GS_ENOMEM;
+    }
+    /* placements grouped by claim (counting sort), in place order within a claim */
+    for (int32_t k = 0; k < out->nplace; k++) {
+        const gs_placement *pl = &out->place[k];
+        if (pl->kind == GS_PLACE_CLAIM && pl->gpu >= 0 &&
+            c->s->pods[pl->pod].spec.gpu.form == GS_GPU_SHARED)
+            off[pl->target + 1]++;
+    }
+    for (int32_t i = 0; i < out->nclaims; i++) off[i + 1] += off[i];
+    int32_t *fill = malloc(sizeof *fill * (size_t)(out->nclaims + 1));
+    if (!fill) {
+        free(off);
+        free(items);
+        return GS_ENOMEM;
+    }
+    memcpy(fill, off, sizeof *fill * (size_t)(out->nclaims + 1));
+    for (int32_t k = 0; k < out->nplace; k++) {
+        const gs_placement *pl = &out->place[k];
+        if (pl->kind == GS_PLACE_CLAIM && pl->gpu >= 0 &&
+            c->s->pods[pl->pod].spec.gpu.form == GS_GPU_SHARED)
+            items[fill[pl->target]++] = (tsitem){k, c->s->pods[pl->pod].spec.gpu.count};
+    }
+    free(fill);
+    for (int32_t i = 0; i < out->nclaims; i++) {
+        gs_claim *cl = &out->claims[i];
+        int32_t n = off[i + 1] - off[i];
+        if (n < 2 || cl->ncand <= 0) continue;
+        int ng = cl->ngpus;
+        for (int32_t j = 0; j < cl->ncand; j++) {
+            int g = c->cat->types[out->cands[cl->cand_off + j].itype].gpus;
+            if (g < ng) ng = g;
+        }
+        if (ng < 2) continue; /* one GPU: nothing to spread over */
+        tsitem *it = items + off[i];
+        qsort(it, (size_t)n, sizeof *it, cmp_tsitem);
+        int16_t used[GS_NODE_MAX_GPUS] = {0};
+        int8_t to[GS_NODE_MAX_GPUS * 64];
+        bool ok = n <= (int32_t)sizeof to;
+        for (int32_t q = 0; q < n && ok; q++) {
+            int best = -1;
+            for (int g = 0; g < ng; g++) {
+                const gs_gpu_state *x = &cl->gpus[g];
+                if (x->mode != GS_GPUMODE_TIMESLICED || used[g] + it[q].count > x->ts_replicas) continue;
+                if (best < 0 || used[g] < used[best]) best = g;
+            }
+            ok = best >= 0;
+            if (ok) {
+                used[best] = (int16_t)(used[best] + it[q].count);
+                to[q] = (int8_t)best;
+            }
+        }
+        if (!ok) continue;
+        for (int g = 0; g < ng; g++) {
+            gs_gpu_state *x = &cl->gpus[g];
+            if (x->mode != GS_GPUMODE_TIMESLICED) continue;
+            x->ts_used = 0;
+            x->pods = 0;
+        }
+        uint8_t hi = 0;
+        for (int32_t q = 0; q < n; q++) {
+            gs_placement *pl = &out->place[it[q].place];
+            gs_gpu_state *x = &cl->gpus[to[q]];
+            x->ts_used = (int16_t)(x->ts_used + it[q].count);
+            x->pods++;
+            pl->gpu = to[q];
+        }
+        for (int g = 0; g < cl->ngpus; g++)
+            if (cl->gpus[g].pods > 0) hi = (uint8_t)(g + 1);
+        cl->ngpus_used = hi;
+    }
+    free(off);
+    free(items);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- the plan */
 
 typedef struct sortkey {
@@ -1052,8 +1255,17 @@ static int node_bins(ctx *c) {
         b->ngpus = n->ngpus;
         memcpy(b->gpus, n->gpus, sizeof b->gpus);
         const gs_pool *pl = n->pool >= 0 ? &c->in->pools[n->pool] : NULL;
+        /* in use: pods bound, a launch in flight, or a GPU held (a snapshot may give GPU use
+         * without listing the pods) */
+        b->inuse = n->pods > 0 || !n->ready;
+        for (int g = 0; g < n->ngpus && !b->inuse; g++) {
+            const gs_gpu_state *x = &n->gpus[g];
+            b->inuse = x->pods > 0 || x->whole_used || x->ts_used > 0 || x->milli_used > 0;
+            for (int q = 0; q < x->nparts && !b->inuse; q++) b->inuse = x->parts[q].used;
+        }
         if (pl && pl->sharing == GS_SHARE_TIMESLICING) b->ts_cap = (int16_t)pl->ts_replicas;
-        if (pl && c->in->switch_modes && (pl->sharing == GS_SHARE_TIMESLICING || pl->sharing == GS_SHARE_FRACTIONAL))
+        if (pl && c->in->switch_modes && !n->layout_locked &&
+            (pl->sharing == GS_SHARE_TIMESLICING || pl->sharing == GS_SHARE_FRACTIONAL))
             for (int g = 0; g < n->ngpus; g++) {
                 const gs_gpu_state *x = &n->gpus[g];
                 if (x->mode == GS_GPUMODE_WHOLE && !x->whole_used && x->pods == 0 && x->ts_used == 0 &&
@@ -1061,7 +1273,7 @@ static int node_bins(ctx *c) {
                     b->convert = (uint16_t)(b->convert | (1u << g));
             }
         const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
-        if (pl && pl->sharing == GS_SHARE_MIG && m && gs_gpu_has_mig(m))
+        if (pl && pl->sharing == GS_SHARE_MIG && m && gs_gpu_has_mig(m) && !n->layout_locked)
             for (int g = 0; g < n->ngpus; g++) {
                 const gs_gpu_state *x = &n->gpus[g];
                 bool busy = x->pods > 0 || x->whole_used || x->ts_used > 0 || x->milli_used > 0;
@@ -1234,7 +1446,7 @@ static int plan_once(const gs_pack_input *in, gs_plan *out, gs_error *err, bool 
             if (b->claim) out->placed_claims++; else out->placed_existing++;
         }
 
-    if ((rc = finish_claims(&c))) goto done;
+    if ((rc = finish_claims(&c)) || (rc = spread_claims(&c))) goto done;
     /* repartitions: final layouts */
     for (int32_t r = 0; r < out->nreparts; r++) {
         gs_repartition *rp = &out->reparts[r];

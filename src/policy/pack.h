@@ -6,7 +6,10 @@
  *   1. on a free MIG instance of the asked profile that already exists on a node;
  *   2. on room left on a node or an already planned claim (MIG instance added to a GPU whose
  *      layout this plan decides, a time-sliced replica within the replicas the pool declares,
- *      free whole GPUs, free milli-GPU);
+ *      free whole GPUs, free milli-GPU); time-sliced replicas are spread: on existing nodes
+ *      the GPU with the fewest used replicas (nodes holding pods or starting before empty
+ *      ones), on a claim stacked while packing and then spread over the GPUs every candidate
+ *      type of the claim has (no node or dollar more than stacking);
  *   3. on an idle GPU (no pods at all) of an existing node whose pool shares GPUs by MIG,
  *      repartitioned (never a GPU with a running pod); with switch_modes, also an idle WHOLE
  *      GPU of a node whose pool time-slices (or shares by fractions) switched to that mode,

@@ -1,5 +1,6 @@
 #include "policy/pack_frag.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,14 @@ static int cmp_i64(const void *a, const void *b) {
 
 int gs_frag_init(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const gs_frag_type *types,
                  int32_t ntypes) {
+    return gs_frag_init_opts(st, nodes, n, types, ntypes, NULL);
+}
+
+int gs_frag_init_opts(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const gs_frag_type *types,
+                      int32_t ntypes, const gs_frag_opts *opts) {
     memset(st, 0, sizeof *st);
+    if (opts) st->opts = *opts;
+    for (int32_t i = 0; i < ntypes; i++) st->wsum += types[i].weight;
     st->nodes = nodes;
     st->n = n;
     st->types = types;
@@ -102,8 +110,8 @@ bool gs_frag_fits(const gs_frag_node *n, const gs_frag_task *t) {
 }
 
 /* F from the state, GPU part only (CPU decides which types fit). */
-static int64_t frag_raw(const gs_frag_type *types, int32_t ntypes, int32_t cpu_free, int64_t mem_free,
-                        const int16_t *gpu, int ngpus) {
+static int64_t frag_raw(const gs_frag_type *types, int32_t ntypes, bool paper, int32_t cpu_free,
+                        int64_t mem_free, const int16_t *gpu, int ngpus) {
     int64_t total = 0;
     int idle = 0, maxfree = 0;
     for (int g = 0; g < ngpus; g++) {
@@ -120,7 +128,7 @@ static int64_t frag_raw(const gs_frag_type *types, int32_t ntypes, int32_t cpu_f
         bool fit = cpu_free >= m->cpu && mem_free >= m->mem &&
                    (m->ngpus <= 0 || (m->ngpus == 1 && m->milli < 1000 ? maxfree >= m->milli : idle >= m->ngpus));
         int64_t frag = 0;
-        if (!fit) frag = total;
+        if (!fit || (paper && m->ngpus <= 0)) frag = total; /* the artifact: XL and XR both count */
         else
             for (int g = 0; g < ngpus && m->ngpus > 0; g++)
                 if (gpu[g] < m->milli) frag += gpu[g];
@@ -168,7 +176,7 @@ static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, int64_t mem_
         i = (i + 1) & (MEMO_SIZE - 1);
     }
     /* every CPU in one level gives the same fit answers, hence the same F */
-    int64_t F = frag_raw(st->types, st->ntypes, cpu_free, mem_free, gpu, ngpus);
+    int64_t F = frag_raw(st->types, st->ntypes, st->opts.paper, cpu_free, mem_free, gpu, ngpus);
     if (mo->used * 10u > MEMO_SIZE * 7u) { /* too full: start over */
         memset(mo->e, 0, MEMO_SIZE * sizeof *mo->e);
         mo->used = 0;
@@ -232,7 +240,8 @@ static int32_t place_bestfit(gs_frag_state *st, const gs_frag_task *t, uint64_t 
             ties = 1;
         } else if (v == bestv) {
             ties++;
-            if (gs_frag_rand(rng) % (uint64_t)ties == 0) best = i; /* reservoir: uniform among ties */
+            /* reservoir: uniform among ties, unless the first node in the caller's order wins */
+            if (!st->opts.first_ties && gs_frag_rand(rng) % (uint64_t)ties == 0) best = i;
         }
     }
     if (best < 0) return -1;
@@ -268,7 +277,8 @@ static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
                 memcpy(after, n->gpu_free, sizeof after);
                 after[g] = (int16_t)(after[g] - t->milli);
                 int64_t d = frag_memo(st, cpu_after, mem_after, after, n->ngpus) - st->F[i];
-                /* ties: the GPU left with the least free share, then the node left fullest */
+                /* ties: the GPU left with the least free share, then the node left fullest, then
+                 * the first node in the caller's order */
                 int64_t l2 = (int64_t)after[g] * 100000 + left;
                 if (d < bestd || (d == bestd && l2 < bestleft)) {
                     bestd = d;
@@ -297,7 +307,68 @@ static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
     return best;
 }
 
+/* The artifact's integer score of a move from F0 to F1. */
+static int64_t paper_score(const gs_frag_state *st, int64_t F0, int64_t F1) {
+    double x = (double)(F0 - F1) / (double)(st->wsum > 0 ? st->wsum : 1) / 1000.0;
+    return (int64_t)(100.0 / (1.0 + exp(-x))); /* Go's int64(): truncation */
+}
+
+static int32_t place_paper(gs_frag_state *st, const gs_frag_task *t, uint64_t *rng) {
+    int32_t best = -1;
+    int bestgpu = -1;
+    int64_t bestv = INT64_MIN, ties = 0;
+    bool share = t->ngpus == 1 && t->milli < 1000;
+    for (int32_t i = 0; i < st->n; i++) {
+        const gs_frag_node *n = &st->nodes[i];
+        if (!gs_frag_fits(n, t)) continue;
+        int32_t cpu_after = n->cpu_free - t->cpu;
+        int64_t mem_after = n->mem_free - t->mem;
+        int64_t v = INT64_MIN;
+        int g_here = -1;
+        if (share) {
+            for (int g = 0; g < n->ngpus; g++) {
+                if (n->gpu_free[g] < t->milli) continue;
+                /* a GPU with the same free share as an earlier one scores the same (F does not
+                 * depend on the GPUs' order) and the first one wins: skip it */
+                bool dup = false;
+                for (int h = 0; h < g && !dup; h++) dup = n->gpu_free[h] == n->gpu_free[g];
+                if (dup) continue;
+                int16_t after[GS_NODE_MAX_GPUS];
+                memcpy(after, n->gpu_free, sizeof after);
+                after[g] = (int16_t)(after[g] - t->milli);
+                int64_t s = paper_score(st, st->F[i], frag_memo(st, cpu_after, mem_after, after, n->ngpus));
+                if (g_here < 0 || s > v) { /* the first GPU with the highest score */
+                    v = s;
+                    g_here = g;
+                }
+            }
+        } else {
+            gs_frag_node tmp = *n;
+            apply(&tmp, t, -1);
+            v = paper_score(st, st->F[i], frag_memo(st, cpu_after, mem_after, tmp.gpu_free, n->ngpus));
+        }
+        if (v > bestv) {
+            bestv = v;
+            best = i;
+            bestgpu = g_here;
+            ties = 1;
+        } else if (v == bestv) {
+            ties++;
+            if (!st->opts.first_ties && gs_frag_rand(rng) % (uint64_t)ties == 0) {
+                best = i;
+                bestgpu = g_here;
+            }
+        }
+    }
+    if (best < 0) return -1;
+    gs_frag_node *n = &st->nodes[best];
+    apply(n, t, bestgpu);
+    st->F[best] = gs_frag_node_frag(st, n);
+    return best;
+}
+
 int32_t gs_frag_place(gs_frag_state *st, gs_frag_policy pol, const gs_frag_task *t, uint64_t *rng) {
     if (pol == GS_FRAG_BESTFIT) return place_bestfit(st, t, rng);
+    if (pol == GS_FRAG_FGD_PAPER) return place_paper(st, t, rng);
     return place_fgd(st, t);
 }

@@ -1,12 +1,13 @@
 /* Fractional (milli-GPU) placement onto a fixed node list: the packer's GPU-sharing mode and
  * the policy behind bench/bench_fgd.c.
  *
- * Two policies:
+ * Three policies:
  *  - GS_FRAG_BESTFIT: the baseline of the FGD paper (Weng et al., USENIX ATC'23) as its
  *    simulator scores it: score = floor(100 x (1 - 0.5 (cpu_free - cpu_req)/128000
  *    - 0.5 (gpu_free - gpu_req)/8000)), highest wins, ties broken uniformly at random with
- *    the caller's seeded RNG (the Kubernetes scheduler's selectHost); a sharing pod goes to
- *    the GPU with the least free milli-GPU that fits.
+ *    the caller's seeded RNG (the Kubernetes scheduler's selectHost) or, with
+ *    opts.first_ties, to the first node in the array; a sharing pod goes to the GPU with the
+ *    least free milli-GPU that fits.
  *  - GS_FRAG_FGD: gpuscale's fragmentation-aware policy. A node's fragmentation is
  *    F_n = sum over task types m of weight_m x frag_n(m), where frag_n(m) is all of the node's
  *    free milli-GPU if m cannot fit there (CPU, memory or GPU), else the free milli-GPU of the
@@ -16,7 +17,14 @@
  *    memory); the caller chooses the weights (bench_fgd: the milli-GPU a type asks for in
  *    all, and 2000 per CPU-only task). Each pod goes where F grows least, computed exactly
  *    in integers (no sigmoid or score rounding, unlike the paper's plugin); ties go to the
- *    node and GPU left with the least free GPU, then the lowest index.
+ *    GPU, then the node, left with the least free GPU, then to the first node in the array.
+ *  - GS_FRAG_FGD_PAPER: the FGD artifact's own scoring, reproduced to compare against
+ *    (hkust-adsl/kubernetes-scheduler-simulator, plugin FGDScore; needs a state made with
+ *    opts.paper): F as the artifact computes it (a CPU-only task type counts all of the
+ *    node's free milli-GPU whether it fits or not: its XL/XR classes both count), each
+ *    candidate scored int(100 x sigmoid((F_before - F_after) / (1000 x sum of weights))),
+ *    a sharing pod's GPU the first one with the highest score, highest node score wins, ties
+ *    as for BestFit.
  * Pure: the RNG state is passed in; F values are memoised in the state (owned by it). */
 #ifndef GS_POLICY_PACK_FRAG_H
 #define GS_POLICY_PACK_FRAG_H
@@ -46,7 +54,14 @@ typedef struct gs_frag_type {
     int64_t weight;   /* popularity (e.g. how many pods of the workload have this shape) */
 } gs_frag_type;
 
-typedef enum { GS_FRAG_BESTFIT, GS_FRAG_FGD } gs_frag_policy;
+typedef enum { GS_FRAG_BESTFIT, GS_FRAG_FGD, GS_FRAG_FGD_PAPER } gs_frag_policy;
+
+typedef struct gs_frag_opts {
+    bool paper;        /* F with the artifact's treatment of CPU-only task types (see above) */
+    bool first_ties;   /* BestFit and FGD_PAPER: a tie between nodes goes to the first in the node
+                        * array instead of uniformly at random (the artifact's scheduler, see
+                        * bench_fgd.c: the caller shuffles the node order instead) */
+} gs_frag_opts;
 
 typedef struct gs_frag_memo gs_frag_memo;
 
@@ -57,10 +72,15 @@ typedef struct gs_frag_state {
     int32_t ntypes;
     int64_t *F;            /* owned: per-node fragmentation (FGD) */
     gs_frag_memo *memo;    /* owned */
+    gs_frag_opts opts;
+    int64_t wsum;          /* sum of the task types' weights */
 } gs_frag_state;
 
 int gs_frag_init(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const gs_frag_type *types,
                  int32_t ntypes);
+/* The same with options (NULL = defaults, as gs_frag_init). */
+int gs_frag_init_opts(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const gs_frag_type *types,
+                      int32_t ntypes, const gs_frag_opts *opts);
 void gs_frag_free(gs_frag_state *st);
 
 /* F_n of one node for the state's task types. */

@@ -548,6 +548,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             n.mem_used = v->mem_used;
             memcpy(n.gpus, v->gpus, sizeof n.gpus);
             n.empty_since = -1;
+            n.layout_locked = v->layout_locked;
             if (gs_snapshot_add_node(&snap, &n) < 0) { rc = GS_ENOMEM; goto done; }
         }
         snap_pod = malloc(sizeof *snap_pod * (size_t)npend);
@@ -581,7 +582,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
         snap.now = in->now;
         gate_wrap gw = {in->may_add, in->gate_ctx, 0};
         gs_pack_input pi = {&snap, in->pools, in->npools, in->cat, in->may_add ? gate_counting : NULL,
-                            &gw, 0, 0};
+                            &gw, 0, 0, in->switch_modes};
         if ((rc = gs_pack_plan(&pi, &plan, err))) goto done;
         out->blocked = gw.refused;
         /* the pool each pending pod landed in (layouts count pods without a pool there) */
@@ -600,9 +601,14 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
         for (int32_t r = 0; r < plan.nreparts; r++) {
             const gs_repartition *rp = &plan.reparts[r];
             const gs_rc_node *rn = &in->nodes[ord[rp->node]];
-            gs_action a = {.type = GS_ACT_CONFIGURE_GPU, .node = rn->id,
-                           .gpu = rp->gpu, .mode = GS_GPUMODE_MIG, .layout = rp->after};
-            complete_layout(in, rn->pool, gs_gpu_get(in->cat->types[rn->itype].gpu_model), &a.layout, &pm);
+            gs_action a = {.type = GS_ACT_CONFIGURE_GPU, .node = rn->id, .gpu = rp->gpu,
+                           .mode = rp->mode_after, .zone = -1};
+            if (rp->mode_after == GS_GPUMODE_MIG) {
+                a.layout = rp->after;
+                complete_layout(in, rn->pool, gs_gpu_get(in->cat->types[rn->itype].gpu_model), &a.layout, &pm);
+            } else if (rp->mode_after == GS_GPUMODE_TIMESLICED) {
+                a.ts_replicas = rp->ts_replicas; /* an idle whole GPU switched (switch_modes) */
+            }
             if ((rc = emit(&s, a))) goto done;
         }
         /* claims: launch, then lay out their GPUs */
@@ -629,6 +635,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                 if (gs->mode == GS_GPUMODE_WHOLE) continue;
                 gs_action b = {.type = GS_ACT_CONFIGURE_GPU, .node = -(c + 1), .gpu = (int8_t)g,
                                .mode = gs->mode, .zone = -1};
+                if (gs->mode == GS_GPUMODE_TIMESLICED) b.ts_replicas = gs->ts_replicas;
                 if (gs->mode == GS_GPUMODE_MIG) {
                     b.layout.n = gs->nparts;
                     memcpy(b.layout.parts, gs->parts, sizeof gs->parts);

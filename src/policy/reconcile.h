@@ -68,6 +68,9 @@ typedef struct gs_rc_node {
     /* added (additive): the node's name as pods' kubernetes.io/hostname selectors name it;
      * NULL: "n<id>". Not owned. */
     const char *name;
+    /* added (additive): the node's GPU layouts cannot change now (gs_node.layout_locked): the
+     * packer neither repartitions nor switches its GPUs. false: they can (simulator). */
+    bool layout_locked;
 } gs_rc_node;
 
 typedef enum { GS_RCP_PENDING, GS_RCP_STARTING, GS_RCP_IDLE, GS_RCP_BUSY } gs_rc_pod_state;
@@ -144,6 +147,12 @@ typedef struct gs_rc_input {
      * right before a rise would only trade the node for a new one). */
     bool repack;
     int32_t repack_headroom;
+    /* added (additive): let the packer switch idle WHOLE GPUs of existing nodes whose pool
+     * shares by time-slicing or fractions to that mode (gs_pack_input.switch_modes) when no
+     * node has room for a pending pod as it is; the switch comes out as a CONFIGURE_GPU
+     * action with mode TIMESLICED (ts_replicas: the pool's) or FRACTIONAL. false: only MIG
+     * repartitions, for callers that carry out MIG layouts only. */
+    bool switch_modes;
     /* added (additive): the caller scales the workloads itself (`gpuscale run`: the 100 ms
      * queue fast path): wls only describe them (pool, need, project: layouts, repacking,
      * the budget gate's project); scaler, state and readings are not read (may be NULL) and
@@ -159,7 +168,9 @@ typedef enum {
     GS_ACT_CREATE_POD,   /* wl; the new pod is referred to as -(k+1), k = its creation ordinal */
     GS_ACT_DELETE_POD,   /* pod (an id); never a busy pod */
     GS_ACT_LAUNCH,       /* itype, cap, pool; the new node is node -(k+1), k = launch ordinal */
-    GS_ACT_CONFIGURE_GPU,/* node, gpu, mode + layout (the GPU is empty) */
+    GS_ACT_CONFIGURE_GPU,/* node, gpu, mode (the GPU is empty): MIG with layout, TIMESLICED
+                          * with ts_replicas, FRACTIONAL; on an existing node a mode other
+                          * than MIG comes only with gs_rc_input.switch_modes */
     GS_ACT_BIND,         /* pod, node, gpu, part (-1: whole GPUs from gpu on) */
     GS_ACT_DELETE_NODE,  /* node (an id) */
     GS_ACT_BLOCKED,      /* a pod left pending because the budget gate refused its node */
@@ -180,6 +191,8 @@ typedef struct gs_action {
                               * pool's sharing, set on a new node before its pods start) */
     gs_mig_layout layout;
     int32_t zone;            /* added (additive): LAUNCH: zone index, -1: any */
+    int16_t ts_replicas;     /* added (additive): CONFIGURE_GPU with mode TIMESLICED: the
+                              * replicas the GPU advertises (the pool's declared) */
 } gs_action;
 
 /* added (additive): why a pending pod stays pending (the packer's reason). */

@@ -120,6 +120,7 @@ void gs_report_text(const gs_report *r, FILE *f) {
                     (long long)x->wl[k].slo_viol, (long long)x->wl[k].dropped);
         }
         if (x->spot_interruptions) fprintf(f, "  spot-int %lld", (long long)x->spot_interruptions);
+        if (x->mode_switches) fprintf(f, "  gpus-switched %lld", (long long)x->mode_switches);
         fprintf(f, "\n");
     }
     fprintf(f, "\nwhere the GPU-hours bought went (sampled every %llds; MIG instances by compute share):\n",
@@ -254,6 +255,7 @@ int gs_report_json(const gs_report *r, const char *path, gs_error *err) {
         json_object_set_new(p, "peakNodes", json_integer(x->peak_nodes));
         json_object_set_new(p, "spotInterruptions", json_integer(x->spot_interruptions));
         json_object_set_new(p, "migReconfigurations", json_integer(x->mig_reconfigs));
+        json_object_set_new(p, "modeSwitches", json_integer(x->mode_switches));
         json_object_set_new(p, "launchesBlockedByBudget", json_integer(x->blocked_launches));
         json_object_set_new(p, "budgetScaleToMin", json_integer(x->budget_scale_to_min));
         json_t *pj = json_object();

@@ -45,6 +45,8 @@ void gs_scenario_defaults(gs_scenario *s) {
     s->spot_price_slack_pct = 20;
     s->repack_headroom = 2;
     s->jobs_pool = 0;
+    s->switch_modes = true;
+    for (int32_t k = 0; k < GS_SIM_MAX_POOLS; k++) s->initial_itype[k] = -1;
 }
 
 const gs_boot_dist *gs_scenario_boot(const gs_scenario *s, const char *family) {
@@ -264,9 +266,11 @@ static int add_req(ctx *c, gs_pool *p, gs_req_key key, json_t *arr, const char *
     return 0;
 }
 
-static int parse_pool(ctx *c, json_t *o, const char *path, gs_pool *p, const gs_catalog *cat) {
+static int parse_pool(ctx *c, json_t *o, const char *path, gs_pool *p, const gs_catalog *cat, int32_t *initial,
+                      int32_t *initial_itype) {
     static const char *const K[] = {"name", "instanceFamilies", "instanceTypes", "capacityTypes",
-                                    "sharing", "migProfiles", "limitNodes", "timeSlicingReplicas", NULL};
+                                    "sharing", "migProfiles", "limitNodes", "timeSlicingReplicas",
+                                    "initialNodes", NULL};
     int rc = check_keys(c, o, path, K);
     if (rc) return rc;
     memset(p, 0, sizeof *p);
@@ -322,6 +326,19 @@ static int parse_pool(ctx *c, json_t *o, const char *path, gs_pool *p, const gs_
         for (int k = 0; k < GS_CAP__N; k++)
             any |= cat->types[t].gpus > 0 && gs_pool_allows(p, &cat->types[t], (gs_capacity)k, NULL);
     if (!any) return fail(c, path, "admits no GPU instance type of the catalog");
+    int64_t init = 0;
+    if ((rc = get_int(c, o, "initialNodes", path, 0, 64, &init))) return rc;
+    *initial = (int32_t)init;
+    *initial_itype = -1;
+    for (int32_t t = 0; t < cat->n; t++) {
+        const gs_itype *it = &cat->types[t];
+        if (it->gpus <= 0 || !gs_pool_allows(p, it, GS_CAP_ON_DEMAND, NULL)) continue;
+        if (*initial_itype < 0 || it->od_price < cat->types[*initial_itype].od_price) *initial_itype = t;
+    }
+    if (init > 0 && *initial_itype < 0) {
+        snprintf(sp, sizeof sp, "%s.initialNodes", path);
+        return fail(c, sp, "the pool admits no on-demand GPU instance type to start them as");
+    }
     return 0;
 }
 
@@ -742,7 +759,8 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
     }
     json_t *gp = json_object_get(root, "gpuscale");
     if (gp) {
-        static const char *const GK[] = {"spotMaxPercent", "spotPriceSlackPercent", "repackHeadroom", NULL};
+        static const char *const GK[] = {"spotMaxPercent", "spotPriceSlackPercent", "repackHeadroom",
+                                         "switchModes", NULL};
         if ((rc = check_keys(&c, gp, "$.gpuscale", GK))) goto out;
         int64_t a = s->spot_max_pct, b = s->spot_price_slack_pct;
         if ((rc = get_int(&c, gp, "spotMaxPercent", "$.gpuscale", 0, 100, &a))) goto out;
@@ -752,6 +770,12 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
         int64_t h = s->repack_headroom;
         if ((rc = get_int(&c, gp, "repackHeadroom", "$.gpuscale", -1, 64, &h))) goto out;
         s->repack_headroom = (int32_t)h;
+        json_t *sm = json_object_get(gp, "switchModes");
+        if (sm && !json_is_boolean(sm)) {
+            rc = fail(&c, "$.gpuscale.switchModes", "must be true or false");
+            goto out;
+        }
+        if (sm) s->switch_modes = json_is_true(sm);
     }
     json_t *ca = json_object_get(root, "clusterAutoscaler");
     if (ca) {
@@ -811,7 +835,9 @@ int gs_scenario_parse(gs_scenario *s, const char *text, size_t len, const char *
         json_array_foreach(pools, i, v) {
             char sp[64];
             snprintf(sp, sizeof sp, "$.pools[%zu]", i);
-            if ((rc = parse_pool(&c, v, sp, &s->pools[s->npools], cat))) goto out;
+            if ((rc = parse_pool(&c, v, sp, &s->pools[s->npools], cat, &s->initial_nodes[s->npools],
+                                 &s->initial_itype[s->npools])))
+                goto out;
             s->npools++;
         }
     }

@@ -121,6 +121,15 @@ typedef struct gs_scenario {
     int32_t spot_max_pct;
     int32_t spot_price_slack_pct;
     int32_t repack_headroom;     /* gs_rc_input.repack_headroom; -1: no repacking */
+    /* gpuscale lets the packer switch idle WHOLE GPUs of a time-slicing or fractional pool's
+     * nodes to the pool's sharing (gs_rc_input.switch_modes): "gpuscale.switchModes",
+     * default true */
+    bool switch_modes;
+    /* pools[k].initialNodes: nodes of pool k up when the run starts, GPUs whole (nodes the
+     * pool had before its sharing was configured on them), for every simulated policy; of
+     * the pool's cheapest allowed on-demand GPU type (initial_itype[k]) */
+    int32_t initial_nodes[GS_SIM_MAX_POOLS];
+    int32_t initial_itype[GS_SIM_MAX_POOLS];
 } gs_scenario;
 
 /* Defaults for every field (docs/simulate.md). */

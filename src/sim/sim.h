@@ -117,6 +117,8 @@ typedef struct gs_sim_result {
      * instance counts compute slices / 7, as gpu_h_busy. Not filled for the oracle. */
     double gh_boot, gh_reconf, gh_start, gh_idle, gh_busy, gh_free;
     int64_t repacks;        /* nodes gpuscale emptied by make-before-break repacking */
+    int64_t mode_switches;  /* GPUs of running nodes switched to time-slicing / fractional
+                             * sharing (CONFIGURE_GPU; mig_reconfigs counts MIG layouts) */
 } gs_sim_result;
 
 typedef struct gs_sim_opts {

@@ -853,7 +853,12 @@ static bool bind(W *w, int32_t pid, int32_t nid, int gpu, int part) {
     return true;
 }
 
-static void configure_gpu(W *w, int32_t nid, int g, gs_gpu_mode mode, const gs_mig_layout *lay) {
+/* A GPU's new configuration (CONFIGURE_GPU): a MIG layout, or time-slicing with `replicas`
+ * (<= 0: the pool's), or fractional sharing. A change on a running node takes
+ * cloud.migReconfigure (the GPU Operator's MIG manager, or the device plugin restarting with
+ * its new sharing config; the GPU takes no pod meanwhile); on a booting node it is read at
+ * start (MIG: applied once the node is up, then the same delay). */
+static void configure_gpu(W *w, int32_t nid, int g, gs_gpu_mode mode, const gs_mig_layout *lay, int32_t replicas) {
     wnode *n = &w->nodes[nid];
     if (g < 0 || g >= n->ngpus) {
         w->res->v_fit++;
@@ -868,13 +873,17 @@ static void configure_gpu(W *w, int32_t nid, int g, gs_gpu_mode mode, const gs_m
         /* the device plugin's sharing config (the pool's): read when it starts on a new
          * node, so no delay there; on a running node it restarts like a MIG change */
         bool change = gs->mode != mode;
+        int16_t before = gs->ts_replicas;
         memset(gs, 0, sizeof *gs);
         gs->mode = mode;
         if (mode == GS_GPUMODE_TIMESLICED) {
-            int32_t r = n->pool >= 0 && n->pool < w->sc->npools ? w->sc->pools[n->pool].ts_replicas : 0;
-            gs->ts_replicas = (int16_t)(r > 0 ? r : 1);
+            int32_t r = replicas > 0 ? replicas
+                      : n->pool >= 0 && n->pool < w->sc->npools ? w->sc->pools[n->pool].ts_replicas : 0;
+            gs->ts_replicas = (int16_t)(r > 0 ? (r > 64 ? 64 : r) : 1);
+            change |= gs->ts_replicas != before;
         }
         if (change && n->state == NS_READY) {
+            w->res->mode_switches++;
             n->g_ready[g] = w->now + w->sc->mig_reconfigure;
             push(w, n->g_ready[g], EV_GPU_READY, nid, g, n->gen);
         }
@@ -1253,6 +1262,9 @@ static void tick_gpuscale(W *w) {
     in.spot_price_slack_pct = sc->spot_price_slack_pct;
     in.repack = sc->repack_headroom >= 0;
     in.repack_headroom = sc->repack_headroom;
+    /* idle whole GPUs of a time-slicing or fractional pool's nodes (initialNodes) may be
+     * switched to the pool's sharing rather than a node launched */
+    in.switch_modes = sc->switch_modes;
     /* budgets: the spend metered so far in each period, the gate, and scaleToMin */
     gs_budget_state bst[GS_SIM_MAX_BUDGETS];
     gs_usd_u approved[GS_SIM_MAX_BUDGETS];
@@ -1314,7 +1326,9 @@ static void tick_gpuscale(W *w) {
         case GS_ACT_CREATE_POD: newpods[-a->pod - 1] = pod_create(w, a->wl, -1, -1); break;
         case GS_ACT_DELETE_POD: pod_delete(w, PODREF(a->pod), true); break;
         case GS_ACT_LAUNCH: newnodes[-a->node - 1] = node_launch(w, a->itype, a->cap, a->pool, false, a->zone); break;
-        case GS_ACT_CONFIGURE_GPU: configure_gpu(w, NODEREF(a->node), a->gpu, a->mode, &a->layout); break;
+        case GS_ACT_CONFIGURE_GPU:
+            configure_gpu(w, NODEREF(a->node), a->gpu, a->mode, &a->layout, a->ts_replicas);
+            break;
         case GS_ACT_BIND: bind(w, PODREF(a->pod), NODEREF(a->node), a->gpu, a->part); break;
         case GS_ACT_DELETE_NODE: {
             int32_t nid = NODEREF(a->node);
@@ -2081,6 +2095,13 @@ int gs_sim_run(const gs_scenario *sc, const gs_catalog *cat, const gs_sim_input 
         }
     }
     w->now = w->price_at = in->start;
+    /* pools' initialNodes: up from the start, GPUs whole (not configured for the pool's
+     * sharing yet); billed from t = 0 like any node running at the end of the warm-up */
+    for (int32_t k = 0; k < sc->npools && k < GS_SIM_MAX_POOLS; k++)
+        for (int32_t i = 0; i < sc->initial_nodes[k] && sc->initial_itype[k] >= 0; i++) {
+            node_launch(w, sc->initial_itype[k], GS_CAP_ON_DEMAND, k, true, -1);
+            if (w->now >= 0) w->res->nodes_launched--; /* there before the run, not launched */
+        }
     if (pol == GS_POL_STATIC) setup_static(w);
     if (w->oom) { rc = gs_error_set(err, GS_ENOMEM, "out of memory"); goto out; }
     gs_ms every = tick_every(w);

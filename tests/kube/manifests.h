@@ -20,7 +20,7 @@ static int kt_collection(const json_t *o, char *path, size_t size) {
         {"ServiceAccount", "serviceaccounts", 1}, {"ClusterRole", "clusterroles", 0},
         {"ClusterRoleBinding", "clusterrolebindings", 0}, {"Role", "roles", 1}, {"RoleBinding", "rolebindings", 1},
         {"Deployment", "deployments", 1}, {"ConfigMap", "configmaps", 1}, {"GPUPool", "gpupools", 0},
-        {"QueueScaler", "queuescalers", 1}, {"Budget", "budgets", 1}, {"Environment", "environments", 1},
+        {"QueueScaler", "queuescalers", 1}, {"Budget", "budgets", 0}, {"Environment", "environments", 1},
         {"PodDisruptionBudget", "poddisruptionbudgets", 1}, {"Pod", "pods", 1}};
     for (size_t i = 0; i < sizeof K / sizeof K[0]; i++) {
         if (strcmp(K[i].kind, kind) != 0) continue;

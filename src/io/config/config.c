@@ -50,6 +50,7 @@ typedef struct ld {
     pos *pool_pos, *scaler_pos, *budget_pos, *env_pos; /* metadata.name of each object */
     deferred *defs;
     int32_t ndefs, cap_defs;
+    bool api;            /* objects from the API server: messages "NAME: path: msg", no line:col */
 } ld;
 
 /* ---------- messages ---------- */
@@ -59,11 +60,13 @@ static int failv(ld *L, const node *n, bool with_path, const char *fmt, va_list 
     char msg[GS_ERROR_MSG_MAX];
     vsnprintf(msg, sizeof msg, fmt, ap);
     char full[GS_ERROR_MSG_MAX + 512];
-    const char *sep = L->obj[0] ? ": " : "";
+    const char *obj = L->api ? "" : L->obj; /* the source name already names the object */
+    const char *sep = obj[0] ? ": " : "";
     if (with_path && L->plen)
-        snprintf(full, sizeof full, "%s%s%s: %s", L->obj, sep, L->path, msg);
+        snprintf(full, sizeof full, "%s%s%s: %s", obj, sep, L->path, msg);
     else
-        snprintf(full, sizeof full, "%s%s%s", L->obj, sep, msg);
+        snprintf(full, sizeof full, "%s%s%s", obj, sep, msg);
+    if (L->api) return gs_error_setpos(L->err, GS_EINVAL, L->file, 0, 0, "%s", full);
     return gs_error_setpos(L->err, GS_EINVAL, L->file, n ? n->line : 1, n ? n->col : 1, "%s", full);
 }
 
@@ -1941,8 +1944,10 @@ static const char *const KINDS[] = {"GPUPool", "QueueScaler", "Budget", "Environ
 
 static int dup_error(ld *L, const node *at, const char *kind, const char *ns, const char *name, const pos *first) {
     char where[GS_ERROR_FILE_MAX + 32];
-    snprintf(where, sizeof where, "%s:%d:%d", L->srcs[first->file].name ? L->srcs[first->file].name : "<string>",
-             first->line, first->col);
+    if (L->api) snprintf(where, sizeof where, "%s", L->srcs[first->file].name);
+    else
+        snprintf(where, sizeof where, "%s:%d:%d", L->srcs[first->file].name ? L->srcs[first->file].name : "<string>",
+                 first->line, first->col);
     if (ns)
         return failnp(L, at, "duplicate %s '%s' in namespace '%s' (first defined at %s)", kind, name, ns, where);
     return failnp(L, at, "duplicate %s '%s' (first defined at %s)", kind, name, where);
@@ -2082,7 +2087,8 @@ static int document(ld *L, const node *doc) {
             if (strcmp(c->budgets[i].project, bg->project) == 0) {
                 char where[GS_ERROR_FILE_MAX + 32];
                 const pos *f = &L->budget_pos[i];
-                snprintf(where, sizeof where, "%s:%d:%d", L->srcs[f->file].name, f->line, f->col);
+                if (L->api) snprintf(where, sizeof where, "%s", L->srcs[f->file].name);
+                else snprintf(where, sizeof where, "%s:%d:%d", L->srcs[f->file].name, f->line, f->col);
                 rc = fail(L, get(spec, "project"), "project '%s' already has Budget '%s' (at %s); one Budget per project",
                           bg->project, c->budgets[i].name, where);
             }
@@ -2135,7 +2141,16 @@ static int errat(ld *L, const pos *p, const char *fmt, ...) {
     const char *file = L->srcs[p->file].name ? L->srcs[p->file].name : "<string>";
     va_list ap;
     va_start(ap, fmt);
-    int rc = gs_error_vsetpos(L->err, GS_EINVAL, file, p->line, p->col, fmt, ap);
+    int rc;
+    if (L->api) { /* "Kind 'name': rest" -> "rest": the source name already names the object */
+        char msg[GS_ERROR_MSG_MAX];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        const char *q = strchr(msg, '\'');
+        const char *rest = q ? strstr(q + 1, "': ") : NULL;
+        rc = gs_error_setpos(L->err, GS_EINVAL, file, 0, 0, "%s", rest ? rest + 3 : msg);
+    } else {
+        rc = gs_error_vsetpos(L->err, GS_EINVAL, file, p->line, p->col, fmt, ap);
+    }
     va_end(ap);
     return rc;
 }
@@ -2296,4 +2311,195 @@ int gs_config_load_files(gs_config *out, const char *const *paths, int n, const 
     for (int i = 0; i < n; i++) free((void *)(uintptr_t)srcs[i].text);
     free(srcs);
     return rc;
+}
+
+/* ---------- objects from the API server (JSON) ---------- */
+
+#define API_MAX_NODES 100000
+
+typedef struct jconv {
+    int32_t nodes;
+    const char *name;
+    gs_error *err;
+} jconv;
+
+static void jnode_free(node *n) {
+    if (!n) return;
+    for (int32_t i = 0; i < n->n; i++) jnode_free(n->kids[i]);
+    free(n->kids);
+    free(n->str);
+    free(n);
+}
+
+static node *jnode_new(jconv *J, gs_yaml_kind kind) {
+    if (++J->nodes > API_MAX_NODES) {
+        gs_error_setpos(J->err, GS_ETOOBIG, J->name, 0, 0, "more than %d values in one object", API_MAX_NODES);
+        return NULL;
+    }
+    node *n = calloc(1, sizeof *n);
+    if (!n) {
+        gs_error_set(J->err, GS_ENOMEM, "out of memory");
+        return NULL;
+    }
+    n->kind = kind;
+    n->line = 1; /* positions are not shown for API objects (ld.api); 1 means "given" */
+    n->col = 1;
+    return n;
+}
+
+static node *jscalar(jconv *J, const char *s, size_t len, bool plain) {
+    node *n = jnode_new(J, GS_YAML_SCALAR);
+    if (!n) return NULL;
+    n->str = malloc(len + 1);
+    if (!n->str) {
+        free(n);
+        gs_error_set(J->err, GS_ENOMEM, "out of memory");
+        return NULL;
+    }
+    memcpy(n->str, s, len);
+    n->str[len] = '\0';
+    n->len = len;
+    n->plain = plain;
+    return n;
+}
+
+static int jadd(jconv *J, node *parent, node *kid) {
+    if (parent->n >= 4096) {
+        jnode_free(kid);
+        return gs_error_setpos(J->err, GS_ETOOBIG, J->name, 0, 0, "more than 4096 entries in one list or mapping");
+    }
+    if (parent->n == parent->cap) {
+        int32_t nc = parent->cap ? parent->cap * 2 : 4;
+        node **nk = realloc(parent->kids, (size_t)nc * sizeof *nk);
+        if (!nk) {
+            jnode_free(kid);
+            return gs_error_set(J->err, GS_ENOMEM, "out of memory");
+        }
+        parent->kids = nk;
+        parent->cap = nc;
+    }
+    parent->kids[parent->n++] = kid;
+    return 0;
+}
+
+/* JSON -> the YAML reader's tree: strings are quoted scalars (no YAML typing), numbers, booleans
+ * and null plain ones spelled as YAML would read them. depth 0 is the object: its status is
+ * dropped; depth 1 metadata keeps name and namespace (the rest is the server's or the tools':
+ * uid, resourceVersion, generation, managedFields, labels, annotations, ...). */
+static node *jconvert(jconv *J, const json_t *v, int depth, bool is_metadata) {
+    if (depth > GS_CONFIG_MAX_DEPTH) {
+        gs_error_setpos(J->err, GS_ETOOBIG, J->name, 0, 0, "nesting deeper than %d levels", GS_CONFIG_MAX_DEPTH);
+        return NULL;
+    }
+    char b[64];
+    switch (json_typeof(v)) {
+    case JSON_STRING: {
+        const char *s = json_string_value(v);
+        size_t len = json_string_length(v);
+        if (strlen(s) != len) {
+            gs_error_setpos(J->err, GS_EPARSE, J->name, 0, 0, "a string holds a NUL character");
+            return NULL;
+        }
+        return jscalar(J, s, len, false);
+    }
+    case JSON_INTEGER:
+        snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return jscalar(J, b, strlen(b), true);
+    case JSON_REAL: {
+        snprintf(b, sizeof b, "%.17g", json_real_value(v));
+        /* the shortest spelling that reads back the same (120.5, not 120.50000000000001) */
+        for (int prec = 1; prec <= 17; prec++) {
+            char t[64];
+            snprintf(t, sizeof t, "%.*g", prec, json_real_value(v));
+            if (strtod(t, NULL) == json_real_value(v)) {
+                snprintf(b, sizeof b, "%s", t);
+                break;
+            }
+        }
+        return jscalar(J, b, strlen(b), true);
+    }
+    case JSON_TRUE: return jscalar(J, "true", 4, true);
+    case JSON_FALSE: return jscalar(J, "false", 5, true);
+    case JSON_NULL: return jscalar(J, "null", 4, true);
+    case JSON_ARRAY: {
+        node *n = jnode_new(J, GS_YAML_SEQ);
+        if (!n) return NULL;
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) {
+            node *k = jconvert(J, x, depth + 1, false);
+            if (!k || jadd(J, n, k)) {
+                jnode_free(n);
+                return NULL;
+            }
+        }
+        return n;
+    }
+    case JSON_OBJECT: {
+        node *n = jnode_new(J, GS_YAML_MAP);
+        if (!n) return NULL;
+        const char *key;
+        json_t *x;
+        json_object_foreach((json_t *)(uintptr_t)v, key, x) {
+            if (depth == 0 && strcmp(key, "status") == 0) continue;
+            /* metadata: name and namespace only; labels and annotations (unused by gpuscale) were
+             * validated by the API server, and tools add many (past the files' 16-label cap) */
+            if (is_metadata && strcmp(key, "name") != 0 && strcmp(key, "namespace") != 0) continue;
+            node *kn = jscalar(J, key, strlen(key), false);
+            if (!kn || jadd(J, n, kn)) {
+                jnode_free(n);
+                return NULL;
+            }
+            node *vn = jconvert(J, x, depth + 1, depth == 0 && strcmp(key, "metadata") == 0);
+            if (!vn || jadd(J, n, vn)) {
+                jnode_free(n);
+                return NULL;
+            }
+        }
+        return n;
+    }
+    }
+    gs_error_setpos(J->err, GS_EPARSE, J->name, 0, 0, "unexpected JSON value");
+    return NULL;
+}
+
+int gs_config_load_objects(gs_config *out, const gs_config_obj *objs, int n, const gs_catalog *cat,
+                           gs_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!cat) return gs_error_set(err, GS_EINVAL, "gs_config_load_objects: a catalog is required");
+    if (n < 0 || n > 4 * GS_CONFIG_MAX_OBJECTS) return gs_error_set(err, GS_ETOOBIG, "too many objects (%d)", n);
+    gs_config_src *srcs = calloc((size_t)(n ? n : 1), sizeof *srcs);
+    if (!srcs) return gs_error_set(err, GS_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++) srcs[i].name = objs[i].name ? objs[i].name : "<object>";
+    ld L;
+    memset(&L, 0, sizeof L);
+    L.srcs = srcs;
+    L.nsrcs = n;
+    L.cat = cat;
+    L.err = err;
+    L.api = true;
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        L.fileidx = i;
+        L.file = srcs[i].name;
+        L.obj[0] = '\0';
+        jconv J = {0, L.file, err};
+        node *root = jconvert(&J, objs[i].obj, 0, false);
+        if (!root) {
+            rc = err && err->code ? err->code : GS_EPARSE;
+            break;
+        }
+        rc = document(&L, root);
+        jnode_free(root);
+    }
+    for (int32_t i = 0; i < L.ndefs && !rc; i++) rc = check_deferred(&L, &L.defs[i]);
+    free(srcs);
+    if (rc) {
+        ld_free(&L);
+        return rc;
+    }
+    *out = L.cfg;
+    memset(&L.cfg, 0, sizeof L.cfg);
+    ld_free(&L);
+    return 0;
 }

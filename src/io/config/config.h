@@ -12,6 +12,7 @@
 #ifndef GS_IO_CONFIG_H
 #define GS_IO_CONFIG_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "model/catalog.h"
@@ -42,5 +43,23 @@ int gs_config_load_string(gs_config *out, const char *text, size_t len, const ch
  * paths are used as written in messages. */
 int gs_config_load_files(gs_config *out, const char *const *paths, int n, const gs_catalog *cat,
                          gs_error *err);
+
+/* An object as the API server returns it (a GPUPool, QueueScaler, Budget or Environment custom
+ * resource: apiVersion, kind, metadata, spec, status), and the name its messages start with
+ * ("GPUPool/gpu-prod", "QueueScaler/inference/chat"). */
+typedef struct gs_config_obj {
+    const char *name;
+    const json_t *obj; /* borrowed */
+} gs_config_obj;
+
+/* Loads API objects as one configuration, with the same rules and checks as the files (the
+ * objects are the same documents). status and metadata other than name and namespace (uid,
+ * resourceVersion, generation, managedFields, labels, annotations, ...) are ignored. Messages have no line:col: err->file is the
+ * offending object's name and err->msg "field.path: message" ("GPUPool/gpu-prod:
+ * spec.limits.gpus: ..."); a reference error (an unknown pool, a request the pool cannot
+ * serve) names the object that holds the reference. Each object's `file` is its index in objs.
+ * All-or-nothing as gs_config_load_sources. */
+int gs_config_load_objects(gs_config *out, const gs_config_obj *objs, int n, const gs_catalog *cat,
+                           gs_error *err);
 
 #endif

@@ -102,6 +102,10 @@ gs_kpod *gs_kpod_decode(const json_t *pod, gs_rules_store **store) {
         const char *ct = json_string_value(json_object_get(cond, "type"));
         const char *cs = json_string_value(json_object_get(cond, "status"));
         if (ct && cs && strcmp(ct, "Ready") == 0) p->ready = strcmp(cs, "True") == 0;
+        if (ct && cs && strcmp(ct, "PodScheduled") == 0) {
+            const char *why = json_string_value(json_object_get(cond, "reason"));
+            p->unschedulable = strcmp(cs, "False") == 0 && why && strcmp(why, "Unschedulable") == 0;
+        }
     }
     p->do_not_disrupt = is_true(ann, "gpuscale.dev/do-not-disrupt") || is_true(ann, "karpenter.sh/do-not-disrupt");
     const json_t *pr = json_object_get(spec, "priority");
@@ -176,6 +180,7 @@ gs_kpod *gs_kpod_decode(const json_t *pod, gs_rules_store **store) {
 bool gs_kpod_equal(const gs_kpod *a, const gs_kpod *b) {
     return strcmp(a->ns, b->ns) == 0 && strcmp(a->name, b->name) == 0 && strcmp(a->node, b->node) == 0 &&
            strcmp(a->project, b->project) == 0 && strcmp(a->owner, b->owner) == 0 && a->ready == b->ready &&
+           a->unschedulable == b->unschedulable &&
            a->idle == b->idle && a->phase == b->phase && a->deleting == b->deleting &&
            a->do_not_disrupt == b->do_not_disrupt && a->has_gpu == b->has_gpu && a->gpu_ok == b->gpu_ok &&
            a->cpu == b->cpu && a->mem == b->mem && a->priority == b->priority &&

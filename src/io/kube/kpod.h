@@ -26,6 +26,9 @@ typedef struct gs_kpod {
     bool deleting;             /* metadata.deletionTimestamp set */
     bool do_not_disrupt;       /* annotation gpuscale.dev/ or karpenter.sh/do-not-disrupt = "true" */
     bool ready;                /* status condition Ready=True */
+    bool unschedulable;        /* status condition PodScheduled=False with reason Unschedulable:
+                                * kube-scheduler tried it and found no node (it then waits in
+                                * the scheduler's backoff while newer pods are tried first) */
     int8_t idle;               /* annotation gpuscale.dev/idle: 1 "true", 0 other, -1 absent */
     bool has_gpu;              /* names a GPU resource ... */
     bool gpu_ok;               /* ... that parses (gpu is then valid) */

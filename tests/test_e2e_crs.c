@@ -1,0 +1,467 @@
+/* gpuscale's custom resources as its configuration, end to end against a REAL control plane
+ * (etcd + kube-apiserver + kube-scheduler + kube-controller-manager, scripts/kube-testenv.sh)
+ * and a real redis-server: deploy/'s CRDs and RBAC applied, `gpuscale run --provider kube-fake
+ * --ledger FILE` started WITHOUT --config under the unprivileged identity deploy/rbac.yaml grants.
+ *   - a GPUPool, a QueueScaler (Redis list), a Budget and an Environment created as objects;
+ *     the queue fills -> the Deployment is scaled from 0, a node launched; the QueueScaler's
+ *     status shows queueLength/desiredReplicas/currentReplicas, the GPUPool's nodes >= 1 and its
+ *     $/hour, the Budget's spend and blocked, the Environment's phase and expiry; every object
+ *     Ready=True with observedGeneration = its generation;
+ *   - the QueueScaler edited (maxReplicaCount 2 -> 1) -> takes effect (replicas 1); its cooldown
+ *     state is carried over a swap (queue emptied under cooldownPeriod 30s, another edit: the
+ *     workload stays up);
+ *   - a GPUPool with a node (priced in its status) deleted -> the node is left, with a
+ *     PoolDeleted Warning Event; the Environment object deleted -> its Deployment deleted, its
+ *     ledger record closed with reason object-deleted;
+ *   - bad input: a GPUPool edit the API server accepts (its schema allows any family name) but
+ *     the loader refuses (no such instance family) -> Ready=False with the loader's message and
+ *     one InvalidConfiguration Warning Event on the GPUPool; the last valid configuration keeps
+ *     acting (the queue emptied -> the workload still goes to 0); the pool fixed -> Ready=True;
+ *     the pool deleted while the QueueScaler names it -> the QueueScaler is refused (Ready=False,
+ *     "spec.pool: unknown GPUPool"). SIGTERM -> exit 0 (ASan: no leak).
+ * Skips (77) only when the control plane cannot be built here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "io/kube/informer.h"
+#include "io/kube/kube.h"
+#include "io/kube/kubeconfig.h"
+#include "io/ledger/ledger.h"
+#include "kube/manifests.h"
+#include "kube/probe.h"
+#include "kube/testenv.h"
+
+static kt_env ENV;
+static gs_kube *ADMIN;
+static pid_t CTL = -1, REDIS_PID = -1;
+static int MPORT, REDIS_PORT;
+static char LEDGER[400];
+
+#define G "/apis/gpuscale.dev/v1alpha1"
+#define POOL_PATH G "/gpupools/a10g"
+#define SCALER_PATH G "/namespaces/ml/queuescalers/embed"
+#define BUDGET_PATH G "/budgets/ml-cap"
+#define ENV_PATH G "/namespaces/ml/environments/preview"
+
+static int stop_pid(pid_t *p, int sig) {
+    if (*p <= 0) return -1;
+    kill(*p, sig);
+    int st = 0;
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(*p, &st, WNOHANG) == *p) {
+            *p = -1;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        usleep(100000);
+    }
+    kill(*p, SIGKILL);
+    waitpid(*p, &st, 0);
+    *p = -1;
+    return 137;
+}
+
+static long long redis_cmd(const char *fmt, const char *a, const char *b) {
+    redisContext *r = redisConnect("127.0.0.1", REDIS_PORT);
+    if (!r || r->err) fail_msg("redis connect");
+    redisReply *rep = b ? redisCommand(r, fmt, a, b) : redisCommand(r, fmt, a);
+    long long v = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    if (rep) freeReplyObject(rep);
+    redisFree(r);
+    return v;
+}
+
+#define WAIT_UNTIL(cond, secs, what)                                                  \
+    do {                                                                              \
+        int ok_ = 0;                                                                  \
+        for (int t_ = 0; t_ < (secs) * 5; t_++) {                                     \
+            if (cond) { ok_ = 1; break; }                                             \
+            usleep(200000);                                                           \
+        }                                                                             \
+        if (!ok_) {                                                                   \
+            char cmd_[700];                                                           \
+            snprintf(cmd_, sizeof cmd_, "tail -n 40 %s/ctl.log >&2", ENV.dir);        \
+            if (system(cmd_)) {}                                                      \
+            fail_msg("timed out after %d s waiting for: %s", (secs), what);           \
+        }                                                                             \
+    } while (0)
+
+static json_t *get(const char *path) {
+    json_t *o = NULL;
+    gs_error e;
+    if (gs_kube_get(ADMIN, path, &o, &e)) return NULL;
+    return o;
+}
+
+static void patch(const char *path, const char *json) {
+    json_error_t je;
+    json_t *p = json_loads(json, 0, &je);
+    if (!p) fail_msg("bad patch %s", json);
+    gs_error e;
+    if (gs_kube_merge_patch(ADMIN, path, p, NULL, &e)) fail_msg("patch %s: %s", path, e.msg);
+    json_decref(p);
+}
+
+static int replicas(void) {
+    json_t *o = get("/apis/apps/v1/namespaces/ml/deployments/embed");
+    int r = o ? (int)json_integer_value(json_object_get(json_object_get(o, "spec"), "replicas")) : -1;
+    json_decref(o);
+    return r;
+}
+
+static int pool_nodes(void) {
+    json_t *o = get("/api/v1/nodes?labelSelector=gpuscale.dev%2Fpool%3Da10g");
+    int n = o ? (int)json_array_size(json_object_get(o, "items")) : -1;
+    json_decref(o);
+    return n;
+}
+
+/* The object's Ready condition: status ("True"...) and message copied out; observedGeneration
+ * == metadata.generation? */
+static bool ready_is(const char *path, const char *want, char *msg, size_t n, bool *current) {
+    json_t *o = get(path);
+    bool ok = false;
+    if (current) *current = false;
+    const json_t *st = json_object_get(o, "status");
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(st, "conditions"), i, c) {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        const char *s = json_string_value(json_object_get(c, "status"));
+        if (!t || strcmp(t, "Ready") != 0 || !s) continue;
+        ok = strcmp(s, want) == 0;
+        if (msg) snprintf(msg, n, "%s", json_string_value(json_object_get(c, "message")));
+    }
+    if (current)
+        *current = json_integer_value(json_object_get(st, "observedGeneration")) ==
+                   json_integer_value(json_object_get(json_object_get(o, "metadata"), "generation"));
+    json_decref(o);
+    return ok;
+}
+
+static bool ready_current(const char *path) {
+    bool cur = false;
+    return ready_is(path, "True", NULL, 0, &cur) && cur;
+}
+
+static int64_t status_int(const char *path, const char *field) {
+    json_t *o = get(path);
+    const json_t *v = json_object_get(json_object_get(o, "status"), field);
+    int64_t x = json_is_integer(v) ? json_integer_value(v) : -1;
+    json_decref(o);
+    return x;
+}
+
+/* A status string field copied out; false when absent. */
+static bool status_str(const char *path, const char *field, char *out, size_t n) {
+    json_t *o = get(path);
+    const char *s = json_string_value(json_object_get(json_object_get(o, "status"), field));
+    if (s) snprintf(out, n, "%s", s);
+    json_decref(o);
+    return s != NULL;
+}
+
+static int events(const char *ns, const char *kind, const char *name, const char *reason, char *msg, size_t n) {
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/namespaces/%s/events", ns);
+    json_t *evs = get(p);
+    int found = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(evs, "items"), i, ev) {
+        const json_t *io = json_object_get(ev, "involvedObject");
+        const char *r = json_string_value(json_object_get(ev, "reason"));
+        const char *k = json_string_value(json_object_get(io, "kind"));
+        const char *on = json_string_value(json_object_get(io, "name"));
+        if (r && k && on && strcmp(r, reason) == 0 && strcmp(k, kind) == 0 && strcmp(on, name) == 0) {
+            found++;
+            if (msg) snprintf(msg, n, "%s", json_string_value(json_object_get(ev, "message")));
+        }
+    }
+    json_decref(evs);
+    return found;
+}
+
+/* The ledger's record of an environment: deleted with this reason? */
+static bool env_deleted_for(const char *name, const char *reason) {
+    gs_ledger *l = NULL;
+    gs_error e;
+    if (gs_ledger_open(LEDGER, false, &l, &e)) return false;
+    gs_env_row *rows = NULL;
+    int32_t n = 0;
+    bool found = false;
+    if (gs_ledger_envs(l, &rows, &n, &e) == 0)
+        for (int32_t i = 0; i < n; i++)
+            if (strcmp(rows[i].name, name) == 0 && rows[i].deleted >= 0 && strcmp(rows[i].reason, reason) == 0) found = true;
+    free(rows);
+    gs_ledger_close(l);
+    return found;
+}
+
+static const char *RBAC =
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: gpuscale-test-user}\n"
+    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpuscale}\n"
+    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: gpuscale-test-user-fake}\n"
+    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpuscale-kube-fake}\n"
+    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpuscale-system}\n"
+    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-leader-election}\n"
+    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpu-operator}\n"
+    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-mig-config}\n"
+    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
+    "apiVersion: v1\nkind: Namespace\nmetadata: {name: ml}\n---\n"
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: embed, namespace: ml}\n"
+    "spec:\n  replicas: 0\n  selector: {matchLabels: {app: embed}}\n  template:\n    metadata: {labels: {app: embed}}\n"
+    "    spec:\n      containers:\n      - name: w\n        image: embed:1\n"
+    "        resources: {limits: {nvidia.com/gpu: '1'}, requests: {cpu: '1', memory: 4Gi}}\n";
+
+static int setup(void **st) {
+    (void)st;
+    kt_start(&ENV, 1);
+    gs_kube_config c;
+    gs_error e;
+    if (gs_kubeconfig_load(ENV.admin_kc, NULL, &c, &e)) fail_msg("%s", e.msg);
+    gs_kube_new(&c, 10000, &ADMIN, &e);
+    gs_kube_config_free(&c);
+    REDIS_PORT = probe_free_port();
+    char port[16], log[400];
+    snprintf(port, sizeof port, "%d", REDIS_PORT);
+    snprintf(log, sizeof log, "%s/redis.log", ENV.dir);
+    const char *argv[] = {"/usr/bin/redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                          NULL};
+    REDIS_PID = probe_spawn(argv, log);
+    for (int i = 0; i < 50; i++) {
+        redisContext *r = redisConnect("127.0.0.1", REDIS_PORT);
+        int ok = r && !r->err;
+        if (r) redisFree(r);
+        if (ok) break;
+        usleep(100000);
+    }
+    if (kt_apply_text(ADMIN, "apiVersion: v1\nkind: Namespace\nmetadata: {name: gpu-operator}\n", "ns", &e))
+        fail_msg("namespace gpu-operator: %s", e.msg);
+    static const char *const files[] = {"namespace.yaml", "crds/gpupools.yaml", "crds/queuescalers.yaml",
+                                        "crds/budgets.yaml", "crds/environments.yaml", "rbac.yaml",
+                                        "rbac-kube-fake.yaml"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/deploy/%s", GS_SOURCE_DIR, files[i]);
+        if (kt_apply_file(ADMIN, p, &e)) fail_msg("%s: %s", files[i], e.msg);
+    }
+    if (kt_apply_text(ADMIN, RBAC, "rbac", &e)) fail_msg("rbac: %s", e.msg);
+    /* the CRDs are served before objects of their kinds are created */
+    static const char *const colls[] = {G "/gpupools", G "/queuescalers", G "/budgets", G "/environments"};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *o = NULL;
+        for (int t = 0; t < 100 && !(o = get(colls[i])); t++) usleep(100000);
+        if (!o) fail_msg("%s never served", colls[i]);
+        json_decref(o);
+    }
+    MPORT = probe_free_port();
+    snprintf(LEDGER, sizeof LEDGER, "%s/ledger.db", ENV.dir);
+    return 0;
+}
+
+static int teardown(void **st) {
+    (void)st;
+    stop_pid(&CTL, SIGKILL);
+    stop_pid(&REDIS_PID, SIGTERM);
+    gs_kube_free(ADMIN);
+    gs_informers_shutdown();
+    kt_stop(&ENV);
+    curl_global_cleanup();
+    return 0;
+}
+
+static void test_objects_drive_scaling(void **st) {
+    (void)st;
+    char port[16], log[400];
+    snprintf(port, sizeof port, "%d", MPORT);
+    snprintf(log, sizeof log, "%s/ctl.log", ENV.dir);
+    /* started before the objects exist: it waits for a configuration, then picks them up */
+    const char *argv[] = {GS_BINARY, "run", "--kubeconfig", ENV.user_kc, "--provider", "kube-fake", "--id", "crs-a",
+                          "--lease-namespace", "gpuscale-system", "--lease-duration", "4", "--metrics-port", port,
+                          "--interval", "200", "--ledger", LEDGER, "--meter-interval", "500ms", NULL};
+    CTL = probe_spawn(argv, log);
+    WAIT_UNTIL(probe_metric(MPORT, "gpuscale_leader", 2L) == 1.0, 30, "the controller leads");
+    char y[2048];
+    snprintf(y, sizeof y,
+             "apiVersion: gpuscale.dev/v1alpha1\nkind: GPUPool\nmetadata: {name: a10g}\nspec:\n"
+             "  requirements: [{key: karpenter.k8s.aws/instance-family, operator: In, values: [g5]}]\n"
+             "  sharing: {mode: exclusive}\n  disruption: {consolidateAfter: 2s}\n---\n"
+             "apiVersion: gpuscale.dev/v1alpha1\nkind: QueueScaler\nmetadata: {name: embed, namespace: ml}\nspec:\n"
+             "  scaleTargetRef: {kind: Deployment, name: embed}\n  pool: a10g\n  maxReplicaCount: 2\n"
+             "  cooldownPeriod: 2s\n"
+             "  advanced: {horizontalPodAutoscalerConfig: {behavior: {scaleDown: {stabilizationWindowSeconds: 0}}}}\n"
+             "  triggers: [{type: redis, metadata: {address: '127.0.0.1:%d', listName: embed-jobs, listLength: '1'}}]\n---\n"
+             "apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata: {name: ml-cap}\nspec:\n"
+             "  project: ml\n  limits: {perMonth: '1000'}\n  enforce: hard\n---\n"
+             "apiVersion: gpuscale.dev/v1alpha1\nkind: Environment\nmetadata: {name: preview, namespace: ml}\nspec:\n"
+             "  ttl: 1h\n  workloads:\n  - name: web\n    template:\n      resources: {requests: {cpu: 100m}}\n",
+             REDIS_PORT);
+    gs_error e;
+    if (kt_apply_text(ADMIN, y, "crs", &e)) fail_msg("objects: %s", e.msg);
+    WAIT_UNTIL(ready_current(POOL_PATH) && ready_current(SCALER_PATH) && ready_current(BUDGET_PATH) &&
+                   ready_current(ENV_PATH),
+               30, "every object Ready=True for its generation");
+
+    /* the queue fills: scaled from 0, a node launched for the GPU pods */
+    redis_cmd("RPUSH %s %s", "embed-jobs", "a");
+    redis_cmd("RPUSH %s %s", "embed-jobs", "b");
+    WAIT_UNTIL(replicas() == 2, 30, "embed scaled 0 -> 2");
+    WAIT_UNTIL(pool_nodes() >= 1, 30, "a node of a10g launched");
+    WAIT_UNTIL(status_int(SCALER_PATH, "queueLength") == 2 && status_int(SCALER_PATH, "desiredReplicas") == 2 &&
+                   status_int(SCALER_PATH, "currentReplicas") == 2,
+               20, "QueueScaler status: queue 2, desired 2, current 2");
+    char b[128] = "";
+    assert_true(status_str(SCALER_PATH, "lastScaleTime", b, sizeof b));
+    assert_int_equal(strlen(b), 20); /* 2026-01-01T00:00:00Z */
+    WAIT_UNTIL(status_int(POOL_PATH, "nodes") >= 1 && status_int(POOL_PATH, "gpus") >= 1, 20, "GPUPool status: nodes >= 1");
+    assert_true(status_str(POOL_PATH, "costPerHour", b, sizeof b));
+    assert_true(atof(b) > 0.5); /* a g5 node costs about $1/hour */
+    /* the Budget's current periods (the ledger, metered every 500 ms) and the Environment */
+    WAIT_UNTIL(status_str(BUDGET_PATH, "spentThisMonth", b, sizeof b) && atof(b) > 0, 30, "Budget status: spend > 0");
+    assert_true(status_str(BUDGET_PATH, "usedRatio", b, sizeof b));
+    json_t *bo = get(BUDGET_PATH);
+    assert_true(json_is_false(json_object_get(json_object_get(bo, "status"), "blocked")));
+    const json_t *w0 = json_array_get(json_object_get(json_object_get(bo, "status"), "windows"), 0);
+    assert_string_equal(json_string_value(json_object_get(w0, "window")), "month");
+    assert_string_equal(json_string_value(json_object_get(w0, "limit")), "1000.000000");
+    assert_non_null(json_string_value(json_object_get(w0, "periodEnd")));
+    json_decref(bo);
+    WAIT_UNTIL(status_str(ENV_PATH, "phase", b, sizeof b) && strcmp(b, "Running") == 0, 30, "Environment Running");
+    assert_true(status_str(ENV_PATH, "expiresAt", b, sizeof b));
+}
+
+static void test_edit_takes_effect(void **st) {
+    (void)st;
+    patch(SCALER_PATH, "{\"spec\": {\"maxReplicaCount\": 1}}");
+    WAIT_UNTIL(replicas() == 1, 30, "maxReplicaCount 1 in force: embed 2 -> 1");
+    WAIT_UNTIL(ready_current(SCALER_PATH) && status_int(SCALER_PATH, "desiredReplicas") == 1, 20,
+               "QueueScaler Ready for its new generation, desired 1");
+    assert_int_equal(status_int(SCALER_PATH, "queueLength"), 2);
+
+    /* the scaler's state is carried across a swap: with cooldownPeriod 30s, an emptied queue and
+     * then another edit, the workload stays up (a fresh state has never seen the queue active
+     * and would go to 0 at once) */
+    patch(SCALER_PATH, "{\"spec\": {\"cooldownPeriod\": 30}}");
+    WAIT_UNTIL(ready_current(SCALER_PATH), 20, "cooldownPeriod 30 in force");
+    redis_cmd("DEL %s", "embed-jobs", NULL);
+    WAIT_UNTIL(status_int(SCALER_PATH, "queueLength") == 0, 20, "the scaler read the empty queue");
+    patch(SCALER_PATH, "{\"spec\": {\"maxReplicaCount\": 2}}");
+    WAIT_UNTIL(ready_current(SCALER_PATH), 20, "maxReplicaCount 2 in force");
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(replicas(), 1);
+        usleep(300000);
+    }
+    patch(SCALER_PATH, "{\"spec\": {\"cooldownPeriod\": 2}}");
+    WAIT_UNTIL(replicas() == 0, 30, "cooldownPeriod 2 in force: embed -> 0");
+    redis_cmd("RPUSH %s %s", "embed-jobs", "a");
+    redis_cmd("RPUSH %s %s", "embed-jobs", "b");
+    WAIT_UNTIL(replicas() == 2, 30, "embed back to 2");
+
+    /* a GPUPool deleted: its nodes are left as they are, each told so. The node (the test's,
+     * cordoned so nothing lands there; consolidateAfter 10m so nothing reclaims it) is priced
+     * in the pool's status first. */
+    gs_error e;
+    if (kt_apply_text(ADMIN,
+                      "apiVersion: gpuscale.dev/v1alpha1\nkind: GPUPool\nmetadata: {name: spare}\nspec:\n"
+                      "  requirements: [{key: karpenter.k8s.aws/instance-family, operator: In, values: [g5]}]\n"
+                      "  sharing: {mode: exclusive}\n  disruption: {consolidateAfter: 10m}\n",
+                      "spare", &e))
+        fail_msg("spare: %s", e.msg);
+    json_t *node = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s}},s:{s:b}}", "apiVersion", "v1", "kind", "Node", "metadata",
+                             "name", "gs-spare-1", "labels", "gpuscale.dev/pool", "spare", "node.kubernetes.io/instance-type",
+                             "g5.xlarge", "karpenter.sh/capacity-type", "on-demand", "spec", "unschedulable", 1);
+    if (gs_kube_create(ADMIN, "/api/v1/nodes", node, NULL, &e)) fail_msg("node: %s", e.msg);
+    json_decref(node);
+    char b[64] = "";
+    WAIT_UNTIL(status_int(G "/gpupools/spare", "nodes") == 1 && status_str(G "/gpupools/spare", "costPerHour", b, sizeof b) &&
+                   strcmp(b, "1.006000") == 0,
+               20, "GPUPool spare status: 1 node, $1.006/hour");
+    assert_int_equal(gs_kube_delete(ADMIN, G "/gpupools/spare", &e), 0);
+    WAIT_UNTIL(events("default", "Node", "gs-spare-1", "PoolDeleted", NULL, 0) == 1, 20, "PoolDeleted Event on its node");
+    json_t *still = get("/api/v1/nodes/gs-spare-1");
+    assert_non_null(still); /* left running, not drained */
+    json_decref(still);
+    assert_int_equal(gs_kube_delete(ADMIN, "/api/v1/nodes/gs-spare-1", &e), 0);
+
+    /* an Environment object deleted: its workloads go with it, the ledger closes its record */
+    json_t *dep = get("/apis/apps/v1/namespaces/ml/deployments/preview-web");
+    assert_non_null(dep);
+    json_decref(dep);
+    assert_int_equal(gs_kube_delete(ADMIN, ENV_PATH, &e), 0);
+    WAIT_UNTIL((dep = get("/apis/apps/v1/namespaces/ml/deployments/preview-web")) == NULL || (json_decref(dep), 0), 20,
+               "the Environment's Deployment deleted");
+    WAIT_UNTIL(env_deleted_for("preview", "object-deleted"), 20, "ledger: preview deleted, reason object-deleted");
+    char msg[512] = "";
+    assert_true(events("ml", "Deployment", "preview-web", "EnvironmentDeleted", msg, sizeof msg) >= 1);
+    assert_non_null(strstr(msg, "its Environment object was deleted"));
+}
+
+static void test_invalid_edit_refused(void **st) {
+    (void)st;
+    /* the API server accepts any family name; the loader knows the catalog */
+    patch(POOL_PATH, "{\"spec\": {\"requirements\": [{\"key\": \"karpenter.k8s.aws/instance-family\", "
+                     "\"operator\": \"In\", \"values\": [\"g9\"]}]}}");
+    char msg[1024] = "";
+    bool cur = false;
+    WAIT_UNTIL(ready_is(POOL_PATH, "False", msg, sizeof msg, &cur) && cur, 20, "GPUPool Ready=False");
+    if (!strstr(msg, "spec.requirements[0].values[0]: unknown instance family 'g9'"))
+        fail_msg("Ready message: %s", msg);
+    WAIT_UNTIL(events("default", "GPUPool", "a10g", "InvalidConfiguration", msg, sizeof msg) == 1, 20,
+               "one Warning Event on the GPUPool");
+    WAIT_UNTIL(probe_metric(MPORT, "gpuscale_config_valid", 5L) == 0.0, 10, "metric: configuration not valid");
+    assert_true(probe_metric(MPORT, "gpuscale_config_refused_total", 5L) >= 1.0);
+    assert_true(probe_metric(MPORT, "gpuscale_status_writes_total{result=\"ok\"}", 5L) >= 4.0);
+    assert_true(probe_metric(MPORT, "gpuscale_status_writes_total{result=\"error\"}", 5L) == 0.0);
+    assert_non_null(strstr(msg, "GPUPool/a10g"));
+    assert_non_null(strstr(msg, "the last valid one keeps acting"));
+    /* the last valid configuration keeps acting: the queue empties -> 0 after the 2 s cooldown,
+     * and the node of the (old) pool is still accounted */
+    redis_cmd("DEL %s", "embed-jobs", NULL);
+    WAIT_UNTIL(replicas() == 0, 30, "embed scaled to 0 under the last valid configuration");
+    WAIT_UNTIL(status_int(SCALER_PATH, "queueLength") == 0, 20, "QueueScaler status: queue 0");
+    assert_true(ready_current(SCALER_PATH));
+    /* an edit of another object while the pool is refused is not applied (all or nothing) */
+    patch(SCALER_PATH, "{\"spec\": {\"maxReplicaCount\": 3}}");
+    WAIT_UNTIL(ready_is(SCALER_PATH, "Unknown", msg, sizeof msg, NULL), 20, "QueueScaler NotApplied");
+    assert_non_null(strstr(msg, "GPUPool/a10g"));
+    /* still exactly one Warning Event (not one per rebuild) */
+    sleep(1);
+    assert_int_equal(events("default", "GPUPool", "a10g", "InvalidConfiguration", NULL, 0), 1);
+    /* fixed: everything goes in force */
+    patch(POOL_PATH, "{\"spec\": {\"requirements\": [{\"key\": \"karpenter.k8s.aws/instance-family\", "
+                     "\"operator\": \"In\", \"values\": [\"g5\"]}]}}");
+    WAIT_UNTIL(ready_current(POOL_PATH) && ready_current(SCALER_PATH), 20, "both Ready=True again");
+    /* deleting the pool a QueueScaler names is refused too: the scaler is blamed */
+    gs_error e;
+    assert_int_equal(gs_kube_delete(ADMIN, POOL_PATH, &e), 0);
+    WAIT_UNTIL(ready_is(SCALER_PATH, "False", msg, sizeof msg, NULL), 20, "QueueScaler Ready=False (its pool is gone)");
+    if (!strstr(msg, "spec.pool: unknown GPUPool 'a10g'")) fail_msg("Ready message: %s", msg);
+    WAIT_UNTIL(events("ml", "QueueScaler", "embed", "InvalidConfiguration", NULL, 0) == 1, 20,
+               "a Warning Event on the QueueScaler");
+    assert_int_equal(stop_pid(&CTL, SIGTERM), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_objects_drive_scaling),
+        cmocka_unit_test(test_edit_takes_effect),
+        cmocka_unit_test(test_invalid_edit_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
