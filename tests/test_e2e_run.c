@@ -6,6 +6,7 @@
  * cheapest fitting nodes with the MIG labels -> kube-scheduler binds the pods there -> the API
  * server is restarted mid-run without duplicate launches -> an unplaceable pod is told why ->
  * a hard budget refuses a launch -> a soft budget with scaleToMin takes its workload to 0 ->
+ * the reconcile step repacks a MIG node make-before-break (replica moved, node released) ->
  * the leader is killed and the other replica takes over within the lease -> the queues drain,
  * replicas go to 0 -> consolidation honours do-not-disrupt and waits for a PodDisruptionBudget
  * instead of forcing -> an idle MIG GPU of a kept node is repartitioned through the mig-parted
@@ -538,6 +539,70 @@ static void test_budget_scale_to_min(void **st) {
     redis_cmd("DEL %s", "batch-jobs", NULL);
 }
 
+/* Name of the first node of a pool other than `not` ("" if none). */
+static void node_of_pool(const char *pool, const char *not, char *out, size_t n) {
+    char p[256];
+    snprintf(p, sizeof p, "/api/v1/nodes?labelSelector=gpuscale.dev%%2Fpool%%3D%s", pool);
+    json_t *o = get(p);
+    out[0] = '\0';
+    size_t i;
+    json_t *nd;
+    json_array_foreach(json_object_get(o, "items"), i, nd) {
+        const char *nm = json_string_value(json_object_get(json_object_get(nd, "metadata"), "name"));
+        if (nm && (!not || strcmp(nm, not) != 0)) {
+            snprintf(out, n, "%s", nm);
+            break;
+        }
+    }
+    json_decref(o);
+}
+
+/* Make-before-break repacking, decided by the reconcile step the simulator runs: embed's queue
+ * rises to 8 replicas (7 fill the H100 node's 1g.10gb instances, the 8th gets a second node),
+ * then falls to 4 (the ReplicaSet removes pods from the fuller node first: 3 stay there, 1 on
+ * the new node). The step sees that the new node's replica fits a free instance of the first
+ * node with room to spare (--repack-headroom 2): gpuscale cordons the new node (Repacking
+ * Event), evicts its replica once the replacement capacity is there, kube-scheduler binds the
+ * replacement to the first node, and the emptied node is terminated. Nothing else launches. */
+static int pods_on(const char *app, const char *node) {
+    char p[512];
+    snprintf(p, sizeof p, "/api/v1/namespaces/ml/pods?labelSelector=app%%3D%s&fieldSelector=spec.nodeName%%3D%s", app, node);
+    json_t *o = get(p);
+    int n = 0;
+    size_t i;
+    json_t *pod;
+    json_array_foreach(json_object_get(o, "items"), i, pod) n += !json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp");
+    json_decref(o);
+    return n;
+}
+
+static void test_repack_make_before_break(void **st) {
+    (void)st;
+    char first[256], second[256], msg[1024];
+    node_of_pool("h100-mig", NULL, first, sizeof first);
+    assert_true(first[0]);
+    double launches = both("gpuscale_launches_total");
+    for (int i = 0; i < 55; i++) redis_cmd("RPUSH %s %s", "embed-jobs", "job"); /* 80 jobs / 10 -> 8 */
+    int tot = 0, run = 0;
+    WAIT_UNTIL(replicas("embed") == 8 && (pods("embed", &tot, &run), run == 8), 60, "embed at 8 replicas, all Running");
+    assert_int_equal(pool_nodes("h100-mig", NULL), 2);
+    node_of_pool("h100-mig", first, second, sizeof second);
+    assert_int_equal(pods_on("embed", first), 7);
+    assert_int_equal(pods_on("embed", second), 1);
+    assert_true(both("gpuscale_launches_total") == launches + 1);
+    redis_cmd("LTRIM %s 0 39", "embed-jobs", NULL); /* 40 jobs -> 4 */
+    WAIT_UNTIL(replicas("embed") == 4, 30, "embed scaled 8 -> 4");
+    WAIT_UNTIL(events("default", "Repacking", second, msg, sizeof msg) >= 1, 30, "Repacking event on the second node");
+    fprintf(stderr, "repack: %s\n", msg);
+    assert_non_null(strstr(msg, "make-before-break"));
+    WAIT_UNTIL(!node_exists(second), 60, "the repacked node released");
+    WAIT_UNTIL((pods("embed", &tot, &run), run == 4 && tot == 4) && pods_on("embed", first) == 4, 30,
+               "embed's 4 replicas Running on the first node");
+    assert_true(both("gpuscale_repacks_total") >= 1);
+    assert_true(both("gpuscale_launches_total") == launches + 1); /* the move needed no new node */
+    assert_int_equal(pool_nodes("h100-mig", NULL), 1);
+}
+
 static void test_leader_killed_takeover(void **st) {
     (void)st;
     /* whichever replica leads now (the restart may have moved the lease) is killed -9 */
@@ -559,24 +624,6 @@ static void test_leader_killed_takeover(void **st) {
         CTL_A = CTL_B;
         CTL_B = -1;
     }
-}
-
-/* Name of the first node of a pool other than `not` ("" if none). */
-static void node_of_pool(const char *pool, const char *not, char *out, size_t n) {
-    char p[256];
-    snprintf(p, sizeof p, "/api/v1/nodes?labelSelector=gpuscale.dev%%2Fpool%%3D%s", pool);
-    json_t *o = get(p);
-    out[0] = '\0';
-    size_t i;
-    json_t *nd;
-    json_array_foreach(json_object_get(o, "items"), i, nd) {
-        const char *nm = json_string_value(json_object_get(json_object_get(nd, "metadata"), "name"));
-        if (nm && (!not || strcmp(nm, not) != 0)) {
-            snprintf(out, n, "%s", nm);
-            break;
-        }
-    }
-    json_decref(o);
 }
 
 static void cpu_pod(const char *name, const char *node, const char *extra_meta) {
@@ -703,8 +750,8 @@ static void test_drain_pdb_dnd_mig_release(void **st) {
         consolidated += r && strcmp(r, "Consolidated") == 0;
     }
     json_decref(nev);
-    assert_int_equal(launched, 4); /* 3 for ml, 1 for batch */
-    assert_int_equal(consolidated, 4);
+    assert_int_equal(launched, 5); /* 3 + 1 (repacked) for ml, 1 for batch */
+    assert_int_equal(consolidated, 5);
     /* SIGTERM: exits 0 and releases the Lease */
     kill(CTL_A, SIGTERM);
     int status = 0;
@@ -831,7 +878,7 @@ static void test_ledger_has_the_spend(void **st) {
     sqlite3_close(db);
     gs_catalog_free(&cat);
     fprintf(stderr, "ledger: %d nodes, %d intervals\n", nodes, intervals);
-    assert_int_equal(nodes, 4); /* p5.4xlarge + 2 g5.xlarge for ml, 1 g5.xlarge for batch */
+    assert_int_equal(nodes, 5); /* 2 p5.4xlarge (one repacked) + 2 g5.xlarge for ml, 1 g5.xlarge for batch */
 }
 
 int main(void) {
@@ -843,6 +890,7 @@ int main(void) {
         cmocka_unit_test(test_unschedulable_pod_event),
         cmocka_unit_test(test_budget_refuses_launch),
         cmocka_unit_test(test_budget_scale_to_min),
+        cmocka_unit_test(test_repack_make_before_break),
         cmocka_unit_test(test_leader_killed_takeover),
         cmocka_unit_test(test_drain_pdb_dnd_mig_release),
         cmocka_unit_test(test_ledger_has_the_spend),

@@ -3,28 +3,40 @@
  * Leader only (a coordination.k8s.io/v1 Lease). At the fast cadence (100 ms): each QueueScaler
  * due by gs_watch_interval (100 ms while its workload is at zero, pollingInterval otherwise)
  * reads its queue and sets replicas through /scale (gs_watch_step -> gs_scale_step with the
- * pending count and the pods' idle flags). Every tick period (--interval):
+ * pending count and the pods' idle flags). Every tick period (--interval), and 100 ms after a
+ * GPU pod goes Pending:
  *   - meter_tick (with --ledger, every --meter-interval): meter the registered nodes and their
  *     bound pods over [metered_until, now) into the SQLite ledger, advance the budget trackers,
  *     carry out budget actions (alerts; scaleToMin caps the project's scalers at minReplicas);
  *     resumes at gs_ledger_metered_until after a restart or a leader change (docs/cost.md 5);
  *   - mig_tick: MIG reconfigurations in progress wait for nvidia.com/mig.config.state;
- *   - capacity_tick: snapshot (registered nodes with their layouts and what bound pods hold,
- *     launches in flight as not-ready nodes, nodes being repartitioned in their new layout,
- *     pending GPU pods) -> gs_pack_plan with the budget gate -> launches (MIG layout completed
- *     by gs_rc_complete_layout, named in nvidia.com/mig.config and written to the mig-parted
- *     ConfigMap) and repartitions of idle GPUs of registered nodes (ConfigMap + label, node
- *     cordoned until success); unplaceable pods get NotTriggerScaleUp, budget refusals
- *     BudgetExceeded (Warning Events, once per reason);
- *   - consolidate_tick: nodes whose GPUs stay unused for consolidateAfter are cordoned, drained
- *     through the Eviction API (a PodDisruptionBudget's 429 is waited for, never forced) and
- *     terminated; never a node or pod marked gpuscale.dev/do-not-disrupt or
- *     karpenter.sh/do-not-disrupt;
+ *   - capacity_tick: the view (view_build: registered nodes with their layouts and what bound
+ *     pods hold, pods without GPUs as npods_drainable, launches in flight as not-ready nodes,
+ *     nodes being repartitioned in their new layout, nodes gpuscale cordons to consolidate as
+ *     schedulable, repacked or otherwise cordoned nodes as draining, GPU pods bound and pending
+ *     with their exact specs, one described workload per QueueScaler, empty_since per node, the
+ *     budget gate) -> gs_reconcile_step, the step `gpuscale simulate` runs -> its actions:
+ *     LAUNCH through the provider (the layout of its CONFIGURE_GPU named in nvidia.com/mig.config
+ *     and written to the mig-parted ConfigMap); CONFIGURE_GPU of a registered node through
+ *     mig_start (ConfigMap + label, node cordoned until success); BIND: nothing (kube-scheduler
+ *     binds; the pod's wait for its launch is timed); the reasons of pods left pending as
+ *     NotTriggerScaleUp / BudgetExceeded Warning Events (once per reason);
+ *   - consolidate_tick: the same step's DELETE_NODE -> cordon (gpuscale.dev/disruption=
+ *     consolidate) -> drain through the Eviction API (a PodDisruptionBudget's 429 is waited for,
+ *     never forced) -> terminate, once the step said so on two ticks in a row, never for a
+ *     launch in flight or a node being repartitioned, never a node or pod marked
+ *     gpuscale.dev/do-not-disrupt or karpenter.sh/do-not-disrupt; a drain the step no longer
+ *     asks for is cancelled (uncordon). REPACK_NODE (--repack-headroom) -> make-before-break:
+ *     the replacement capacity the step found is checked, the node cordoned
+ *     (gpuscale.dev/disruption=repack), its replicas evicted one at a time, each once the
+ *     previous one's replacement is Ready; the step deletes the node once empty;
  *   - orphan_tick: provider instances without a Node are terminated after --orphan-grace.
  * SIGTERM/SIGINT: finish the tick, release the Lease, exit 0.
  *
- * Not yet shared with the simulator: consolidation is run's own rule (GPU-unused nodes past
- * consolidateAfter), not gs_reconcile_step's. */
+ * Scaling and the step: the step is given the workloads with no_scale, so replica counts keep
+ * one writer, the 100 ms fast path above (which runs the same gs_scale_step); the step emits
+ * no CREATE_POD/DELETE_POD of its own. A repack's CREATE_POD/BIND pairs only name the
+ * replacement capacity: the workload's controller makes each replacement after its eviction. */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -189,6 +201,8 @@ typedef struct ctl {
     int64_t last_orphan_check;
     /* metrics */
     int64_t decisions, launches, terminations, launch_errors, scale_ops, lease_transitions;
+    int64_t repacks;             /* make-before-break repacks started (REPACK_NODE) */
+    int32_t repack_headroom;     /* gs_rc_input.repack_headroom; -1: no repacking */
     double lat[LAT_SAMPLES];
     double lat_noroom[LAT_SAMPLES]; /* the same, over pods no plan ever put on a registered node's room */
     int nlat_noroom;
@@ -247,8 +261,9 @@ static void trim_node(json_t *node) {
         json_t *l = json_object_get(json_object_get(md, "labels"), keep_labels[i]);
         if (l) json_object_set(labels, keep_labels[i], l);
     }
-    static const char *const keep_ann[] = {"gpuscale.dev/do-not-disrupt", "karpenter.sh/do-not-disrupt"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const keep_ann[] = {"gpuscale.dev/do-not-disrupt", "karpenter.sh/do-not-disrupt",
+                                           "gpuscale.dev/disruption"};
+    for (size_t i = 0; i < sizeof keep_ann / sizeof keep_ann[0]; i++) {
         json_t *a = json_object_get(json_object_get(md, "annotations"), keep_ann[i]);
         if (a) json_object_set(ann, keep_ann[i], a);
     }
@@ -622,13 +637,14 @@ static void node_gpus_from_alloc(gs_node *n, const gs_itype *t, const gs_pool *p
 /* A bound pod takes what it asks for on its node's GPUs (m: the node's GPU model). *gpu and
  * *part (optional) get where: the first GPU taken and the MIG instance's index on it; false
  * when the request is not fully met by free GPUs in a row (the cache and the layout disagree). */
-static bool node_take(gs_node *n, const gs_gpu_model *m, const gs_gpu_req *r, int8_t *gpu, int8_t *part) {
+static bool gpus_take(gs_gpu_state *gpus, int ngpus, const gs_gpu_model *m, const gs_gpu_req *r, int8_t *gpu,
+                      int8_t *part) {
     int need = r->form == GS_GPU_WHOLE ? r->count : 1;
     int pi = r->form == GS_GPU_MIG && m ? gs_mig_profile_find(m, r->mig_profile) : -1;
     int first = -1, last = -1, fpart = -1;
     bool row = true;
-    for (int g = 0; g < n->ngpus && need > 0; g++) {
-        gs_gpu_state *s = &n->gpus[g];
+    for (int g = 0; g < ngpus && need > 0; g++) {
+        gs_gpu_state *s = &gpus[g];
         bool took = false;
         if (r->form == GS_GPU_WHOLE) {
             if (s->mode != GS_GPUMODE_MIG && !s->whole_used && s->pods == 0) took = s->whole_used = true;
@@ -660,6 +676,10 @@ static bool node_take(gs_node *n, const gs_gpu_model *m, const gs_gpu_req *r, in
     if (gpu) *gpu = (int8_t)first;
     if (part) *part = (int8_t)fpart;
     return need == 0 && row && first >= 0;
+}
+
+static bool node_take(gs_node *n, const gs_gpu_model *m, const gs_gpu_req *r, int8_t *gpu, int8_t *part) {
+    return gpus_take(n->gpus, n->ngpus, m, r, gpu, part);
 }
 
 /* The packer's view of a cached pod's requests and placement rules (the rules stay the
@@ -704,25 +724,7 @@ static int mig_op_find(const ctl *c, const char *node) {
     return -1;
 }
 
-static int32_t add_key(ctl *c, int32_t pi, const char *key) {
-    if (pi >= c->cap_pkey) {
-        int32_t nc = c->cap_pkey ? c->cap_pkey * 2 : 256;
-        while (nc <= pi) nc *= 2;
-        const char **nk = realloc(c->pkey, sizeof *nk * (size_t)nc);
-        if (!nk) return GS_ENOMEM;
-        c->pkey = nk;
-        c->cap_pkey = nc;
-    }
-    c->pkey[pi] = key;
-    return 0;
-}
-
-/* The snapshot the packer reads: gpuscale's nodes (registered ones from the cache with their
- * GPU layouts and what bound pods hold; launches in flight as not-ready nodes with the layout
- * they were launched with, so nothing is launched twice) and the pending GPU pods.
- * c->pkey[i] is snapshot pod i's cache key (valid until the next informer poll). */
-/* Live cached pods that are bound (or, bound false, Pending with a GPU request): the exact
- * size of the next snapshot. */
+/* Live cached pods that are bound (or, bound false, Pending with a GPU request). */
 static int32_t count_pods(const ctl *c, bool bound) {
     int32_t n = 0;
     size_t it = 0;
@@ -749,20 +751,131 @@ static int cmp_pend(const void *a, const void *b) {
     return strcmp(x->key, y->key);
 }
 
-static int build_snapshot(ctl *c, int64_t now) {
-    gs_snapshot *s = &c->snap;
-    pend_ref *pend = NULL;
-    size_t npend = 0, cappend = 0;
-    s->nnodes = 0;
-    s->npods = 0;
-    gs_rules_store_free(s->rules); /* the last snapshot's pods were its only users */
-    s->rules = NULL;
-    s->now = now;
-    json_t *idx = json_object(); /* node name -> snapshot index */
-    if (!idx) return GS_ENOMEM;
-    int rc = gs_snapshot_reserve(s, (int32_t)gs_informer_count(c->nodes) + c->ninf, count_pods(c, false));
-    if (rc) goto done;
+/* ---- the reconcile step's view of the cluster (gs_rc_input), from the caches ---- */
+
+/* Node annotation gpuscale sets with its own cordons, so that a new leader (or this one after a
+ * restart) knows the cordon is a decision of the step it re-takes every tick, not an admin's. */
+#define GS_DISRUPTION_ANN "gpuscale.dev/disruption"
+
+/* One tick's input to gs_reconcile_step and its output. Node ids in actions index nodes[] and
+ * the per-node arrays; pod ids index pods[], kp[] and pkey[]. */
+typedef struct rc_view {
+    bool ran;                 /* the step ran: its actions stand (nothing is consolidated otherwise) */
+    gs_rc_node *nodes;
+    int32_t nnodes;
+    const char **nname;       /* node name (cache key, or the launch's node name) */
+    bool *inflight;           /* launched, not registered yet */
+    int64_t *launched_at;     /* inflight: the launch request (mono ms) */
+    int32_t *others;          /* pods a drain evicts (no GPU, not DaemonSet/static) */
+    const char **dnd_pod;     /* a bound pod marked do-not-disrupt (ns/name), NULL if none */
+    int32_t *terminating;     /* bound pods being deleted */
+    gs_rc_pod *pods;
+    int32_t npods, npending;
+    const gs_kpod **kp;       /* pod -> cached record (valid until the next informer poll) */
+    const char **pkey;        /* pod -> cache key */
+    gs_pod_spec *specs;       /* pending pods' requests and rules (the cache's interned arrays) */
+    gs_rc_workload *wls;
+    gs_action *acts;
+    gs_rc_unsched *unsched;
+    gs_rc_launch *launches;
+    gs_rc_output out;
+} rc_view;
+
+static void view_free(rc_view *v) {
+    if (!v) return;
+    free(v->nodes);
+    free(v->nname);
+    free(v->inflight);
+    free(v->launched_at);
+    free(v->others);
+    free(v->dnd_pod);
+    free(v->terminating);
+    free(v->pods);
+    free(v->kp);
+    free(v->pkey);
+    free(v->specs);
+    free(v->wls);
+    free(v->acts);
+    free(v->unsched);
+    free(v->launches);
+    free(v);
+}
+
+static const gs_gpu_model *itype_model(const ctl *c, int32_t itype) {
+    const gs_itype *t = &c->cat.types[itype];
+    return t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
+}
+
+/* What a cached GPU pod needs in the step's terms (a MIG request: the named profile's slices
+ * and memory, on model m when it has it, else on the first model that does). */
+static gs_rc_need need_of(const gs_kpod *pod, const gs_gpu_model *m) {
+    gs_rc_need n;
+    memset(&n, 0, sizeof n);
+    n.cpu = pod->cpu;
+    n.mem = pod->mem;
+    const gs_gpu_req *r = &pod->gpu;
+    if (r->form == GS_GPU_WHOLE) {
+        n.whole = r->count > 0 ? r->count : 1;
+    } else if (r->form == GS_GPU_MIG) {
+        int pi = m ? gs_mig_profile_find(m, r->mig_profile) : -1;
+        int nm = 0;
+        const gs_gpu_model *all = gs_gpu_models(&nm);
+        for (int k = 0; pi < 0 && k < nm; k++)
+            if ((pi = gs_mig_profile_find(&all[k], r->mig_profile)) >= 0) m = &all[k];
+        if (pi >= 0) {
+            n.compute = m->profiles[pi].compute;
+            n.mem_mib = m->profiles[pi].mem_mib;
+        } else {
+            n.whole = 1; /* a profile no model knows: never matched to an instance */
+        }
+    } else if (r->form == GS_GPU_FRACTION) {
+        n.milli = r->milli;
+        n.compute = 1;
+    } else {
+        n.compute = 1;
+    }
+    return n;
+}
+
+/* The step's input from the caches: gpuscale's registered nodes with their GPU layouts and what
+ * bound pods hold (a node being repartitioned in the layout asked for; a node gpuscale cordoned
+ * to consolidate it as schedulable, since the step decides again every tick whether it goes;
+ * a node cordoned by anyone else, or being deleted, as draining), launches in flight as
+ * not-ready nodes in the layout they were launched with, the GPU pods (bound ones where they
+ * sit, pending ones with their exact requests and rules), one workload per QueueScaler
+ * (described only: run scales on its fast path), empty_since per node. */
+static int view_build(ctl *c, int64_t now, rc_view *v) {
+    int32_t capn = (int32_t)json_object_size(gs_informer_store(c->nodes)) + c->ninf + 1;
+    int32_t capp = 1;
+    size_t it = 0;
+    const void *rec;
     const char *key;
+    while (gs_informer_next(c->pods, &it, NULL, &rec)) {
+        const gs_kpod *p = rec;
+        if (gs_kpod_live(p) && p->has_gpu && p->gpu_ok) capp++;
+    }
+    v->nodes = calloc((size_t)capn, sizeof *v->nodes);
+    v->nname = calloc((size_t)capn, sizeof *v->nname);
+    v->inflight = calloc((size_t)capn, sizeof *v->inflight);
+    v->launched_at = calloc((size_t)capn, sizeof *v->launched_at);
+    v->others = calloc((size_t)capn, sizeof *v->others);
+    v->dnd_pod = calloc((size_t)capn, sizeof *v->dnd_pod);
+    v->terminating = calloc((size_t)capn, sizeof *v->terminating);
+    v->pods = calloc((size_t)capp, sizeof *v->pods);
+    v->kp = calloc((size_t)capp, sizeof *v->kp);
+    v->pkey = calloc((size_t)capp, sizeof *v->pkey);
+    v->specs = calloc((size_t)capp, sizeof *v->specs);
+    v->wls = calloc((size_t)c->cfg.nscalers + 1, sizeof *v->wls);
+    json_t *idx = json_object(); /* node name -> view index */
+    pend_ref *pend = calloc((size_t)capp, sizeof *pend);
+    size_t npend = 0;
+    int rc = 0;
+    if (!v->nodes || !v->nname || !v->inflight || !v->launched_at || !v->others || !v->dnd_pod || !v->terminating ||
+        !v->pods || !v->kp ||
+        !v->pkey || !v->specs || !v->wls || !idx || !pend) {
+        rc = GS_ENOMEM;
+        goto done;
+    }
     json_t *node;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, node) {
         gs_node n;
@@ -772,63 +885,110 @@ static int build_snapshot(ctl *c, int64_t now) {
             n.cordoned = false;
             for (int g = 0; !c->mops[mo].failed && g < n.ngpus && g < c->mops[mo].ngpus; g++) n.gpus[g] = c->mops[mo].gpus[g];
         }
-        int32_t ni = gs_snapshot_add_node(s, &n);
-        if (ni < 0) {
-            rc = ni;
-            goto done;
+        /* gpuscale's own cordons: to consolidate (the step decides again every tick) or to
+         * repack (make-before-break, the step deletes the node once empty); one an earlier
+         * leader made goes on here */
+        const char *dis = json_string_value(
+            json_object_get(json_object_get(json_object_get(node, "metadata"), "annotations"), GS_DISRUPTION_ANN));
+        json_t *d = json_object_get(c->draining, key);
+        if (!d && n.cordoned && dis && (strcmp(dis, "consolidate") == 0 || strcmp(dis, "repack") == 0)) {
+            d = json_pack("{s:b,s:I,s:o,s:s}", "cordoned", 1, "next", (json_int_t)0, "told", json_object(), "kind", dis);
+            json_object_set_new(c->draining, key, d);
         }
-        json_object_set_new(idx, key, json_integer(ni));
+        const char *kind = d ? json_string_value(json_object_get(d, "kind")) : NULL;
+        bool repacking = kind && strcmp(kind, "repack") == 0;
+        bool ours = d != NULL;
+        int32_t i = v->nnodes++;
+        gs_rc_node *x = &v->nodes[i];
+        x->id = i;
+        x->itype = n.itype;
+        x->cap = n.capacity;
+        x->pool = n.pool;
+        x->ready = true;
+        x->draining = (n.cordoned && !ours) || n.deleting || repacking;
+        /* the mig-parted ConfigMap cannot be written now: no repartition can start, so the
+         * step must not plan one (its pods would wait on it): they go to a launch instead */
+        x->layout_locked = now < c->mig_cm_retry_at;
+        x->repacking = repacking;
+        x->ngpus = n.ngpus;
+        memcpy(x->gpus, n.gpus, sizeof x->gpus);
+        x->zone = -1;
+        x->name = key;
+        v->nname[i] = key;
+        json_object_set_new(idx, key, json_integer(i));
     }
-    for (int i = 0; i < c->ninf;) {
-        if (gs_informer_get(c->nodes, NULL, c->inf[i].node) || now - c->inf[i].at > 300000) {
-            c->inf[i] = c->inf[--c->ninf];
+    for (int f = 0; f < c->ninf;) {
+        if (gs_informer_get(c->nodes, NULL, c->inf[f].node) || now - c->inf[f].at > 300000) {
+            c->inf[f] = c->inf[--c->ninf];
             continue;
         }
-        const inflight *f = &c->inf[i++];
+        const inflight *fl = &c->inf[f++];
+        if (json_object_get(idx, fl->node)) continue;
+        int32_t i = v->nnodes++;
+        gs_rc_node *x = &v->nodes[i];
         gs_node n;
-        gs_node_init(&n, f->node, &c->cat, f->itype, f->capacity);
-        n.pool = f->pool;
-        n.ready = false;
-        n.empty_since = -1;
-        n.created_at = f->at; /* the launch request (latency of the pods placed there) */
-        for (int g = 0; g < n.ngpus && g < f->ngpus; g++) n.gpus[g] = f->gpus[g];
-        int32_t ni = gs_snapshot_add_node(s, &n);
-        if (ni < 0) {
-            rc = ni;
-            goto done;
-        }
-        json_object_set_new(idx, f->node, json_integer(ni));
+        gs_node_init(&n, fl->node, &c->cat, fl->itype, fl->capacity);
+        x->id = i;
+        x->itype = fl->itype;
+        x->cap = fl->capacity;
+        x->pool = fl->pool;
+        x->ready = false;
+        x->ngpus = n.ngpus;
+        for (int g = 0; g < n.ngpus && g < fl->ngpus; g++) x->gpus[g] = fl->gpus[g];
+        for (int g = fl->ngpus; g < n.ngpus; g++) x->gpus[g] = n.gpus[g];
+        x->zone = -1;
+        x->empty_since = now;
+        x->name = fl->node;
+        v->nname[i] = fl->node;
+        v->inflight[i] = true;
+        v->launched_at[i] = fl->at;
+        json_object_set_new(idx, fl->node, json_integer(i));
     }
-    size_t it = 0;
-    const void *rec;
+    it = 0;
     while (gs_informer_next(c->pods, &it, &key, &rec)) {
         const gs_kpod *pod = rec;
         if (!gs_kpod_live(pod)) continue;
         bool gpu = pod->has_gpu && pod->gpu_ok;
+        int si = scaler_of_pod(c, pod);
+        const gs_scaler *sc = si >= 0 ? &c->cfg.scalers[si] : NULL;
+        const char *project = sc && sc->project[0] ? sc->project : pod->project;
         if (pod->node[0]) { /* bound: holds CPU, memory and GPUs on its node */
             json_t *ni = json_object_get(idx, pod->node);
             if (!ni) continue;
-            gs_node *n = &s->nodes[json_integer_value(ni)];
-            n->pods++;
-            n->cpu_used += pod->cpu;
-            n->mem_used += pod->mem;
-            const gs_itype *t = &c->cat.types[n->itype];
-            if (gpu)
-                (void)node_take(n, t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL, &pod->gpu, NULL,
-                                NULL);
+            int32_t i = (int32_t)json_integer_value(ni);
+            gs_rc_node *x = &v->nodes[i];
+            x->npods++;
+            x->cpu_used += pod->cpu;
+            x->mem_used += pod->mem;
+            if (pod->do_not_disrupt) v->dnd_pod[i] = key;
+            if (pod->deleting) v->terminating[i]++;
+            if (!pod->has_gpu) { /* does not hold the node: drained (or goes with it) */
+                x->npods_drainable++;
+                if (strncmp(pod->owner, "DaemonSet/", 10) != 0 && strncmp(pod->owner, "Node/", 5) != 0) v->others[i]++;
+                continue;
+            }
+            if (!gpu) continue;
+            const gs_gpu_model *m = itype_model(c, x->itype);
+            int8_t g = -1, part = -1;
+            bool ok = gpus_take(x->gpus, x->ngpus, m, &pod->gpu, &g, &part);
+            /* a terminating pod, or one the layout cannot seat, holds its node but is never moved */
+            if (pod->deleting || !ok || v->npods >= capp) continue;
+            int32_t k = v->npods++;
+            gs_rc_pod *p = &v->pods[k];
+            p->id = k;
+            p->wl = si;
+            p->state = !pod->ready ? GS_RCP_STARTING : pod->idle == 1 ? GS_RCP_IDLE : GS_RCP_BUSY;
+            p->node = i;
+            p->gpu = g;
+            p->part = pod->gpu.form == GS_GPU_MIG ? part : -1;
+            p->pool = x->pool;
+            p->need = need_of(pod, m);
+            p->project = project;
+            v->kp[k] = pod;
+            v->pkey[k] = key;
             continue;
         }
-        if (!gpu || pod->deleting) continue;
-        if (npend >= cappend) {
-            size_t nc = cappend ? cappend * 2 : 256;
-            pend_ref *np = realloc(pend, nc * sizeof *np);
-            if (!np) {
-                rc = GS_ENOMEM;
-                goto done;
-            }
-            pend = np;
-            cappend = nc;
-        }
+        if (!gpu || pod->deleting || npend >= (size_t)capp) continue;
         const json_t *seen = json_object_get(c->pending_seen, key);
         pend[npend].key = key;
         pend[npend].pod = pod;
@@ -841,26 +1001,50 @@ static int build_snapshot(ctl *c, int64_t now) {
      * for (PodScheduled=False, Unschedulable) waits in its backoff while newer pods take the
      * room, so those go last: they are the ones launches are for. */
     if (npend > 1) qsort(pend, npend, sizeof *pend, cmp_pend);
-    for (size_t q = 0; q < npend; q++) {
+    for (size_t q = 0; q < npend && v->npods < capp; q++) {
         const gs_kpod *pod = pend[q].pod;
         key = pend[q].key;
-        gs_pod p;
-        memset(&p, 0, sizeof p);
-        snprintf(p.name, sizeof p.name, "%s", pod->name);
-        snprintf(p.ns, sizeof p.ns, "%s", pod->ns);
         int si = scaler_of_pod(c, pod);
-        snprintf(p.project, sizeof p.project, "%s", si >= 0 && c->cfg.scalers[si].project[0] ? c->cfg.scalers[si].project : pod->project);
-        pod_spec_from(pod, &p.spec);
-        p.phase = GS_POD_PENDING;
-        p.node = -1;
-        p.gpu = -1;
-        p.part = -1;
-        p.created_at = now;
-        int32_t pi = gs_snapshot_add_pod(s, &p);
-        if (pi < 0 || (pi = add_key(c, pi, key)) < 0) {
-            rc = pi;
-            goto done;
+        const gs_scaler *sc = si >= 0 ? &c->cfg.scalers[si] : NULL;
+        const char *project = sc && sc->project[0] ? sc->project : pod->project;
+        int32_t k = v->npods++;
+        gs_rc_pod *p = &v->pods[k];
+        p->id = k;
+        p->wl = si;
+        p->state = GS_RCP_PENDING;
+        p->node = -1;
+        p->gpu = -1;
+        p->part = -1;
+        /* the pool its QueueScaler names (its MIG profile completes that pool's layouts); any
+         * pool the packer finds for it otherwise */
+        p->pool = sc && sc->pool[0] ? gs_config_find_pool(&c->cfg, sc->pool) : -1;
+        p->need = need_of(pod, NULL);
+        p->project = project;
+        pod_spec_from(pod, &v->specs[k]);
+        p->spec = &v->specs[k];
+        v->kp[k] = pod;
+        v->pkey[k] = key;
+        v->npending++;
+    }
+    /* when each registered node last became empty (none of its pods holds it) */
+    for (int32_t i = 0; i < v->nnodes; i++) {
+        gs_rc_node *x = &v->nodes[i];
+        if (v->inflight[i]) continue;
+        if (x->npods - x->npods_drainable > 0) {
+            json_object_del(c->empty_since, v->nname[i]);
+            x->empty_since = -1;
+            continue;
         }
+        json_t *since = json_object_get(c->empty_since, v->nname[i]);
+        if (!since) json_object_set_new(c->empty_since, v->nname[i], since = json_integer(now));
+        x->empty_since = json_integer_value(since);
+    }
+    for (int i = 0; i < c->cfg.nscalers; i++) {
+        const gs_scaler *sc = &c->cfg.scalers[i];
+        gs_rc_workload *w = &v->wls[i];
+        w->pool = sc->pool[0] ? gs_config_find_pool(&c->cfg, sc->pool) : -1;
+        w->need.whole = 1; /* its pods' template is not known here: its pods speak for it */
+        w->project = sc->project[0] ? sc->project : sc->ns;
     }
 done:
     free(pend);
@@ -1052,73 +1236,42 @@ static void mig_config_name(const gs_gpu_model *m, const gs_launch_req *req, cha
         if (counts[pi]) w += snprintf(out + w, n - (size_t)w, "-%sx%d", m->profiles[pi].name, counts[pi]);
 }
 
-static int32_t place_pool(const ctl *c, const gs_placement *x) {
-    return x->kind == GS_PLACE_EXISTING ? c->snap.nodes[x->target].pool
-           : x->kind == GS_PLACE_CLAIM  ? c->plan.claims[x->target].pool
-                                        : -1;
-}
-
-/* How many of the plan's placed pods of `pool` ask for each MIG profile of m. */
-static void pool_mig_mix(const ctl *c, int32_t pool, const gs_gpu_model *m, int32_t mix[GS_MIG_MAX_PROFILES]) {
-    const gs_plan *pl = &c->plan;
-    for (int32_t k = 0; k < pl->nplace; k++) {
-        const gs_gpu_req *r = &c->snap.pods[pl->place[k].pod].spec.gpu;
-        if (place_pool(c, &pl->place[k]) != pool || r->form != GS_GPU_MIG) continue;
-        int pi = gs_mig_profile_find(m, r->mig_profile);
-        if (pi >= 0 && pi < GS_MIG_MAX_PROFILES) mix[pi]++;
-    }
-}
-
-/* One claim of the plan -> a launch request: the claim's cheapest candidate (instance type and
- * capacity type), the pool's labels and taints, the claim's GPU layout completed for the MIG
- * profiles this pool's pending pods ask (gs_rc_complete_layout, shared with the simulator). */
-static void claim_request(const ctl *c, const gs_claim *cl, gs_launch_req *req) {
-    const gs_plan *pl = &c->plan;
-    const gs_pack_cand *cd = cl->ncand > 0 ? &pl->cands[cl->cand_off] : NULL;
-    int32_t ti = cd ? cd->itype : cl->itype;
-    const gs_itype *t = &c->cat.types[ti];
-    const gs_pool *p = &c->cfg.pools[cl->pool];
-    const gs_gpu_model *m = t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
+/* A LAUNCH of the step -> a launch request: its instance type, capacity type and pool; the
+ * zone its pods pinned (li); the pool's labels and taints; each GPU in the pool's sharing mode,
+ * a MIG GPU in the layout the step's CONFIGURE_GPU gave it (cfg[g] where has[g]; the step
+ * completes it with gs_rc_complete_layout, shared with the simulator). */
+static void launch_request(const ctl *c, const gs_action *a, const gs_rc_launch *li, const gs_gpu_state *cfg,
+                           const bool *has, gs_launch_req *req) {
+    const gs_itype *t = &c->cat.types[a->itype];
+    const gs_pool *p = &c->cfg.pools[a->pool];
+    const gs_gpu_model *m = itype_model(c, a->itype);
     memset(req, 0, sizeof *req);
     char sfx[16];
     random_suffix(sfx, sizeof sfx);
     snprintf(req->node_name, sizeof req->node_name, "gs-%s-%s", p->name, sfx);
     snprintf(req->itype, sizeof req->itype, "%s", t->name);
     snprintf(req->pool, sizeof req->pool, "%s", p->name);
-    snprintf(req->zone, sizeof req->zone, "%s", cl->zone);
-    req->capacity = cd ? cd->capacity : cl->capacity;
+    snprintf(req->zone, sizeof req->zone, "%s", li ? li->zone : "");
+    req->capacity = a->cap;
     for (int l = 0; l < p->nlabels && req->nlabels < GS_MAX_LABELS; l++) req->labels[req->nlabels++] = p->labels[l];
     for (int l = 0; l < p->ntaints && req->ntaints < GS_MAX_TAINTS; l++) req->taints[req->ntaints++] = p->taints[l];
     req->ngpus = (uint8_t)(t->gpus > GS_NODE_MAX_GPUS ? GS_NODE_MAX_GPUS : t->gpus < 0 ? 0 : t->gpus);
-    int32_t mix[GS_MIG_MAX_PROFILES] = {0};
     bool mig = p->sharing == GS_SHARE_MIG && m && gs_gpu_has_mig(m);
-    if (mig) pool_mig_mix(c, cl->pool, m, mix);
     for (int g = 0; g < req->ngpus; g++) {
         gs_gpu_state *s = &req->gpus[g];
-        if (g < cl->ngpus && cl->gpu_model == t->gpu_model) *s = cl->gpus[g];
-        /* a new node holds nothing yet: the scheduler binds the pods */
-        s->whole_used = false;
-        s->ts_used = 0;
-        s->milli_used = 0;
-        s->pods = 0;
-        for (int q = 0; q < s->nparts; q++) s->parts[q].used = false;
+        memset(s, 0, sizeof *s);
         if (p->sharing == GS_SHARE_TIMESLICING) {
             s->mode = GS_GPUMODE_TIMESLICED;
             s->ts_replicas = (int16_t)p->ts_replicas;
         } else if (p->sharing == GS_SHARE_FRACTIONAL) {
             s->mode = GS_GPUMODE_FRACTIONAL;
-        } else if (mig) {
-            gs_mig_layout lay;
-            memset(&lay, 0, sizeof lay);
-            lay.n = s->mode == GS_GPUMODE_MIG ? s->nparts : 0;
-            memcpy(lay.parts, s->parts, sizeof lay.parts);
-            gs_rc_complete_layout(p, m, mix, &lay);
-            s->mode = lay.n > 0 ? GS_GPUMODE_MIG : GS_GPUMODE_WHOLE;
-            s->nparts = lay.n;
-            memcpy(s->parts, lay.parts, sizeof s->parts);
+        } else if (mig && has[g] && cfg[g].mode == GS_GPUMODE_MIG && cfg[g].nparts > 0) {
+            s->mode = GS_GPUMODE_MIG;
+            s->nparts = cfg[g].nparts;
+            memcpy(s->parts, cfg[g].parts, sizeof s->parts);
+            for (int q = 0; q < s->nparts; q++) s->parts[q].used = false; /* a layout, not a use */
         } else {
             s->mode = GS_GPUMODE_WHOLE;
-            s->nparts = 0;
         }
     }
     if (mig) mig_config_name(m, req, req->mig_config, sizeof req->mig_config);
@@ -1187,8 +1340,10 @@ static int mig_config_put(ctl *c, const char *name, const json_t *entries, gs_er
         mc = json_object();
         json_object_set_new(cfg, "mig-configs", mc);
     }
-    /* prune per-node configs no node uses */
+    /* prune per-node configs no node uses (a reconfiguration in progress uses its config even
+     * before the cache shows its label: two started in one tick must not drop each other's) */
     json_t *used = json_object();
+    for (int i = 0; i < c->nmops; i++) json_object_set_new(used, c->mops[i].config, json_true());
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), k, v) {
@@ -1361,113 +1516,168 @@ static void mig_tick(ctl *c, int64_t now) {
     }
 }
 
-/* The plan's repartitions of idle GPUs of registered nodes -> mig_start, one per node, with
- * each repartitioned GPU's layout completed for the pool's pending MIG pods. */
-static void mig_plan(ctl *c, int64_t now) {
-    const gs_plan *pl = &c->plan;
-    for (int32_t r = 0; r < pl->nreparts; r++) {
-        const gs_node *n = &c->snap.nodes[pl->reparts[r].node];
+/* The step's CONFIGURE_GPU actions on registered nodes (idle MIG GPUs repartitioned for pending
+ * pods) -> mig_start, one per node, with every GPU of the node the step names in the layout it
+ * gives (completed by the step for the pool's MIG profiles). */
+static void mig_configure(ctl *c, const rc_view *v, int64_t now) {
+    const gs_rc_output *o = &v->out;
+    for (int32_t k = 0; k < o->n; k++) {
+        const gs_action *a = &o->acts[k];
+        if (a->type != GS_ACT_CONFIGURE_GPU || a->node < 0 || a->node >= v->nnodes || v->inflight[a->node]) continue;
         bool first = true;
-        for (int32_t q = 0; q < r; q++) first &= pl->reparts[q].node != pl->reparts[r].node;
-        if (!first || !n->ready || mig_op_find(c, n->name) >= 0) continue;
-        json_t *until = json_object_get(c->mig_backoff, n->name);
+        for (int32_t q = 0; q < k; q++)
+            first &= !(o->acts[q].type == GS_ACT_CONFIGURE_GPU && o->acts[q].node == a->node);
+        const char *name = v->nname[a->node];
+        if (!first || mig_op_find(c, name) >= 0) continue;
+        json_t *until = json_object_get(c->mig_backoff, name);
         if (until && now < json_integer_value(until)) continue;
-        json_object_del(c->mig_backoff, n->name);
-        const gs_itype *t = &c->cat.types[n->itype];
-        const gs_gpu_model *m = t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
-        if (!m || n->pool < 0) continue;
-        int32_t mix[GS_MIG_MAX_PROFILES] = {0};
-        pool_mig_mix(c, n->pool, m, mix);
+        json_object_del(c->mig_backoff, name);
+        gs_node n;
+        const json_t *node = gs_informer_get(c->nodes, NULL, name);
+        if (!node || !cache_node(c, name, node, &n)) continue;
+        const gs_gpu_model *m = itype_model(c, n.itype);
+        if (!m || !gs_gpu_has_mig(m)) continue;
         gs_gpu_state target[GS_NODE_MAX_GPUS];
-        memcpy(target, n->gpus, sizeof target);
-        for (int32_t q = r; q < pl->nreparts; q++) {
-            const gs_repartition *rp = &pl->reparts[q];
-            if (rp->node != pl->reparts[r].node || rp->gpu < 0 || rp->gpu >= n->ngpus) continue;
-            gs_mig_layout lay = rp->after;
-            gs_rc_complete_layout(&c->cfg.pools[n->pool], m, mix, &lay);
-            gs_gpu_state *s = &target[rp->gpu];
-            s->mode = lay.n > 0 ? GS_GPUMODE_MIG : GS_GPUMODE_WHOLE;
-            s->nparts = lay.n;
-            memcpy(s->parts, lay.parts, sizeof s->parts);
+        memcpy(target, v->nodes[a->node].gpus, sizeof target);
+        bool any = false;
+        for (int32_t q = k; q < o->n; q++) {
+            const gs_action *b = &o->acts[q];
+            if (b->type != GS_ACT_CONFIGURE_GPU || b->node != a->node || b->gpu < 0 || b->gpu >= n.ngpus) continue;
+            if (b->mode != GS_GPUMODE_MIG) continue; /* run applies MIG layouts; other modes come with the pool */
+            gs_gpu_state *s = &target[b->gpu];
+            s->mode = b->layout.n > 0 ? GS_GPUMODE_MIG : GS_GPUMODE_WHOLE;
+            s->nparts = b->layout.n;
+            memcpy(s->parts, b->layout.parts, sizeof s->parts);
+            any = true;
         }
-        for (int g = 0; g < n->ngpus; g++) { /* a layout, not a use */
+        if (!any) continue;
+        for (int g = 0; g < n.ngpus; g++) { /* a layout, not a use */
             target[g].whole_used = false;
             target[g].pods = 0;
+            target[g].ts_used = 0;
+            target[g].milli_used = 0;
             for (int q = 0; q < target[g].nparts; q++) target[g].parts[q].used = false;
         }
-        mig_start(c, n, target, now);
+        mig_start(c, &n, target, now);
     }
 }
 
-/* Pending GPU pods -> gs_pack_plan (the simulator's packer) -> the plan's new-node claims
- * launched through the provider; pools that pending pods go to are marked in wanted[]. */
-static void capacity_plan(ctl *c, int64_t now, bool *wanted);
-
-/* The plan's snapshot is rebuilt every time and freed after, so its memory (one record per
- * Pending GPU pod) is held only while planning. */
-static void capacity_tick(ctl *c, int64_t now, bool *wanted) {
-    capacity_plan(c, now, wanted);
-    gs_snapshot_free(&c->snap);
-}
-
-static void capacity_plan(ctl *c, int64_t now, bool *wanted) {
+/* Every tick: the caches -> gs_reconcile_step (the simulator's step: the packer with the budget
+ * gate, layouts, consolidation) -> its LAUNCH actions through the provider (the MIG layout its
+ * CONFIGURE_GPU actions give, named in nvidia.com/mig.config and written to the mig-parted
+ * ConfigMap), its CONFIGURE_GPU actions on registered nodes through mig_start, its reasons for
+ * pods left pending as Events. BIND needs nothing (kube-scheduler binds); it times the pod's
+ * wait for its launch. DELETE_NODE and REPACK_NODE are carried out by consolidate_tick. */
+static void capacity_tick(ctl *c, int64_t now, rc_view *v) {
     gs_error e;
     gs_error_clear(&e);
-    int rc = build_snapshot(c, now);
-    if (rc == 0 && c->snap.npods == 0) {
-        json_object_clear(c->unsched);
+    int rc = view_build(c, now, v);
+    if (rc) {
+        gs_log_error("reconcile view failed", "err=\"out of memory\"");
         return;
     }
-    gs_pack_input in = {&c->snap, c->cfg.pools, c->cfg.npools, &c->cat, NULL, NULL, 0, 0};
-    if (rc == 0 && !c->tr_ok && c->cfg.nbudgets > 0) {
+    gs_rc_input in;
+    memset(&in, 0, sizeof in);
+    in.now = now;
+    in.cat = &c->cat;
+    in.pools = c->cfg.pools;
+    in.npools = c->cfg.npools;
+    in.nodes = v->nodes;
+    in.nnodes = v->nnodes;
+    in.pods = v->pods;
+    in.npods = v->npods;
+    in.wls = v->wls;
+    in.nwl = c->cfg.nscalers;
+    in.no_scale = true; /* scale_tick scales, every 100 ms (header) */
+    in.repack = c->repack_headroom >= 0;
+    in.repack_headroom = c->repack_headroom;
+    in.repack_past_unplaced = true; /* a pod nothing can take would hold repacking back for ever */
+    gs_ms wnow = 0;
+    if (!c->tr_ok && c->cfg.nbudgets > 0) {
         /* the budget windows could not be read from the ledger (meter_tick logged why): a hard
          * budget must not be bypassed, so nothing is planned until they are; and since pending
-         * pods may want any pool, nothing is consolidated either */
-        for (int32_t p = 0; p < c->cfg.npools; p++) wanted[p] = true;
+         * pods may want any node, nothing is consolidated either */
         return;
     }
-    if (rc == 0 && c->tr_ok && c->cfg.nbudgets > 0) {
+    if (c->tr_ok && c->cfg.nbudgets > 0) {
         /* the budget gate: periods rolled to now, spend and rates as of the last meter tick */
-        gs_ms wnow = wall_ms();
-        if (gs_costgov_tracker_advance(&c->tr, c->ledger, wnow, NULL, 0, &e) == 0) {
-            gs_budget_gate_init(&c->gate, wnow, c->tr.states, c->tr.n, c->approved);
-            c->gate.soft_mask = c->soft_mask;
-            in.may_add = gs_budget_gate;
-            in.gate_ctx = &c->gate;
-        } else {
+        wnow = wall_ms();
+        if (gs_costgov_tracker_advance(&c->tr, c->ledger, wnow, NULL, 0, &e)) {
             /* hard budgets must not be bypassed: without fresh windows nothing is launched */
             gs_log_error("budget windows unavailable: no launch this tick", "err=\"%s\"", e.msg);
             return;
         }
+        in.may_add = gs_budget_gate;
+        in.gate_ctx = &c->gate;
     }
-    if (rc == 0) rc = gs_pack_plan(&in, &c->plan, &e);
+    int32_t cap_acts = 256 + 2 * (v->npods + v->nnodes);
+    v->unsched = malloc(sizeof *v->unsched * (size_t)(v->npending + 1));
+    v->launches = malloc(sizeof *v->launches * (size_t)(v->npending + 1));
+    if (!v->unsched || !v->launches) return;
+    for (;;) {
+        free(v->acts);
+        v->acts = malloc(sizeof *v->acts * (size_t)cap_acts);
+        if (!v->acts) return;
+        memset(&v->out, 0, sizeof v->out);
+        v->out.acts = v->acts;
+        v->out.cap = cap_acts;
+        v->out.unsched = v->unsched;
+        v->out.cap_unsched = v->npending + 1;
+        v->out.launches = v->launches;
+        v->out.cap_launches = v->npending + 1;
+        if (in.may_add) { /* fresh per try */
+            gs_budget_gate_init(&c->gate, wnow, c->tr.states, c->tr.n, c->approved);
+            c->gate.soft_mask = c->soft_mask;
+        }
+        gs_error_clear(&e);
+        rc = gs_reconcile_step(&in, &v->out, &e);
+        if (rc != GS_ETOOBIG || cap_acts > (1 << 26)) break;
+        cap_acts *= 4;
+    }
     if (rc) {
-        gs_log_error("pack failed", "err=\"%s\"", rc == GS_ENOMEM ? "out of memory" : e.msg);
+        gs_log_error("reconcile step failed", "err=\"%s\"", rc == GS_ENOMEM ? "out of memory" : e.msg);
         return;
     }
-    const gs_plan *pl = &c->plan;
-    for (int32_t k = 0; k < pl->nplace; k++) {
-        int32_t pool = place_pool(c, &pl->place[k]);
-        if (pool >= 0) wanted[pool] = true;
-    }
-    int64_t *launched = calloc((size_t)pl->nclaims + 1, sizeof *launched); /* when requested; 0: not */
+    v->ran = true;
+    const gs_rc_output *o = &v->out;
+    int32_t nl = o->nlaunches;
+    int64_t *launched = calloc((size_t)nl + 1, sizeof *launched); /* when requested; 0: not */
+    gs_gpu_state(*lay)[GS_NODE_MAX_GPUS] = calloc((size_t)nl + 1, sizeof *lay);
+    bool(*has)[GS_NODE_MAX_GPUS] = calloc((size_t)nl + 1, sizeof *has);
     json_t *events = json_array();
-    if (!launched || !events) {
+    if (!launched || !lay || !has || !events) {
         free(launched);
+        free(lay);
+        free(has);
         json_decref(events);
         return;
     }
-    for (int32_t ci = 0; ci < pl->nclaims && c->ninf < MAX_INFLIGHT; ci++) {
-        const gs_claim *cl = &pl->claims[ci];
-        const gs_pack_cand *cd = cl->ncand > 0 ? &pl->cands[cl->cand_off] : NULL;
+    /* the new nodes' GPU layouts (CONFIGURE_GPU of node -(k+1)) */
+    for (int32_t i = 0; i < o->n; i++) {
+        const gs_action *a = &o->acts[i];
+        if (a->type != GS_ACT_CONFIGURE_GPU || a->node >= 0 || -a->node - 1 >= nl) continue;
+        if (a->gpu < 0 || a->gpu >= GS_NODE_MAX_GPUS) continue;
+        int32_t k = -a->node - 1;
+        gs_gpu_state *s = &lay[k][a->gpu];
+        s->mode = a->mode;
+        if (a->mode == GS_GPUMODE_MIG) {
+            s->nparts = a->layout.n;
+            memcpy(s->parts, a->layout.parts, sizeof s->parts);
+        }
+        has[k][a->gpu] = true;
+    }
+    for (int32_t i = 0; i < o->n && c->ninf < MAX_INFLIGHT; i++) {
+        const gs_action *a = &o->acts[i];
+        if (a->type != GS_ACT_LAUNCH || a->node >= 0 || -a->node - 1 >= nl) continue;
+        int32_t k = -a->node - 1;
+        const gs_rc_launch *li = &v->launches[k];
         gs_launch_req req;
-        claim_request(c, cl, &req);
+        launch_request(c, a, li, lay[k], has[k], &req);
         gs_instance ins;
         gs_error_clear(&e);
         c->decisions++;
         if (req.mig_config[0]) { /* the config the node's label names must exist for mig-manager */
-            const gs_itype *t = &c->cat.types[cd ? cd->itype : cl->itype];
-            const gs_gpu_model *m = t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
+            const gs_gpu_model *m = itype_model(c, a->itype);
             json_t *entries = m ? mig_parted_entries(m, req.gpus, req.ngpus) : NULL;
             if (entries && mig_config_put(c, req.mig_config, entries, &e))
                 gs_log_warn("mig-parted config not written", "config=%s err=\"%s\"", req.mig_config, e.msg);
@@ -1479,26 +1689,26 @@ static void capacity_plan(ctl *c, int64_t now, bool *wanted) {
             gs_log_error("launch failed", "pool=%s type=%s err=\"%s\"", req.pool, req.itype, e.msg);
             continue;
         }
-        launched[ci] = mono_ms();
+        launched[k] = mono_ms();
         c->launches++;
         inflight *f = &c->inf[c->ninf++];
         snprintf(f->node, sizeof f->node, "%s", req.node_name);
-        f->pool = cl->pool;
-        f->itype = cd ? cd->itype : cl->itype;
+        f->pool = a->pool;
+        f->itype = a->itype;
         f->capacity = req.capacity;
         f->ngpus = req.ngpus;
         memcpy(f->gpus, req.gpus, sizeof f->gpus);
-        f->at = launched[ci];
+        f->at = launched[k];
         char price[32];
-        gs_fmt_usd(cd ? cd->price : cl->price, price, sizeof price);
+        gs_fmt_usd(li->price, price, sizeof price);
         char msg[700];
         snprintf(msg, sizeof msg, "gpuscale launched %s (%s, %s, %s/hour) for %d pending pod(s)%s%s", req.node_name,
-                 req.itype, gs_capacity_name(req.capacity), price, (int)cl->pods, req.mig_config[0] ? ", MIG " : "",
+                 req.itype, gs_capacity_name(req.capacity), price, (int)li->pods, req.mig_config[0] ? ", MIG " : "",
                  req.mig_config);
         gs_log_info("launched", "node=%s type=%s capacity=%s pool=%s pods=%d usd_per_hour=%s mig=%s", req.node_name,
-                    req.itype, gs_capacity_name(req.capacity), req.pool, (int)cl->pods, price,
+                    req.itype, gs_capacity_name(req.capacity), req.pool, (int)li->pods, price,
                     req.mig_config[0] ? req.mig_config : "-");
-        /* the Event is posted after every launch of this plan is requested: launches first */
+        /* the Event is posted after every launch of this step is requested: launches first */
         json_array_append_new(events, json_pack("{s:s,s:s}", "node", req.node_name, "msg", msg));
     }
     size_t ei;
@@ -1507,31 +1717,39 @@ static void capacity_plan(ctl *c, int64_t now, bool *wanted) {
         gs_kube_event(c->k, "v1", "Node", "", json_string_value(json_object_get(ev, "node")), "", "Normal", "Launched",
                       json_string_value(json_object_get(ev, "msg")), &e);
     json_decref(events);
-    for (int32_t k = 0; k < pl->nplace; k++) {
-        const gs_placement *x = &pl->place[k];
-        if (x->kind == GS_PLACE_EXISTING && c->snap.nodes[x->target].ready) mark_roomed(c, c->pkey[x->pod]);
-        if (x->kind == GS_PLACE_CLAIM && launched[x->target]) record_latency(c, c->pkey[x->pod], launched[x->target]);
-        else if (x->kind == GS_PLACE_EXISTING && !c->snap.nodes[x->target].ready) /* on a launch in flight */
-            record_latency(c, c->pkey[x->pod], c->snap.nodes[x->target].created_at);
+    /* BIND: kube-scheduler binds; a pod placed on a launch (this one or one in flight) has
+     * waited from its first sighting to that launch request */
+    for (int32_t i = 0; i < o->n; i++) {
+        const gs_action *a = &o->acts[i];
+        if (a->type != GS_ACT_BIND || a->pod < 0 || a->pod >= v->npods) continue;
+        if (a->node >= 0 && a->node < v->nnodes && !v->inflight[a->node]) mark_roomed(c, v->pkey[a->pod]);
+        if (a->node < 0 && -a->node - 1 < nl && launched[-a->node - 1])
+            record_latency(c, v->pkey[a->pod], launched[-a->node - 1]);
+        else if (a->node >= 0 && a->node < v->nnodes && v->inflight[a->node])
+            record_latency(c, v->pkey[a->pod], v->launched_at[a->node]);
     }
     free(launched);
-    /* idle GPUs of registered nodes the packer repartitions: the GPU Operator way */
-    mig_plan(c, now);
-    /* unschedulable pods: a log line and a Warning Event on the pod when the reason changes */
+    free(lay);
+    free(has);
+    /* idle GPUs of registered nodes the step repartitions: the GPU Operator way */
+    mig_configure(c, v, now);
+    /* pods left pending: a log line and a Warning Event on the pod when the reason changes */
     json_t *seen = json_object();
-    for (int32_t u = 0; u < pl->nunsched; u++) {
-        const gs_unsched *x = &pl->unsched[u];
-        const char *key = c->pkey[x->pod];
+    for (int32_t u = 0; u < o->nunsched; u++) {
+        const gs_rc_unsched *x = &o->unsched[u];
+        if (x->pod < 0 || x->pod >= v->npods) continue;
+        const char *key = v->pkey[x->pod];
+        const gs_kpod *pp = v->kp[x->pod];
         const char *before = json_string_value(json_object_get(c->unsched, key));
         /* a budget refusal's text moves with the clock (forecast, time left): told once */
         const char *stable = strstr(x->reason, "budget refuses") ? "(refused by budget)" : x->reason;
         json_object_set_new(seen, key, json_string(stable));
         if (before && strcmp(before, stable) == 0) continue;
-        const gs_pod *pp = &c->snap.pods[x->pod];
         char msg[GS_PACK_REASON + 48];
+        const char *project = v->pods[x->pod].project ? v->pods[x->pod].project : pp->project;
         if (strstr(x->reason, "budget refuses")) { /* the budget gate refused its node */
             c->budget_refused++;
-            gs_log_warn("launch refused by budget", "pod=%s/%s project=%s reason=\"%s\"", pp->ns, pp->name, pp->project,
+            gs_log_warn("launch refused by budget", "pod=%s/%s project=%s reason=\"%s\"", pp->ns, pp->name, project,
                         x->reason);
             snprintf(msg, sizeof msg, "gpuscale: launch refused by budget: %s", x->reason);
             gs_kube_event(c->k, "v1", "Pod", pp->ns, pp->name, "", "Warning", "BudgetExceeded", msg, &e);
@@ -1561,19 +1779,26 @@ static int node_cordon(ctl *c, const char *node, bool on, gs_error *e) {
     return rc == GS_ENOENT ? 0 : rc;
 }
 
-/* What is bound to one node, for consolidation. */
-typedef struct node_use {
-    int gpu_pods;          /* live pods holding GPUs: the node is in use */
-    int others;            /* live pods without GPUs, not DaemonSet pods: evicted by the drain */
-    const char *dnd_pod;   /* a pod marked do-not-disrupt (ns/name), NULL if none */
-} node_use;
+/* Cordons a node for a disruption of `kind` ("consolidate", "repack") and records the kind in
+ * annotation gpuscale.dev/disruption (a later leader resumes it); kind NULL: uncordons and
+ * clears it. */
+static int node_disrupt_mark(ctl *c, const char *node, const char *kind, gs_error *e) {
+    char path[400];
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", node);
+    json_t *p = json_pack("{s:{s:{s:o}},s:{s:b}}", "metadata", "annotations", GS_DISRUPTION_ANN,
+                          kind ? json_string(kind) : json_null(), "spec", "unschedulable", kind != NULL);
+    int rc = gs_kube_merge_patch(c->k, path, p, NULL, e);
+    json_decref(p);
+    return rc == GS_ENOENT ? 0 : rc;
+}
 
 static void drain_forget(ctl *c, const char *node, bool uncordon) {
     json_t *d = json_object_get(c->draining, node);
     if (!d) return;
     if (uncordon && json_is_true(json_object_get(d, "cordoned"))) {
         gs_error e;
-        if (node_cordon(c, node, false, &e) == 0) gs_log_info("drain cancelled", "node=%s reason=\"capacity wanted again\"", node);
+        if (node_disrupt_mark(c, node, NULL, &e) == 0)
+            gs_log_info("drain cancelled", "node=%s reason=\"the reconcile step keeps the node\"", node);
     }
     json_object_del(c->draining, node);
 }
@@ -1617,63 +1842,146 @@ static void drain_node(ctl *c, const char *node, json_t *d, int64_t now) {
     }
 }
 
-static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
-    json_t *use = json_object(); /* node -> index into uses */
-    node_use *uses = NULL;
-    int nuse = 0, capuse = 0;
-    const char *key;
-    const void *rec;
-    size_t it = 0;
-    while (gs_informer_next(c->pods, &it, &key, &rec)) {
-        const gs_kpod *pod = rec;
-        const char *nn = pod->node;
-        if (!nn[0] || !gs_kpod_live(pod)) continue;
-        json_t *ix = json_object_get(use, nn);
-        if (!ix) {
-            if (nuse == capuse) {
-                int nc = capuse ? capuse * 2 : 64;
-                node_use *nu = realloc(uses, sizeof *nu * (size_t)nc);
-                if (!nu) goto done;
-                uses = nu;
-                capuse = nc;
-            }
-            memset(&uses[nuse], 0, sizeof uses[nuse]);
-            ix = json_integer(nuse++);
-            json_object_set_new(use, nn, ix);
+/* Where a node's disruption stands: "consolidate", "repack", or NULL (none). */
+static const char *drain_kind(const ctl *c, const char *node) {
+    return json_string_value(json_object_get(json_object_get(c->draining, node), "kind"));
+}
+
+/* A REPACK_NODE of the step (make-before-break): its replicas were each given a free MIG
+ * instance of another ready node of the pool (the CREATE_POD + BIND actions before it, pod ids
+ * < 0). The replacement capacity must be there now (each target registered, ready, not
+ * cordoned); then the node is cordoned (annotation gpuscale.dev/disruption=repack) and
+ * repack_drain moves its replicas one at a time. Never a node, or a node with a pod, marked
+ * do-not-disrupt. */
+static void repack_start(ctl *c, const rc_view *v, int32_t at, int64_t now) {
+    const gs_action *r = &v->out.acts[at];
+    if (r->node < 0 || r->node >= v->nnodes || v->inflight[r->node]) return;
+    const char *key = v->nname[r->node];
+    const json_t *node = gs_informer_get(c->nodes, NULL, key);
+    if (!node || json_object_get(c->draining, key) || mig_op_find(c, key) >= 0) return;
+    if (annotated(node, "gpuscale.dev/do-not-disrupt") || annotated(node, "karpenter.sh/do-not-disrupt") ||
+        v->dnd_pod[r->node])
+        return;
+    int32_t moved = 0;
+    for (int32_t k = at - 1; k >= 0 && v->out.acts[k].type != GS_ACT_REPACK_NODE; k--) {
+        const gs_action *b = &v->out.acts[k];
+        if (b->type != GS_ACT_BIND || b->pod >= 0) continue;
+        if (b->node < 0 || b->node >= v->nnodes || v->inflight[b->node] || v->nodes[b->node].draining ||
+            !v->nodes[b->node].ready)
+            return; /* no replacement capacity to move to: not now */
+        moved++;
+    }
+    if (moved == 0) return;
+    gs_error e;
+    gs_error_clear(&e);
+    if (node_disrupt_mark(c, key, "repack", &e)) {
+        gs_log_warn("cordon failed", "node=%s err=\"%s\"", key, e.msg);
+        return;
+    }
+    json_object_set_new(c->draining, key, json_pack("{s:b,s:I,s:o,s:s}", "cordoned", 1, "next", (json_int_t)0, "told",
+                                                    json_object(), "kind", "repack"));
+    c->decisions++;
+    c->repacks++;
+    char msg[600];
+    snprintf(msg, sizeof msg,
+             "gpuscale: repacking node %s (make-before-break): its %d replica(s) fit free MIG instances of other "
+             "nodes of its pool; cordoned, each replica is evicted once the previous one's replacement is Ready, "
+             "and the node is released when empty",
+             key, (int)moved);
+    gs_log_info("repacking", "node=%s replicas=%d", key, (int)moved);
+    gs_kube_event(c->k, "v1", "Node", "", key, "", "Normal", "Repacking", msg, &e);
+    (void)now;
+}
+
+/* Moves a repacked node's replicas, one at a time: the next GPU pod is evicted (Eviction API:
+ * a PodDisruptionBudget's refusal is waited for, never forced) only when no pod on the node is
+ * still terminating and every replica of the workloads on it is bound and Ready (the previous
+ * replacement has come up on the capacity the step found). Its other pods go with the
+ * consolidation drain once the step deletes the node. */
+static void repack_drain(ctl *c, const rc_view *v, int32_t i, json_t *d, int64_t now) {
+    if (now < json_integer_value(json_object_get(d, "next")) || v->terminating[i] > 0) return;
+    bool *wl = calloc((size_t)c->cfg.nscalers + 1, sizeof *wl);
+    if (!wl) return;
+    int32_t pick = -1;
+    for (int32_t k = 0; k < v->npods; k++) {
+        const gs_rc_pod *p = &v->pods[k];
+        if (p->node != i) continue;
+        if (p->wl >= 0) wl[p->wl] = true;
+        if (pick < 0 || (v->pods[pick].state == GS_RCP_BUSY && p->state != GS_RCP_BUSY)) pick = k; /* idle first */
+    }
+    bool settled = true;
+    for (int32_t k = 0; k < v->npods && settled; k++) {
+        const gs_rc_pod *p = &v->pods[k];
+        settled = !(p->wl >= 0 && wl[p->wl] && (p->state == GS_RCP_PENDING || p->state == GS_RCP_STARTING));
+    }
+    free(wl);
+    if (!settled || pick < 0) return;
+    json_object_set_new(d, "next", json_integer(now + 2000));
+    const gs_kpod *pod = v->kp[pick];
+    gs_error e;
+    gs_error_clear(&e);
+    int rc = gs_kube_evict(c->k, pod->ns, pod->name, &e);
+    if (rc == 0 || rc == GS_ENOENT) {
+        gs_log_info("evicted", "node=%s pod=%s/%s reason=repack", v->nname[i], pod->ns, pod->name);
+        return;
+    }
+    json_t *told = json_object_get(d, "told");
+    if (rc == GS_EBUDGET) {
+        if (!json_object_get(told, v->pkey[pick])) {
+            json_object_set_new(told, v->pkey[pick], json_true());
+            char msg[700];
+            snprintf(msg, sizeof msg,
+                     "gpuscale: repacking node %s: eviction refused by a PodDisruptionBudget (%s); waiting, not forcing",
+                     v->nname[i], e.msg);
+            gs_log_warn("eviction blocked", "node=%s pod=%s/%s reason=\"%s\"", v->nname[i], pod->ns, pod->name, e.msg);
+            gs_kube_event(c->k, "v1", "Pod", pod->ns, pod->name, "", "Warning", "EvictionBlocked", msg, &e);
         }
-        node_use *u = &uses[json_integer_value(ix)];
-        if (pod->has_gpu) u->gpu_pods++;
-        /* DaemonSet and static (mirror, owned by the Node) pods go with the node; the others are
-         * evicted first, and waited for while terminating */
-        else if (strncmp(pod->owner, "DaemonSet/", 10) != 0 && strncmp(pod->owner, "Node/", 5) != 0) u->others++;
-        if (pod->do_not_disrupt) u->dnd_pod = key;
+        return;
+    }
+    gs_log_warn("eviction failed", "node=%s pod=%s/%s err=\"%s\"", v->nname[i], pod->ns, pod->name, e.msg);
+}
+
+static void consolidate_tick(ctl *c, int64_t now, const rc_view *v) {
+    bool *del = v->ran ? calloc((size_t)v->nnodes + 1, sizeof *del) : NULL;
+    for (int32_t k = 0; del && k < v->out.n; k++) {
+        const gs_action *a = &v->out.acts[k];
+        if (a->type == GS_ACT_DELETE_NODE && a->node >= 0 && a->node < v->nnodes) del[a->node] = true;
+        if (a->type == GS_ACT_REPACK_NODE) repack_start(c, v, k, now);
     }
     bool metered = false;
-    json_t *node;
-    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, node) {
-        const char *pool = node_pool(node);
-        if (!pool) continue;
-        int pi = gs_config_find_pool(&c->cfg, pool);
-        if (pi < 0) continue;
-        json_t *ix = json_object_get(use, key);
-        node_use u0 = {0, 0, NULL}, *u = ix ? &uses[json_integer_value(ix)] : &u0;
-        /* in use, or pending pods of this pool still want capacity (the scheduler will use it),
-         * or its GPUs are being repartitioned */
-        if (u->gpu_pods > 0 || wanted[pi] || mig_op_find(c, key) >= 0) {
-            json_object_del(c->empty_since, key);
-            drain_forget(c, key, true);
+    for (int32_t i = 0; del && i < v->nnodes; i++) {
+        const char *key = v->nname[i];
+        if (v->inflight[i]) continue; /* booting for the pods it was launched for: nothing to delete yet */
+        const char *kind = drain_kind(c, key);
+        bool repack = kind && strcmp(kind, "repack") == 0;
+        if (!del[i] && repack) {
+            if (annotated(gs_informer_get(c->nodes, NULL, key), "gpuscale.dev/do-not-disrupt") ||
+                annotated(gs_informer_get(c->nodes, NULL, key), "karpenter.sh/do-not-disrupt") || v->dnd_pod[i]) {
+                gs_log_info("repack cancelled", "node=%s reason=\"do-not-disrupt\"", key);
+                drain_forget(c, key, true);
+            } else {
+                repack_drain(c, v, i, json_object_get(c->draining, key), now);
+            }
             continue;
         }
+        if (!del[i]) {
+            /* the step keeps it (its pods, or pending pods it places there): a drain stops */
+            if (!kind || strcmp(kind, "repack") != 0) drain_forget(c, key, true);
+            json_object_del(c->dnd_said, key);
+            continue;
+        }
+        /* not while its GPUs are being repartitioned; and only a decision that held on two
+         * ticks (a node seen empty for the first time this tick may be about to get the
+         * pods it was launched for) */
         json_t *since = json_object_get(c->empty_since, key);
-        if (!since) {
-            json_object_set_new(c->empty_since, key, json_integer(now));
-            continue;
-        }
-        if (now - json_integer_value(since) < c->cfg.pools[pi].consolidate_after) continue;
+        if (mig_op_find(c, key) >= 0 || !since || json_integer_value(since) >= now) continue;
+        const json_t *node = gs_informer_get(c->nodes, NULL, key);
+        if (!node) continue;
+        const char *pool = node_pool(node);
         const char *why = annotated(node, "gpuscale.dev/do-not-disrupt") || annotated(node, "karpenter.sh/do-not-disrupt")
                               ? "the node is annotated do-not-disrupt"
-                              : u->dnd_pod ? "a pod on it is annotated do-not-disrupt"
-                                           : NULL;
+                              : v->dnd_pod[i] ? "a pod on it is annotated do-not-disrupt"
+                                              : NULL;
         gs_error e;
         gs_error_clear(&e);
         if (why) { /* never disrupted; said once until it changes */
@@ -1682,10 +1990,10 @@ static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
             if (!said || strcmp(said, why) != 0) {
                 json_object_set_new(c->dnd_said, key, json_string(why));
                 char msg[600];
-                snprintf(msg, sizeof msg, "gpuscale: not consolidating node %s: %s%s%s", key, why, u->dnd_pod ? " (" : "",
-                         u->dnd_pod ? u->dnd_pod : "");
-                if (u->dnd_pod) snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ")");
-                gs_log_info("consolidation skipped", "node=%s reason=\"%s\" pod=%s", key, why, u->dnd_pod ? u->dnd_pod : "-");
+                snprintf(msg, sizeof msg, "gpuscale: not consolidating node %s: %s%s%s", key, why, v->dnd_pod[i] ? " (" : "",
+                         v->dnd_pod[i] ? v->dnd_pod[i] : "");
+                if (v->dnd_pod[i]) snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ")");
+                gs_log_info("consolidation skipped", "node=%s reason=\"%s\" pod=%s", key, why, v->dnd_pod[i] ? v->dnd_pod[i] : "-");
                 gs_kube_event(c->k, "v1", "Node", "", key, "", "Normal", "DisruptionBlocked", msg, &e);
             }
             continue;
@@ -1693,15 +2001,16 @@ static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
         json_object_del(c->dnd_said, key);
         json_t *d = json_object_get(c->draining, key);
         if (!d) {
-            if (node_cordon(c, key, true, &e)) {
+            if (node_disrupt_mark(c, key, "consolidate", &e)) {
                 gs_log_warn("cordon failed", "node=%s err=\"%s\"", key, e.msg);
                 continue;
             }
-            d = json_pack("{s:b,s:I,s:o}", "cordoned", 1, "next", (json_int_t)0, "told", json_object());
+            d = json_pack("{s:b,s:I,s:o,s:s}", "cordoned", 1, "next", (json_int_t)0, "told", json_object(), "kind",
+                          "consolidate");
             json_object_set_new(c->draining, key, d);
-            if (u->others > 0) gs_log_info("draining", "node=%s pods=%d", key, u->others);
+            if (v->others[i] > 0) gs_log_info("draining", "node=%s pods=%d", key, v->others[i]);
         }
-        if (u->others > 0) { /* drain first: terminate once its pods are gone */
+        if (v->others[i] > 0) { /* drain first: terminate once its pods are gone */
             drain_node(c, key, d, now);
             continue;
         }
@@ -1714,25 +2023,26 @@ static void consolidate_tick(ctl *c, int64_t now, const bool *wanted) {
             metered = true;
         }
         gs_kube_event(c->k, "v1", "Node", "", key, "", "Normal", "Consolidated",
-                      "gpuscale: node's GPUs unused past consolidateAfter: cordoned, drained and terminated", &e);
+                      repack ? "gpuscale: node repacked (its replicas moved to other nodes): drained and terminated"
+                             : "gpuscale: node's GPUs unused past consolidateAfter: cordoned, drained and terminated",
+                      &e);
         if (c->prov.ops->terminate(c->prov.self, id, &e)) {
             gs_log_error("terminate failed", "node=%s id=%s err=\"%s\"", key, id, e.msg);
             continue;
         }
         c->terminations++;
-        gs_log_info("terminated", "node=%s id=%s pool=%s", key, id, pool);
+        gs_log_info("terminated", "node=%s id=%s pool=%s", key, id, pool ? pool : "-");
         json_object_del(c->empty_since, key);
         json_object_del(c->draining, key);
     }
+    free(del);
     /* forget nodes that are gone */
     const char *k;
-    json_t *v;
+    json_t *x;
     void *tmp;
-    json_object_foreach_safe(c->draining, tmp, k, v) if (!gs_informer_get(c->nodes, NULL, k)) json_object_del(c->draining, k);
-    json_object_foreach_safe(c->dnd_said, tmp, k, v) if (!gs_informer_get(c->nodes, NULL, k)) json_object_del(c->dnd_said, k);
-done:
-    free(uses);
-    json_decref(use);
+    json_object_foreach_safe(c->draining, tmp, k, x) if (!gs_informer_get(c->nodes, NULL, k)) json_object_del(c->draining, k);
+    json_object_foreach_safe(c->dnd_said, tmp, k, x) if (!gs_informer_get(c->nodes, NULL, k)) json_object_del(c->dnd_said, k);
+    json_object_foreach_safe(c->empty_since, tmp, k, x) if (!gs_informer_get(c->nodes, NULL, k)) json_object_del(c->empty_since, k);
 }
 
 /* ---- orphans: instances the provider has that no Node names ---- */
@@ -1804,6 +2114,7 @@ static void publish_metrics(ctl *c, int64_t now) {
     P("# TYPE gpuscale_launches_total counter\ngpuscale_launches_total %lld\n", (long long)c->launches);
     P("# TYPE gpuscale_launch_errors_total counter\ngpuscale_launch_errors_total %lld\n", (long long)c->launch_errors);
     P("# TYPE gpuscale_terminations_total counter\ngpuscale_terminations_total %lld\n", (long long)c->terminations);
+    P("# TYPE gpuscale_repacks_total counter\ngpuscale_repacks_total %lld\n", (long long)c->repacks);
     P("# TYPE gpuscale_scale_operations_total counter\ngpuscale_scale_operations_total %lld\n", (long long)c->scale_ops);
     P("# TYPE gpuscale_queue_length gauge\n# TYPE gpuscale_desired_replicas gauge\n# TYPE gpuscale_actual_replicas gauge\n");
     for (int i = 0; i < c->cfg.nscalers; i++) {
@@ -2033,15 +2344,16 @@ static void usage(FILE *f) {
             "                    [--id NAME] [--lease-namespace NS] [--lease-name NAME] [--lease-duration SECONDS]\n"
             "                    [--metrics-addr ADDR] [--metrics-port PORT] [--interval MS] [--orphan-grace DURATION]\n"
             "                    [--ledger FILE] [--meter-interval DURATION] [--mig-configmap NS/NAME]\n"
-            "                    [--mig-retry-after DURATION]\n"
+            "                    [--mig-retry-after DURATION] [--repack-headroom N]\n"
             "\n"
             "Runs the controller: reads each QueueScaler's queue (every 100 ms while its workload is at\n"
-            "zero) and scales its workload; plans Pending GPU pods with the simulator's packer\n"
-            "(docs/packing.md) and launches the new nodes it asks for, or repartitions idle MIG GPUs of\n"
-            "running nodes (the GPU Operator way: mig-parted ConfigMap + nvidia.com/mig.config);\n"
-            "unplaceable pods get a NotTriggerScaleUp Event; drains (Eviction API, PodDisruptionBudgets\n"
-            "honoured) and terminates gpuscale's nodes whose GPUs stay unused for the pool's\n"
-            "consolidateAfter. With --ledger, meters spend into the SQLite ledger and enforces Budget\n"
+            "zero) and scales its workload; every tick, runs the simulator's reconcile step on the cluster\n"
+            "as cached (docs/deploy.md): launches the new nodes its packer asks for, repartitions idle MIG\n"
+            "GPUs of running nodes (the GPU Operator way: mig-parted ConfigMap + nvidia.com/mig.config),\n"
+            "tells unplaceable pods why (NotTriggerScaleUp Event), repacks the emptiest MIG node\n"
+            "make-before-break, and drains (Eviction API, PodDisruptionBudgets honoured) and terminates\n"
+            "the nodes it finds empty past the pool's consolidateAfter (pods without GPUs are drained).\n"
+            "With --ledger, meters spend into the SQLite ledger and enforces Budget\n"
             "objects (docs/cost.md). Only the holder of the coordination.k8s.io/v1 Lease acts.\n"
             "Without --config, the GPUPool, QueueScaler, Budget and Environment custom resources\n"
             "(gpuscale.dev/v1alpha1) are read from the API server and watched: a change is validated\n"
@@ -2064,7 +2376,9 @@ static void usage(FILE *f) {
             "  --meter-interval D     how often spend is metered into the ledger (default 60s; 100ms..1h)\n"
             "  --mig-configmap NS/N   mig-parted ConfigMap gpuscale writes its layouts to\n"
             "                         (default gpu-operator/gpuscale-mig-parted-config)\n"
-            "  --mig-retry-after D    no new MIG reconfiguration of a node for D after one failed (default 5m)\n");
+            "  --mig-retry-after D    no new MIG reconfiguration of a node for D after one failed (default 5m)\n"
+            "  --repack-headroom N    make-before-break repacking of the emptiest MIG node when other nodes keep\n"
+            "                         free instances for N x the moved replicas (default 2, as simulate; -1 off)\n");
 }
 
 int gs_cmd_run(int argc, char **argv) {
@@ -2077,7 +2391,7 @@ int gs_cmd_run(int argc, char **argv) {
     const char *ex_launch = NULL, *ex_term = NULL, *ex_list = NULL;
     const char *configs[64];
     int nconfigs = 0;
-    long lease_s = 15, mport = 8080, interval = 500;
+    long lease_s = 15, mport = 8080, interval = 500, repack_headroom = 2;
     gs_ms orphan_grace = 600000, meter_every = 60000, mig_retry = 300000;
     const char *ledger_path = NULL, *mig_cm = GS_MIG_CONFIGMAP_NS "/" GS_MIG_CONFIGMAP_NAME;
     for (int i = 1; i < argc; i++) {
@@ -2090,7 +2404,7 @@ int gs_cmd_run(int argc, char **argv) {
             strcmp(a, "--interval") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--exec-launch") == 0 ||
             strcmp(a, "--exec-terminate") == 0 || strcmp(a, "--exec-list") == 0 || strcmp(a, "--orphan-grace") == 0 ||
             strcmp(a, "--ledger") == 0 || strcmp(a, "--meter-interval") == 0 || strcmp(a, "--mig-configmap") == 0 ||
-            strcmp(a, "--mig-retry-after") == 0) {
+            strcmp(a, "--mig-retry-after") == 0 || strcmp(a, "--repack-headroom") == 0) {
             if (!v) return gs_cli_usage_error("run", "%s needs a value", a);
             i++;
             char *end = NULL;
@@ -2105,6 +2419,13 @@ int gs_cmd_run(int argc, char **argv) {
             else if (strcmp(a, "--exec-terminate") == 0) ex_term = v;
             else if (strcmp(a, "--exec-list") == 0) ex_list = v;
             else if (strcmp(a, "--ledger") == 0) ledger_path = v;
+            else if (strcmp(a, "--repack-headroom") == 0) {
+                errno = 0;
+                long x = strtol(v, &end, 10);
+                if (errno || !end || *end || x < -1 || x > 64)
+                    return gs_cli_usage_error("run", "--repack-headroom must be -1 (off) or 0..64 (got '%s')", v);
+                repack_headroom = x;
+            }
             else if (strcmp(a, "--mig-retry-after") == 0) {
                 const char *why = NULL;
                 if (gs_parse_duration(v, &mig_retry, &why) || mig_retry < 1000)
@@ -2202,6 +2523,7 @@ int gs_cmd_run(int argc, char **argv) {
     c->lease_s = (int)lease_s;
     c->orphan_grace_ms = orphan_grace;
     c->tick_ms = interval;
+    c->repack_headroom = (int32_t)repack_headroom;
     c->empty_since = json_object();
     c->pending_seen = json_object();
     c->orphans = json_object();
@@ -2312,12 +2634,12 @@ int gs_cmd_run(int argc, char **argv) {
                 meter_tick(c, now, false);
                 gs_run_envs_tick(c->envs, c->tr_ok ? c->tr.states : NULL, c->tr_ok ? c->tr.n : 0);
                 mig_tick(c, now);
-                bool *wanted = calloc((size_t)c->cfg.npools + 1, sizeof *wanted);
-                if (wanted) {
-                    capacity_tick(c, now, wanted);
-                    consolidate_tick(c, now, wanted);
+                rc_view *view = calloc(1, sizeof *view);
+                if (view) {
+                    capacity_tick(c, now, view);
+                    consolidate_tick(c, now, view);
                 }
-                free(wanted);
+                view_free(view);
                 orphan_tick(c, now);
                 double secs = (double)(mono_ms() - now) / 1000.0;
                 int b = 0;

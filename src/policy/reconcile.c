@@ -109,13 +109,42 @@ void gs_rc_complete_layout(const gs_pool *pool, const gs_gpu_model *m,
     }
 }
 
+typedef struct newpod {
+    int32_t id;   /* action pod id (negative: created this step) */
+    int32_t wl;
+    int32_t pool;
+    gs_rc_need need;
+    const char *project; /* NULL: the workload's */
+    const gs_pod_spec *spec; /* NULL: derived from need and pool */
+} newpod;
+
+/* placed[k]: the pool the plan put pending pod k of this step in (-1: none), for pods that come
+ * with a spec and no pool of their own (`gpuscale run`'s pods outside a QueueScaler): they
+ * count for the pool they land in. NULL: no such pods. */
+typedef struct placed_mix {
+    const newpod *pend;
+    const int32_t *pool;
+    int32_t n;
+} placed_mix;
+
+static const gs_pod_spec *placed_spec(const placed_mix *pm, int32_t k) {
+    return pm->pend[k].pool < 0 ? pm->pend[k].spec : NULL; /* a pod with a pool counted above */
+}
+
 static void complete_layout(const gs_rc_input *in, int32_t pool, const gs_gpu_model *m,
-                            gs_mig_layout *lay) {
+                            gs_mig_layout *lay, const placed_mix *pm) {
     if (!m || !gs_gpu_has_mig(m)) return;
     int32_t mix[GS_MIG_MAX_PROFILES] = {0};
     for (int32_t i = 0; i < in->npods; i++) {
         const gs_rc_pod *p = &in->pods[i];
-        if (p->pool != pool || p->need.whole > 0) continue;
+        if (p->pool != pool) continue;
+        if (p->spec) { /* the profile the pod names, when this model has it */
+            if (p->spec->gpu.form != GS_GPU_MIG) continue;
+            int pi = gs_mig_profile_find(m, p->spec->gpu.mig_profile);
+            if (pi >= 0 && pi < GS_MIG_MAX_PROFILES) mix[pi]++;
+            continue;
+        }
+        if (p->need.whole > 0) continue;
         int pi = gs_rc_profile_for(m, &p->need);
         if (pi >= 0) mix[pi]++;
     }
@@ -123,6 +152,12 @@ static void complete_layout(const gs_rc_input *in, int32_t pool, const gs_gpu_mo
         if (in->wls[w].pool != pool || in->wls[w].need.whole > 0) continue;
         int pi = gs_rc_profile_for(m, &in->wls[w].need);
         if (pi >= 0) mix[pi]++;
+    }
+    for (int32_t k = 0; pm && k < pm->n; k++) {
+        const gs_pod_spec *sp = placed_spec(pm, k);
+        if (pm->pool[k] != pool || !sp || sp->gpu.form != GS_GPU_MIG) continue;
+        int pi = gs_mig_profile_find(m, sp->gpu.mig_profile);
+        if (pi >= 0 && pi < GS_MIG_MAX_PROFILES) mix[pi]++;
     }
     gs_rc_complete_layout(&in->pools[pool], m, mix, lay);
 }
@@ -275,7 +310,7 @@ static int repack_one(const gs_rc_input *in, step *s) {
     gs_usd_u src_price = 0;
     for (int32_t i = 0; i < in->nnodes; i++) {
         const gs_rc_node *n = &in->nodes[i];
-        if (!n->ready || n->draining || n->npods == 0 || n->pool < 0 || n->pool >= in->npools ||
+        if (!n->ready || n->draining || n->npods - n->npods_drainable == 0 || n->pool < 0 || n->pool >= in->npools ||
             in->pools[n->pool].sharing != GS_SHARE_MIG)
             continue;
         const gs_gpu_model *m = gs_gpu_get(in->cat->types[n->itype].gpu_model);
@@ -300,7 +335,7 @@ static int repack_one(const gs_rc_input *in, step *s) {
         if (p->wl < 0 || p->part < 0 || p->state == GS_RCP_PENDING || nmv == 64) return 0;
         mv[nmv++] = i;
     }
-    if (nmv == 0 || nmv != in->nodes[src].npods) return 0;
+    if (nmv == 0 || nmv != in->nodes[src].npods - in->nodes[src].npods_drainable) return 0;
     /* free instances elsewhere: per target node, room left; each instance taken once */
     typedef struct tgt { int32_t node; int8_t gpu, part; } tgt;
     tgt chosen[64];
@@ -313,7 +348,9 @@ static int repack_one(const gs_rc_input *in, step *s) {
         bool ok = false;
         for (int32_t i = 0; i < in->nnodes && !ok; i++) {
             const gs_rc_node *n = &in->nodes[i];
-            if (i == src || !n->ready || n->draining || n->pool != in->nodes[src].pool || n->npods == 0) continue;
+            if (i == src || !n->ready || n->draining || n->pool != in->nodes[src].pool ||
+                n->npods - n->npods_drainable == 0)
+                continue;
             const gs_itype *it = &in->cat->types[n->itype];
             const gs_gpu_model *m = gs_gpu_get(it->gpu_model);
             if (!m) continue;
@@ -392,13 +429,6 @@ static int repack_one(const gs_rc_input *in, step *s) {
     return emit(s, r);
 }
 
-typedef struct newpod {
-    int32_t id;   /* action pod id (negative: created this step) */
-    int32_t wl;
-    int32_t pool;
-    gs_rc_need need;
-    const char *project; /* NULL: the workload's */
-} newpod;
 
 int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     out->n = 0;
@@ -420,13 +450,15 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     gs_snapshot_init(&snap);
     gs_plan plan;
     gs_plan_init(&plan);
-    int32_t *snap_pod = NULL, *ord = NULL;
+    int32_t *snap_pod = NULL, *ord = NULL, *ppool = NULL;
     gs_action *launched = NULL;
     if (!npods_after || !bound || !deleted || !st || !sp || !spi || !rem || !pend) { rc = GS_ENOMEM; goto done; }
-    for (int32_t i = 0; i < in->nnodes; i++) npods_after[i] = in->nodes[i].npods;
+    for (int32_t i = 0; i < in->nnodes; i++) npods_after[i] = in->nodes[i].npods - in->nodes[i].npods_drainable;
+    if (out->unsched) out->nunsched = 0;
+    if (out->launches) out->nlaunches = 0;
 
     /* 1. replicas per workload (policy/scale); states are copied and committed on success */
-    for (int32_t w = 0; w < in->nwl; w++) {
+    for (int32_t w = 0; w < in->nwl && !in->no_scale; w++) {
         const gs_rc_workload *wl = &in->wls[w];
         st[w] = *wl->state;
         int32_t cur = 0, ready = 0, pending = 0;
@@ -456,7 +488,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             int32_t id = -(++ncreate);
             gs_action a = {.type = GS_ACT_CREATE_POD, .wl = w, .pod = id};
             if ((rc = emit(&s, a))) goto done;
-            pend[npend++] = (newpod){id, w, wl->pool, wl->need, NULL};
+            pend[npend++] = (newpod){id, w, wl->pool, wl->need, NULL, NULL};
         }
         /* the scaler decided how many go (and that enough are not busy); which ones is
          * chosen here so that nodes empty: same classes as the scaler's order (pending, not
@@ -484,7 +516,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             if (!np) { rc = GS_ENOMEM; goto done; }
             pend = np;
         }
-        pend[npend++] = (newpod){p->id, p->wl, p->pool, p->need, p->project};
+        pend[npend++] = (newpod){p->id, p->wl, p->pool, p->need, p->project, p->spec};
     }
     if (npend > 0 && !(in->skip_pack && ncreate == 0)) {
         out->packed = true;
@@ -507,7 +539,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             gs_node n;
             char name[32];
             snprintf(name, sizeof name, "n%d", (int)v->id);
-            gs_node_init(&n, name, in->cat, v->itype, v->cap);
+            gs_node_init(&n, v->name ? v->name : name, in->cat, v->itype, v->cap);
             n.pool = v->pool;
             n.ready = v->ready;
             n.cordoned = v->draining;
@@ -516,6 +548,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             n.mem_used = v->mem_used;
             memcpy(n.gpus, v->gpus, sizeof n.gpus);
             n.empty_since = -1;
+            n.layout_locked = v->layout_locked;
             if (gs_snapshot_add_node(&snap, &n) < 0) { rc = GS_ENOMEM; goto done; }
         }
         snap_pod = malloc(sizeof *snap_pod * (size_t)npend);
@@ -530,9 +563,13 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                              : "default";
             snprintf(pod.project, sizeof pod.project, "%s", proj);
             snprintf(pod.ns, sizeof pod.ns, "%s", proj);
-            pod.spec.cpu = p->need.cpu;
-            pod.spec.mem = p->need.mem;
-            gpu_req_for(in, p->pool, p->wl < 0, &p->need, &pod.spec.gpu);
+            if (p->spec) {
+                pod.spec = *p->spec;
+            } else {
+                pod.spec.cpu = p->need.cpu;
+                pod.spec.mem = p->need.mem;
+                gpu_req_for(in, p->pool, p->wl < 0, &p->need, &pod.spec.gpu);
+            }
             pod.phase = GS_POD_PENDING;
             pod.node = -1;
             pod.gpu = -1;
@@ -548,6 +585,18 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                             &gw, 0, 0, in->switch_modes};
         if ((rc = gs_pack_plan(&pi, &plan, err))) goto done;
         out->blocked = gw.refused;
+        /* the pool each pending pod landed in (layouts count pods without a pool there) */
+        ppool = malloc(sizeof *ppool * (size_t)(npend + 1));
+        if (!ppool) { rc = GS_ENOMEM; goto done; }
+        for (int32_t k = 0; k < npend; k++) ppool[k] = -1;
+        for (int32_t k = 0; k < plan.nplace; k++) {
+            const gs_placement *pl = &plan.place[k];
+            int32_t pp = pl->kind == GS_PLACE_EXISTING ? in->nodes[ord[pl->target]].pool
+                       : pl->kind == GS_PLACE_CLAIM    ? plan.claims[pl->target].pool
+                                                       : -1;
+            ppool[snap_pod[pl->pod]] = pp;
+        }
+        placed_mix pm = {pend, ppool, npend};
         /* repartitions of idle GPUs on existing nodes */
         for (int32_t r = 0; r < plan.nreparts; r++) {
             const gs_repartition *rp = &plan.reparts[r];
@@ -556,7 +605,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                            .mode = rp->mode_after, .zone = -1};
             if (rp->mode_after == GS_GPUMODE_MIG) {
                 a.layout = rp->after;
-                complete_layout(in, rn->pool, gs_gpu_get(in->cat->types[rn->itype].gpu_model), &a.layout);
+                complete_layout(in, rn->pool, gs_gpu_get(in->cat->types[rn->itype].gpu_model), &a.layout, &pm);
             } else if (rp->mode_after == GS_GPUMODE_TIMESLICED) {
                 a.ts_replicas = rp->ts_replicas; /* an idle whole GPU switched (switch_modes) */
             }
@@ -572,6 +621,14 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             choose_offering(in, &plan, c, launched, &a);
             launched[c] = a;
             if ((rc = emit(&s, a))) goto done;
+            if (out->launches) {
+                if (out->nlaunches >= out->cap_launches) { rc = GS_ETOOBIG; goto done; }
+                gs_rc_launch *li = &out->launches[out->nlaunches++];
+                memset(li, 0, sizeof *li);
+                snprintf(li->zone, sizeof li->zone, "%s", cl->zone);
+                li->price = gs_itype_price(&in->cat->types[a.itype], a.cap);
+                li->pods = cl->pods;
+            }
             int ng = in->cat->types[a.itype].gpus < cl->ngpus ? in->cat->types[a.itype].gpus : cl->ngpus;
             for (int g = 0; g < ng; g++) {
                 const gs_gpu_state *gs = &cl->gpus[g];
@@ -582,7 +639,7 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                 if (gs->mode == GS_GPUMODE_MIG) {
                     b.layout.n = gs->nparts;
                     memcpy(b.layout.parts, gs->parts, sizeof gs->parts);
-                    complete_layout(in, cl->pool, gs_gpu_get(cl->gpu_model), &b.layout);
+                    complete_layout(in, cl->pool, gs_gpu_get(cl->gpu_model), &b.layout, &pm);
                 }
                 if ((rc = emit(&s, b))) goto done;
             }
@@ -600,10 +657,16 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
             gs_action a = {.type = GS_ACT_BIND, .pod = p->id, .node = node, .gpu = pl->gpu, .part = pl->part};
             if ((rc = emit(&s, a))) goto done;
         }
+        /* why the pods left pending stay so (caller's buffer) */
+        for (int32_t u = 0; out->unsched && u < plan.nunsched && out->nunsched < out->cap_unsched; u++) {
+            gs_rc_unsched *x = &out->unsched[out->nunsched++];
+            x->pod = pend[snap_pod[plan.unsched[u].pod]].id;
+            snprintf(x->reason, sizeof x->reason, "%s", plan.unsched[u].reason);
+        }
     }
 
     /* 3. make-before-break repacking (gs_rc_input.repack) */
-    if (in->repack && npend == 0 && out->n == 0) {
+    if (in->repack && out->n == 0 && (npend == 0 || (in->repack_past_unplaced && out->placed == 0))) {
         if ((rc = repack_one(in, &s))) goto done;
     }
 
@@ -612,12 +675,13 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
     for (int32_t i = 0; i < in->nnodes; i++) {
         const gs_rc_node *n = &in->nodes[i];
         if (npods_after[i] == 0 && (!n->draining || n->repacking) && !bound[i] &&
-            (keep_empty(in, n) <= 0 || (n->npods == 0 && in->now - n->empty_since >= keep_empty(in, n)))) {
+            (keep_empty(in, n) <= 0 ||
+             (n->npods - n->npods_drainable == 0 && in->now - n->empty_since >= keep_empty(in, n)))) {
             gs_action a = {.type = GS_ACT_DELETE_NODE, .node = n->id};
             if ((rc = emit(&s, a))) goto done;
         }
     }
-    for (int32_t w = 0; w < in->nwl; w++) *in->wls[w].state = st[w];
+    for (int32_t w = 0; w < in->nwl && !in->no_scale; w++) *in->wls[w].state = st[w];
 done:
     free(npods_after);
     free(bound);
@@ -628,6 +692,7 @@ done:
     free(rem);
     free(pend);
     free(snap_pod);
+    free(ppool);
     free(ord);
     free(launched);
     gs_snapshot_free(&snap);

@@ -2,8 +2,9 @@
  * pods and what they need), the queue readings of each workload, the pools and the time go
  * in; a list of actions comes out (create/delete replicas, configure a GPU's MIG layout,
  * bind a pod, launch a node, delete a node). `gpuscale simulate` calls it on every tick of
- * the gpuscale policy; `gpuscale run` is meant to call the same function with a view built
- * from its Kubernetes cache.
+ * the gpuscale policy; `gpuscale run` calls the same function every tick with a view built
+ * from its Kubernetes caches (src/cli/cmd_run.c, docs/deploy.md), scaling on its own fast
+ * path (no_scale).
  *
  * The step is three calls: gs_scale_step (policy/scale) per workload, gs_pack_plan
  * (policy/pack) for the pending pods, and empty-node consolidation. */
@@ -59,6 +60,17 @@ typedef struct gs_rc_node {
      * GS_ACT_REPACK_NODE): it takes no new pods (set draining too) and is deleted once
      * empty. */
     bool repacking;
+    /* added (additive): of npods, those that do not hold the node (pods without GPUs the
+     * caller drains before deleting it, and DaemonSet/static pods that go with it): they
+     * count for packing (CPU, memory, max pods) but a node whose other pods are gone is
+     * empty for consolidation and repacking. 0: every pod holds its node (simulator). */
+    int32_t npods_drainable;
+    /* added (additive): the node's name as pods' kubernetes.io/hostname selectors name it;
+     * NULL: "n<id>". Not owned. */
+    const char *name;
+    /* added (additive): the node's GPU layouts cannot change now (gs_node.layout_locked): the
+     * packer neither repartitions nor switches its GPUs. false: they can (simulator). */
+    bool layout_locked;
 } gs_rc_node;
 
 typedef enum { GS_RCP_PENDING, GS_RCP_STARTING, GS_RCP_IDLE, GS_RCP_BUSY } gs_rc_pod_state;
@@ -76,6 +88,12 @@ typedef struct gs_rc_pod {
      * it (an Environment's pods: the Environment's project). NULL or "": its workload's
      * project (wls[wl].project), else "default". Not owned; must outlive the step. */
     const char *project;
+    /* added (additive): a pending pod's exact request and placement rules (GPU request as
+     * the pod names it, node selector, tolerations, priority), given to the packer as is
+     * instead of the request derived from need and pool; a MIG request also counts its
+     * named profile when layouts are completed. NULL: derived (simulator). Not owned; its
+     * interned arrays must outlive the step. */
+    const gs_pod_spec *spec;
 } gs_rc_pod;
 
 typedef struct gs_rc_workload {
@@ -135,6 +153,15 @@ typedef struct gs_rc_input {
      * action with mode TIMESLICED (ts_replicas: the pool's) or FRACTIONAL. false: only MIG
      * repartitions, for callers that carry out MIG layouts only. */
     bool switch_modes;
+    /* added (additive): the caller scales the workloads itself (`gpuscale run`: the 100 ms
+     * queue fast path): wls only describe them (pool, need, project: layouts, repacking,
+     * the budget gate's project); scaler, state and readings are not read (may be NULL) and
+     * the step emits no CREATE_POD/DELETE_POD of its own for scaling. */
+    bool no_scale;
+    /* added (additive): pending pods the packer places nowhere (no action for them: a pod no
+     * pool fits, or one the budget refuses) do not hold repacking back; false: any pending
+     * pod does (simulator). */
+    bool repack_past_unplaced;
 } gs_rc_input;
 
 typedef enum {
@@ -168,12 +195,33 @@ typedef struct gs_action {
                               * replicas the GPU advertises (the pool's declared) */
 } gs_action;
 
+/* added (additive): why a pending pod stays pending (the packer's reason). */
+typedef struct gs_rc_unsched {
+    int32_t pod;                  /* its id */
+    char reason[GS_PACK_REASON];
+} gs_rc_unsched;
+
+/* added (additive): the plan's facts about a LAUNCH the action does not carry. */
+typedef struct gs_rc_launch {
+    char zone[GS_NAME_LEN];       /* zone pinned by its pods' selectors, "" = any */
+    gs_usd_u price;               /* per hour, of the offering launched */
+    int32_t pods;                 /* pending pods placed on it */
+} gs_rc_launch;
+
 typedef struct gs_rc_output {
     gs_action *acts;   /* caller's buffer */
     int32_t n, cap;
     int32_t blocked;   /* launches refused by the gate this step */
     bool packed;       /* the packer ran */
     int32_t placed, unplaced; /* pending pods it placed / left pending */
+    /* added (additive), optional caller buffers (NULL: not filled): the pending pods left
+     * pending with the packer's reason (at most cap_unsched, the rest dropped), and per
+     * LAUNCH k (node -(k+1)) launches[k] (at most cap_launches; a step with more launches
+     * returns GS_ETOOBIG, as for acts). */
+    gs_rc_unsched *unsched;
+    int32_t nunsched, cap_unsched;
+    gs_rc_launch *launches;
+    int32_t nlaunches, cap_launches;
 } gs_rc_output;
 
 /* Runs one step. Returns 0, or GS_ETOOBIG when acts is too small, or another gs_err from
