@@ -160,7 +160,8 @@ static pid_t start_ctl(const char *id, int mport) {
     snprintf(log, sizeof log, "%s/ctl-%s.log", ENV.dir, id);
     const char *argv[] = {GS_BINARY, "run", "--kubeconfig", ENV.user_kc, "--provider", "kube-fake", "--config", CFG,
                     "--id", id, "--lease-namespace", "gpuscale-system", "--lease-duration", "4",
-                    "--metrics-port", port, "--interval", "200", "--ledger", LEDGER, "--meter-interval", "1s", "--mig-retry-after", "2s", NULL};
+                    "--metrics-port", port, "--interval", "200", "--ledger", LEDGER, "--meter-interval", "1s", "--mig-retry-after", "2s",
+                    "--layout-settle", "2s", NULL};
     return probe_spawn(argv, log);
 }
 

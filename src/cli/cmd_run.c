@@ -192,6 +192,7 @@ typedef struct ctl {
     char mig_cm_ns[64], mig_cm_name[254];
     int64_t mig_ok, mig_failed;
     int64_t mig_retry_ms;    /* after a failed reconfiguration */
+    int64_t layout_settle_ms; /* a node's MIG layout is not repartitioned this long after it registered */
     int64_t mig_cm_retry_at; /* mono ms: the ConfigMap could not be written; not before then */
     gs_snapshot snap;        /* the packer's input, rebuilt each tick (buffers reused) */
     gs_plan plan;
@@ -909,6 +910,10 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
         /* the mig-parted ConfigMap cannot be written now: no repartition can start, so the
          * step must not plan one (its pods would wait on it): they go to a launch instead */
         x->layout_locked = now < c->mig_cm_retry_at;
+        /* a node launched moments ago was laid out for the pods it was launched for: its
+         * instances look idle only until kube-scheduler binds them, so they are not
+         * repartitioned for newer pods (that churn cordoned nodes while their pods waited) */
+        if (n.created_at > 0 && wall_ms() - n.created_at < c->layout_settle_ms) x->layout_locked = true;
         x->repacking = repacking;
         x->ngpus = n.ngpus;
         memcpy(x->gpus, n.gpus, sizeof x->gpus);
@@ -2344,7 +2349,7 @@ static void usage(FILE *f) {
             "                    [--id NAME] [--lease-namespace NS] [--lease-name NAME] [--lease-duration SECONDS]\n"
             "                    [--metrics-addr ADDR] [--metrics-port PORT] [--interval MS] [--orphan-grace DURATION]\n"
             "                    [--ledger FILE] [--meter-interval DURATION] [--mig-configmap NS/NAME]\n"
-            "                    [--mig-retry-after DURATION] [--repack-headroom N]\n"
+            "                    [--mig-retry-after DURATION] [--layout-settle DURATION] [--repack-headroom N]\n"
             "\n"
             "Runs the controller: reads each QueueScaler's queue (every 100 ms while its workload is at\n"
             "zero) and scales its workload; every tick, runs the simulator's reconcile step on the cluster\n"
@@ -2377,6 +2382,9 @@ static void usage(FILE *f) {
             "  --mig-configmap NS/N   mig-parted ConfigMap gpuscale writes its layouts to\n"
             "                         (default gpu-operator/gpuscale-mig-parted-config)\n"
             "  --mig-retry-after D    no new MIG reconfiguration of a node for D after one failed (default 5m)\n"
+            "  --layout-settle D      a node's MIG layout is not repartitioned for D after it registered: its\n"
+            "                         instances look idle only until kube-scheduler binds the pods it was\n"
+            "                         launched for (default 60s; 0 turns it off)\n"
             "  --repack-headroom N    make-before-break repacking of the emptiest MIG node when other nodes keep\n"
             "                         free instances for N x the moved replicas (default 2, as simulate; -1 off)\n");
 }
@@ -2392,7 +2400,7 @@ int gs_cmd_run(int argc, char **argv) {
     const char *configs[64];
     int nconfigs = 0;
     long lease_s = 15, mport = 8080, interval = 500, repack_headroom = 2;
-    gs_ms orphan_grace = 600000, meter_every = 60000, mig_retry = 300000;
+    gs_ms orphan_grace = 600000, meter_every = 60000, mig_retry = 300000, layout_settle = 60000;
     const char *ledger_path = NULL, *mig_cm = GS_MIG_CONFIGMAP_NS "/" GS_MIG_CONFIGMAP_NAME;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -2404,7 +2412,8 @@ int gs_cmd_run(int argc, char **argv) {
             strcmp(a, "--interval") == 0 || strcmp(a, "--config") == 0 || strcmp(a, "--exec-launch") == 0 ||
             strcmp(a, "--exec-terminate") == 0 || strcmp(a, "--exec-list") == 0 || strcmp(a, "--orphan-grace") == 0 ||
             strcmp(a, "--ledger") == 0 || strcmp(a, "--meter-interval") == 0 || strcmp(a, "--mig-configmap") == 0 ||
-            strcmp(a, "--mig-retry-after") == 0 || strcmp(a, "--repack-headroom") == 0) {
+            strcmp(a, "--mig-retry-after") == 0 || strcmp(a, "--repack-headroom") == 0 ||
+            strcmp(a, "--layout-settle") == 0) {
             if (!v) return gs_cli_usage_error("run", "%s needs a value", a);
             i++;
             char *end = NULL;
@@ -2425,6 +2434,11 @@ int gs_cmd_run(int argc, char **argv) {
                 if (errno || !end || *end || x < -1 || x > 64)
                     return gs_cli_usage_error("run", "--repack-headroom must be -1 (off) or 0..64 (got '%s')", v);
                 repack_headroom = x;
+            }
+            else if (strcmp(a, "--layout-settle") == 0) {
+                const char *why = NULL;
+                if (gs_parse_duration(v, &layout_settle, &why) || layout_settle > 3600000)
+                    return gs_cli_usage_error("run", "--layout-settle: %s", why ? why : "must be at most 1h");
             }
             else if (strcmp(a, "--mig-retry-after") == 0) {
                 const char *why = NULL;
@@ -2539,6 +2553,7 @@ int gs_cmd_run(int argc, char **argv) {
     c->metered_until = -1;
     c->meter_every_ms = meter_every;
     c->mig_retry_ms = mig_retry;
+    c->layout_settle_ms = layout_settle;
     snprintf(c->mig_cm_ns, sizeof c->mig_cm_ns, "%.*s", (int)(strchr(mig_cm, '/') - mig_cm), mig_cm);
     snprintf(c->mig_cm_name, sizeof c->mig_cm_name, "%s", strchr(mig_cm, '/') + 1);
     c->to_min = calloc((size_t)c->cfg.nscalers + 1, sizeof *c->to_min);
