@@ -173,6 +173,31 @@ static void test_spec_no_scale_outputs(void **state) {
     assert_int_equal(count(&out, GS_ACT_CONFIGURE_GPU), 1);
     for (int i = 0; i < out.n; i++)
         if (acts[i].type == GS_ACT_CONFIGURE_GPU) assert_int_equal(acts[i].layout.n, 7);
+    /* an 8-GPU node (the pods pin p5.48xlarge): the GPU the pods use and the seven they leave
+     * unused are all laid out at launch with the pool's profiles (the packer lays out every GPU
+     * of a MIG claim; the step completes each), so none needs a reconfiguration later */
+    gs_kv sel8[1];
+    memset(sel8, 0, sizeof sel8);
+    snprintf(sel8[0].key, sizeof sel8[0].key, "node.kubernetes.io/instance-type");
+    snprintf(sel8[0].value, sizeof sel8[0].value, "p5.48xlarge");
+    for (int i = 0; i < 3; i++) {
+        specs[i].node_selector = sel8;
+        specs[i].n_node_selector = 1;
+    }
+    out.cap_launches = 4;
+    assert_int_equal(gs_reconcile_step(&in, &out, &err), 0);
+    assert_int_equal(count(&out, GS_ACT_LAUNCH), 1);
+    assert_int_equal(count(&out, GS_ACT_CONFIGURE_GPU), 8);
+    bool gpu_seen[8] = {false};
+    for (int i = 0; i < out.n; i++) {
+        if (acts[i].type == GS_ACT_LAUNCH) assert_string_equal(cat.types[acts[i].itype].name, "p5.48xlarge");
+        if (acts[i].type != GS_ACT_CONFIGURE_GPU) continue;
+        assert_int_equal(acts[i].mode, GS_GPUMODE_MIG);
+        assert_int_equal(acts[i].layout.n, 7);
+        assert_true(acts[i].gpu >= 0 && acts[i].gpu < 8);
+        gpu_seen[acts[i].gpu] = true;
+    }
+    for (int g = 0; g < 8; g++) assert_true(gpu_seen[g]);
     /* too small a launches buffer is reported like too small an action buffer */
     out.cap_launches = 0;
     assert_int_equal(gs_reconcile_step(&in, &out, &err), GS_ETOOBIG);

@@ -630,20 +630,8 @@ int gs_reconcile_step(const gs_rc_input *in, gs_rc_output *out, gs_error *err) {
                 li->pods = cl->pods;
             }
             int ng = in->cat->types[a.itype].gpus < cl->ngpus ? in->cat->types[a.itype].gpus : cl->ngpus;
-            const gs_gpu_model *cm = gs_gpu_get(cl->gpu_model);
-            bool mig_pool = in->pools[cl->pool].sharing == GS_SHARE_MIG && cm && gs_gpu_has_mig(cm);
             for (int g = 0; g < ng; g++) {
                 const gs_gpu_state *gs = &cl->gpus[g];
-                if (gs->mode == GS_GPUMODE_WHOLE && mig_pool) {
-                    /* a GPU of a MIG pool's new node that this plan's pods leave unused is laid
-                     * out now with the profiles the pool's workloads use: changing it later
-                     * means a reconfiguration (cordon, mig-manager) while the node runs pods */
-                    gs_action b = {.type = GS_ACT_CONFIGURE_GPU, .node = -(c + 1), .gpu = (int8_t)g,
-                                   .mode = GS_GPUMODE_MIG, .zone = -1};
-                    complete_layout(in, cl->pool, cm, &b.layout, &pm);
-                    if (b.layout.n > 0 && (rc = emit(&s, b))) goto done;
-                    continue;
-                }
                 if (gs->mode == GS_GPUMODE_WHOLE) continue;
                 gs_action b = {.type = GS_ACT_CONFIGURE_GPU, .node = -(c + 1), .gpu = (int8_t)g,
                                .mode = gs->mode, .zone = -1};
