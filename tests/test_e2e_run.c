@@ -203,20 +203,7 @@ static int setup(void **st) {
     if (gs_kubeconfig_load(ENV.admin_kc, NULL, &c, &e)) fail_msg("%s", e.msg);
     gs_kube_new(&c, 10000, &ADMIN, &e);
     gs_kube_config_free(&c);
-    REDIS_PORT = probe_free_port();
-    char port[16], log[400];
-    snprintf(port, sizeof port, "%d", REDIS_PORT);
-    snprintf(log, sizeof log, "%s/redis.log", ENV.dir);
-    const char *argv[] = {"/usr/bin/redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                    NULL};
-    REDIS_PID = probe_spawn(argv, log);
-    for (int i = 0; i < 50; i++) {
-        redisContext *r = redisConnect("127.0.0.1", REDIS_PORT);
-        int ok = r && !r->err;
-        if (r) redisFree(r);
-        if (ok) break;
-        usleep(100000);
-    }
+    REDIS_PID = probe_redis_start(ENV.dir, &REDIS_PORT);
     snprintf(CFG, sizeof CFG, "%s/gpuscale.yaml", ENV.dir);
     snprintf(LEDGER, sizeof LEDGER, "%s/ledger.db", ENV.dir);
     FILE *f = fopen(CFG, "w");

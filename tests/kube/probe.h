@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <curl/curl.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,26 @@ static inline pid_t probe_spawn(const char *const argv[], const char *log) {
         _exit(127);
     }
     return p;
+}
+
+/* A real redis-server on a free loopback port (no persistence), its log in dir/redis.log;
+ * returns its pid once it answers (or after 5 s), the port in *port. */
+static inline pid_t probe_redis_start(const char *dir, int *port) {
+    *port = probe_free_port();
+    char ps[16], log[400];
+    snprintf(ps, sizeof ps, "%d", *port);
+    snprintf(log, sizeof log, "%s/redis.log", dir);
+    const char *argv[] = {"/usr/bin/redis-server", "--port", ps, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                          NULL};
+    pid_t pid = probe_spawn(argv, log);
+    for (int i = 0; i < 50; i++) {
+        redisContext *r = redisConnect("127.0.0.1", *port);
+        int ok = r && !r->err;
+        if (r) redisFree(r);
+        if (ok) break;
+        usleep(100000);
+    }
+    return pid;
 }
 
 #endif
