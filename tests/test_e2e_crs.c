@@ -83,20 +83,7 @@ static long long redis_cmd(const char *fmt, const char *a, const char *b) {
     return v;
 }
 
-#define WAIT_UNTIL(cond, secs, what)                                                  \
-    do {                                                                              \
-        int ok_ = 0;                                                                  \
-        for (int t_ = 0; t_ < (secs) * 5; t_++) {                                     \
-            if (cond) { ok_ = 1; break; }                                             \
-            usleep(200000);                                                           \
-        }                                                                             \
-        if (!ok_) {                                                                   \
-            char cmd_[700];                                                           \
-            snprintf(cmd_, sizeof cmd_, "tail -n 40 %s/ctl.log >&2", ENV.dir);        \
-            if (system(cmd_)) {}                                                      \
-            fail_msg("timed out after %d s waiting for: %s", (secs), what);           \
-        }                                                                             \
-    } while (0)
+#define WAIT_UNTIL(cond, secs, what) PROBE_WAIT_UNTIL(cond, secs, what, ENV.dir, "ctl.log")
 
 static json_t *get(const char *path) {
     json_t *o = NULL;
@@ -211,18 +198,7 @@ static bool env_deleted_for(const char *name, const char *reason) {
 }
 
 static const char *RBAC =
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: gpuscale-test-user}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpuscale}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: gpuscale-test-user-fake}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpuscale-kube-fake}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpuscale-system}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-leader-election}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpu-operator}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-mig-config}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
+    PROBE_TEST_USER_RBAC
     "apiVersion: v1\nkind: Namespace\nmetadata: {name: ml}\n---\n"
     "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: embed, namespace: ml}\n"
     "spec:\n  replicas: 0\n  selector: {matchLabels: {app: embed}}\n  template:\n    metadata: {labels: {app: embed}}\n"

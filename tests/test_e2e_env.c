@@ -76,20 +76,7 @@ static void start_ctl(void) {
     CTL = probe_spawn(argv, log);
 }
 
-#define WAIT_UNTIL(cond, secs, what)                                                  \
-    do {                                                                              \
-        int ok_ = 0;                                                                  \
-        for (int t_ = 0; t_ < (secs) * 5; t_++) {                                     \
-            if (cond) { ok_ = 1; break; }                                             \
-            usleep(200000);                                                           \
-        }                                                                             \
-        if (!ok_) {                                                                   \
-            char cmd_[700];                                                           \
-            snprintf(cmd_, sizeof cmd_, "tail -n 40 %s/ctl.log >&2", ENV.dir);        \
-            if (system(cmd_)) {}                                                      \
-            fail_msg("timed out after %d s waiting for: %s", (secs), what);           \
-        }                                                                             \
-    } while (0)
+#define WAIT_UNTIL(cond, secs, what) PROBE_WAIT_UNTIL(cond, secs, what, ENV.dir, "ctl.log")
 
 static json_t *get(const char *path) {
     json_t *o = NULL;
@@ -175,18 +162,7 @@ static int events(const char *reason, const char *name, char *msg, size_t n) {
 }
 
 static const char *RBAC =
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: gpuscale-test-user}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpuscale}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: gpuscale-test-user-fake}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpuscale-kube-fake}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpuscale-system}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-leader-election}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpu-operator}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-mig-config}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
+    PROBE_TEST_USER_RBAC
     "apiVersion: v1\nkind: Namespace\nmetadata: {name: research}\n---\n"
     "apiVersion: v1\nkind: Namespace\nmetadata: {name: lab}\n---\n"
     /* someone else's Deployment with the name an Environment's workload would get */

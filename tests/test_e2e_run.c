@@ -139,20 +139,7 @@ static void pods(const char *app, int *total, int *running_on_ours) {
     json_decref(o);
 }
 
-#define WAIT_UNTIL(cond, secs, what)                                                  \
-    do {                                                                              \
-        int ok_ = 0;                                                                  \
-        for (int t_ = 0; t_ < (secs) * 5; t_++) {                                     \
-            if (cond) { ok_ = 1; break; }                                             \
-            usleep(200000);                                                           \
-        }                                                                             \
-        if (!ok_) {                                                                   \
-            char cmd_[700];                                                           \
-            snprintf(cmd_, sizeof cmd_, "tail -n 30 %s/ctl-a.log %s/ctl-b.log >&2", ENV.dir, ENV.dir); \
-            if (system(cmd_)) {}                                                      \
-            fail_msg("timed out after %d s waiting for: %s", (secs), what);           \
-        }                                                                             \
-    } while (0)
+#define WAIT_UNTIL(cond, secs, what) PROBE_WAIT_UNTIL(cond, secs, what, ENV.dir, "ctl-a.log ctl-b.log")
 
 static pid_t start_ctl(const char *id, int mport) {
     char port[16], log[400];
@@ -167,18 +154,7 @@ static pid_t start_ctl(const char *id, int mport) {
 
 static const char *MANIFESTS =
     /* the unprivileged test user gets exactly deploy/'s roles (the ServiceAccount's there) */
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: gpuscale-test-user}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpuscale}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: gpuscale-test-user-fake}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpuscale-kube-fake}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpuscale-system}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-leader-election}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: gpuscale-test-user, namespace: gpu-operator}\n"
-    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-mig-config}\n"
-    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
+    PROBE_TEST_USER_RBAC
     "apiVersion: v1\nkind: Namespace\nmetadata: {name: ml}\n---\n"
     "apiVersion: v1\nkind: Namespace\nmetadata: {name: research}\n---\n"
     "apiVersion: v1\nkind: Namespace\nmetadata: {name: batch}\n---\n"

@@ -76,6 +76,43 @@ static inline pid_t probe_spawn(const char *const argv[], const char *log) {
     return p;
 }
 
+/* Waits up to secs for cond (checked every 200 ms); on a timeout prints the last lines of the
+ * controller logs (a shell glob under dir) and fails the test. */
+#define PROBE_WAIT_UNTIL(cond, secs, what, dir, logs)                                       \
+    do {                                                                                    \
+        int ok_ = 0;                                                                        \
+        for (int t_ = 0; t_ < (secs) * 5; t_++) {                                           \
+            if (cond) { ok_ = 1; break; }                                                   \
+            usleep(200000);                                                                 \
+        }                                                                                   \
+        if (!ok_) {                                                                         \
+            char cmd_[700];                                                                 \
+            snprintf(cmd_, sizeof cmd_, "cd '%s' && tail -n 40 %s >&2", (dir), (logs));     \
+            if (system(cmd_)) {}                                                            \
+            fail_msg("timed out after %d s waiting for: %s", (secs), what);                 \
+        }                                                                                   \
+    } while (0)
+
+/* The unprivileged test user "gpuscale" gets exactly deploy/'s roles (the ServiceAccount's
+ * there): the ClusterRoles gpuscale and gpuscale-kube-fake, the leader-election Role in
+ * gpuscale-system and the mig-parted Role in gpu-operator. YAML documents, each ending in
+ * "---". */
+#define PROBE_TEST_USER_RBAC                                                                                           \
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: gpuscale-test-user}\n"      \
+    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpuscale}\n"                              \
+    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"                             \
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: gpuscale-test-user-fake}\n" \
+    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: gpuscale-kube-fake}\n"                    \
+    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"                             \
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"                                                   \
+    "metadata: {name: gpuscale-test-user, namespace: gpuscale-system}\n"                                              \
+    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-leader-election}\n"                     \
+    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"                             \
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"                                                   \
+    "metadata: {name: gpuscale-test-user, namespace: gpu-operator}\n"                                                 \
+    "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gpuscale-mig-config}\n"                          \
+    "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: gpuscale}]\n---\n"
+
 /* A real redis-server on a free loopback port (no persistence), its log in dir/redis.log;
  * returns its pid once it answers (or after 5 s), the port in *port. */
 static inline pid_t probe_redis_start(const char *dir, int *port) {
