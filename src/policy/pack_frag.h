@@ -61,6 +61,12 @@ typedef struct gs_frag_opts {
     bool first_ties;   /* BestFit and FGD_PAPER: a tie between nodes goes to the first in the node
                         * array instead of uniformly at random (the artifact's scheduler, see
                         * bench_fgd.c: the caller shuffles the node order instead) */
+    /* GS_FRAG_FGD refinements under test (0 = off) */
+    int32_t x_la;          /* lookahead: re-score the best this many candidates */
+    int32_t x_la_pct;      /* weight of the lookahead term, percent */
+    int32_t x_blend_from;  /* permille allocated above which a packing term is blended in */
+    int32_t x_blend_pct;   /* its weight */
+    int32_t x_a, x_b, x_c, x_d; /* scratch knobs */
 } gs_frag_opts;
 
 typedef struct gs_frag_memo gs_frag_memo;
