@@ -211,26 +211,25 @@ static double mean(const double *v, int n) {
 static long envl(const char *k, long dflt) { return getenv(k) ? atol(getenv(k)) : dflt; }
 
 /* ---------------------------------------------------------------- paired comparison
- * BENCH_FGD_PAIRED=1: two gpuscale variants (BENCH_FGD_A, BENCH_FGD_B: "key=value,..." over
- * the refinement fields of gs_frag_opts; empty = plain FGD) on the same arrivals and node
- * order per seed; per set of seeds, the mean paired difference A - B of the unallocated GPU %
+ * BENCH_FGD_PAIRED=1: two variants of GS_FRAG_FGD (BENCH_FGD_A, BENCH_FGD_B: "key=value,..."
+ * over gs_frag_opts' lookahead and lookahead_pct, from all-zero options; by default A is plain
+ * FGD and B gpuscale's policy, GS_FRAG_OPTS_GPUSCALE) on the same arrivals and node order per
+ * seed; per set of seeds, the mean paired difference A - B of the unallocated GPU %
  * (positive: B leaves less unallocated) and its standard error. Sets: dev seeds 200-299
  * (BENCH_FGD_DEV/DEV0), held-out 100-129 and 300-399 (BENCH_FGD_PAIRED=dev runs the dev set
  * only). BENCH_FGD_JOBS=N runs the seeds in N child processes. */
 
 typedef struct knob { const char *name; size_t off; } knob;
 static const knob knobs[] = {
-    {"la", offsetof(gs_frag_opts, x_la)},
-    {"la_pct", offsetof(gs_frag_opts, x_la_pct)},
-    {"blend_from", offsetof(gs_frag_opts, x_blend_from)},
-    {"blend_pct", offsetof(gs_frag_opts, x_blend_pct)},
-    {"a", offsetof(gs_frag_opts, x_a)},
-    {"b", offsetof(gs_frag_opts, x_b)},
-    {"c", offsetof(gs_frag_opts, x_c)},
-    {"d", offsetof(gs_frag_opts, x_d)},
+    {"lookahead", offsetof(gs_frag_opts, lookahead)},
+    {"lookahead_pct", offsetof(gs_frag_opts, lookahead_pct)},
 };
 
-static int parse_variant(const char *spec, gs_frag_opts *o) {
+static int parse_variant(const char *spec, gs_frag_opts *o, const gs_frag_opts *dflt) {
+    if (!spec) {
+        *o = *dflt;
+        return 0;
+    }
     memset(o, 0, sizeof *o);
     if (!spec || !*spec) return 0;
     char buf[256];
@@ -318,7 +317,8 @@ static void paired_stats(const double *a, const double *b, long n, double *mean_
 static int paired(const replay *r, const gs_frag_type *types, int32_t ntypes, const char *which) {
     gs_frag_opts va, vb;
     const char *sa = getenv("BENCH_FGD_A"), *sb = getenv("BENCH_FGD_B");
-    if (parse_variant(sa, &va) || parse_variant(sb, &vb)) return 2;
+    const gs_frag_opts plain = {0}, ours = GS_FRAG_OPTS_GPUSCALE;
+    if (parse_variant(sa, &va, &plain) || parse_variant(sb, &vb, &ours)) return 2;
     int jobs = (int)envl("BENCH_FGD_JOBS", 1);
     if (jobs < 1 || jobs > 64) { fprintf(stderr, "BENCH_FGD_JOBS: 1..64\n"); return 2; }
     long ndev = envl("BENCH_FGD_DEV", 100), dev0 = envl("BENCH_FGD_DEV0", 200);
@@ -327,7 +327,7 @@ static int paired(const replay *r, const gs_frag_type *types, int32_t ntypes, co
     int nsets = strcmp(which, "dev") == 0 ? 1 : 3;
     printf("paired: A = gpuscale {%s}, B = gpuscale {%s}; difference A - B of the unallocated GPU %% "
            "(positive: B leaves less), per seed on the same arrivals and node order\n",
-           sa && *sa ? sa : "plain", sb && *sb ? sb : "plain");
+           sa ? sa : "plain FGD", sb ? sb : "gpuscale's policy");
     printf("%-9s %-8s %5s %7s %7s %22s %7s %7s %22s %6s\n", "set", "seeds", "n", "A@100", "B@100", "A-B @100 (SE)",
            "A@130", "B@130", "A-B @130 (SE)", "B+/B-");
     double secs = 0;
@@ -443,10 +443,13 @@ int main(void) {
            r.random_ties ? "file order, BestFit/FGD-paper ties at random (BENCH_FGD_TIES=random)"
                          : "shuffled per seed, ties to the first node (the artifact's)");
 
-    enum { NROW = 3 };
-    const char *names[NROW] = {"BestFit", "FGD-paper", "gpuscale"};
-    const gs_frag_policy pols[NROW] = {GS_FRAG_BESTFIT, GS_FRAG_FGD_PAPER, GS_FRAG_FGD};
-    const char *pub[NROW] = {"7.09 / 6.89", "4.77 / 4.60", "target <= 4.60 @130%"};
+    /* "FGD-plain" is gpuscale's policy without its lookahead (what it was before) */
+    enum { NROW = 4 };
+    const char *names[NROW] = {"BestFit", "FGD-paper", "FGD-plain", "gpuscale"};
+    const gs_frag_policy pols[NROW] = {GS_FRAG_BESTFIT, GS_FRAG_FGD_PAPER, GS_FRAG_FGD, GS_FRAG_FGD};
+    const gs_frag_opts ours = GS_FRAG_OPTS_GPUSCALE;
+    const gs_frag_opts *vars[NROW] = {NULL, NULL, NULL, &ours};
+    const char *pub[NROW] = {"7.09 / 6.89", "4.77 / 4.60", "", "target <= 4.60 @130%"};
     static double v100[NROW][2][SEEDS_MAX], v130[NROW][2][SEEDS_MAX];
     double secs[NROW] = {0};
     long long placed[NROW] = {0}, arrivals[NROW] = {0};
@@ -456,7 +459,7 @@ int main(void) {
             for (long k = 0; k < cnt[set]; k++) {
                 outcome o;
                 bool art = pols[row] == GS_FRAG_FGD_PAPER;
-                if (run_one(&r, pols[row], NULL, art ? atypes : types, art ? natypes : ntypes, (uint64_t)(first[set] + k), &o))
+                if (run_one(&r, pols[row], vars[row], art ? atypes : types, art ? natypes : ntypes, (uint64_t)(first[set] + k), &o))
                     return 1;
                 v100[row][set][k] = o.at100;
                 v130[row][set][k] = o.at130;
@@ -480,6 +483,17 @@ int main(void) {
             printf("%-10s %13.2f (%5.2f) %14.2f (%5.2f)   %s\n", names[row], a, mean(v100[row][set], n), b,
                    mean(v130[row][set], n), set == 0 ? pub[row] : "");
         }
+    }
+    printf("\npaired, FGD-plain - gpuscale per seed (positive: the lookahead leaves less unallocated), mean (SE):\n");
+    for (int set = 0; set < 2; set++) {
+        if (cnt[set] < 2) continue;
+        double d1, e1, d3, e3;
+        int w1, l1, w3, l3;
+        paired_stats(v100[2][set], v100[3][set], cnt[set], &d1, &e1, &w1, &l1);
+        paired_stats(v130[2][set], v130[3][set], cnt[set], &d3, &e3, &w3, &l3);
+        printf("%s seeds %ld..%ld: @100%% %+.3f (%.3f), @130%% %+.3f (%.3f); gpuscale better on %d, worse on %d of %ld "
+               "seeds @130%%\n",
+               set == 0 ? "reported" : "held-out", first[set], first[set] + cnt[set] - 1, d1, e1, d3, e3, w3, l3, cnt[set]);
     }
     printf("\nper seed @130%% (reported seeds):\n");
     for (int row = 0; row < NROW; row++) {

@@ -30,6 +30,7 @@ typedef struct dc_key {
     int16_t gpu[GS_NODE_MAX_GPUS];     /* sorted */
 } dc_key;
 
+#define CAND_MAX 64                    /* most candidates the lookahead re-scores */
 #define DC_BITS 14
 #define DC_SIZE (1u << DC_BITS)
 #define LA_INF (INT64_MAX / 4)
@@ -41,7 +42,7 @@ struct gs_frag_memo {
     int32_t ncpus;
     int64_t *mems;                     /* distinct task-type memory requests, ascending */
     int32_t nmems;
-    /* lookahead (opts.x_la): per type a min-tree over the nodes of the type's best F growth */
+    /* lookahead (opts.lookahead): per type a min-tree over the nodes of the type's best F growth */
     int32_t la_size;                   /* leaves, a power of 2 >= n */
     int64_t *la_tree;                  /* ntypes x 2 la_size */
     int64_t *dc;                       /* cache of F-growth vectors by exact node state */
@@ -76,6 +77,10 @@ int gs_frag_init_opts(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const g
                       int32_t ntypes, const gs_frag_opts *opts) {
     memset(st, 0, sizeof *st);
     if (opts) st->opts = *opts;
+    /* the lookahead's effective settings: 1 candidate = off */
+    if (st->opts.lookahead < 1 || st->opts.paper) st->opts.lookahead = 1;
+    if (st->opts.lookahead > CAND_MAX) st->opts.lookahead = CAND_MAX;
+    if (st->opts.lookahead_pct <= 0) st->opts.lookahead_pct = GS_FRAG_LA_PCT;
     for (int32_t i = 0; i < ntypes; i++) st->wsum += types[i].weight;
     st->nodes = nodes;
     st->n = n;
@@ -101,7 +106,7 @@ int gs_frag_init_opts(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const g
         if (k == 0 || st->memo->mems[k - 1] != st->memo->mems[i]) st->memo->mems[k++] = st->memo->mems[i];
     st->memo->nmems = k;
     for (int32_t i = 0; i < n; i++) st->F[i] = gs_frag_node_frag(st, &nodes[i]);
-    if (st->opts.x_la > 0 && la_init(st)) { gs_frag_free(st); return GS_ENOMEM; }
+    if (st->opts.lookahead > 1 && la_init(st)) { gs_frag_free(st); return GS_ENOMEM; }
     return 0;
 }
 
@@ -405,8 +410,6 @@ typedef struct cand {
     int64_t d, key;
 } cand;
 
-#define CAND_MAX 64
-
 /* Keeps the k best candidates in order (F growth, then key, then the earlier one). */
 static void cand_offer(cand *c, int *nc, int k, int32_t node, int gpu, int64_t d, int64_t key) {
     int pos = *nc;
@@ -420,21 +423,9 @@ static void cand_offer(cand *c, int *nc, int k, int32_t node, int gpu, int64_t d
 
 static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
     bool share = t->ngpus == 1 && t->milli < 1000;
-    int k = st->opts.x_la > 0 ? st->opts.x_la : 1;
-    if (k > CAND_MAX) k = CAND_MAX;
+    int k = st->opts.lookahead;
     cand c[CAND_MAX];
     int nc = 0;
-    /* utilisation-aware blend: beyond blend_from permille allocated, a packing term */
-    int64_t beta = 0; /* per mille of wsum per milli-GPU left on the node */
-    if (st->opts.x_blend_pct > 0) {
-        int64_t cap = 0, fr = 0;
-        for (int32_t i = 0; i < st->n; i++) {
-            cap += 1000 * (int64_t)st->nodes[i].ngpus;
-            fr += gpu_total(&st->nodes[i]);
-        }
-        int64_t u = cap > 0 ? (cap - fr) * 1000 / cap : 0, from = st->opts.x_blend_from;
-        if (u > from && from < 1000) beta = (int64_t)st->opts.x_blend_pct * 10 * (u - from) / (1000 - from);
-    }
     for (int32_t i = 0; i < st->n; i++) {
         const gs_frag_node *n = &st->nodes[i];
         if (!gs_frag_fits(n, t)) continue;
@@ -455,7 +446,6 @@ static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
                 memcpy(after, n->gpu_free, sizeof after);
                 after[g] = (int16_t)(after[g] - t->milli);
                 int64_t d = frag_memo(st, cpu_after, mem_after, after, n->ngpus) - st->F[i];
-                if (beta) d += beta * left * st->wsum / 1000;
                 /* ties: the GPU left with the least free share, then the node left fullest, then
                  * the first node in the caller's order */
                 cand_offer(c, &nc, k, i, g, d, (int64_t)after[g] * 100000 + left);
@@ -464,18 +454,17 @@ static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
             gs_frag_node tmp = *n;
             apply(&tmp, t, -1);
             int64_t d = frag_memo(st, cpu_after, mem_after, tmp.gpu_free, n->ngpus) - st->F[i];
-            if (beta) d += beta * left * st->wsum / 1000;
             cand_offer(c, &nc, k, i, -1, d, left);
         }
     }
     if (nc == 0) return -1;
     int pick = 0;
-    if (st->opts.x_la > 0 && nc > 1) {
+    if (k > 1 && nc > 1) {
         double bestv = 0;
         for (int j = 0; j < nc; j++) {
             gs_frag_node tmp = st->nodes[c[j].node];
             apply(&tmp, t, c[j].gpu);
-            double v = (double)c[j].d + (double)st->opts.x_la_pct / 100.0 *
+            double v = (double)c[j].d + (double)st->opts.lookahead_pct / 100.0 *
                                             la_term(st, c[j].node, tmp.cpu_free, tmp.mem_free, tmp.gpu_free, tmp.ngpus);
             if (j == 0 || v < bestv) {
                 bestv = v;
@@ -487,7 +476,7 @@ static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
     gs_frag_node *n = &st->nodes[best];
     apply(n, t, c[pick].gpu);
     st->F[best] = gs_frag_node_frag(st, n);
-    if (st->opts.x_la > 0) la_set(st, best);
+    if (k > 1) la_set(st, best);
     return best;
 }
 

@@ -56,18 +56,23 @@ typedef struct gs_frag_type {
 
 typedef enum { GS_FRAG_BESTFIT, GS_FRAG_FGD, GS_FRAG_FGD_PAPER } gs_frag_policy;
 
+#define GS_FRAG_LA_CANDIDATES 8
+#define GS_FRAG_LA_PCT 700
+
 typedef struct gs_frag_opts {
     bool paper;        /* F with the artifact's treatment of CPU-only task types (see above) */
     bool first_ties;   /* BestFit and FGD_PAPER: a tie between nodes goes to the first in the node
                         * array instead of uniformly at random (the artifact's scheduler, see
                         * bench_fgd.c: the caller shuffles the node order instead) */
-    /* GS_FRAG_FGD refinements under test (0 = off) */
-    int32_t x_la;          /* lookahead: re-score the best this many candidates */
-    int32_t x_la_pct;      /* weight of the lookahead term, percent */
-    int32_t x_blend_from;  /* permille allocated above which a packing term is blended in */
-    int32_t x_blend_pct;   /* its weight */
-    int32_t x_a, x_b, x_c, x_d; /* scratch knobs */
+    /* GS_FRAG_FGD's one-step lookahead (see above; gpuscale's policy sets it): how many of the
+     * best candidates by F growth are re-scored (0 or 1 = off: plain FGD; at most 64), and the
+     * weight of the lookahead term in percent of the F growth (0 = GS_FRAG_LA_PCT) */
+    int32_t lookahead;
+    int32_t lookahead_pct;
 } gs_frag_opts;
+
+/* gpuscale's policy: GS_FRAG_FGD with these options (bench/bench_fgd.c, docs/packing.md) */
+#define GS_FRAG_OPTS_GPUSCALE ((gs_frag_opts){.lookahead = GS_FRAG_LA_CANDIDATES, .lookahead_pct = GS_FRAG_LA_PCT})
 
 typedef struct gs_frag_memo gs_frag_memo;
 
