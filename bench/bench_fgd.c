@@ -325,7 +325,7 @@ static int paired(const replay *r, const gs_frag_type *types, int32_t ntypes, co
     if (ndev < 2 || ndev > 1000 || dev0 < 0) { fprintf(stderr, "BENCH_FGD_DEV: 2..1000\n"); return 2; }
     struct { const char *name; long first, n; } sets[3] = {{"dev", dev0, ndev}, {"held-out", 100, 30}, {"held-out", 300, 100}};
     int nsets = strcmp(which, "dev") == 0 ? 1 : 3;
-    printf("paired: A = gpuscale {%s}, B = gpuscale {%s}; difference A - B of the unallocated GPU %% "
+    printf("paired: A = GS_FRAG_FGD {%s}, B = GS_FRAG_FGD {%s}; difference A - B of the unallocated GPU %% "
            "(positive: B leaves less), per seed on the same arrivals and node order\n",
            sa ? sa : "plain FGD", sb ? sb : "gpuscale's policy");
     printf("%-9s %-8s %5s %7s %7s %22s %7s %7s %22s %6s\n", "set", "seeds", "n", "A@100", "B@100", "A-B @100 (SE)",

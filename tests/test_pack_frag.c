@@ -1,7 +1,8 @@
 /* Fractional placement (src/policy/pack_frag): the FGD artifact's scoring (GS_FRAG_FGD_PAPER),
  * its fragmentation with CPU-only task types (opts.paper), ties to the first node
- * (opts.first_ties) against ties at random, and gpuscale's own tie order. Small cases whose
- * numbers are worked out by hand in the comments. */
+ * (opts.first_ties) against ties at random, gpuscale's own tie order, and gpuscale's one-step
+ * lookahead (opts.lookahead). Small cases whose numbers are worked out by hand in the
+ * comments. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -165,9 +165,17 @@ static int64_t frag_raw(const gs_frag_type *types, int32_t ntypes, bool paper, i
     return F;
 }
 
-static int cmp_i16(const void *a, const void *b) {
-    int16_t x = *(const int16_t *)a, y = *(const int16_t *)b;
-    return (x > y) - (x < y);
+/* Ascending, in place (at most GS_NODE_MAX_GPUS values: insertion sort beats qsort here). */
+static void sort_i16(int16_t *v, int n) {
+    for (int i = 1; i < n; i++) {
+        int16_t x = v[i];
+        int j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
 }
 
 static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, int64_t mem_free, const int16_t *gpu,
@@ -191,7 +199,7 @@ static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, int64_t mem_
     k.mem_level = (int16_t)lo;
     k.ngpus = (uint8_t)ngpus;
     memcpy(k.gpu, gpu, (size_t)ngpus * sizeof *gpu);
-    qsort(k.gpu, (size_t)ngpus, sizeof *k.gpu, cmp_i16);
+    sort_i16(k.gpu, ngpus);
     uint64_t h = 1469598103934665603ULL;
     const unsigned char *p = (const unsigned char *)&k;
     for (size_t i = 0; i < sizeof k; i++) { h ^= p[i]; h *= 1099511628211ULL; }
@@ -293,7 +301,7 @@ static const int64_t *dvec(const gs_frag_state *st, int32_t cpu, int64_t mem, co
     k.mem = mem;
     k.ngpus = (uint8_t)ngpus;
     memcpy(k.gpu, gpu, (size_t)ngpus * sizeof *gpu);
-    qsort(k.gpu, (size_t)ngpus, sizeof *k.gpu, cmp_i16);
+    sort_i16(k.gpu, ngpus);
     uint64_t h = 1469598103934665603ULL;
     const unsigned char *p = (const unsigned char *)&k + sizeof k.hash;
     for (size_t i = 0; i < sizeof k - sizeof k.hash; i++) { h ^= p[i]; h *= 1099511628211ULL; }

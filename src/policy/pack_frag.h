@@ -18,6 +18,15 @@
  *    all, and 2000 per CPU-only task). Each pod goes where F grows least, computed exactly
  *    in integers (no sigmoid or score rounding, unlike the paper's plugin); ties go to the
  *    GPU, then the node, left with the least free GPU, then to the first node in the array.
+ *    gpuscale's policy adds a one-step lookahead (opts.lookahead, GS_FRAG_OPTS_GPUSCALE): the
+ *    best opts.lookahead candidates in that order are re-scored as
+ *      F growth + lookahead_pct/100 x sum over types m of w_m/wsum x (L_m after - L_m now),
+ *    where L_m is the least F growth a pod of type m would make on its best node (the next
+ *    arrival, drawn by the weights): after the move it is the lower of the moved node's new
+ *    value and the best of the other nodes (unchanged); a type that fits nowhere counts its
+ *    GPU request x wsum (the allocation lost). Lowest wins, ties to the earlier candidate.
+ *    Per type, a min-tree over the nodes keeps L_m (O(log n) to update or to leave one node
+ *    out); the per-type growth vector of a node state is cached by the exact state.
  *  - GS_FRAG_FGD_PAPER: the FGD artifact's own scoring, reproduced to compare against
  *    (hkust-adsl/kubernetes-scheduler-simulator, plugin FGDScore; needs a state made with
  *    opts.paper): F as the artifact computes it (a CPU-only task type counts all of the
@@ -56,7 +65,7 @@ typedef struct gs_frag_type {
 
 typedef enum { GS_FRAG_BESTFIT, GS_FRAG_FGD, GS_FRAG_FGD_PAPER } gs_frag_policy;
 
-#define GS_FRAG_LA_CANDIDATES 8
+#define GS_FRAG_LA_CANDIDATES 12
 #define GS_FRAG_LA_PCT 700
 
 typedef struct gs_frag_opts {
