@@ -274,7 +274,8 @@ static int run_pairs(const replay *r, const gs_frag_opts *va, const gs_frag_opts
             pair_res x = {oa.at100, ob.at100, oa.at130, ob.at130};
             double t = oa.secs + ob.secs;
             if (jobs > 1) {
-                if (write(fds[j][1], &x, sizeof x) != (ssize_t)sizeof x || write(fds[j][1], &t, sizeof t) != (ssize_t)sizeof t)
+                if (write(fds[j][1], &x, sizeof x) != (ssize_t)sizeof x ||
+                    write(fds[j][1], &t, sizeof t) != (ssize_t)sizeof t)
                     _exit(1);
             } else {
                 res[k] = x;
@@ -323,7 +324,8 @@ static int paired(const replay *r, const gs_frag_type *types, int32_t ntypes, co
     if (jobs < 1 || jobs > 64) { fprintf(stderr, "BENCH_FGD_JOBS: 1..64\n"); return 2; }
     long ndev = envl("BENCH_FGD_DEV", 100), dev0 = envl("BENCH_FGD_DEV0", 200);
     if (ndev < 2 || ndev > 1000 || dev0 < 0) { fprintf(stderr, "BENCH_FGD_DEV: 2..1000\n"); return 2; }
-    struct { const char *name; long first, n; } sets[3] = {{"dev", dev0, ndev}, {"held-out", 100, 30}, {"held-out", 300, 100}};
+    struct { const char *name; long first, n; } sets[3] = {
+        {"dev", dev0, ndev}, {"held-out", 100, 30}, {"held-out", 300, 100}};
     int nsets = strcmp(which, "dev") == 0 ? 1 : 3;
     printf("paired: A = GS_FRAG_FGD {%s}, B = GS_FRAG_FGD {%s}; difference A - B of the unallocated GPU %% "
            "(positive: B leaves less), per seed on the same arrivals and node order\n",
@@ -459,7 +461,8 @@ int main(void) {
             for (long k = 0; k < cnt[set]; k++) {
                 outcome o;
                 bool art = pols[row] == GS_FRAG_FGD_PAPER;
-                if (run_one(&r, pols[row], vars[row], art ? atypes : types, art ? natypes : ntypes, (uint64_t)(first[set] + k), &o))
+                if (run_one(&r, pols[row], vars[row], art ? atypes : types, art ? natypes : ntypes,
+                            (uint64_t)(first[set] + k), &o))
                     return 1;
                 v100[row][set][k] = o.at100;
                 v130[row][set][k] = o.at130;

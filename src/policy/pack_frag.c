@@ -347,7 +347,7 @@ static int la_init(gs_frag_state *st) {
     int32_t S = 1;
     while (S < st->n) S *= 2;
     mo->la_size = S;
-    mo->la_tree = malloc((size_t)st->ntypes * 2 * (size_t)S * sizeof *mo->la_tree);
+    mo->la_tree = malloc((size_t)(st->ntypes > 0 ? st->ntypes : 1) * 2 * (size_t)S * sizeof *mo->la_tree);
     mo->dc = malloc((size_t)DC_SIZE * (size_t)(st->ntypes > 0 ? st->ntypes : 1) * sizeof *mo->dc);
     mo->dk = calloc(DC_SIZE, sizeof *mo->dk);
     if (!mo->la_tree || !mo->dc || !mo->dk) return GS_ENOMEM;
