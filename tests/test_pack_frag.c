@@ -202,6 +202,31 @@ static void test_lookahead_keeps_an_exact_fit(void **st) {
     }
 }
 
+/* The lookahead's odds of the next arrival: by count when every type has one. The case above
+ * with counts A = 1, B = 3 (odds 1/4, 3/4 instead of the weights' 3/4, 1/4): term a) =
+ * (1 x 800 + 3 x (-2200)) / 4 = -1450, term b) = (1 x 0 + 3 x (-2400)) / 4 = -1800. At
+ * p = 150 %: a) 1500 - 2175 = -675, b) 2100 - 2700 = -600: a) wins; by the weights,
+ * a) 1500 + 75 = 1575, b) 2100 - 900 = 1200: b) wins. A type without a count makes the
+ * weights count again. */
+static void test_lookahead_odds_by_count(void **st) {
+    (void)st;
+    gs_frag_task t = {1000, 0, 1, 300};
+    uint64_t rng = 1;
+    gs_frag_state s;
+    for (int v = 0; v < 3; v++) {
+        gs_frag_type types[2] = {{{0, 0, 1, 800}, 3, 1}, {{0, 0, 1, 300}, 1, 3}};
+        if (v == 1) types[1].count = 0;
+        if (v == 2) types[0].count = types[1].count = 0;
+        gs_frag_node n[1] = {node1(8000, 2, 1000, 800)};
+        gs_frag_opts o = {.lookahead = 12, .lookahead_pct = 150};
+        assert_int_equal(gs_frag_init_opts(&s, n, 1, types, 2, &o), 0);
+        assert_int_equal(gs_frag_place(&s, GS_FRAG_FGD, &t, &rng), 0);
+        assert_int_equal(n[0].gpu_free[0], v == 0 ? 1000 : 700);
+        assert_int_equal(n[0].gpu_free[1], v == 0 ? 500 : 800);
+        gs_frag_free(&s);
+    }
+}
+
 /* The same node 0 and a node 1 with one GPU of 800 free and 500 milli-CPU: the 300 pod (1000
  * milli-CPU) cannot go there, but an A pod (no CPU) can, with growth 0. The lookahead counts the
  * next pod's best placement on the other nodes too: after a) an A pod still has node 1 (0, not
@@ -291,6 +316,7 @@ int main(void) {
         cmocka_unit_test(test_gpuscale_tie_order),
         cmocka_unit_test(test_bestfit_ties),
         cmocka_unit_test(test_lookahead_keeps_an_exact_fit),
+        cmocka_unit_test(test_lookahead_odds_by_count),
         cmocka_unit_test(test_lookahead_counts_other_nodes),
         cmocka_unit_test(test_lookahead_incremental_matches_fresh),
         cmocka_unit_test(test_no_fit),

@@ -47,6 +47,8 @@ struct gs_frag_memo {
     int64_t *la_tree;                  /* ntypes x 2 la_size */
     int64_t *dc;                       /* cache of F-growth vectors by exact node state */
     dc_key *dk;
+    bool la_by_count;                  /* the next arrival's odds: count (else weight) */
+    int64_t la_psum;                   /* the sum of those */
 };
 
 uint64_t gs_frag_rand(uint64_t *state) {
@@ -353,12 +355,15 @@ static int la_init(gs_frag_state *st) {
     if (!mo->la_tree || !mo->dc || !mo->dk) return GS_ENOMEM;
     for (size_t k = 0; k < (size_t)st->ntypes * 2 * (size_t)S; k++) mo->la_tree[k] = LA_INF;
     for (int32_t i = 0; i < st->n; i++) la_set(st, i);
+    mo->la_by_count = st->ntypes > 0;
+    for (int32_t m = 0; m < st->ntypes; m++) mo->la_by_count = mo->la_by_count && st->types[m].count > 0;
+    for (int32_t m = 0; m < st->ntypes; m++) mo->la_psum += mo->la_by_count ? st->types[m].count : st->types[m].weight;
     return 0;
 }
 
-/* The lookahead term of moving node i to the given state: sum over types m of w_m x (the next
- * m pod's least F growth afterwards - now) / wsum, a pod that fits nowhere counting its GPU
- * request x wsum (the allocation lost). */
+/* The lookahead term of moving node i to the given state: sum over types m of p_m x (the next
+ * m pod's least F growth afterwards - now) / sum of p, a pod that fits nowhere counting its
+ * GPU request x wsum (the allocation lost); p is the types' count or else their weight. */
 static double la_term(const gs_frag_state *st, int32_t i, int32_t cpu, int64_t mem, const int16_t *gpu, int ngpus) {
     const int64_t *v = dvec(st, cpu, mem, gpu, ngpus);
     int32_t S = st->memo->la_size;
@@ -371,9 +376,9 @@ static double la_term(const gs_frag_state *st, int32_t i, int32_t cpu, int64_t m
         if (after == now) continue;
         double pen = (double)(t->ngpus > 0 ? (int64_t)t->ngpus * t->milli : 0) * (double)st->wsum;
         double a = after >= LA_INF ? pen : (double)after, b = now >= LA_INF ? pen : (double)now;
-        sum += (double)st->types[m].weight * (a - b);
+        sum += (double)(st->memo->la_by_count ? st->types[m].count : st->types[m].weight) * (a - b);
     }
-    return st->wsum > 0 ? sum / (double)st->wsum : 0;
+    return st->memo->la_psum > 0 ? sum / (double)st->memo->la_psum : 0;
 }
 
 /* BestFit GPU for a sharing pod: least free that fits (lowest index on ties). */

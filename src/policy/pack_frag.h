@@ -21,9 +21,10 @@
  *    least free GPU, then to the first node in the array.
  *    gpuscale's policy adds a one-step lookahead (opts.lookahead, GS_FRAG_OPTS_GPUSCALE): the
  *    best opts.lookahead candidates in that order are re-scored as
- *      F growth + lookahead_pct/100 x sum over types m of w_m/wsum x (L_m after - L_m now),
- *    where L_m is the least F growth a pod of type m would make on its best node (the next
- *    arrival, drawn by the weights): after the move it is the lower of the moved node's new
+ *      F growth + lookahead_pct/100 x sum over types m of p_m x (L_m after - L_m now),
+ *    where L_m is the least F growth a pod of type m would make on its best node and p_m the
+ *    odds that the next arrival is of type m (count_m / sum of counts, or by weight when a
+ *    type has no count): after the move it is the lower of the moved node's new
  *    value and the best of the other nodes (unchanged); a type that fits nowhere counts its
  *    GPU request x wsum (the allocation lost). Lowest wins, ties to the earlier candidate.
  *    Per type, a min-tree over the nodes keeps L_m (O(log n) to update or to leave one node
@@ -64,6 +65,8 @@ typedef struct gs_frag_task {
 typedef struct gs_frag_type {
     gs_frag_task t;
     int64_t weight;   /* popularity (e.g. how many pods of the workload have this shape) */
+    int64_t count;    /* the lookahead's odds that the next pod has this shape (e.g. how many
+                       * pods have it); used when every type has count > 0, else weight is */
 } gs_frag_type;
 
 typedef enum { GS_FRAG_BESTFIT, GS_FRAG_FGD, GS_FRAG_FGD_PAPER } gs_frag_policy;
