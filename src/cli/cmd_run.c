@@ -2305,6 +2305,7 @@ static int config_swap(ctl *c, gs_config *next, gs_error *e) {
         if (gs_run_envs_new(&c->cfg, c->k, c->pods, c->ledger, &c->envs, e))
             gs_log_error("environments not run", "err=\"%s\"", e->msg);
         gs_run_envs_use_caches(c->envs, c->jobs, c->deps);
+        gs_run_envs_use_objects(c->envs, gs_run_crs_envs_informer(c->crs));
     }
     return 0;
 }
@@ -2596,6 +2597,7 @@ int gs_cmd_run(int argc, char **argv) {
         goto out;
     }
     gs_run_envs_use_caches(c->envs, c->jobs, c->deps);
+    gs_run_envs_use_objects(c->envs, gs_run_crs_envs_informer(c->crs));
     gs_kubefake_opts kfo = {NULL, 0, c->mig_cm_ns, c->mig_cm_name};
     if (strcmp(provider, "kube-fake") == 0) rc = gs_kubefake_new(c->k, &c->cat, c->pods, &kfo, &c->prov, &e);
     else rc = gs_execprov_new(ex_launch, ex_term, ex_list, 60000, &c->prov, &e);

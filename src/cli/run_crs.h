@@ -46,6 +46,8 @@ void gs_run_crs_free(gs_run_crs *r);
 /* The four informers (to be polled with the controller's own); returns how many (4). */
 int gs_run_crs_informers(gs_run_crs *r, gs_informer **out, int max);
 bool gs_run_crs_synced(const gs_run_crs *r);
+/* The Environment objects' informer (for their finalizer, cli/run_envs.h); NULL when r is NULL. */
+gs_informer *gs_run_crs_envs_informer(gs_run_crs *r);
 
 /* When every informer has listed and an object changed since the last call: rebuilds the
  * configuration. Returns 1 with *out a new valid configuration (caller owns; it must then call
