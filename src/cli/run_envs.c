@@ -711,6 +711,8 @@ void gs_run_envs_tick(gs_run_envs *re, const gs_budget_state *budgets, int32_t n
     gs_ms now = wall_now();
     gs_error err;
     gs_error_clear(&err);
+    /* the objects first (cache only): a malformed one is told even while the state cannot be read */
+    if (re->objs) objects_observe(re);
     if (!re->synced) {
         int rc = sync_state(re, now, &err);
         if (rc) {
@@ -721,7 +723,6 @@ void gs_run_envs_tick(gs_run_envs *re, const gs_budget_state *budgets, int32_t n
         re->synced = true;
     }
     count_pods(re);
-    if (re->objs) objects_observe(re);
     for (int32_t i = 0; i < re->n; i++) {
         env_run *r = &re->e[i];
         /* the ledger's creation record (retried until written) */
