@@ -518,11 +518,14 @@ void gs_run_crs_status(gs_run_crs *r, const gs_run_crs_obs *o) {
             json_t *lw = json_object_get(r->last_write, full);
             if (lw && now - json_integer_value(lw) < GS_RUN_CRS_STATUS_GAP_MS) continue;
             json_t *st = json_object();
-            bool in_force = false, known = true;
+            /* known: the kind's fields are observed now, so those left out no longer apply;
+             * an object not in force (refused, or nothing applied yet) keeps what was written */
+            bool in_force = false, known = false;
             ready_of(r, full, obj, st, &in_force);
             const char *name = md_str(obj, "name"), *ns = md_str(obj, "namespace");
             if (in_force && name) {
                 const gs_config *c = o->cfg;
+                known = true;
                 if (kind == 0) {
                     pool_status(r, name, st);
                 } else if (kind == 1) {

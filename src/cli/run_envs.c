@@ -437,8 +437,10 @@ static bool fin_set(gs_run_envs *re, env_run *r, bool add, gs_ms now) {
     }
     if (rc) {
         re->errors++;
-        gs_log_warn("environment finalizer not written", "environment=%s/%s op=%s err=\"%s\"", e->ns, e->name,
-                    add ? "add" : "remove", rc == GS_ENOMEM ? "out of memory" : err.msg);
+        r->fin_next = now + RETRY_MS;
+        gs_log_warn("environment finalizer not written", "environment=%s/%s op=%s err=\"%s\"%s", e->ns, e->name,
+                    add ? "add" : "remove", rc == GS_ENOMEM ? "out of memory" : err.msg,
+                    rc == GS_EAUTH ? " hint=\"gpuscale needs patch on environments.gpuscale.dev (deploy/rbac.yaml)\"" : "");
         return false;
     }
     snprintf(r->stale_rv, sizeof r->stale_rv, "%s", rv);
