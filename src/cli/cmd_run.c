@@ -1650,6 +1650,10 @@ static void mig_configure(ctl *c, const rc_view *v, int64_t now) {
 
 /* ---- time-slicing of registered nodes, the device plugin way (io/kube/devplugin.h) ---- */
 
+/* How long after a failed ConfigMap write the next is tried: 30 s, or --mig-retry-after when
+ * shorter. */
+static int64_t ts_retry_ms(const ctl *c) { return c->mig_retry_ms < 30000 ? c->mig_retry_ms : 30000; }
+
 /* Puts gpuscale's time-slicing config for `replicas` into the device plugin's ConfigMap (one
  * key per config, GS_DP_KEY_PREFIX<replicas>; created when missing; other keys are never
  * touched: a JSON merge patch of the one key). A key that is already there is checked, never
@@ -1661,7 +1665,7 @@ static int ts_config_put(ctl *c, int32_t replicas, gs_error *e) {
     if (json_object_get(c->ts_written, key)) return 0;
     if (mono_ms() < c->ts_cm_retry_at)
         return gs_error_set(e, GS_EIO, "configmap %s/%s: the last write failed; retrying later", c->dp_cm_ns, c->dp_cm_name);
-    c->ts_cm_retry_at = mono_ms() + 30000; /* cleared on success */
+    c->ts_cm_retry_at = mono_ms() + ts_retry_ms(c); /* cleared on success */
     char path[800], coll[400], where[900];
     snprintf(coll, sizeof coll, "/api/v1/namespaces/%s/configmaps", c->dp_cm_ns);
     snprintf(path, sizeof path, "%s/%s", coll, c->dp_cm_name);
@@ -1732,7 +1736,7 @@ static void ts_start(ctl *c, const char *name, bool cordoned, int32_t replicas, 
     int rc = ts_config_put(c, replicas, &e);
     if (rc) {
         gs_log_error("time-slicing not started", "node=%s config=%s err=\"%s\"", name, op->key, e.msg);
-        json_object_set_new(c->ts_backoff, name, json_integer(now + 30000));
+        json_object_set_new(c->ts_backoff, name, json_integer(now + ts_retry_ms(c)));
         return;
     }
     if (!cordoned) {
