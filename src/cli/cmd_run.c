@@ -9,16 +9,30 @@
  *     bound pods over [metered_until, now) into the SQLite ledger, advance the budget trackers,
  *     carry out budget actions (alerts; scaleToMin caps the project's scalers at minReplicas);
  *     resumes at gs_ledger_metered_until after a restart or a leader change (docs/cost.md 5);
+ *   - reconf_resume: gpuscale's own cordons no operation of this replica holds (a leader change,
+ *     a restart): gpuscale.dev/disruption=reconfigure on a MIG pool's node resumed as a mig_op on
+ *     the config its label names; on a time-slicing pool's node left to ts_tick; any gpuscale
+ *     cordon of a node whose pool is gone undone (uncordon, annotation removed);
  *   - mig_tick: MIG reconfigurations in progress wait for nvidia.com/mig.config.state;
- *   - capacity_tick: the view (view_build: registered nodes with their layouts and what bound
+ *   - ts_tick: time-slicing switches in progress (and nodes whose nvidia.com/device-plugin.config
+ *     names a gpuscale config they do not advertise yet: launched ones, an earlier leader's) wait
+ *     until the node advertises nvidia.com/gpu.shared = GPUs x replicas, or fail after
+ *     --timeslicing-timeout (label removed, uncordon, layout locked for --mig-retry-after);
+ *   - capacity_tick: the view (view_build: registered nodes with their layouts as they advertise
+ *     them (a time-slicing pool's node time-sliced only as far as its device plugin says:
+ *     io/kube/devplugin.h) and what bound
  *     pods hold, pods without GPUs as npods_drainable, launches in flight as not-ready nodes,
  *     nodes being repartitioned in their new layout, nodes gpuscale cordons to consolidate as
  *     schedulable, repacked or otherwise cordoned nodes as draining, GPU pods bound and pending
  *     with their exact specs, one described workload per QueueScaler, empty_since per node, the
  *     budget gate) -> gs_reconcile_step, the step `gpuscale simulate` runs -> its actions:
  *     LAUNCH through the provider (the layout of its CONFIGURE_GPU named in nvidia.com/mig.config
- *     and written to the mig-parted ConfigMap); CONFIGURE_GPU of a registered node through
- *     mig_start (ConfigMap + label, node cordoned until success); BIND: nothing (kube-scheduler
+ *     and written to the mig-parted ConfigMap; a time-slicing pool's node labelled
+ *     nvidia.com/device-plugin.config, its config written to the device plugin's ConfigMap);
+ *     CONFIGURE_GPU of a registered node: MIG through mig_start (ConfigMap + label, node cordoned
+ *     with gpuscale.dev/disruption=reconfigure until success), TIMESLICED (switch_modes on)
+ *     through ts_start (the whole node, only while no GPU pod is bound: device plugin ConfigMap +
+ *     label, cordoned the same way), FRACTIONAL not carried out; BIND: nothing (kube-scheduler
  *     binds; the pod's wait for its launch is timed); the reasons of pods left pending as
  *     NotTriggerScaleUp / BudgetExceeded Warning Events (once per reason);
  *   - consolidate_tick: the same step's DELETE_NODE -> cordon (gpuscale.dev/disruption=
