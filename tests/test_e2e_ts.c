@@ -15,9 +15,9 @@
  *     every pod Running;
  *   - a node whose device plugin never applies the config: the switch times out
  *     (--timeslicing-timeout): Warning Event, label removed, uncordoned; the retry succeeds;
- *   - a restart of the controller in the middle of a MIG reconfiguration (the fake mig-manager
- *     held): the new controller resumes it (node kept cordoned while pending), and uncordons
- *     once mig-manager reports success; the pod runs there;
+ *   - a restart of the controller in the middle of a MIG reconfiguration and of a time-slicing
+ *     switch (the fake mig-manager and device plugin held): the new controller resumes both
+ *     (nodes kept cordoned while pending) and uncordons each once applied; the pods run there;
  *   - gpuscale's cordon on a node whose GPUPool is gone is undone; an admin's cordon is not.
  * Skips (77) only when the control plane cannot be built here. */
 #include <setjmp.h>
@@ -411,11 +411,13 @@ static void test_switch_timeout(void **st) {
     assert_false(cordoned("ts-b"));
 }
 
-/* The controller restarted (kill -9) in the middle of a MIG reconfiguration: the new one
- * resumes it (the node stays cordoned while mig-manager is pending) and uncordons it once
- * mig-manager reports success. */
+/* The controller restarted (kill -9) in the middle of a MIG reconfiguration and of a
+ * time-slicing switch: the new one resumes both (the nodes stay cordoned while mig-manager and
+ * the device plugin have not answered) and uncordons each once it is applied. */
 static void test_restart_mid_mig_reconfiguration(void **st) {
     (void)st;
+    make_node("ts-c", "g4dn.xlarge", "t4-ts", NULL, NULL, 0, "gpuscale.dev/kube-fake-hold=true");
+    shared_pod("chat-c", "ts-c");
     apply("apiVersion: v1\nkind: Pod\nmetadata: {name: big, namespace: ml}\n"
           "spec:\n  nodeSelector: {kubernetes.io/hostname: mig-a}\n  containers:\n  - name: w\n    image: big:1\n"
           "    resources: {limits: {nvidia.com/mig-3g.40gb: '1'}, requests: {cpu: 500m, memory: 1Gi}}\n");
@@ -423,18 +425,28 @@ static void test_restart_mid_mig_reconfiguration(void **st) {
                    strncmp(node_meta("mig-a", "labels", "nvidia.com/mig.config"), "gpuscale.", 9) == 0,
                30, "mig-a cordoned for a MIG reconfiguration");
     assert_string_equal(node_meta("mig-a", "labels", "nvidia.com/mig.config.state"), "pending");
+    WAIT_UNTIL(cordoned("ts-c") && strcmp(node_meta("ts-c", "annotations", "gpuscale.dev/disruption"), "reconfigure") == 0 &&
+                   strcmp(node_meta("ts-c", "labels", GS_DP_CONFIG_LABEL), "gpuscale-timeslicing-4") == 0,
+               30, "ts-c cordoned for a time-slicing switch");
     stop_pid(&CTL, SIGKILL);
     start_ctl();
-    WAIT_UNTIL(log_has("MIG reconfiguration resumed"), 30, "the new controller resumes the reconfiguration");
+    WAIT_UNTIL(log_has("MIG reconfiguration resumed") && log_has("time-slicing reconfiguration resumed"), 30,
+               "the new controller resumes both reconfigurations");
     sleep(2);
     assert_true(cordoned("mig-a")); /* still pending: kept cordoned */
+    assert_true(cordoned("ts-c"));
     assert_false(pod_running_on("big", NULL));
+    assert_false(pod_running_on("chat-c", NULL));
+    patch("/api/v1/nodes/ts-c", json_pack("{s:{s:{s:n}}}", "metadata", "annotations", "gpuscale.dev/kube-fake-hold"));
+    WAIT_UNTIL(pod_running_on("chat-c", "ts-c"), 40, "the gpu.shared pod runs on ts-c once its replicas are advertised");
+    WAIT_UNTIL(!cordoned("ts-c") && node_meta("ts-c", "annotations", "gpuscale.dev/disruption")[0] == '\0', 10,
+               "ts-c uncordoned, its mark removed");
     patch("/api/v1/nodes/mig-a", json_pack("{s:{s:{s:n}}}", "metadata", "annotations", "gpuscale.dev/kube-fake-hold"));
     WAIT_UNTIL(pod_running_on("big", "mig-a"), 40, "the 3g.40gb pod runs on mig-a once mig-manager succeeded");
     assert_string_equal(node_meta("mig-a", "labels", "nvidia.com/mig.config.state"), "success");
     WAIT_UNTIL(!cordoned("mig-a") && node_meta("mig-a", "annotations", "gpuscale.dev/disruption")[0] == '\0', 10,
                "mig-a uncordoned, its mark removed");
-    WAIT_UNTIL(metric("gpuscale_cordons_resumed_total") >= 1, 5, "the resumed cordon counted");
+    WAIT_UNTIL(metric("gpuscale_cordons_resumed_total") >= 2, 5, "the resumed cordons counted");
     assert_true(metric("gpuscale_launches_total") == 0); /* the new controller launched nothing */
 }
 

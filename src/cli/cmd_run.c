@@ -2390,7 +2390,8 @@ static void consolidate_tick(ctl *c, int64_t now, const rc_view *v) {
          * ticks (a node seen empty for the first time this tick may be about to get the
          * pods it was launched for) */
         json_t *since = json_object_get(c->empty_since, key);
-        if (mig_op_find(c, key) >= 0 || !since || json_integer_value(since) >= now) continue;
+        if (mig_op_find(c, key) >= 0 || ts_op_find(c, key) >= 0 || !since || json_integer_value(since) >= now)
+            continue;
         const json_t *node = gs_informer_get(c->nodes, NULL, key);
         if (!node) continue;
         const char *pool = node_pool(node);
