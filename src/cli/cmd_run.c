@@ -3085,6 +3085,13 @@ int gs_cmd_run(int argc, char **argv) {
         if (!c->leader) {
             meter_tick(c, now, false); /* forget where metering stood */
             gs_run_envs_lost(c->envs);
+            /* reconfigurations in progress are the new leader's now (it resumes them from the
+             * nodes' marks: reconf_resume, ts_tick), and the ConfigMaps may change meanwhile:
+             * when leading again, both are re-read from the cluster */
+            c->nmops = 0;
+            c->ntops = 0;
+            json_object_clear(c->mig_written);
+            json_object_clear(c->ts_written);
         }
         if (synced && c->leader) {
             /* queues at the fast cadence (a scaler at zero is read every 100 ms) ... */
