@@ -945,7 +945,7 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
         }
         int to = ts_op_find(c, key);
         if (to >= 0) { /* its device plugin is being switched: pods are placed on the replicas asked for */
-            n.cordoned = false;
+            if (c->tops[to].cordoned) n.cordoned = false; /* our cordon; an admin's stays */
             for (int g = 0; !c->tops[to].done && g < n.ngpus; g++) {
                 memset(&n.gpus[g], 0, sizeof n.gpus[g]);
                 n.gpus[g].mode = GS_GPUMODE_TIMESLICED;
