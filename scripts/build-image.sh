@@ -24,6 +24,8 @@ Builds an OCI image of gpuscale from a built binary, without a daemon or network
   --binary FILE   the gpuscale executable (dynamically linked ELF), e.g. build/release/gpuscale
   --out DIR       output directory (created); writes DIR/oci/ (an OCI image layout) and
                   DIR/NAME-TAG.tar (the same layout + manifest.json: docker load / podman load)
+  --rootfs DIR    instead of --out: write the image's root filesystem tree into DIR (new or
+                  empty); deploy/Dockerfile uses it to copy the same files into its image
   --data DIR      instance catalog (instance-types.csv, spot-discounts.csv, README.md) copied
                   to /usr/share/gpuscale (default: the source tree's data/)
   --name NAME     image name (default gpuscale)
@@ -35,13 +37,13 @@ time, else 0).
 EOF
 }
 
-bin="" out="" data="" name=gpuscale tag="" source="" revision=""
+bin="" out="" rootfs_out="" data="" name=gpuscale tag="" source="" revision=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --binary|--out|--data|--name|--tag|--source|--revision)
+    --binary|--out|--rootfs|--data|--name|--tag|--source|--revision)
       [ $# -ge 2 ] || { echo "$prog: $1 needs a value" >&2; exit 2; }
       case "$1" in
-        --binary) bin=$2 ;; --out) out=$2 ;; --data) data=$2 ;; --name) name=$2 ;; --tag) tag=$2 ;;
+        --binary) bin=$2 ;; --out) out=$2 ;; --rootfs) rootfs_out=$2 ;; --data) data=$2 ;; --name) name=$2 ;; --tag) tag=$2 ;;
         --source) source=$2 ;; --revision) revision=$2 ;;
       esac
       shift 2 ;;
@@ -50,7 +52,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$bin" ] || { echo "$prog: --binary FILE is required (see --help)" >&2; exit 2; }
-[ -n "$out" ] || { echo "$prog: --out DIR is required (see --help)" >&2; exit 2; }
+[ -n "$out" ] || [ -n "$rootfs_out" ] || { echo "$prog: --out DIR is required (see --help)" >&2; exit 2; }
+[ -z "$out" ] || [ -z "$rootfs_out" ] || { echo "$prog: --out and --rootfs exclude each other" >&2; exit 2; }
 
 for t in ldd tar gzip sha256sum stat find; do
   command -v "$t" >/dev/null 2>&1 || die "needs '$t' on PATH"
@@ -92,6 +95,10 @@ case "$SOURCE_DATE_EPOCH" in ''|*[!0-9]*) die "SOURCE_DATE_EPOCH '$SOURCE_DATE_E
 created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 
 # --- the output directory ---------------------------------------------------------------------
+if [ -n "$rootfs_out" ]; then
+  [ ! -e "$rootfs_out" ] || [ -z "$(ls -A "$rootfs_out" 2>/dev/null)" ] || die "--rootfs '$rootfs_out' exists and is not empty"
+  out=$rootfs_out
+fi
 mkdir -p "$out" 2>/dev/null || die "cannot create output directory '$out'"
 [ -d "$out" ] || die "output '$out' is not a directory"
 probe="$out/.build-image.$$"
@@ -189,13 +196,22 @@ chmod 1777 "$root/tmp"
 chmod 0700 "$root/root"
 chmod 0755 "$root/home/nonroot"
 
+find "$root" -mindepth 1 -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+if [ -n "$rootfs_out" ]; then
+  # The tree only (deploy/Dockerfile copies it into a FROM scratch stage). Owners as in the layer
+  # when run as root.
+  if [ "$(id -u)" = 0 ]; then chown -hR 0:0 "$root" && chown 65532:65532 "$root/home/nonroot"; fi
+  cp -a "$root/." "$out/"
+  echo "$prog: root filesystem of $name:$tag ($nlibs libraries) in $out"
+  exit 0
+fi
+
 # --- the layer --------------------------------------------------------------------------------
 # Everything root-owned except the non-root user's home; names sorted, mtimes clamped to
 # SOURCE_DATE_EPOCH, no atime/ctime pax records: the same inputs give the same bytes.
 tarflags=(--format=posix --sort=name --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" --clamp-mtime
           --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime)
 layer_tar=$work/layer.tar
-find "$root" -mindepth 1 -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 mapfile -t top < <(cd "$root" && LC_ALL=C ls -A | LC_ALL=C sort)
 tar -cf "$layer_tar" --owner=0 --group=0 --exclude=home/nonroot "${tarflags[@]}" -C "$root" "${top[@]}"
 tar -rf "$layer_tar" --owner=65532 --group=65532 --no-recursion "${tarflags[@]}" -C "$root" home/nonroot

@@ -133,6 +133,35 @@ grep -q '^nonroot:x:65532:' "$R/etc/group" || fail "/etc/group lacks gid 65532"
   || fail "files not owned by root or world-writable: $(find "$R" -not -uid 0 -not -path "$R/home/nonroot" | head)"
 ok "rootfs: /tmp 1777, /home/nonroot 65532, passwd/group, nothing else writable"
 
+# --rootfs (what deploy/Dockerfile copies) writes the same tree as the layer holds.
+bash "$BUILD" --binary "$REL" --rootfs "$T/rfs" > "$T/rfs.out" 2>&1 || fail "build-image --rootfs: $(cat "$T/rfs.out")"
+tree() { (cd "$1" && find . -printf '%p %y %m %U:%G %s %l\n' | LC_ALL=C sort); }
+diff <(tree "$R") <(tree "$T/rfs") > "$T/rfs.diff" || fail "--rootfs tree differs from the layer: $(head "$T/rfs.diff")"
+diff -r --no-dereference "$R" "$T/rfs" > /dev/null || fail "--rootfs file contents differ from the layer"
+rm -rf "$T/rfs"
+ok "build-image --rootfs writes the layer's tree (modes, owners, sizes, contents)"
+
+# Independent readers of the layout, where installed (not needed by the test): umoci unpacks it
+# (verifying every digest) into the same tree; skopeo reads the layout and both tarball forms.
+if command -v umoci >/dev/null 2>&1; then
+  umoci unpack --image "$O:$VERSION" "$T/um" > "$T/um.out" 2>&1 || fail "umoci unpack refused the layout: $(cat "$T/um.out")"
+  [ "$(jq -c .process.user "$T/um/config.json")" = '{"uid":65532,"gid":65532}' ] || fail "umoci: user $(jq -c .process.user "$T/um/config.json")"
+  diff <(tree "$R") <(tree "$T/um/rootfs") > "$T/um.diff" || fail "umoci's unpack differs: $(head "$T/um.diff")"
+  rm -rf "$T/um"
+  ok "umoci unpack: digests verified, same tree, process user 65532:65532"
+else
+  echo "image.sh: note: umoci not installed; its cross-check is not run"
+fi
+if command -v skopeo >/dev/null 2>&1; then
+  for ref in "oci:$O:$VERSION" "oci-archive:$TARBALL" "docker-archive:$TARBALL"; do
+    skopeo inspect --config "$ref" > "$T/sk.json" 2> "$T/sk.err" || fail "skopeo inspect $ref: $(cat "$T/sk.err")"
+    [ "$(jq -c .config.Entrypoint "$T/sk.json")" = '["/usr/bin/gpuscale"]' ] || fail "skopeo $ref: entrypoint"
+  done
+  ok "skopeo reads oci:, oci-archive: and docker-archive: (the tarball)"
+else
+  echo "image.sh: note: skopeo not installed; its cross-check is not run"
+fi
+
 # Inputs for the runs, copied into the container's tmpfs /tmp.
 IN="$T/in"; mkdir "$IN"
 cp "$ROOT/deploy/config.example.yaml" "$IN/config.yaml"
