@@ -94,12 +94,12 @@ jq -e '.schemaVersion == 2 and .mediaType == "application/vnd.oci.image.index.v1
   "$O/index.json" >/dev/null || fail "index.json: $(cat "$O/index.json")"
 [ "$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' "$O/index.json")" = "$VERSION" ] || fail "index.json ref.name is not $VERSION"
 [ "$(jq -r '.manifests[0].mediaType' "$O/index.json")" = application/vnd.oci.image.manifest.v1+json ] || fail "index.json: manifest media type"
-M=$(check_blob "$(jq -r '.manifests[0].digest' "$O/index.json")" "$(jq -r '.manifests[0].size' "$O/index.json")" manifest)
+M=$(check_blob "$(jq -r '.manifests[0].digest' "$O/index.json")" "$(jq -r '.manifests[0].size' "$O/index.json")" manifest) || exit 1
 jq -e '.schemaVersion == 2 and .mediaType == "application/vnd.oci.image.manifest.v1+json"
        and .config.mediaType == "application/vnd.oci.image.config.v1+json" and (.layers|length) == 1
        and .layers[0].mediaType == "application/vnd.oci.image.layer.v1.tar+gzip"' "$M" >/dev/null || fail "manifest: $(cat "$M")"
-C=$(check_blob "$(jq -r '.config.digest' "$M")" "$(jq -r '.config.size' "$M")" config)
-L=$(check_blob "$(jq -r '.layers[0].digest' "$M")" "$(jq -r '.layers[0].size' "$M")" layer)
+C=$(check_blob "$(jq -r '.config.digest' "$M")" "$(jq -r '.config.size' "$M")" config) || exit 1
+L=$(check_blob "$(jq -r '.layers[0].digest' "$M")" "$(jq -r '.layers[0].size' "$M")" layer) || exit 1
 [ "$(find "$O/blobs/sha256" -type f | wc -l)" = 3 ] || fail "blobs/sha256 holds blobs nothing references: $(ls "$O/blobs/sha256")"
 [ "$(jq -c .config.Entrypoint "$C")" = '["/usr/bin/gpuscale"]' ] || fail "config Entrypoint: $(jq -c .config.Entrypoint "$C")"
 [ "$(jq -r .config.User "$C")" = 65532 ] || fail "config User: $(jq -r .config.User "$C")"
@@ -120,6 +120,20 @@ for b in "$O"/blobs/sha256/*; do cmp -s "$b" "$T/tx/blobs/sha256/$(basename "$b"
 [ "$(jq -r '.[0].Layers[0]' "$T/tx/manifest.json")" = "blobs/sha256/$(basename "$L")" ] || fail "manifest.json Layers"
 [ "$(jq -r '.[0].RepoTags[0]' "$T/tx/manifest.json")" = "gpuscale:$VERSION" ] || fail "manifest.json RepoTags"
 ok "tarball: OCI layout + docker manifest.json (gpuscale:$VERSION)"
+
+# deploy/Dockerfile cannot be built here (no daemon): check its minimal (last) stage says what
+# this image's config says, and that it takes its files from build-image.sh --rootfs.
+DF="$ROOT/deploy/Dockerfile"
+last=$(awk '/^FROM /{s=""} {s=s $0 "\n"} END{printf "%s", s}' "$DF")
+grep -q '^FROM scratch' <<< "$last" || fail "deploy/Dockerfile: last stage is not FROM scratch"
+grep -qF 'ENTRYPOINT ["/usr/bin/gpuscale"]' <<< "$last" || fail "deploy/Dockerfile: entrypoint differs from the image's"
+grep -qx 'USER 65532' <<< "$last" || fail "deploy/Dockerfile: USER differs from the image's"
+while read -r e; do
+  grep -qF -- "$e" <<< "$last" || fail "deploy/Dockerfile: last stage lacks ENV $e (image config has it)"
+done < <(jq -r '.config.Env[]' "$C")
+grep -q -- '--rootfs /rootfs' "$DF" || fail "deploy/Dockerfile does not use build-image.sh --rootfs"
+grep -q "^ARG VERSION=$VERSION\$" "$DF" || fail "deploy/Dockerfile: ARG VERSION is not $VERSION"
+ok "deploy/Dockerfile's final stage: same entrypoint, user, environment, files (--rootfs), version"
 
 # --- the root filesystem ----------------------------------------------------------------------
 if gzip -dc "$L" | tar -t | grep -qE '^/|(^|/)\.\.(/|$)'; then fail "layer has absolute or .. paths"; fi
