@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the gpuscale container image without a daemon and without network: a minimal root
-# filesystem (the binary, the instance catalog, exactly the shared libraries the dynamic loader resolves for it and
-# the loader itself, CA certificates, tzdata, /etc/passwd+group with the non-root user 65532,
-# /tmp) packed as an OCI image layout (oci-layout, index.json, blobs/sha256/: config, manifest,
+# filesystem (the binary, the instance catalog, exactly the shared libraries the dynamic loader
+# resolves for it and the loader itself, CA certificates, tzdata, /etc/passwd+group with the
+# non-root user 65532, /tmp) packed as an OCI image layout (oci-layout, index.json, blobs/sha256/: config, manifest,
 # one gzip layer) and as one tarball of that layout plus a manifest.json, which `docker load`,
 # `podman load` and `skopeo copy oci-archive:...` all read.
 #
@@ -18,7 +18,7 @@ prog=build-image
 die() { echo "$prog: $*" >&2; exit 1; }
 usage() {
   cat <<'EOF'
-usage: scripts/build-image.sh --binary FILE --out DIR [--name NAME] [--tag TAG]
+usage: scripts/build-image.sh --binary FILE (--out DIR | --rootfs DIR) [--name NAME] [--tag TAG]
                               [--data DIR] [--source URL] [--revision REV]
 Builds an OCI image of gpuscale from a built binary, without a daemon or network.
   --binary FILE   the gpuscale executable (dynamically linked ELF), e.g. build/release/gpuscale
@@ -43,8 +43,8 @@ while [ $# -gt 0 ]; do
     --binary|--out|--rootfs|--data|--name|--tag|--source|--revision)
       [ $# -ge 2 ] || { echo "$prog: $1 needs a value" >&2; exit 2; }
       case "$1" in
-        --binary) bin=$2 ;; --out) out=$2 ;; --rootfs) rootfs_out=$2 ;; --data) data=$2 ;; --name) name=$2 ;; --tag) tag=$2 ;;
-        --source) source=$2 ;; --revision) revision=$2 ;;
+        --binary) bin=$2 ;; --out) out=$2 ;; --rootfs) rootfs_out=$2 ;; --data) data=$2 ;;
+        --name) name=$2 ;; --tag) tag=$2 ;; --source) source=$2 ;; --revision) revision=$2 ;;
       esac
       shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -111,10 +111,9 @@ trap 'rm -rf "$work"' EXIT
 root=$work/rootfs
 mkdir -p "$root"
 
-# Copy one host file into the root at its canonical path (symlinked directories such as /lib ->
-# usr/lib resolved; the file itself dereferenced), and keep the path the loader asked for as a
-# symlink when it differs only by a file symlink (libfoo.so.1 -> libfoo.so.1.2.3 is not needed:
-# the file is stored under the name asked for).
+# Copy one host file into the root at its canonical directory (symlinked directories such as
+# /lib -> usr/lib resolved, and recreated below as the same links) under the name the loader asked
+# for (libfoo.so.1, dereferenced: the libfoo.so.1.2.3 it points to is not needed under its own name).
 copy_file() { # host-path
   local p=$1 dir base canon
   [ -e "$p" ] || die "'$p' (needed by the image) does not exist on this machine"

@@ -270,8 +270,8 @@ contexts:
 current-context: x
 EOF
 done
-run_in() { # kubeconfig name -> gpuscale run's output over ~3 s (then SIGTERM)
-  inroot -t 3 run --kubeconfig "/tmp/in/kc-$1" --provider kube-fake --metrics-addr 127.0.0.1 \
+run_in() { # kubeconfig name -> gpuscale run's output over ~5 s (then SIGTERM)
+  inroot -t 5 run --kubeconfig "/tmp/in/kc-$1" --provider kube-fake --metrics-addr 127.0.0.1 \
     --metrics-port 0 --lease-namespace gs-image-test --id image-test
 }
 out=$(run_in tls)
