@@ -9,7 +9,8 @@
 # in a zone that does not exist fails), and HTTPS through the image's libcurl + CA bundle: against
 # a TLS server on loopback with a self-signed certificate the error must be the certificate
 # verification (the bundle was loaded and used), and against a port nobody listens on a
-# connection error — never a missing library or CA file. Bad input to the build script (missing
+# connection error — never a missing library or CA file; `run --ledger` on a volume writes the
+# SQLite ledger with the root read-only and `cost` reads it. Bad input to the build script (missing
 # binary, not ELF, output under a file, read-only output) must fail with a clear message.
 #
 # Needs root (chroot, mount namespace), jq, openssl; the release build (build/release/gpuscale,
@@ -189,7 +190,9 @@ sed 's#Europe/Berlin#Mars/Olympus_Mons#' "$IN/budget.yaml" > "$IN/badzone.yaml"
 mapfile -t ENVV < <(jq -r '.config.Env[]' "$C")
 # inroot [-t SECS] ARGS...: run /usr/bin/gpuscale ARGS inside the image as 65532:65532, root
 # read-only, tmpfs /tmp, environment = the image config's Env only (with -t: SIGTERM after SECS).
+# /tmp/state is $T/state, a volume that outlives the run (as a ledger volume would).
 # Prints stdout+stderr; returns its status.
+mkdir "$T/state" && chown 65532:65532 "$T/state"
 inroot() {
   local secs=0
   if [ "$1" = -t ]; then secs=$2; shift 2; fi
@@ -197,7 +200,8 @@ inroot() {
     R=$1 IN=$2 CH=$3 S=$4 N=$5; shift 5
     envv=("${@:1:$N}"); shift "$N"
     mount --bind "$R" "$R" && mount -o remount,bind,ro "$R" &&
-    mount -t tmpfs -o size=16m,mode=1777 tmpfs "$R/tmp" && cp -r "$IN" "$R/tmp/in" && chmod -R a+rX "$R/tmp/in" || exit 99
+    mount -t tmpfs -o size=16m,mode=1777 tmpfs "$R/tmp" && cp -r "$IN" "$R/tmp/in" && chmod -R a+rX "$R/tmp/in" &&
+    mkdir "$R/tmp/state" && mount --bind "$IN/../state" "$R/tmp/state" || exit 99
     pre=(); if [ "$S" != 0 ]; then pre=(timeout -s TERM "$S"); fi
     exec "${pre[@]}" env -i "${envv[@]}" "$CH" --userspec=65532:65532 "$R" /usr/bin/gpuscale "$@"' \
     _ "$R" "$IN" "$CHROOT" "$secs" "${#ENVV[@]}" "${ENVV[@]}" "$@" 2>&1
@@ -270,9 +274,10 @@ contexts:
 current-context: x
 EOF
 done
-run_in() { # kubeconfig name -> gpuscale run's output over ~5 s (then SIGTERM)
-  inroot -t 5 run --kubeconfig "/tmp/in/kc-$1" --provider kube-fake --metrics-addr 127.0.0.1 \
-    --metrics-port 0 --lease-namespace gs-image-test --id image-test
+run_in() { # kubeconfig name, args... -> gpuscale run's output over ~5 s (then SIGTERM)
+  local kc=$1; shift
+  inroot -t 5 run --kubeconfig "/tmp/in/kc-$kc" --provider kube-fake --metrics-addr 127.0.0.1 \
+    --metrics-port 0 --lease-namespace gs-image-test --id image-test "$@"
 }
 out=$(run_in tls)
 no_loader_errors "$out" "run (TLS)"
@@ -285,9 +290,14 @@ fi
 grep -q 'SSL peer certificate or SSH remote key was not OK' <<< "$out" \
   || fail "run against a self-signed TLS server: expected libcurl's certificate verification error, got: $(head -5 <<< "$out")"
 ok "in the image: run against https://127.0.0.1:$PORT (self-signed): certificate verification refused it (CA bundle loaded)"
-out=$(run_in closed)
+out=$(run_in closed --ledger /tmp/state/ledger.db)
 no_loader_errors "$out" "run (closed port)"
 grep -q "Couldn't connect to server" <<< "$out" || fail "run against a closed port: expected a connection error, got: $(head -5 <<< "$out")"
 grep -q 'msg="shutting down"' <<< "$out" || fail "run did not shut down on SIGTERM: $(tail -3 <<< "$out")"
 ok "in the image: run against https://127.0.0.1:$CLOSED (nobody listens): Couldn't connect to server; SIGTERM -> shutting down"
+# The SQLite ledger on a volume, with the root read-only: run created it, cost reads it.
+[ -s "$T/state/ledger.db" ] || fail "run --ledger /tmp/state/ledger.db created no ledger: $(grep -i ledger <<< "$out" | head -3)"
+out=$(inroot cost --ledger /tmp/state/ledger.db --tz Europe/Berlin); rc=$?
+[ "$rc" = 0 ] && grep -q '^TOTAL' <<< "$out" || fail "gpuscale cost on the ledger in the image: rc=$rc: $out"
+ok "in the image: run --ledger wrote the SQLite ledger on a volume (root read-only), cost read it"
 echo "image.sh: all checks passed"
