@@ -2,6 +2,7 @@
 #   make demo   release build, then `gpuscale simulate` on the bundled default scenario
 #   make test   ASan+UBSan debug build (leak checks on), then the whole CTest suite
 #   make bench  release build, then every benchmark in bench/
+#   make image  release build, then its OCI image without a daemon (build/image/: OCI layout + tarball)
 #   make fuzz   clang libFuzzer build, each harness for FUZZ_SECONDS on its seed corpus
 #   make clean  remove build directories
 
@@ -12,7 +13,7 @@ FUZZ_SECONDS  ?= 30
 JOBS          ?= $(shell nproc 2>/dev/null || echo 2)
 CC_DEBUG      ?= gcc
 
-.PHONY: all deps debug release demo test bench fuzz clean clang kube-env
+.PHONY: all deps debug release demo test bench fuzz clean clang kube-env image
 
 all: release
 
@@ -38,6 +39,15 @@ demo: release
 # under clang 14 (-Werror), checked first so a clang-only warning fails `make test` too.
 test: clang release debug kube-env
 	cd $(BUILD_DEBUG) && ctest --output-on-failure -j $(JOBS)
+
+# The container image of the release build (scripts/build-image.sh; docs/deploy.md "The image"):
+# $(IMAGE_OUT)/oci/ (OCI image layout) and $(IMAGE_OUT)/gpuscale-VERSION.tar (docker/podman load).
+IMAGE_OUT    ?= build/image
+IMAGE_NAME   ?= gpuscale
+IMAGE_SOURCE ?=
+image: release
+	bash scripts/build-image.sh --binary $(BUILD_RELEASE)/gpuscale --out $(IMAGE_OUT) --name $(IMAGE_NAME) \
+	  $(if $(IMAGE_SOURCE),--source $(IMAGE_SOURCE))
 
 bench: release
 	@set -e; for b in $(BUILD_RELEASE)/bench/bench_*; do \

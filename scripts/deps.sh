@@ -16,6 +16,9 @@ PKGS=(
   redis-server rabbitmq-server prometheus
   # control-plane tests run in their own network namespace (tests/kube/netns.sh)
   iproute2 util-linux
+  # the container image (scripts/build-image.sh copies the CA bundle) and its test
+  # (tests/image.sh: jq reads the OCI JSON, openssl serves TLS on loopback)
+  ca-certificates jq openssl
 )
 
 missing=()

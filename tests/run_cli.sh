@@ -46,6 +46,10 @@ check 2 "--mig-configmap must be NAMESPACE/NAME" -- run --config "$B" --mig-conf
 check 2 "--mig-retry-after" -- run --config "$B" --mig-retry-after 10ms
 check 2 "--layout-settle" -- run --config "$B" --layout-settle 2h
 check 2 "--layout-settle" -- run --config "$B" --layout-settle soon
+check 2 "--device-plugin-configmap must be NAMESPACE/NAME" -- run --config "$B" --device-plugin-configmap justaname
+check 2 "--device-plugin-configmap must be NAMESPACE/NAME" -- run --config "$B" --device-plugin-configmap ns/
+check 2 "--timeslicing-timeout" -- run --config "$B" --timeslicing-timeout 500ms
+check 2 "--timeslicing-timeout" -- run --config "$B" --timeslicing-timeout never
 check 2 "--repack-headroom must be -1 (off) or 0..64" -- run --config "$B" --repack-headroom -2
 check 2 "--repack-headroom must be -1 (off) or 0..64" -- run --config "$B" --repack-headroom lots
 check 2 "--ledger needs a value" -- run --config "$B" --ledger

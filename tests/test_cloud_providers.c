@@ -178,7 +178,23 @@ static void test_kubefake_node(void **st) {
     assert_null(json_object_get(l, "nvidia.com/mig.config"));
     assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(n, "status"), "capacity"),
                                                           "nvidia.com/gpu")), "1");
+    /* the device plugin's default config (no sharing), as GFD labels it */
+    assert_string_equal(json_string_value(json_object_get(l, "nvidia.com/gpu.replicas")), "1");
+    assert_string_equal(json_string_value(json_object_get(l, "nvidia.com/gpu.sharing-strategy")), "none");
     json_decref(n);
+    /* a time-slicing pool's launch: born unconfigured, with the label naming its config (the
+     * fake device plugin applies it later, like the real one) */
+    req.nlabels = 1;
+    snprintf(req.labels[0].key, sizeof req.labels[0].key, "nvidia.com/device-plugin.config");
+    snprintf(req.labels[0].value, sizeof req.labels[0].value, "gpuscale-timeslicing-4");
+    n = gs_kubefake_node_json(&cat, &req, "zone-a", &e);
+    l = json_object_get(json_object_get(n, "metadata"), "labels");
+    assert_string_equal(json_string_value(json_object_get(l, "nvidia.com/device-plugin.config")), "gpuscale-timeslicing-4");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(n, "status"), "capacity"),
+                                                          "nvidia.com/gpu")), "1");
+    assert_null(json_object_get(json_object_get(json_object_get(n, "status"), "capacity"), "nvidia.com/gpu.shared"));
+    json_decref(n);
+    req.nlabels = 0;
     snprintf(req.itype, sizeof req.itype, "p9.huge");
     assert_null(gs_kubefake_node_json(&cat, &req, "z", &e));
     assert_int_equal(e.code, GS_ENOENT);

@@ -55,6 +55,10 @@ static char LEDGER[400];
 #define SCALER_PATH G "/namespaces/ml/queuescalers/embed"
 #define BUDGET_PATH G "/budgets/ml-cap"
 #define ENV_PATH G "/namespaces/ml/environments/preview"
+#define NIGHTLY_PATH G "/namespaces/ml/environments/nightly"
+#define NIGHTLY_JOB "/apis/batch/v1/namespaces/ml/jobs/nightly"
+#define FIN "gpuscale.dev/environment"
+#define OTHER_FIN "example.com/keep"
 
 static int stop_pid(pid_t *p, int sig) {
     if (*p <= 0) return -1;
@@ -181,6 +185,49 @@ static int events(const char *ns, const char *kind, const char *name, const char
     return found;
 }
 
+static bool exists(const char *path) {
+    json_t *o = get(path);
+    json_decref(o);
+    return o != NULL;
+}
+
+/* The object's metadata.finalizers joined by ",", e.g. "example.com/keep,gpuscale.dev/environment"
+ * ("" when none); false when the object is gone. deleting: metadata.deletionTimestamp set. */
+static bool finalizers(const char *path, char *out, size_t n, bool *deleting) {
+    json_t *o = get(path);
+    if (!o) return false;
+    const json_t *md = json_object_get(o, "metadata");
+    out[0] = '\0';
+    size_t i, w = 0;
+    json_t *f;
+    json_array_foreach(json_object_get(md, "finalizers"), i, f) {
+        int k = snprintf(out + w, n - w, "%s%s", i ? "," : "", json_string_value(f));
+        if (k > 0 && (size_t)k < n - w) w += (size_t)k;
+    }
+    if (deleting) *deleting = json_is_string(json_object_get(md, "deletionTimestamp"));
+    json_decref(o);
+    return true;
+}
+
+static bool finalizers_are(const char *path, const char *want) {
+    char b[256];
+    return finalizers(path, b, sizeof b, NULL) && strcmp(b, want) == 0;
+}
+
+/* Prints what the status writes cost (synchronous in the loop): writes, passes that wrote, time. */
+static void print_status_cost(const char *when) {
+    double ok = probe_metric(MPORT, "gpuscale_status_writes_total{result=\"ok\"}", 5L);
+    double secs = probe_metric(MPORT, "gpuscale_status_write_seconds_total", 5L);
+    double passes = probe_metric(MPORT, "gpuscale_status_passes_total", 5L);
+    double maxw = probe_metric(MPORT, "gpuscale_status_pass_writes_max", 5L);
+    double maxs = probe_metric(MPORT, "gpuscale_status_pass_seconds_max", 5L);
+    fprintf(stderr,
+            "status writes (%s): %.0f writes in %.0f passes, %.1f ms in all, %.2f ms a write, %.2f writes and "
+            "%.2f ms a pass that wrote; worst pass %.0f writes, %.1f ms\n",
+            when, ok, passes, secs * 1e3, ok > 0 ? secs * 1e3 / ok : 0.0, passes > 0 ? ok / passes : 0.0,
+            passes > 0 ? secs * 1e3 / passes : 0.0, maxw, maxs * 1e3);
+}
+
 /* The ledger's record of an environment: deleted with this reason? */
 static bool env_deleted_for(const char *name, const char *reason) {
     gs_ledger *l = NULL;
@@ -273,7 +320,13 @@ static void test_objects_drive_scaling(void **st) {
              "apiVersion: gpuscale.dev/v1alpha1\nkind: Budget\nmetadata: {name: ml-cap}\nspec:\n"
              "  project: ml\n  limits: {perMonth: '1000'}\n  enforce: hard\n---\n"
              "apiVersion: gpuscale.dev/v1alpha1\nkind: Environment\nmetadata: {name: preview, namespace: ml}\nspec:\n"
-             "  ttl: 1h\n  workloads:\n  - name: web\n    template:\n      resources: {requests: {cpu: 100m}}\n",
+             "  ttl: 1h\n  workloads:\n  - name: web\n    template:\n      resources: {requests: {cpu: 100m}}\n---\n"
+             /* a Job environment that carries another controller's finalizer; its pod can go
+              * nowhere (stays Pending: nothing is launched or billed for it) */
+             "apiVersion: gpuscale.dev/v1alpha1\nkind: Environment\n"
+             "metadata: {name: nightly, namespace: ml, finalizers: [" OTHER_FIN "]}\nspec:\n"
+             "  ttl: 1h\n  deleteWhen: succeeded\n  job:\n    template:\n"
+             "      nodeSelector: {example.com/nowhere: 'true'}\n      resources: {requests: {cpu: 100m}}\n",
              REDIS_PORT);
     gs_error e;
     if (kt_apply_text(ADMIN, y, "crs", &e)) fail_msg("objects: %s", e.msg);
@@ -296,7 +349,7 @@ static void test_objects_drive_scaling(void **st) {
     assert_true(status_str(POOL_PATH, "costPerHour", b, sizeof b));
     assert_true(atof(b) > 0.5); /* a g5 node costs about $1/hour */
     /* the Budget's current periods (the ledger, metered every 500 ms) and the Environment */
-    WAIT_UNTIL(status_str(BUDGET_PATH, "spentThisMonth", b, sizeof b) && atof(b) > 0, 30, "Budget status: spend > 0");
+    WAIT_UNTIL(status_str(BUDGET_PATH, "spentThisMonth", b, sizeof b) && atof(b) > 0, 60, "Budget status: spend > 0"); /* 60 s: once over 30 s under parallel ASan load */
     assert_true(status_str(BUDGET_PATH, "usedRatio", b, sizeof b));
     json_t *bo = get(BUDGET_PATH);
     assert_true(json_is_false(json_object_get(json_object_get(bo, "status"), "blocked")));
@@ -307,6 +360,19 @@ static void test_objects_drive_scaling(void **st) {
     json_decref(bo);
     WAIT_UNTIL(status_str(ENV_PATH, "phase", b, sizeof b) && strcmp(b, "Running") == 0, 30, "Environment Running");
     assert_true(status_str(ENV_PATH, "expiresAt", b, sizeof b));
+
+    /* the finalizer is on every Environment gpuscale runs, another controller's kept (first) */
+    assert_true(finalizers_are(ENV_PATH, FIN));
+    WAIT_UNTIL(exists(NIGHTLY_JOB), 20, "the nightly Job created");
+    assert_true(finalizers_are(NIGHTLY_PATH, OTHER_FIN "," FIN));
+    WAIT_UNTIL(status_str(NIGHTLY_PATH, "expiresAt", b, sizeof b), 20, "nightly status: expiresAt");
+    /* a status field that stops applying is removed: without a ttl there is no expiry */
+    patch(NIGHTLY_PATH, "{\"spec\": {\"ttl\": null}}");
+    WAIT_UNTIL(ready_current(NIGHTLY_PATH) && !status_str(NIGHTLY_PATH, "expiresAt", b, sizeof b), 20,
+               "nightly status: expiresAt gone once its ttl is");
+    assert_true(status_str(NIGHTLY_PATH, "phase", b, sizeof b));
+    assert_string_equal(b, "Running");
+    assert_true(exists(NIGHTLY_JOB)); /* the same Job: the edit neither re-created nor deleted it */
 }
 
 static void test_edit_takes_effect(void **st) {
@@ -370,6 +436,8 @@ static void test_edit_takes_effect(void **st) {
     WAIT_UNTIL((dep = get("/apis/apps/v1/namespaces/ml/deployments/preview-web")) == NULL || (json_decref(dep), 0), 20,
                "the Environment's Deployment deleted");
     WAIT_UNTIL(env_deleted_for("preview", "object-deleted"), 20, "ledger: preview deleted, reason object-deleted");
+    /* its finalizer taken off once the deletion is recorded: the object goes */
+    WAIT_UNTIL(!exists(ENV_PATH), 20, "the Environment object gone once gpuscale let it go");
     char msg[512] = "";
     assert_true(events("ml", "Deployment", "preview-web", "EnvironmentDeleted", msg, sizeof msg) >= 1);
     assert_non_null(strstr(msg, "its Environment object was deleted"));
@@ -417,6 +485,58 @@ static void test_invalid_edit_refused(void **st) {
     if (!strstr(msg, "spec.pool: unknown GPUPool 'a10g'")) fail_msg("Ready message: %s", msg);
     WAIT_UNTIL(events("ml", "QueueScaler", "embed", "InvalidConfiguration", NULL, 0) == 1, 20,
                "a Warning Event on the QueueScaler");
+    print_status_cost("one controller through the three tests above");
+    assert_int_equal(stop_pid(&CTL, SIGTERM), 0);
+}
+
+/* An Environment deleted while gpuscale is not running waits for it (its finalizer); started,
+ * gpuscale deletes the workloads, closes the ledger record (object-deleted) and takes off only
+ * its own finalizer; the other controller's stays until that one lets go. */
+static void test_deleted_while_stopped(void **st) {
+    (void)st;
+    assert_true(CTL < 0);
+    assert_true(exists(NIGHTLY_JOB));
+    gs_error e;
+    /* the pool back, so the configuration is valid again when gpuscale starts */
+    if (kt_apply_text(ADMIN,
+                      "apiVersion: gpuscale.dev/v1alpha1\nkind: GPUPool\nmetadata: {name: a10g}\nspec:\n"
+                      "  requirements: [{key: karpenter.k8s.aws/instance-family, operator: In, values: [g5]}]\n"
+                      "  sharing: {mode: exclusive}\n  disruption: {consolidateAfter: 2s}\n",
+                      "a10g", &e))
+        fail_msg("a10g: %s", e.msg);
+    assert_int_equal(gs_kube_delete(ADMIN, NIGHTLY_PATH, &e), 0);
+    char b[256];
+    bool deleting = false;
+    assert_true(finalizers(NIGHTLY_PATH, b, sizeof b, &deleting)); /* still there: marked for deletion */
+    assert_true(deleting);
+    assert_string_equal(b, OTHER_FIN "," FIN);
+    sleep(1);
+    assert_true(exists(NIGHTLY_JOB)); /* nobody acted */
+
+    char port[16], log[400];
+    snprintf(port, sizeof port, "%d", MPORT);
+    snprintf(log, sizeof log, "%s/ctl2.log", ENV.dir);
+    const char *argv[] = {GS_BINARY, "run", "--kubeconfig", ENV.user_kc, "--provider", "kube-fake", "--id", "crs-b",
+                          "--lease-namespace", "gpuscale-system", "--lease-duration", "4", "--metrics-port", port,
+                          "--interval", "200", "--ledger", LEDGER, "--meter-interval", "500ms", NULL};
+    CTL = probe_spawn(argv, log);
+#undef WAIT_UNTIL
+#define WAIT_UNTIL(cond, secs, what) PROBE_WAIT_UNTIL(cond, secs, what, ENV.dir, "ctl2.log")
+    WAIT_UNTIL(!exists(NIGHTLY_JOB), 30, "the deleted Environment's Job deleted by the restarted controller");
+    WAIT_UNTIL(env_deleted_for("nightly", "object-deleted"), 20, "ledger: nightly deleted, reason object-deleted");
+    char msg[512] = "";
+    assert_true(events("ml", "Job", "nightly", "EnvironmentDeleted", msg, sizeof msg) >= 1);
+    assert_non_null(strstr(msg, "its Environment object was deleted"));
+    /* only gpuscale's finalizer is taken off: the object waits for the other controller */
+    WAIT_UNTIL(finalizers_are(NIGHTLY_PATH, OTHER_FIN), 20, "gpuscale's finalizer off, the other kept");
+    WAIT_UNTIL(probe_metric(MPORT, "gpuscale_environment_finalizer_writes_total{op=\"remove\"}", 5L) >= 1.0, 5,
+               "metric: a finalizer removed"); /* (published every second) */
+    sleep(1);
+    assert_true(finalizers_are(NIGHTLY_PATH, OTHER_FIN)); /* not put back on an object being deleted */
+    patch(NIGHTLY_PATH, "{\"metadata\": {\"finalizers\": null}}"); /* the other controller lets go */
+    WAIT_UNTIL(!exists(NIGHTLY_PATH), 20, "the Environment object gone");
+    assert_false(exists(NIGHTLY_JOB));
+    print_status_cost("the restarted controller");
     assert_int_equal(stop_pid(&CTL, SIGTERM), 0);
 }
 
@@ -425,6 +545,7 @@ int main(void) {
         cmocka_unit_test(test_objects_drive_scaling),
         cmocka_unit_test(test_edit_takes_effect),
         cmocka_unit_test(test_invalid_edit_refused),
+        cmocka_unit_test(test_deleted_while_stopped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

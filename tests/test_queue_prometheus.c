@@ -64,7 +64,7 @@ static void read_until(gs_queue *q, int64_t want) {
     int64_t v = -1;
     gs_error e;
     e.msg[0] = '\0';
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 600; i++) { /* a ceiling of 30 s (a restarted Prometheus on a loaded machine) */
         int rc = gs_queue_read(q, &v, &e);
         if (rc == 0 && v == want) return;
         msleep(50);
@@ -148,7 +148,7 @@ static void test_empty_many_bad(void **s) {
     t = trig(prom.port, "gs_queue_depth");
     assert_int_equal(gs_queue_open(&q, &t, NULL, NULL), 0);
     int rc = GS_OK;
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 600; i++) {
         rc = gs_queue_read(&q, &v, &e);
         if (rc == GS_EPARSE) break;
         msleep(50);

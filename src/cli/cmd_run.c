@@ -9,16 +9,30 @@
  *     bound pods over [metered_until, now) into the SQLite ledger, advance the budget trackers,
  *     carry out budget actions (alerts; scaleToMin caps the project's scalers at minReplicas);
  *     resumes at gs_ledger_metered_until after a restart or a leader change (docs/cost.md 5);
+ *   - reconf_resume: gpuscale's own cordons no operation of this replica holds (a leader change,
+ *     a restart): gpuscale.dev/disruption=reconfigure on a MIG pool's node resumed as a mig_op on
+ *     the config its label names; on a time-slicing pool's node left to ts_tick; any gpuscale
+ *     cordon of a node whose pool is gone undone (uncordon, annotation removed);
  *   - mig_tick: MIG reconfigurations in progress wait for nvidia.com/mig.config.state;
- *   - capacity_tick: the view (view_build: registered nodes with their layouts and what bound
+ *   - ts_tick: time-slicing switches in progress (and nodes whose nvidia.com/device-plugin.config
+ *     names a gpuscale config they do not advertise yet: launched ones, an earlier leader's) wait
+ *     until the node advertises nvidia.com/gpu.shared = GPUs x replicas, or fail after
+ *     --timeslicing-timeout (label removed, uncordon, layout locked for --mig-retry-after);
+ *   - capacity_tick: the view (view_build: registered nodes with their layouts as they advertise
+ *     them (a time-slicing pool's node time-sliced only as far as its device plugin says:
+ *     io/kube/devplugin.h) and what bound
  *     pods hold, pods without GPUs as npods_drainable, launches in flight as not-ready nodes,
  *     nodes being repartitioned in their new layout, nodes gpuscale cordons to consolidate as
  *     schedulable, repacked or otherwise cordoned nodes as draining, GPU pods bound and pending
  *     with their exact specs, one described workload per QueueScaler, empty_since per node, the
  *     budget gate) -> gs_reconcile_step, the step `gpuscale simulate` runs -> its actions:
  *     LAUNCH through the provider (the layout of its CONFIGURE_GPU named in nvidia.com/mig.config
- *     and written to the mig-parted ConfigMap); CONFIGURE_GPU of a registered node through
- *     mig_start (ConfigMap + label, node cordoned until success); BIND: nothing (kube-scheduler
+ *     and written to the mig-parted ConfigMap; a time-slicing pool's node labelled
+ *     nvidia.com/device-plugin.config, its config written to the device plugin's ConfigMap);
+ *     CONFIGURE_GPU of a registered node: MIG through mig_start (ConfigMap + label, node cordoned
+ *     with gpuscale.dev/disruption=reconfigure until success), TIMESLICED (switch_modes on)
+ *     through ts_start (the whole node, only while no GPU pod is bound: device plugin ConfigMap +
+ *     label, cordoned the same way), FRACTIONAL not carried out; BIND: nothing (kube-scheduler
  *     binds; the pod's wait for its launch is timed); the reasons of pods left pending as
  *     NotTriggerScaleUp / BudgetExceeded Warning Events (once per reason);
  *   - consolidate_tick: the same step's DELETE_NODE -> cordon (gpuscale.dev/disruption=
@@ -56,6 +70,7 @@
 #include "io/cloud/exec.h"
 #include "io/cloud/kubefake.h"
 #include "io/http/http.h"
+#include "io/kube/devplugin.h"
 #include "io/kube/informer.h"
 #include "io/kube/kpod.h"
 #include "io/kube/kube.h"
@@ -150,6 +165,16 @@ typedef struct mig_op { /* nvidia.com/mig.config set on a registered node, waiti
     gs_gpu_state gpus[GS_NODE_MAX_GPUS]; /* the layout asked for */
 } mig_op;
 
+#define MAX_TS_OPS 256
+typedef struct ts_op { /* nvidia.com/device-plugin.config set on a registered node, waiting for its replicas */
+    char node[GS_OBJ_NAME];
+    char key[64];             /* the device plugin config (GS_DP_KEY_PREFIX<replicas>) */
+    int32_t replicas;
+    int64_t at;
+    bool cordoned;            /* cordoned by gpuscale (gpuscale.dev/disruption=reconfigure): uncordon when done */
+    bool done;                /* applied and uncordoned: kept until the cache shows the uncordon */
+} ts_op;
+
 typedef struct scaler_state {
     gs_watch w;                       /* io/queue/watch: the sources + policy/scale state */
     bool open;
@@ -194,6 +219,15 @@ typedef struct ctl {
     int64_t mig_retry_ms;    /* after a failed reconfiguration */
     int64_t layout_settle_ms; /* a node's MIG layout is not repartitioned this long after it registered */
     int64_t mig_cm_retry_at; /* mono ms: the ConfigMap could not be written; not before then */
+    /* time-slicing the device plugin way (ts_tick; docs/deploy.md "Time-slicing") */
+    ts_op tops[MAX_TS_OPS];
+    int ntops;
+    json_t *ts_backoff;      /* node -> mono ms before which its layout stays locked (a failed switch) */
+    json_t *ts_written;      /* device plugin config keys known to be in the ConfigMap */
+    char dp_cm_ns[64], dp_cm_name[254];
+    int64_t ts_cm_retry_at;  /* mono ms: the device plugin ConfigMap could not be written; not before then */
+    int64_t ts_timeout_ms;   /* --timeslicing-timeout */
+    int64_t ts_ok, ts_failed, resumed, undone;
     gs_snapshot snap;        /* the packer's input, rebuilt each tick (buffers reused) */
     gs_plan plan;
     const char **pkey;       /* snapshot pod -> pod cache key */
@@ -236,7 +270,8 @@ typedef struct ctl {
     gs_run_crs *crs;             /* without --config: the custom resources (cli/run_crs.h) */
 } ctl;
 
-static int node_cordon(ctl *c, const char *node, bool on, gs_error *e);
+static int node_disrupt_mark(ctl *c, const char *node, const char *kind, gs_error *e);
+static int ts_config_put(ctl *c, int32_t replicas, gs_error *e);
 static int scaler_of_pod(const ctl *c, const gs_kpod *pod);
 
 /* Planning runs every tick period, or this soon after a GPU pod goes Pending. */
@@ -257,7 +292,8 @@ static void trim_node(json_t *node) {
     json_t *nmd = json_object(), *labels = json_object(), *ann = json_object(), *nspec = json_object();
     static const char *const keep_labels[] = {"gpuscale.dev/pool", "node.kubernetes.io/instance-type",
                                               "karpenter.sh/capacity-type", "nvidia.com/mig.config",
-                                              "nvidia.com/mig.config.state"};
+                                              "nvidia.com/mig.config.state", GS_DP_CONFIG_LABEL,
+                                              GS_DP_REPLICAS_LABEL, GS_DP_STRATEGY_LABEL};
     for (size_t i = 0; i < sizeof keep_labels / sizeof keep_labels[0]; i++) {
         json_t *l = json_object_get(json_object_get(md, "labels"), keep_labels[i]);
         if (l) json_object_set(labels, keep_labels[i], l);
@@ -590,16 +626,23 @@ static void mark_roomed(ctl *c, const char *key) {
         json_integer_set(v, json_integer_value(v) | SEEN_ROOMED);
 }
 
-/* The GPU layout a registered node advertises: its pool's sharing mode; for MIG, the
- * instances its allocatable nvidia.com/mig-* resources count, laid out largest first where
- * they destroy the fewest options (the layout mig-parted applies for those counts). */
-static void node_gpus_from_alloc(gs_node *n, const gs_itype *t, const gs_pool *p, const json_t *alloc) {
+/* The GPU layout a registered node advertises. A time-slicing pool's node: what the device
+ * plugin advertises (gs_dp_node_mode: nvidia.com/gpu.shared = GPUs x replicas and the GFD
+ * labels -> time-sliced with those replicas; otherwise whole GPUs, which the packer may switch
+ * when idle: switch_modes), not the pool's declared replicas. A fractional pool's node: the
+ * pool's mode (gpuscale.dev/gpu-milli has no device plugin to ask). For MIG, the instances its
+ * allocatable nvidia.com/mig-* resources count, laid out largest first where they destroy the
+ * fewest options (the layout mig-parted applies for those counts). */
+static void node_gpus_from_alloc(gs_node *n, const gs_itype *t, const gs_pool *p, const json_t *labels,
+                                 const json_t *alloc) {
     const gs_gpu_model *m = t->gpus > 0 && t->gpu_model >= 0 ? gs_gpu_get(t->gpu_model) : NULL;
     if (!m || !p) return;
+    gs_dp_mode dm;
+    gs_dp_node_mode(labels, alloc, n->ngpus, &dm);
     for (int g = 0; g < n->ngpus; g++) {
-        if (p->sharing == GS_SHARE_TIMESLICING) {
+        if (p->sharing == GS_SHARE_TIMESLICING && dm.mode == GS_GPUMODE_TIMESLICED && dm.renamed) {
             n->gpus[g].mode = GS_GPUMODE_TIMESLICED;
-            n->gpus[g].ts_replicas = (int16_t)p->ts_replicas;
+            n->gpus[g].ts_replicas = (int16_t)dm.replicas;
         } else if (p->sharing == GS_SHARE_FRACTIONAL) {
             n->gpus[g].mode = GS_GPUMODE_FRACTIONAL;
         }
@@ -715,7 +758,8 @@ static bool cache_node(const ctl *c, const char *key, const json_t *node, gs_nod
     n->deleting = json_object_get(md, "deletionTimestamp") != NULL;
     n->empty_since = -1;
     n->created_at = parse_time_ms(json_string_value(json_object_get(md, "creationTimestamp")));
-    node_gpus_from_alloc(n, &c->cat.types[ti], &c->cfg.pools[pi], json_object_get(json_object_get(node, "status"), "allocatable"));
+    node_gpus_from_alloc(n, &c->cat.types[ti], &c->cfg.pools[pi], l,
+                         json_object_get(json_object_get(node, "status"), "allocatable"));
     return true;
 }
 
@@ -723,6 +767,19 @@ static int mig_op_find(const ctl *c, const char *node) {
     for (int i = 0; i < c->nmops; i++)
         if (strcmp(c->mops[i].node, node) == 0) return i;
     return -1;
+}
+
+static int ts_op_find(const ctl *c, const char *node) {
+    for (int i = 0; i < c->ntops; i++)
+        if (strcmp(c->tops[i].node, node) == 0) return i;
+    return -1;
+}
+
+/* A time-slicing pool's node whose layout cannot change now: a switch failed and backs off
+ * (--mig-retry-after), or the device plugin's ConfigMap cannot be written. */
+static bool ts_locked(const ctl *c, const char *node, int64_t now) {
+    const json_t *until = json_object_get(c->ts_backoff, node);
+    return now < c->ts_cm_retry_at || (until && now < json_integer_value(until));
 }
 
 /* Live cached pods that are bound (or, bound false, Pending with a GPU request). */
@@ -886,6 +943,15 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
             n.cordoned = false;
             for (int g = 0; !c->mops[mo].failed && g < n.ngpus && g < c->mops[mo].ngpus; g++) n.gpus[g] = c->mops[mo].gpus[g];
         }
+        int to = ts_op_find(c, key);
+        if (to >= 0) { /* its device plugin is being switched: pods are placed on the replicas asked for */
+            if (c->tops[to].cordoned) n.cordoned = false; /* our cordon; an admin's stays */
+            for (int g = 0; !c->tops[to].done && g < n.ngpus; g++) {
+                memset(&n.gpus[g], 0, sizeof n.gpus[g]);
+                n.gpus[g].mode = GS_GPUMODE_TIMESLICED;
+                n.gpus[g].ts_replicas = (int16_t)c->tops[to].replicas;
+            }
+        }
         /* gpuscale's own cordons: to consolidate (the step decides again every tick) or to
          * repack (make-before-break, the step deletes the node once empty); one an earlier
          * leader made goes on here */
@@ -914,6 +980,7 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
          * instances look idle only until kube-scheduler binds them, so they are not
          * repartitioned for newer pods (that churn cordoned nodes while their pods waited) */
         if (n.created_at > 0 && wall_ms() - n.created_at < c->layout_settle_ms) x->layout_locked = true;
+        if (c->cfg.pools[n.pool].sharing == GS_SHARE_TIMESLICING && ts_locked(c, key, now)) x->layout_locked = true;
         x->repacking = repacking;
         x->ngpus = n.ngpus;
         memcpy(x->gpus, n.gpus, sizeof x->gpus);
@@ -999,6 +1066,27 @@ static int view_build(ctl *c, int64_t now, rc_view *v) {
         pend[npend].pod = pod;
         pend[npend].seen = seen ? json_integer_value(seen) / 4 : now;
         npend++;
+    }
+    /* A time-slicing pool's node is configured as a whole (the device plugin's config is per
+     * node, every GPU): one not wholly time-sliced with the pool's replicas is switched only
+     * while no GPU pod is bound to it (its layout is locked otherwise); while idle, GPUs
+     * time-sliced with other replicas (the pool's were changed, or someone else's config) are
+     * offered to the packer as whole GPUs, which it switches to the pool's replicas when a
+     * pending pod needs them. */
+    for (int32_t i = 0; i < v->nnodes; i++) {
+        gs_rc_node *x = &v->nodes[i];
+        const gs_pool *pl = &c->cfg.pools[x->pool];
+        if (v->inflight[i] || pl->sharing != GS_SHARE_TIMESLICING || ts_op_find(c, v->nname[i]) >= 0) continue;
+        bool conform = x->ngpus > 0;
+        for (int g = 0; g < x->ngpus; g++)
+            conform &= x->gpus[g].mode == GS_GPUMODE_TIMESLICED && x->gpus[g].ts_replicas == pl->ts_replicas;
+        if (conform) continue;
+        if (x->npods - x->npods_drainable > 0) {
+            x->layout_locked = true;
+            continue;
+        }
+        for (int g = 0; g < x->ngpus; g++)
+            if (x->gpus[g].mode == GS_GPUMODE_TIMESLICED) memset(&x->gpus[g], 0, sizeof x->gpus[g]);
     }
     /* Pending pods go in kube-scheduler's order: the packer breaks ties between equal pods
      * by snapshot order, so the pods the scheduler will bind first are the ones planned onto
@@ -1280,6 +1368,13 @@ static void launch_request(const ctl *c, const gs_action *a, const gs_rc_launch 
         }
     }
     if (mig) mig_config_name(m, req, req->mig_config, sizeof req->mig_config);
+    /* a time-slicing pool's node starts with its device plugin config named (the label the
+     * GPU Operator's device plugin reads when it starts there) */
+    if (p->sharing == GS_SHARE_TIMESLICING && req->ngpus > 0 && req->nlabels < GS_MAX_LABELS) {
+        gs_kv *kv = &req->labels[req->nlabels++];
+        snprintf(kv->key, sizeof kv->key, "%s", GS_DP_CONFIG_LABEL);
+        gs_dp_key(p->ts_replicas, kv->value, sizeof kv->value);
+    }
 }
 
 /* ---- MIG reconfiguration of registered nodes, the GPU Operator way ---- */
@@ -1435,8 +1530,8 @@ static void mig_start(ctl *c, const gs_node *n, const gs_gpu_state *target, int6
         json_object_set_new(c->mig_backoff, n->name, json_integer(now + 30000));
         return;
     }
-    if (!n->cordoned) {
-        if ((rc = node_cordon(c, n->name, true, &e))) {
+    if (!n->cordoned) { /* marked, so that a new leader finishes it (reconf_resume) */
+        if ((rc = node_disrupt_mark(c, n->name, "reconfigure", &e))) {
             gs_log_error("MIG reconfiguration not started", "node=%s err=\"cordon: %s\"", n->name, e.msg);
             return;
         }
@@ -1450,7 +1545,7 @@ static void mig_start(ctl *c, const gs_node *n, const gs_gpu_state *target, int6
     json_decref(patch);
     if (rc) {
         gs_log_error("MIG reconfiguration not started", "node=%s err=\"label: %s\"", n->name, e.msg);
-        if (op->cordoned) node_cordon(c, n->name, false, &e);
+        if (op->cordoned) node_disrupt_mark(c, n->name, NULL, &e);
         return;
     }
     c->nmops++;
@@ -1488,7 +1583,7 @@ static void mig_tick(ctl *c, int64_t now) {
         if (!node || ok || failed) {
             gs_error e;
             gs_error_clear(&e);
-            if (node && op->cordoned) node_cordon(c, op->node, false, &e);
+            if (node && op->cordoned) node_disrupt_mark(c, op->node, NULL, &e);
             if (ok) {
                 c->mig_ok++;
                 gs_log_info("MIG reconfigured", "node=%s config=%s", op->node, op->config);
@@ -1567,6 +1662,322 @@ static void mig_configure(ctl *c, const rc_view *v, int64_t now) {
     }
 }
 
+/* ---- time-slicing of registered nodes, the device plugin way (io/kube/devplugin.h) ---- */
+
+/* How long after a failed ConfigMap write the next is tried: 30 s, or --mig-retry-after when
+ * shorter. */
+static int64_t ts_retry_ms(const ctl *c) { return c->mig_retry_ms < 30000 ? c->mig_retry_ms : 30000; }
+
+/* Puts gpuscale's time-slicing config for `replicas` into the device plugin's ConfigMap (one
+ * key per config, GS_DP_KEY_PREFIX<replicas>; created when missing; other keys are never
+ * touched: a JSON merge patch of the one key). A key that is already there is checked, never
+ * overwritten: one that is not a device plugin config (not YAML, wrong types) or says other
+ * replicas is an error with the reason (the ConfigMap is someone's to fix). */
+static int ts_config_put(ctl *c, int32_t replicas, gs_error *e) {
+    char key[64];
+    gs_dp_key(replicas, key, sizeof key);
+    if (json_object_get(c->ts_written, key)) return 0;
+    if (mono_ms() < c->ts_cm_retry_at)
+        return gs_error_set(e, GS_EIO, "configmap %s/%s: the last write failed; retrying later", c->dp_cm_ns, c->dp_cm_name);
+    c->ts_cm_retry_at = mono_ms() + ts_retry_ms(c); /* cleared on success */
+    char path[800], coll[400], where[900];
+    snprintf(coll, sizeof coll, "/api/v1/namespaces/%s/configmaps", c->dp_cm_ns);
+    snprintf(path, sizeof path, "%s/%s", coll, c->dp_cm_name);
+    snprintf(where, sizeof where, "configmap %s/%s key %s", c->dp_cm_ns, c->dp_cm_name, key);
+    json_t *cm = NULL;
+    int rc = gs_kube_get(c->k, path, &cm, e);
+    if (rc && rc != GS_ENOENT) return rc;
+    const json_t *data = json_object_get(cm, "data");
+    const json_t *have = json_object_get(data, key);
+    if (cm && data && !json_is_object(data)) {
+        rc = gs_error_set(e, GS_EPARSE, "configmap %s/%s: data is not a map of config files; not overwritten",
+                          c->dp_cm_ns, c->dp_cm_name);
+    } else if (have) { /* there already: ours, or someone's we do not overwrite */
+        int32_t r = 0;
+        bool rename = false;
+        if (!json_is_string(have))
+            rc = gs_error_set(e, GS_EPARSE, "%s: not a config file (a %s); not overwritten", where,
+                              json_is_object(have) ? "mapping" : "non-string");
+        else if ((rc = gs_dp_config_parse(json_string_value(have), where, &r, &rename, e)) == 0 && (r != replicas || !rename))
+            rc = gs_error_set(e, GS_EPARSE, "%s: holds another config (time-slicing replicas %d, renameByDefault %s), "
+                              "not gpuscale's (replicas %d, renameByDefault true); not overwritten", where, (int)r,
+                              rename ? "true" : "false", (int)replicas);
+        else if (rc)
+            snprintf(e->msg + strlen(e->msg), sizeof e->msg - strlen(e->msg), "; not overwritten");
+    } else {
+        json_t *cfg = gs_dp_config(replicas);
+        char *dump = cfg ? json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL; /* JSON is YAML */
+        json_decref(cfg);
+        if (!dump) {
+            json_decref(cm);
+            return GS_ENOMEM;
+        }
+        if (cm) {
+            json_t *patch = json_pack("{s:{s:s}}", "data", key, dump);
+            rc = gs_kube_merge_patch(c->k, path, patch, NULL, e);
+            json_decref(patch);
+        } else {
+            json_t *obj = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+                                    "metadata", "name", c->dp_cm_name, "namespace", c->dp_cm_ns, "labels",
+                                    "app.kubernetes.io/managed-by", "gpuscale", "data", key, dump);
+            rc = gs_kube_create(c->k, coll, obj, NULL, e);
+            json_decref(obj);
+        }
+        free(dump);
+    }
+    json_decref(cm);
+    if (rc == 0) {
+        json_object_set_new(c->ts_written, key, json_true());
+        c->ts_cm_retry_at = 0;
+    }
+    return rc;
+}
+
+/* Switches a registered node of a time-slicing pool to `replicas`: the config goes into the
+ * device plugin's ConfigMap, the node is cordoned (gpuscale.dev/disruption=reconfigure) and
+ * labelled nvidia.com/device-plugin.config=<key>; ts_tick waits until it advertises the
+ * replicas. The caller checked that no GPU pod is bound there. */
+static void ts_start(ctl *c, const char *name, bool cordoned, int32_t replicas, int64_t now) {
+    if (c->ntops >= MAX_TS_OPS) return;
+    gs_error e;
+    gs_error_clear(&e);
+    ts_op *op = &c->tops[c->ntops];
+    memset(op, 0, sizeof *op);
+    snprintf(op->node, sizeof op->node, "%s", name);
+    gs_dp_key(replicas, op->key, sizeof op->key);
+    op->replicas = replicas;
+    op->at = now;
+    int rc = ts_config_put(c, replicas, &e);
+    if (rc) {
+        gs_log_error("time-slicing not started", "node=%s config=%s err=\"%s\"", name, op->key, e.msg);
+        json_object_set_new(c->ts_backoff, name, json_integer(now + ts_retry_ms(c)));
+        return;
+    }
+    if (!cordoned) {
+        if ((rc = node_disrupt_mark(c, name, "reconfigure", &e))) {
+            gs_log_error("time-slicing not started", "node=%s err=\"cordon: %s\"", name, e.msg);
+            return;
+        }
+        op->cordoned = true;
+    }
+    char path[400];
+    snprintf(path, sizeof path, "/api/v1/nodes/%s", name);
+    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", GS_DP_CONFIG_LABEL, op->key);
+    rc = gs_kube_merge_patch(c->k, path, patch, NULL, &e);
+    json_decref(patch);
+    if (rc) {
+        gs_log_error("time-slicing not started", "node=%s err=\"label: %s\"", name, e.msg);
+        if (op->cordoned) node_disrupt_mark(c, name, NULL, &e);
+        return;
+    }
+    c->ntops++;
+    c->decisions++;
+    char msg[900];
+    snprintf(msg, sizeof msg, "gpuscale: switching the node's idle GPUs to time-slicing with %d replicas for pending "
+             "pods: nvidia.com/device-plugin.config=%s (configmap %s/%s); node cordoned until it advertises "
+             "nvidia.com/gpu.shared", (int)replicas, op->key, c->dp_cm_ns, c->dp_cm_name);
+    gs_log_info("time-slicing reconfiguration started", "node=%s config=%s replicas=%d", name, op->key, (int)replicas);
+    gs_kube_event(c->k, "v1", "Node", "", name, "", "Normal", "TimeSlicingConfiguring", msg, &e);
+}
+
+/* The step's CONFIGURE_GPU actions with mode TIMESLICED on registered nodes (switch_modes: idle
+ * whole GPUs of a time-slicing pool's node) -> ts_start, once per node, for every GPU of the
+ * node (the device plugin's config is per node): only when no GPU pod is bound there (the view
+ * locks such a node's layout, so the packer does not plan it). FRACTIONAL switches are not
+ * carried out (nothing advertises gpuscale.dev/gpu-milli: a fractional pool's nodes are taken
+ * as fractional already, so the packer plans none). */
+static void ts_configure(ctl *c, const rc_view *v, int64_t now) {
+    const gs_rc_output *o = &v->out;
+    for (int32_t k = 0; k < o->n; k++) {
+        const gs_action *a = &o->acts[k];
+        if (a->type != GS_ACT_CONFIGURE_GPU || a->mode != GS_GPUMODE_TIMESLICED || a->node < 0 || a->node >= v->nnodes ||
+            v->inflight[a->node])
+            continue;
+        const char *name = v->nname[a->node];
+        const gs_rc_node *x = &v->nodes[a->node];
+        if (ts_op_find(c, name) >= 0 || mig_op_find(c, name) >= 0 || ts_locked(c, name, now)) continue;
+        if (x->npods - x->npods_drainable > 0 || a->ts_replicas < 2) continue;
+        const json_t *node = gs_informer_get(c->nodes, NULL, name);
+        if (!node) continue;
+        json_object_del(c->ts_backoff, name);
+        ts_start(c, name, json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable")), a->ts_replicas,
+                 now);
+    }
+}
+
+/* Time-slicing switches in progress, and nodes that wait for one: a node whose label
+ * nvidia.com/device-plugin.config names a gpuscale config it does not advertise yet (a node
+ * launched with it, or one an earlier leader switched) gets an op too (cordoned by gpuscale when
+ * marked gpuscale.dev/disruption=reconfigure), so that its pods are planned on the replicas asked
+ * for and the cordon is undone. Done when the node advertises the replicas (gs_dp_node_has):
+ * uncordon, Event. Failed (the label changed by someone else, or no answer in
+ * --timeslicing-timeout): Warning Event, the label removed (the device plugin's default config),
+ * uncordon, and the node's layout locked for --mig-retry-after so its pods go elsewhere. */
+static void ts_tick(ctl *c, int64_t now) {
+    const char *key;
+    json_t *node;
+    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, node) {
+        const json_t *md = json_object_get(node, "metadata");
+        const json_t *l = json_object_get(md, "labels");
+        int32_t r = gs_dp_key_replicas(json_string_value(json_object_get(l, GS_DP_CONFIG_LABEL)));
+        if (r < 0 || ts_op_find(c, key) >= 0 || c->ntops >= MAX_TS_OPS) continue;
+        const json_t *until = json_object_get(c->ts_backoff, key);
+        if (until && now < json_integer_value(until)) continue;
+        gs_node n;
+        if (!cache_node(c, key, node, &n) || c->cfg.pools[n.pool].sharing != GS_SHARE_TIMESLICING) continue;
+        if (gs_dp_node_has(l, json_object_get(json_object_get(node, "status"), "allocatable"), n.ngpus, r)) continue;
+        const char *dis = json_string_value(json_object_get(json_object_get(md, "annotations"), GS_DISRUPTION_ANN));
+        ts_op *op = &c->tops[c->ntops++];
+        memset(op, 0, sizeof *op);
+        snprintf(op->node, sizeof op->node, "%s", key);
+        gs_dp_key(r, op->key, sizeof op->key);
+        op->replicas = r;
+        op->at = now;
+        op->cordoned = n.cordoned && dis && strcmp(dis, "reconfigure") == 0;
+        if (op->cordoned) c->resumed++;
+        gs_log_info(op->cordoned ? "time-slicing reconfiguration resumed" : "waiting for the device plugin",
+                    "node=%s config=%s replicas=%d", key, op->key, (int)r);
+    }
+    for (int i = 0; i < c->ntops;) {
+        ts_op *op = &c->tops[i];
+        node = (json_t *)(uintptr_t)gs_informer_get(c->nodes, NULL, op->node);
+        const json_t *l = json_object_get(json_object_get(node, "metadata"), "labels");
+        if (op->done) { /* until the cache shows it schedulable again, plan on the replicas */
+            if (!node || !json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable")) ||
+                now - op->at > c->ts_timeout_ms + 60000)
+                c->tops[i] = c->tops[--c->ntops];
+            else
+                i++;
+            continue;
+        }
+        if (!node) {
+            c->tops[i] = c->tops[--c->ntops];
+            continue;
+        }
+        const char *have = json_string_value(json_object_get(l, GS_DP_CONFIG_LABEL));
+        bool mine = have && strcmp(have, op->key) == 0;
+        gs_node n;
+        bool ok = mine && cache_node(c, op->node, node, &n) &&
+                  gs_dp_node_has(l, json_object_get(json_object_get(node, "status"), "allocatable"), n.ngpus, op->replicas);
+        /* our label may not be in the cache yet: someone else's value counts after 30 s only */
+        bool failed = (!mine && now - op->at > 30000) || now - op->at > c->ts_timeout_ms;
+        if (!ok && !failed) {
+            i++;
+            continue;
+        }
+        gs_error e;
+        gs_error_clear(&e);
+        if (ok) {
+            c->ts_ok++;
+            if (op->cordoned && node_disrupt_mark(c, op->node, NULL, &e))
+                gs_log_warn("uncordon failed", "node=%s err=\"%s\"", op->node, e.msg);
+            char msg[300];
+            snprintf(msg, sizeof msg, "gpuscale: the device plugin advertises %d time-sliced replicas per GPU%s",
+                     (int)op->replicas, op->cordoned ? "; node uncordoned" : "");
+            gs_log_info("time-slicing configured", "node=%s config=%s replicas=%d", op->node, op->key, (int)op->replicas);
+            gs_kube_event(c->k, "v1", "Node", "", op->node, "", "Normal", "TimeSlicingConfigured", msg, &e);
+        } else {
+            c->ts_failed++;
+            const char *why = !mine ? "nvidia.com/device-plugin.config was changed by someone else"
+                                    : "the device plugin did not advertise the replicas in time";
+            char msg[600];
+            snprintf(msg, sizeof msg, "gpuscale: time-slicing with %d replicas (%s %s) failed: %s; %s, node %s, its "
+                     "layout not changed again for %llds", (int)op->replicas, GS_DP_CONFIG_LABEL, op->key, why,
+                     mine ? "label removed" : "label left", op->cordoned ? "uncordoned" : "left as it was",
+                     (long long)(c->mig_retry_ms / 1000));
+            gs_log_warn("time-slicing reconfiguration failed", "node=%s config=%s reason=\"%s\"", op->node, op->key, why);
+            gs_kube_event(c->k, "v1", "Node", "", op->node, "", "Warning", "TimeSlicingConfigFailed", msg, &e);
+            if (mine) {
+                char path[400];
+                snprintf(path, sizeof path, "/api/v1/nodes/%s", op->node);
+                json_t *patch = json_pack("{s:{s:{s:n}}}", "metadata", "labels", GS_DP_CONFIG_LABEL);
+                if (gs_kube_merge_patch(c->k, path, patch, NULL, &e))
+                    gs_log_warn("label removal failed", "node=%s err=\"%s\"", op->node, e.msg);
+                json_decref(patch);
+            }
+            if (op->cordoned && node_disrupt_mark(c, op->node, NULL, &e))
+                gs_log_warn("uncordon failed", "node=%s err=\"%s\"", op->node, e.msg);
+            json_object_set_new(c->ts_backoff, op->node, json_integer(now + c->mig_retry_ms));
+            if (op->cordoned && mine) { /* the backoff keeps the node from being adopted again */
+                op->done = true;
+                i++;
+                continue;
+            }
+        }
+        if (op->cordoned) {
+            op->done = true;
+            i++;
+        } else {
+            c->tops[i] = c->tops[--c->ntops];
+        }
+    }
+    json_t *x;
+    void *tmp;
+    json_object_foreach_safe(c->ts_backoff, tmp, key, x) if (now >= json_integer_value(x)) json_object_del(c->ts_backoff, key);
+}
+
+/* gpuscale's own cordons that no operation of this replica holds (a leader change, a restart):
+ *   - a node whose pool is gone (its GPUPool deleted, or its pool label removed): the cordon is
+ *     undone whatever its kind (uncordon, annotation removed, Event), drains included;
+ *   - gpuscale.dev/disruption=reconfigure on a MIG pool's node: resumed as a mig_op on the
+ *     config its label names (mig_tick: success -> uncordon; failed or 10 min -> the failure
+ *     path); on a time-slicing pool's node whose label names a gpuscale config it does not
+ *     advertise: ts_tick adopts it; anything else (nothing in progress): uncordoned.
+ * consolidate/repack cordons are resumed by the view (view_build). An admin's cordon (no
+ * annotation) is never touched. */
+static void reconf_resume(ctl *c, int64_t now) {
+    const char *key;
+    json_t *node;
+    json_object_foreach((json_t *)(uintptr_t)gs_informer_store(c->nodes), key, node) {
+        const json_t *md = json_object_get(node, "metadata");
+        const char *dis = json_string_value(json_object_get(json_object_get(md, "annotations"), GS_DISRUPTION_ANN));
+        if (!dis || mig_op_find(c, key) >= 0 || ts_op_find(c, key) >= 0) continue;
+        bool cordoned = json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable"));
+        const char *pn = node_pool(node);
+        int pi = pn ? gs_config_find_pool(&c->cfg, pn) : -1;
+        gs_error e;
+        gs_error_clear(&e);
+        if (pi < 0 || strcmp(dis, "reconfigure") == 0) {
+            const json_t *l = json_object_get(md, "labels");
+            const char *mcfg = json_string_value(json_object_get(l, "nvidia.com/mig.config"));
+            const char *st = json_string_value(json_object_get(l, "nvidia.com/mig.config.state"));
+            if (pi >= 0 && cordoned && c->cfg.pools[pi].sharing == GS_SHARE_MIG && mcfg && st && c->nmops < MAX_MIG_OPS &&
+                strlen(mcfg) < sizeof c->mops[0].config) {
+                mig_op *op = &c->mops[c->nmops++];
+                memset(op, 0, sizeof *op);
+                snprintf(op->node, sizeof op->node, "%s", key);
+                snprintf(op->config, sizeof op->config, "%s", mcfg);
+                op->at = now;
+                op->cordoned = true;
+                c->resumed++;
+                gs_log_info("MIG reconfiguration resumed", "node=%s config=%s state=%s", key, mcfg, st);
+                continue;
+            }
+            if (pi >= 0 && cordoned && c->cfg.pools[pi].sharing == GS_SHARE_TIMESLICING &&
+                gs_dp_key_replicas(json_string_value(json_object_get(l, GS_DP_CONFIG_LABEL))) > 0) {
+                const json_t *until = json_object_get(c->ts_backoff, key);
+                gs_node n;
+                if ((!until || now >= json_integer_value(until)) && cache_node(c, key, node, &n) &&
+                    !gs_dp_node_has(l, json_object_get(json_object_get(node, "status"), "allocatable"), n.ngpus,
+                                    gs_dp_key_replicas(json_string_value(json_object_get(l, GS_DP_CONFIG_LABEL)))))
+                    continue; /* ts_tick adopts it */
+            }
+            if (node_disrupt_mark(c, key, NULL, &e)) {
+                gs_log_warn("uncordon failed", "node=%s err=\"%s\"", key, e.msg);
+                continue;
+            }
+            json_object_del(c->draining, key);
+            c->undone++;
+            const char *why = pi < 0 ? "its GPUPool is gone" : "no reconfiguration is in progress";
+            char msg[400];
+            snprintf(msg, sizeof msg, "gpuscale: %s cordon (gpuscale.dev/disruption=%s) undone: %s; node uncordoned",
+                     cordoned ? "its" : "the mark of a", dis, why);
+            gs_log_info("disruption undone", "node=%s kind=%s pool=%s reason=\"%s\"", key, dis, pn ? pn : "-", why);
+            gs_kube_event(c->k, "v1", "Node", "", key, "", "Normal", "DisruptionUndone", msg, &e);
+        }
+    }
+}
+
 /* Every tick: the caches -> gs_reconcile_step (the simulator's step: the packer with the budget
  * gate, layouts, consolidation) -> its LAUNCH actions through the provider (the MIG layout its
  * CONFIGURE_GPU actions give, named in nvidia.com/mig.config and written to the mig-parted
@@ -1597,6 +2008,7 @@ static void capacity_tick(ctl *c, int64_t now, rc_view *v) {
     in.repack = c->repack_headroom >= 0;
     in.repack_headroom = c->repack_headroom;
     in.repack_past_unplaced = true; /* a pod nothing can take would hold repacking back for ever */
+    in.switch_modes = true; /* idle whole GPUs of time-slicing pools' nodes: ts_configure carries it out */
     gs_ms wnow = 0;
     if (!c->tr_ok && c->cfg.nbudgets > 0) {
         /* the budget windows could not be read from the ledger (meter_tick logged why): a hard
@@ -1689,6 +2101,12 @@ static void capacity_tick(ctl *c, int64_t now, rc_view *v) {
             json_decref(entries);
             gs_error_clear(&e);
         }
+        if (c->cfg.pools[a->pool].sharing == GS_SHARE_TIMESLICING && req.ngpus > 0) {
+            /* the config the node's label names must exist for the device plugin */
+            if (ts_config_put(c, c->cfg.pools[a->pool].ts_replicas, &e))
+                gs_log_warn("device plugin config not written", "pool=%s err=\"%s\"", req.pool, e.msg);
+            gs_error_clear(&e);
+        }
         if (c->prov.ops->launch(c->prov.self, &req, &ins, &e)) {
             c->launch_errors++;
             gs_log_error("launch failed", "pool=%s type=%s err=\"%s\"", req.pool, req.itype, e.msg);
@@ -1738,6 +2156,8 @@ static void capacity_tick(ctl *c, int64_t now, rc_view *v) {
     free(has);
     /* idle GPUs of registered nodes the step repartitions: the GPU Operator way */
     mig_configure(c, v, now);
+    /* ... or switches to time-slicing: the device plugin's per-node config */
+    ts_configure(c, v, now);
     /* pods left pending: a log line and a Warning Event on the pod when the reason changes */
     json_t *seen = json_object();
     for (int32_t u = 0; u < o->nunsched; u++) {
@@ -1773,15 +2193,6 @@ static void capacity_tick(ctl *c, int64_t now, rc_view *v) {
 static bool annotated(const json_t *obj, const char *k) {
     const char *v = json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "annotations"), k));
     return v && strcmp(v, "true") == 0;
-}
-
-static int node_cordon(ctl *c, const char *node, bool on, gs_error *e) {
-    char path[400];
-    snprintf(path, sizeof path, "/api/v1/nodes/%s", node);
-    json_t *p = json_pack("{s:{s:b}}", "spec", "unschedulable", on);
-    int rc = gs_kube_merge_patch(c->k, path, p, NULL, e);
-    json_decref(p);
-    return rc == GS_ENOENT ? 0 : rc;
 }
 
 /* Cordons a node for a disruption of `kind` ("consolidate", "repack") and records the kind in
@@ -1979,7 +2390,8 @@ static void consolidate_tick(ctl *c, int64_t now, const rc_view *v) {
          * ticks (a node seen empty for the first time this tick may be about to get the
          * pods it was launched for) */
         json_t *since = json_object_get(c->empty_since, key);
-        if (mig_op_find(c, key) >= 0 || !since || json_integer_value(since) >= now) continue;
+        if (mig_op_find(c, key) >= 0 || ts_op_find(c, key) >= 0 || !since || json_integer_value(since) >= now)
+            continue;
         const json_t *node = gs_informer_get(c->nodes, NULL, key);
         if (!node) continue;
         const char *pool = node_pool(node);
@@ -2120,6 +2532,17 @@ static void publish_metrics(ctl *c, int64_t now) {
     P("# TYPE gpuscale_launch_errors_total counter\ngpuscale_launch_errors_total %lld\n", (long long)c->launch_errors);
     P("# TYPE gpuscale_terminations_total counter\ngpuscale_terminations_total %lld\n", (long long)c->terminations);
     P("# TYPE gpuscale_repacks_total counter\ngpuscale_repacks_total %lld\n", (long long)c->repacks);
+    P("# HELP gpuscale_reconfigurations_total GPU reconfigurations of registered nodes by how they ended.\n"
+      "# TYPE gpuscale_reconfigurations_total counter\n"
+      "gpuscale_reconfigurations_total{kind=\"mig\",result=\"ok\"} %lld\n"
+      "gpuscale_reconfigurations_total{kind=\"mig\",result=\"failed\"} %lld\n"
+      "gpuscale_reconfigurations_total{kind=\"timeslicing\",result=\"ok\"} %lld\n"
+      "gpuscale_reconfigurations_total{kind=\"timeslicing\",result=\"failed\"} %lld\n",
+      (long long)c->mig_ok, (long long)c->mig_failed, (long long)c->ts_ok, (long long)c->ts_failed);
+    P("# HELP gpuscale_cordons_resumed_total gpuscale cordons of an earlier leader finished by this one.\n"
+      "# TYPE gpuscale_cordons_resumed_total counter\ngpuscale_cordons_resumed_total %lld\n"
+      "# TYPE gpuscale_cordons_undone_total counter\ngpuscale_cordons_undone_total %lld\n",
+      (long long)c->resumed, (long long)c->undone);
     P("# TYPE gpuscale_scale_operations_total counter\ngpuscale_scale_operations_total %lld\n", (long long)c->scale_ops);
     P("# TYPE gpuscale_queue_length gauge\n# TYPE gpuscale_desired_replicas gauge\n# TYPE gpuscale_actual_replicas gauge\n");
     for (int i = 0; i < c->cfg.nscalers; i++) {
@@ -2305,6 +2728,7 @@ static int config_swap(ctl *c, gs_config *next, gs_error *e) {
         if (gs_run_envs_new(&c->cfg, c->k, c->pods, c->ledger, &c->envs, e))
             gs_log_error("environments not run", "err=\"%s\"", e->msg);
         gs_run_envs_use_caches(c->envs, c->jobs, c->deps);
+        gs_run_envs_use_objects(c->envs, gs_run_crs_envs_informer(c->crs));
     }
     return 0;
 }
@@ -2350,11 +2774,14 @@ static void usage(FILE *f) {
             "                    [--metrics-addr ADDR] [--metrics-port PORT] [--interval MS] [--orphan-grace DURATION]\n"
             "                    [--ledger FILE] [--meter-interval DURATION] [--mig-configmap NS/NAME]\n"
             "                    [--mig-retry-after DURATION] [--layout-settle DURATION] [--repack-headroom N]\n"
+            "                    [--device-plugin-configmap NS/NAME] [--timeslicing-timeout DURATION]\n"
             "\n"
             "Runs the controller: reads each QueueScaler's queue (every 100 ms while its workload is at\n"
             "zero) and scales its workload; every tick, runs the simulator's reconcile step on the cluster\n"
             "as cached (docs/deploy.md): launches the new nodes its packer asks for, repartitions idle MIG\n"
             "GPUs of running nodes (the GPU Operator way: mig-parted ConfigMap + nvidia.com/mig.config),\n"
+            "switches idle nodes of time-slicing pools to the pool's replicas (the device plugin's\n"
+            "ConfigMap + nvidia.com/device-plugin.config; a node's mode is read from what it advertises),\n"
             "tells unplaceable pods why (NotTriggerScaleUp Event), repacks the emptiest MIG node\n"
             "make-before-break, and drains (Eviction API, PodDisruptionBudgets honoured) and terminates\n"
             "the nodes it finds empty past the pool's consolidateAfter (pods without GPUs are drained).\n"
@@ -2368,7 +2795,8 @@ static void usage(FILE *f) {
             "Without --kubeconfig, the in-cluster service account\n"
             "is used. /healthz, /readyz and /metrics are served on ADDR:PORT (default 127.0.0.1:8080;\n"
             "port 0 picks one and logs it). SIGTERM releases the lease and exits 0.\n"
-            "\n"
+            "\n");
+    fprintf(f,
             "  --config FILE          read the objects from FILE (repeatable) instead of the custom resources\n"
             "  --provider kube-fake   nodes are Node objects made Ready by gpuscale itself (tests, demos)\n"
             "  --provider exec        user commands with JSON on stdin/stdout (docs/providers.md)\n"
@@ -2381,7 +2809,13 @@ static void usage(FILE *f) {
             "  --meter-interval D     how often spend is metered into the ledger (default 60s; 100ms..1h)\n"
             "  --mig-configmap NS/N   mig-parted ConfigMap gpuscale writes its layouts to\n"
             "                         (default gpu-operator/gpuscale-mig-parted-config)\n"
-            "  --mig-retry-after D    no new MIG reconfiguration of a node for D after one failed (default 5m)\n"
+            "  --mig-retry-after D    no new MIG reconfiguration or time-slicing switch of a node for D after\n"
+            "                         one failed (default 5m)\n"
+            "  --device-plugin-configmap NS/N  the NVIDIA device plugin's ConfigMap gpuscale writes its\n"
+            "                         time-slicing configs to (ClusterPolicy devicePlugin.config.name;\n"
+            "                         default gpu-operator/gpuscale-device-plugin-config)\n"
+            "  --timeslicing-timeout D  a node that does not advertise the replicas asked for within D is a\n"
+            "                         failed switch (default 10m; 1s..24h)\n"
             "  --layout-settle D      a node's MIG layout is not repartitioned for D after it registered: its\n"
             "                         instances look idle only until kube-scheduler binds the pods it was\n"
             "                         launched for (default 60s; 0 turns it off)\n"
@@ -2400,8 +2834,9 @@ int gs_cmd_run(int argc, char **argv) {
     const char *configs[64];
     int nconfigs = 0;
     long lease_s = 15, mport = 8080, interval = 500, repack_headroom = 2;
-    gs_ms orphan_grace = 600000, meter_every = 60000, mig_retry = 300000, layout_settle = 60000;
+    gs_ms orphan_grace = 600000, meter_every = 60000, mig_retry = 300000, layout_settle = 60000, ts_timeout = 600000;
     const char *ledger_path = NULL, *mig_cm = GS_MIG_CONFIGMAP_NS "/" GS_MIG_CONFIGMAP_NAME;
+    const char *dp_cm = GS_DP_CONFIGMAP_NS "/" GS_DP_CONFIGMAP_NAME;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -2413,7 +2848,8 @@ int gs_cmd_run(int argc, char **argv) {
             strcmp(a, "--exec-terminate") == 0 || strcmp(a, "--exec-list") == 0 || strcmp(a, "--orphan-grace") == 0 ||
             strcmp(a, "--ledger") == 0 || strcmp(a, "--meter-interval") == 0 || strcmp(a, "--mig-configmap") == 0 ||
             strcmp(a, "--mig-retry-after") == 0 || strcmp(a, "--repack-headroom") == 0 ||
-            strcmp(a, "--layout-settle") == 0) {
+            strcmp(a, "--layout-settle") == 0 || strcmp(a, "--device-plugin-configmap") == 0 ||
+            strcmp(a, "--timeslicing-timeout") == 0) {
             if (!v) return gs_cli_usage_error("run", "%s needs a value", a);
             i++;
             char *end = NULL;
@@ -2444,6 +2880,15 @@ int gs_cmd_run(int argc, char **argv) {
                 const char *why = NULL;
                 if (gs_parse_duration(v, &mig_retry, &why) || mig_retry < 1000)
                     return gs_cli_usage_error("run", "--mig-retry-after: %s", why ? why : "must be at least 1s");
+            } else if (strcmp(a, "--timeslicing-timeout") == 0) {
+                const char *why = NULL;
+                if (gs_parse_duration(v, &ts_timeout, &why) || ts_timeout < 1000 || ts_timeout > 86400000)
+                    return gs_cli_usage_error("run", "--timeslicing-timeout: %s", why ? why : "must be 1s..24h");
+            } else if (strcmp(a, "--device-plugin-configmap") == 0) {
+                const char *sl = strchr(v, '/');
+                if (!sl || sl == v || !sl[1] || (size_t)(sl - v) >= 64 || strlen(sl + 1) >= 254)
+                    return gs_cli_usage_error("run", "--device-plugin-configmap must be NAMESPACE/NAME (got '%s')", v);
+                dp_cm = v;
             } else if (strcmp(a, "--mig-configmap") == 0) {
                 const char *sl = strchr(v, '/');
                 if (!sl || sl == v || !sl[1] || (size_t)(sl - v) >= 64 || strlen(sl + 1) >= 254)
@@ -2556,11 +3001,16 @@ int gs_cmd_run(int argc, char **argv) {
     c->layout_settle_ms = layout_settle;
     snprintf(c->mig_cm_ns, sizeof c->mig_cm_ns, "%.*s", (int)(strchr(mig_cm, '/') - mig_cm), mig_cm);
     snprintf(c->mig_cm_name, sizeof c->mig_cm_name, "%s", strchr(mig_cm, '/') + 1);
+    snprintf(c->dp_cm_ns, sizeof c->dp_cm_ns, "%.*s", (int)(strchr(dp_cm, '/') - dp_cm), dp_cm);
+    snprintf(c->dp_cm_name, sizeof c->dp_cm_name, "%s", strchr(dp_cm, '/') + 1);
+    c->ts_timeout_ms = ts_timeout;
+    c->ts_backoff = json_object();
+    c->ts_written = json_object();
     c->to_min = calloc((size_t)c->cfg.nscalers + 1, sizeof *c->to_min);
     c->to_min_said = json_object();
     c->approved = calloc((size_t)c->cfg.nbudgets + 1, sizeof *c->approved);
     c->soft_mask = calloc((size_t)c->cfg.nbudgets + 1, 1);
-    if (!c->to_min || !c->to_min_said || !c->approved || !c->soft_mask) {
+    if (!c->to_min || !c->to_min_said || !c->approved || !c->soft_mask || !c->ts_backoff || !c->ts_written) {
         fprintf(stderr, "gpuscale run: out of memory\n");
         goto out;
     }
@@ -2596,7 +3046,8 @@ int gs_cmd_run(int argc, char **argv) {
         goto out;
     }
     gs_run_envs_use_caches(c->envs, c->jobs, c->deps);
-    gs_kubefake_opts kfo = {NULL, 0, c->mig_cm_ns, c->mig_cm_name};
+    gs_run_envs_use_objects(c->envs, gs_run_crs_envs_informer(c->crs));
+    gs_kubefake_opts kfo = {NULL, 0, c->mig_cm_ns, c->mig_cm_name, c->dp_cm_ns, c->dp_cm_name, 0};
     if (strcmp(provider, "kube-fake") == 0) rc = gs_kubefake_new(c->k, &c->cat, c->pods, &kfo, &c->prov, &e);
     else rc = gs_execprov_new(ex_launch, ex_term, ex_list, 60000, &c->prov, &e);
     if (rc) {
@@ -2636,6 +3087,13 @@ int gs_cmd_run(int argc, char **argv) {
         if (!c->leader) {
             meter_tick(c, now, false); /* forget where metering stood */
             gs_run_envs_lost(c->envs);
+            /* reconfigurations in progress are the new leader's now (it resumes them from the
+             * nodes' marks: reconf_resume, ts_tick), and the ConfigMaps may change meanwhile:
+             * when leading again, both are re-read from the cluster */
+            c->nmops = 0;
+            c->ntops = 0;
+            json_object_clear(c->mig_written);
+            json_object_clear(c->ts_written);
         }
         if (synced && c->leader) {
             /* queues at the fast cadence (a scaler at zero is read every 100 ms) ... */
@@ -2648,7 +3106,9 @@ int gs_cmd_run(int argc, char **argv) {
                 c->wake = false;
                 meter_tick(c, now, false);
                 gs_run_envs_tick(c->envs, c->tr_ok ? c->tr.states : NULL, c->tr_ok ? c->tr.n : 0);
+                reconf_resume(c, now);
                 mig_tick(c, now);
+                ts_tick(c, now);
                 rc_view *view = calloc(1, sizeof *view);
                 if (view) {
                     capacity_tick(c, now, view);
@@ -2705,6 +3165,8 @@ out:
     json_decref(c->dnd_said);
     json_decref(c->mig_backoff);
     json_decref(c->mig_written);
+    json_decref(c->ts_backoff);
+    json_decref(c->ts_written);
     gs_snapshot_free(&c->snap);
     gs_snapshot_free(&c->msnap);
     gs_plan_free(&c->plan);

@@ -45,12 +45,21 @@ struct gs_run_crs {
     json_t *last_write;                 /* "Kind/key" -> mono ms of the last status write */
     int64_t last_pass;
     int64_t applied_total, refused_total, status_ok, status_failed;
+    /* what status writes cost (they are synchronous in the loop): time spent writing, passes
+     * that wrote, the most writes and the longest time of one pass */
+    int64_t status_us, status_passes, pass_max_writes, pass_max_us;
 };
 
 static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void rfc3339(int64_t wall_ms, char *buf, size_t n) {
@@ -146,6 +155,8 @@ int gs_run_crs_informers(gs_run_crs *r, gs_informer **out, int max) {
     for (int i = 0; i < GS_RUN_CRS_KINDS && n < max; i++) out[n++] = r->inf[i];
     return n;
 }
+
+gs_informer *gs_run_crs_envs_informer(gs_run_crs *r) { return r ? r->inf[3] : NULL; }
 
 bool gs_run_crs_synced(const gs_run_crs *r) {
     for (int i = 0; i < GS_RUN_CRS_KINDS; i++)
@@ -407,11 +418,13 @@ static void pool_status(const gs_run_crs *r, const char *name, json_t *st) {
     json_object_set_new(st, "costPerHour", json_string(b));
 }
 
-static void budget_status(const gs_run_crs_obs *o, const gs_budget_state *bs, json_t *st) {
+/* Each kind's observed fields go into st; false when they are not known at this moment (the
+ * fields already written are then kept, not removed). */
+static bool budget_status(const gs_run_crs_obs *o, const gs_budget_state *bs, json_t *st) {
     static const char *const field[GS_WIN__N] = {"spentThisHour", "spentToday", "spentThisMonth"};
     gs_budget_eval ev;
     gs_error e;
-    if (gs_budget_evaluate(bs, o->now, &ev, &e)) return;
+    if (gs_budget_evaluate(bs, o->now, &ev, &e)) return false;
     char b[40], l[40], r[40], end[32];
     double ratio = 0;
     json_t *wins = json_array();
@@ -434,13 +447,14 @@ static void budget_status(const gs_run_crs_obs *o, const gs_budget_state *bs, js
     const gs_budget *bd = bs->budget;
     bool blocked = ev.exceeded && (bd->enforce == GS_ENFORCE_HARD || bd->on_exceeded == GS_ON_EXCEEDED_BLOCK);
     json_object_set_new(st, "blocked", json_boolean(blocked));
+    return true;
 }
 
-static void env_status(const gs_run_crs_obs *o, const gs_environment *env, const gs_env_row *rows, int32_t nrows,
-                       json_t *st) {
+static bool env_status(const gs_run_crs_obs *o, const gs_environment *env, const gs_env_row *rows, int32_t nrows,
+                       bool rows_ok, json_t *st) {
     gs_env_status es;
     const char *why = "";
-    if (!gs_run_envs_state(o->envs, env->ns, env->name, &es, &why)) return;
+    if (!gs_run_envs_state(o->envs, env->ns, env->name, &es, &why)) return false;
     static const char *const phase[] = {"Pending", "Running", "Deleting", "Deleted"};
     json_object_set_new(st, "phase", json_string(phase[es.phase]));
     char b[40];
@@ -454,16 +468,31 @@ static void env_status(const gs_run_crs_obs *o, const gs_environment *env, const
             json_object_set_new(st, "spent", json_string(b));
         }
     if (why[0]) json_object_set_new(st, "deletionReason", json_string(why));
+    return rows_ok; /* the ledger not read: spent unknown, what is written is kept */
 }
 
-/* Does the cached status already hold every field of want? */
-static bool status_same(const json_t *o, const json_t *want) {
+/* The merge patch that makes the cached status of o equal to want: want's fields, and (unless
+ * partial) null for every field the cached status has and want does not (it no longer
+ * applies). NULL when nothing differs (or out of memory). gpuscale owns .status as a whole. */
+static json_t *status_diff(const json_t *o, const json_t *want, bool partial) {
     const json_t *have = json_object_get(o, "status");
+    json_t *patch = json_object();
+    if (!patch) return NULL;
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)(uintptr_t)want, k, v)
-        if (!json_equal(v, json_object_get(have, k))) return false;
-    return true;
+        if (!json_equal(v, json_object_get(have, k))) json_object_set(patch, k, v);
+    if (!partial)
+        json_object_foreach((json_t *)(uintptr_t)have, k, v)
+            if (!json_object_get(want, k)) json_object_set_new(patch, k, json_null());
+    if (json_object_size(patch) == 0) {
+        json_decref(patch);
+        return NULL;
+    }
+    /* the whole of want goes along (one write carries the object's status as a whole; the
+     * fields unchanged cost nothing and keep the write self-contained) */
+    json_object_foreach((json_t *)(uintptr_t)want, k, v) json_object_set(patch, k, v);
+    return patch;
 }
 
 void gs_run_crs_status(gs_run_crs *r, const gs_run_crs_obs *o) {
@@ -472,10 +501,14 @@ void gs_run_crs_status(gs_run_crs *r, const gs_run_crs_obs *o) {
     r->last_pass = now;
     gs_env_row *rows = NULL;
     int32_t nrows = 0;
+    bool rows_ok = true;
     gs_error e;
     gs_error_clear(&e);
-    if (o->cfg->nenvs > 0 && o->ledger && gs_ledger_envs(o->ledger, &rows, &nrows, &e))
+    if (o->cfg->nenvs > 0 && o->ledger && gs_ledger_envs(o->ledger, &rows, &nrows, &e)) {
         gs_log_warn("environment spend not read", "err=\"%s\"", e.msg);
+        rows_ok = false;
+    }
+    int64_t writes = 0, t0 = mono_us();
     for (int kind = 0; kind < GS_RUN_CRS_KINDS; kind++) {
         const char *key;
         json_t *obj;
@@ -485,17 +518,22 @@ void gs_run_crs_status(gs_run_crs *r, const gs_run_crs_obs *o) {
             json_t *lw = json_object_get(r->last_write, full);
             if (lw && now - json_integer_value(lw) < GS_RUN_CRS_STATUS_GAP_MS) continue;
             json_t *st = json_object();
-            bool in_force = false;
+            /* known: the kind's fields are observed now, so those left out no longer apply;
+             * an object not in force (refused, or nothing applied yet) keeps what was written */
+            bool in_force = false, known = false;
             ready_of(r, full, obj, st, &in_force);
             const char *name = md_str(obj, "name"), *ns = md_str(obj, "namespace");
             if (in_force && name) {
                 const gs_config *c = o->cfg;
+                known = true;
                 if (kind == 0) {
                     pool_status(r, name, st);
                 } else if (kind == 1) {
+                    known = false;
                     for (int32_t i = 0; i < c->nscalers; i++) {
                         if (strcmp(c->scalers[i].name, name) != 0 || strcmp(c->scalers[i].ns, ns ? ns : "") != 0) continue;
                         const gs_run_crs_scaler_obs *so = &o->scalers[i];
+                        known = true;
                         json_object_set_new(st, "queueLength", json_integer(so->queue_length));
                         json_object_set_new(st, "desiredReplicas", json_integer(so->desired));
                         json_object_set_new(st, "currentReplicas", json_integer(so->current));
@@ -506,18 +544,19 @@ void gs_run_crs_status(gs_run_crs *r, const gs_run_crs_obs *o) {
                         }
                     }
                 } else if (kind == 2) {
+                    known = false; /* before the first meter tick the trackers are not there */
                     for (int32_t i = 0; o->budgets && i < o->nbudgets; i++)
-                        if (strcmp(o->budgets[i].budget->name, name) == 0) budget_status(o, &o->budgets[i], st);
+                        if (strcmp(o->budgets[i].budget->name, name) == 0) known = budget_status(o, &o->budgets[i], st);
                 } else {
+                    known = false; /* until the environments' state is rebuilt after leading */
                     for (int32_t i = 0; i < c->nenvs; i++)
                         if (strcmp(c->envs[i].name, name) == 0 && strcmp(c->envs[i].ns, ns ? ns : "") == 0)
-                            env_status(o, &c->envs[i], rows, nrows, st);
+                            known = env_status(o, &c->envs[i], rows, nrows, rows_ok, st);
                 }
             }
-            if (status_same(obj, st)) {
-                json_decref(st);
-                continue;
-            }
+            json_t *diff = status_diff(obj, st, !known);
+            json_decref(st);
+            if (!diff) continue;
             char path[512];
             if (KINDS[kind].namespaced)
                 snprintf(path, sizeof path, "/apis/%s/%s/namespaces/%s/%s/%s/status", GS_CRS_GROUP, GS_CRS_VERSION,
@@ -525,8 +564,9 @@ void gs_run_crs_status(gs_run_crs *r, const gs_run_crs_obs *o) {
             else
                 snprintf(path, sizeof path, "/apis/%s/%s/%s/%s/status", GS_CRS_GROUP, GS_CRS_VERSION, KINDS[kind].plural,
                          name);
-            json_t *patch = json_pack("{s:o}", "status", st);
+            json_t *patch = json_pack("{s:o}", "status", diff);
             json_object_set_new(r->last_write, full, json_integer(now));
+            writes++;
             if (gs_kube_merge_patch(r->k, path, patch, NULL, &e)) {
                 r->status_failed++;
                 gs_log_warn("status not written", "object=%s err=\"%s\"", full, e.msg);
@@ -537,6 +577,14 @@ void gs_run_crs_status(gs_run_crs *r, const gs_run_crs_obs *o) {
         }
     }
     free(rows);
+    if (writes > 0) {
+        int64_t us = mono_us() - t0;
+        r->status_us += us;
+        r->status_passes++;
+        if (writes > r->pass_max_writes) r->pass_max_writes = writes;
+        if (us > r->pass_max_us) r->pass_max_us = us;
+        gs_log(GS_LOG_DEBUG, "status written", "writes=%lld ms=%.1f", (long long)writes, (double)us / 1000.0);
+    }
 }
 
 size_t gs_run_crs_metrics(const gs_run_crs *r, char *buf, size_t cap) {
@@ -548,8 +596,17 @@ size_t gs_run_crs_metrics(const gs_run_crs *r, char *buf, size_t cap) {
                      "# TYPE gpuscale_config_applied_total counter\ngpuscale_config_applied_total %lld\n"
                      "# TYPE gpuscale_config_refused_total counter\ngpuscale_config_refused_total %lld\n"
                      "# TYPE gpuscale_status_writes_total counter\n"
-                     "gpuscale_status_writes_total{result=\"ok\"} %lld\ngpuscale_status_writes_total{result=\"error\"} %lld\n",
+                     "gpuscale_status_writes_total{result=\"ok\"} %lld\ngpuscale_status_writes_total{result=\"error\"} %lld\n"
+                     "# HELP gpuscale_status_write_seconds_total Time the loop spent writing custom resources' status "
+                     "(synchronous), over gpuscale_status_passes_total passes that wrote.\n"
+                     "# TYPE gpuscale_status_write_seconds_total counter\ngpuscale_status_write_seconds_total %.6f\n"
+                     "# TYPE gpuscale_status_passes_total counter\ngpuscale_status_passes_total %lld\n"
+                     "# HELP gpuscale_status_pass_writes_max The most status writes one pass made.\n"
+                     "# TYPE gpuscale_status_pass_writes_max gauge\ngpuscale_status_pass_writes_max %lld\n"
+                     "# HELP gpuscale_status_pass_seconds_max The longest pass of status writes.\n"
+                     "# TYPE gpuscale_status_pass_seconds_max gauge\ngpuscale_status_pass_seconds_max %.6f\n",
                      r->have && !r->bad_set ? 1 : 0, (long long)r->applied_total, (long long)r->refused_total,
-                     (long long)r->status_ok, (long long)r->status_failed);
+                     (long long)r->status_ok, (long long)r->status_failed, (double)r->status_us / 1e6,
+                     (long long)r->status_passes, (long long)r->pass_max_writes, (double)r->pass_max_us / 1e6);
     return w > 0 && (size_t)w < cap ? (size_t)w : 0;
 }

@@ -11,8 +11,13 @@
  * the Ready condition, and per kind what the controller observes (GPUPool: nodes, gpus,
  * costPerHour; QueueScaler: queueLength, desiredReplicas, currentReplicas, lastScaleTime;
  * Budget: spent per window, usedRatio, blocked; Environment: phase, expiresAt, spent,
- * deletionReason). A status is written only when it differs from the object's cached status,
- * and at most once per object every GS_RUN_CRS_STATUS_GAP_MS.
+ * deletionReason). gpuscale owns .status as a whole: a field the cached status has and that no
+ * longer applies is set to null by the same merge patch (removed), except while the kind's
+ * figures are not known (object not in force, no meter tick yet, environments' state not
+ * rebuilt, ledger unreadable): then what is written is kept. A status is written only when it
+ * differs from the object's cached status, and at most once per object every
+ * GS_RUN_CRS_STATUS_GAP_MS. The writes are synchronous; their count and time are published
+ * (gs_run_crs_metrics).
  *
  * One thread (the controller's loop); k, cat and the node informer are borrowed. */
 #ifndef GS_CLI_RUN_CRS_H
@@ -46,6 +51,8 @@ void gs_run_crs_free(gs_run_crs *r);
 /* The four informers (to be polled with the controller's own); returns how many (4). */
 int gs_run_crs_informers(gs_run_crs *r, gs_informer **out, int max);
 bool gs_run_crs_synced(const gs_run_crs *r);
+/* The Environment objects' informer (for their finalizer, cli/run_envs.h); NULL when r is NULL. */
+gs_informer *gs_run_crs_envs_informer(gs_run_crs *r);
 
 /* When every informer has listed and an object changed since the last call: rebuilds the
  * configuration. Returns 1 with *out a new valid configuration (caller owns; it must then call
@@ -65,9 +72,11 @@ bool gs_run_crs_envs_changed(const gs_run_crs *r);
 /* Has a configuration been applied yet? */
 bool gs_run_crs_ready(const gs_run_crs *r);
 
-/* Appends gpuscale_config_valid, gpuscale_config_applied_total, gpuscale_config_refused_total
- * and gpuscale_status_writes_total{result} to buf[0..cap); returns the bytes written (0 when r
- * is NULL or it does not fit). */
+/* Appends gpuscale_config_valid, gpuscale_config_applied_total, gpuscale_config_refused_total,
+ * gpuscale_status_writes_total{result}, gpuscale_status_write_seconds_total,
+ * gpuscale_status_passes_total, gpuscale_status_pass_writes_max and
+ * gpuscale_status_pass_seconds_max to buf[0..cap); returns the bytes written (0 when r is NULL
+ * or it does not fit). */
 size_t gs_run_crs_metrics(const gs_run_crs *r, char *buf, size_t cap);
 
 /* What the controller observes, for the status of the objects in force. */

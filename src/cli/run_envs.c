@@ -12,6 +12,8 @@
 #define OBSERVE_GAP_MS 500     /* Job status / workload existence read at most this often */
 #define RETRY_MS 5000          /* a failed create, or a delete repeated while pods remain */
 #define WHY_LEN 64
+#define FIN_GAP_MS 1000        /* a finalizer patch of one object at most this often */
+#define OBJ_DELETED "object-deleted"
 
 typedef struct env_run {
     gs_env_status st;
@@ -21,6 +23,17 @@ typedef struct env_run {
     char why[WHY_LEN];                           /* the deletion reason recorded */
     gs_ms next_try;                              /* wall ms: no create/delete before */
     gs_ms last_observe;
+    /* its Environment object (custom resources only; gs_run_envs_use_objects) */
+    bool obj_ok;                                 /* cached and well-formed (this tick) */
+    bool obj_deleting;                           /* metadata.deletionTimestamp set */
+    bool fin;                                    /* GS_ENV_FINALIZER on it */
+    char stale_rv[64];                           /* the cached resourceVersion our last finalizer
+                                                  * patch was made against: while the cache still
+                                                  * shows it, fin_after is what the object has */
+    bool fin_after;
+    bool just_deleted;                           /* its deletion started this tick */
+    gs_ms fin_next;                              /* no finalizer patch before */
+    char bad[GS_ERROR_MSG_MAX];                  /* the malformed-object message last logged */
 } env_run;
 
 struct gs_run_envs {
@@ -29,6 +42,8 @@ struct gs_run_envs {
     gs_informer *pods;
     gs_informer *jobs, *deps; /* optional caches of the workloads (gs_run_envs_use_caches) */
     int64_t cache_reads, gets; /* how the workloads were read */
+    gs_informer *objs;         /* the Environment objects (custom resources), or NULL */
+    int64_t fin_added, fin_removed, fin_conflicts;
     gs_ledger *ledger;
     bool synced;                                 /* state rebuilt since leading */
     env_run *e;
@@ -85,6 +100,10 @@ void gs_run_envs_use_caches(gs_run_envs *re, gs_informer *jobs, gs_informer *dep
     if (!re) return;
     re->jobs = jobs;
     re->deps = deps;
+}
+
+void gs_run_envs_use_objects(gs_run_envs *re, gs_informer *objs) {
+    if (re) re->objs = objs;
 }
 
 void gs_run_envs_lost(gs_run_envs *re) {
@@ -292,6 +311,147 @@ static int delete_workloads(gs_run_envs *re, env_run *r, gs_error *err) {
     return first;
 }
 
+/* ---- the Environment objects: gpuscale's finalizer ---- */
+
+static const char *json_kind(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "list";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "value";
+}
+
+int gs_run_envs_obj_meta(const json_t *obj, gs_env_obj_meta *out, gs_error *err) {
+    memset(out, 0, sizeof *out);
+    const json_t *md = json_object_get(obj, "metadata");
+    if (!json_is_object(md)) return gs_error_set(err, GS_EPARSE, "metadata: missing or not an object");
+    const json_t *rv = json_object_get(md, "resourceVersion");
+    if (!json_is_string(rv) || !json_string_value(rv)[0])
+        return gs_error_set(err, GS_EPARSE, "metadata.resourceVersion: %s", rv ? "not a non-empty string" : "missing");
+    out->rv = json_string_value(rv);
+    const json_t *dt = json_object_get(md, "deletionTimestamp");
+    if (dt && !json_is_null(dt) && !json_is_string(dt))
+        return gs_error_set(err, GS_EPARSE, "metadata.deletionTimestamp: not a string (%s)", json_kind(dt));
+    out->deleting = json_is_string(dt);
+    const json_t *fs = json_object_get(md, "finalizers");
+    if (!fs || json_is_null(fs)) return 0;
+    if (!json_is_array(fs)) return gs_error_set(err, GS_EPARSE, "metadata.finalizers: not a list (%s)", json_kind(fs));
+    size_t i;
+    json_t *f;
+    json_array_foreach(fs, i, f) {
+        if (!json_is_string(f))
+            return gs_error_set(err, GS_EPARSE, "metadata.finalizers[%zu]: not a string (%s)", i, json_kind(f));
+        if (strcmp(json_string_value(f), GS_ENV_FINALIZER) == 0) out->ours = true;
+    }
+    return 0;
+}
+
+int gs_run_envs_fin_patch(const json_t *obj, bool add, json_t **patch, gs_error *err) {
+    *patch = NULL;
+    gs_env_obj_meta m;
+    int rc = gs_run_envs_obj_meta(obj, &m, err);
+    if (rc) return rc;
+    if (m.ours == add) return 0;
+    json_t *list = json_array();
+    if (!list) return gs_error_set(err, GS_ENOMEM, "out of memory");
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "finalizers"), i, f)
+        if (strcmp(json_string_value(f), GS_ENV_FINALIZER) != 0) json_array_append(list, f);
+    if (add) json_array_append_new(list, json_string(GS_ENV_FINALIZER));
+    *patch = json_pack("{s:{s:s,s:o}}", "metadata", "resourceVersion", m.rv, "finalizers", list);
+    return *patch ? 0 : gs_error_set(err, GS_ENOMEM, "out of memory");
+}
+
+/* Reads each environment's object from the cache: deleting, finalizer. A malformed one is
+ * logged (once per message) and left alone: no workload is created for it, no finalizer
+ * written. */
+static void objects_observe(gs_run_envs *re) {
+    for (int32_t i = 0; i < re->n; i++) {
+        env_run *r = &re->e[i];
+        const gs_environment *e = r->st.env;
+        r->obj_ok = false;
+        r->just_deleted = false;
+        const json_t *o = gs_informer_get(re->objs, e->ns, e->name);
+        if (!o) continue; /* gone from the cache: the next configuration drops it (retire) */
+        gs_env_obj_meta m;
+        gs_error err;
+        gs_error_clear(&err);
+        if (gs_run_envs_obj_meta(o, &m, &err)) {
+            if (strcmp(r->bad, err.msg) != 0) {
+                snprintf(r->bad, sizeof r->bad, "%s", err.msg);
+                re->errors++;
+                gs_log_warn("environment object malformed",
+                            "environment=%s/%s err=\"Environment/%s/%s: %s\" action=\"none: no workload created, "
+                            "finalizer left as it is, until the object is fixed\"",
+                            e->ns, e->name, e->ns, e->name, err.msg);
+            }
+            continue;
+        }
+        r->bad[0] = '\0';
+        r->obj_ok = true;
+        r->obj_deleting = m.deleting;
+        if (r->stale_rv[0] && strcmp(m.rv, r->stale_rv) == 0) {
+            r->fin = r->fin_after; /* the cache has not seen our patch yet */
+        } else {
+            r->stale_rv[0] = '\0';
+            r->fin = m.ours;
+        }
+    }
+}
+
+/* Puts (add) or takes off gpuscale's finalizer on the environment's object. true when the object
+ * is as wanted. A 409 (the cache is behind the object) is tried again at a later tick. */
+static bool fin_set(gs_run_envs *re, env_run *r, bool add, gs_ms now) {
+    if (!r->obj_ok) return false;
+    if (r->fin == add) return true;
+    if (now < r->fin_next) return false;
+    r->fin_next = now + FIN_GAP_MS;
+    const gs_environment *e = r->st.env;
+    const json_t *o = gs_informer_get(re->objs, e->ns, e->name);
+    json_t *patch = NULL, *resp = NULL;
+    gs_error err;
+    gs_error_clear(&err);
+    int rc = gs_run_envs_fin_patch(o, add, &patch, &err);
+    if (rc || !patch) return rc == 0;
+    char path[512], rv[sizeof r->stale_rv];
+    snprintf(rv, sizeof rv, "%s", json_string_value(json_object_get(json_object_get(patch, "metadata"), "resourceVersion")));
+    snprintf(path, sizeof path, "/apis/gpuscale.dev/v1alpha1/namespaces/%s/environments/%s", e->ns, e->name);
+    long status = 0;
+    rc = gs_kube_do(re->k, "PATCH", path, "application/merge-patch+json", patch, &status, &resp, &err);
+    if (!rc) rc = gs_kube_status_err(status, resp, "PATCH", path, &err);
+    json_decref(patch);
+    json_decref(resp);
+    if (rc == GS_ENOENT && !add) rc = 0; /* the object is gone already */
+    if (rc == GS_ECONFLICT) {
+        re->fin_conflicts++;
+        gs_log(GS_LOG_DEBUG, "environment finalizer not written", "environment=%s/%s err=\"%s\" retry=next-tick", e->ns,
+               e->name, err.msg);
+        return false;
+    }
+    if (rc) {
+        re->errors++;
+        r->fin_next = now + RETRY_MS;
+        gs_log_warn("environment finalizer not written", "environment=%s/%s op=%s err=\"%s\"%s", e->ns, e->name,
+                    add ? "add" : "remove", rc == GS_ENOMEM ? "out of memory" : err.msg,
+                    rc == GS_EAUTH ? " hint=\"gpuscale needs patch on environments.gpuscale.dev (deploy/rbac.yaml)\"" : "");
+        return false;
+    }
+    snprintf(r->stale_rv, sizeof r->stale_rv, "%s", rv);
+    r->fin_after = r->fin = add;
+    if (add) re->fin_added++;
+    else re->fin_removed++;
+    gs_log_info(add ? "environment finalizer added" : "environment finalizer removed", "environment=%s/%s finalizer=%s",
+                e->ns, e->name, GS_ENV_FINALIZER);
+    return true;
+}
+
 /* ---- state ---- */
 
 /* Reads each environment's workloads: present (with uid), and for a Job its status into
@@ -460,7 +620,9 @@ static void act(gs_run_envs *re, const gs_env_action *a, gs_ms now) {
         if (r->st.phase == GS_ENV_DELETING && now < r->next_try) return;
         if (r->st.phase == GS_ENV_ACTIVE) {
             gs_envs_advance(&r->st, a, now);
-            snprintf(msg, sizeof msg, "environment %s deleted by gpuscale: %s", e->name, why_of(r));
+            if (strcmp(why_of(r), OBJ_DELETED) == 0)
+                snprintf(msg, sizeof msg, "environment %s deleted by gpuscale: its Environment object was deleted", e->name);
+            else snprintf(msg, sizeof msg, "environment %s deleted by gpuscale: %s", e->name, why_of(r));
             for (int32_t w = 0; w < e->nworkloads; w++)
                 if (r->present[w]) event(re, r, w, "Normal", "EnvironmentDeleted", msg);
             gs_log_info("environment deleting", "environment=%s/%s reason=%s pods_live=%d", e->ns, e->name, why_of(r),
@@ -491,11 +653,68 @@ static void act(gs_run_envs *re, const gs_env_action *a, gs_ms now) {
     }
 }
 
+/* Objects marked for deletion (metadata.deletionTimestamp): an environment never created is
+ * over; an active one gets its workloads deleted now (reason object-deleted); one already being
+ * deleted for its own reason keeps that reason. */
+static void objects_deleting(gs_run_envs *re, gs_ms now) {
+    for (int32_t i = 0; i < re->n; i++) {
+        env_run *r = &re->e[i];
+        const gs_environment *e = r->st.env;
+        if (!r->obj_ok || !r->obj_deleting) continue;
+        switch (r->st.phase) {
+        case GS_ENV_PENDING:
+            r->st.phase = GS_ENV_DELETED;
+            snprintf(r->why, sizeof r->why, OBJ_DELETED);
+            gs_log_info("environment deleted", "environment=%s/%s reason=" OBJ_DELETED " created=no", e->ns, e->name);
+            break;
+        case GS_ENV_ACTIVE: {
+            snprintf(r->why, sizeof r->why, OBJ_DELETED);
+            gs_env_action a = {GS_ENVACT_DELETE_WORKLOADS, i, GS_ENV_REASON_NONE};
+            act(re, &a, now);
+            r->just_deleted = true; /* the ledger is closed at a later tick, once its pods are gone */
+            break;
+        }
+        case GS_ENV_DELETING:
+            if (r->st.reason == GS_ENV_REASON_NONE && (!r->why[0] || strcmp(r->why, "workloads-gone") == 0))
+                snprintf(r->why, sizeof r->why, OBJ_DELETED);
+            break;
+        case GS_ENV_DELETED: break;
+        }
+    }
+}
+
+/* Is the decided action held back by the Environment object? A workload is created only once
+ * the object carries gpuscale's finalizer (so its deletion waits for gpuscale), never for an
+ * object being deleted; an environment whose deletion started this tick does nothing more. */
+static bool held_back(gs_run_envs *re, const gs_env_action *a, gs_ms now) {
+    env_run *r = &re->e[a->env];
+    if (a->kind != GS_ENVACT_CREATE) return r->just_deleted;
+    return !r->obj_ok || r->obj_deleting || !fin_set(re, r, true, now);
+}
+
+/* The finalizer follows the environment: taken off once its deletion is recorded (then nothing
+ * of it is left to clean up: the object may go, now or whenever it is deleted), put on an
+ * environment that runs without it (created before gpuscale used finalizers, or removed by
+ * hand). */
+static void objects_finalize(gs_run_envs *re, gs_ms now) {
+    for (int32_t i = 0; i < re->n; i++) {
+        env_run *r = &re->e[i];
+        if (!r->obj_ok) continue;
+        if (r->st.phase == GS_ENV_DELETED) {
+            if (r->fin) fin_set(re, r, false, now);
+        } else if (r->st.phase != GS_ENV_PENDING && !r->obj_deleting && !r->fin) {
+            fin_set(re, r, true, now);
+        }
+    }
+}
+
 void gs_run_envs_tick(gs_run_envs *re, const gs_budget_state *budgets, int32_t nbudgets) {
     if (!re) return;
     gs_ms now = wall_now();
     gs_error err;
     gs_error_clear(&err);
+    /* the objects first (cache only): a malformed one is told even while the state cannot be read */
+    if (re->objs) objects_observe(re);
     if (!re->synced) {
         int rc = sync_state(re, now, &err);
         if (rc) {
@@ -528,13 +747,16 @@ void gs_run_envs_tick(gs_run_envs *re, const gs_budget_state *budgets, int32_t n
             snprintf(r->why, sizeof r->why, "workloads-gone");
         }
     }
+    if (re->objs) objects_deleting(re, now);
     for (int32_t i = 0; i < re->n; i++) {
         re->e[i].st.nodes_live = 0;
         re->st[i] = re->e[i].st;
     }
     int32_t na = gs_envs_decide(re->st, re->n, now, budgets, nbudgets, re->acts, re->n);
     if (na > re->n) na = re->n;
-    for (int32_t a = 0; a < na; a++) act(re, &re->acts[a], now);
+    for (int32_t a = 0; a < na; a++)
+        if (!re->objs || !held_back(re, &re->acts[a], now)) act(re, &re->acts[a], now);
+    if (re->objs) objects_finalize(re, now);
 }
 
 size_t gs_run_envs_metrics(const gs_run_envs *re, char *buf, size_t cap) {
@@ -551,10 +773,17 @@ size_t gs_run_envs_metrics(const gs_run_envs *re, char *buf, size_t cap) {
                      "# TYPE gpuscale_environment_errors_total counter\ngpuscale_environment_errors_total %lld\n"
                      "# TYPE gpuscale_environment_reads_total counter\n"
                      "gpuscale_environment_reads_total{from=\"cache\"} %lld\n"
-                     "gpuscale_environment_reads_total{from=\"api\"} %lld\n",
+                     "gpuscale_environment_reads_total{from=\"api\"} %lld\n"
+                     "# HELP gpuscale_environment_finalizer_writes_total gpuscale's finalizer put on / taken off "
+                     "Environment objects; conflict: refused by the API server (409) as the cache was behind.\n"
+                     "# TYPE gpuscale_environment_finalizer_writes_total counter\n"
+                     "gpuscale_environment_finalizer_writes_total{op=\"add\"} %lld\n"
+                     "gpuscale_environment_finalizer_writes_total{op=\"remove\"} %lld\n"
+                     "gpuscale_environment_finalizer_writes_total{op=\"conflict\"} %lld\n",
                      cnt[GS_ENV_PENDING], cnt[GS_ENV_ACTIVE], cnt[GS_ENV_DELETING], cnt[GS_ENV_DELETED],
                      (long long)re->created_total, (long long)re->deleted_total, (long long)re->errors,
-                     (long long)re->cache_reads, (long long)re->gets);
+                     (long long)re->cache_reads, (long long)re->gets, (long long)re->fin_added,
+                     (long long)re->fin_removed, (long long)re->fin_conflicts);
     return w > 0 && (size_t)w < cap ? (size_t)w : 0;
 }
 

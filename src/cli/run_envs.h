@@ -28,6 +28,9 @@
 
 #define GS_ENV_LABEL "gpuscale.dev/environment"
 #define GS_ENV_PROJECT_LABEL "gpuscale.dev/project"
+/* The finalizer the leader keeps on every Environment object (custom resources) whose
+ * environment may still have workloads or an open ledger record (docs/cost.md "Finalizer"). */
+#define GS_ENV_FINALIZER "gpuscale.dev/environment"
 
 typedef struct gs_run_envs gs_run_envs;
 
@@ -43,6 +46,34 @@ void gs_run_envs_free(gs_run_envs *re);
  * object's absence is confirmed by a GET before it counts (a just-created object may not be in
  * the cache yet). NULL re: nothing. */
 void gs_run_envs_use_caches(gs_run_envs *re, gs_informer *jobs, gs_informer *deps);
+
+/* The Environment objects (the custom resources' informer, borrowed; must outlive re; NULL with
+ * --config files: then no finalizer is used). With them, each environment's object carries
+ * GS_ENV_FINALIZER from before its workloads are created until its deletion is recorded in the
+ * ledger; an object marked for deletion (metadata.deletionTimestamp) gets its workloads deleted,
+ * its ledger record closed (reason "object-deleted"), then the finalizer removed. NULL re:
+ * nothing. */
+void gs_run_envs_use_objects(gs_run_envs *re, gs_informer *objs);
+
+/* What a cached Environment object says (exposed for tests): being deleted, carrying
+ * GS_ENV_FINALIZER, its resourceVersion (borrowed from obj). */
+typedef struct gs_env_obj_meta {
+    bool deleting;
+    bool ours;
+    const char *rv;
+} gs_env_obj_meta;
+
+/* Reads obj's metadata. GS_EPARSE with the field in err when it is malformed:
+ * "metadata.finalizers: not a list (object)", "metadata.finalizers[2]: not a string (integer)",
+ * "metadata.resourceVersion: missing", "metadata.deletionTimestamp: not a string". */
+int gs_run_envs_obj_meta(const json_t *obj, gs_env_obj_meta *out, gs_error *err);
+
+/* The JSON merge patch that adds (add) or removes GS_ENV_FINALIZER on obj: the whole
+ * metadata.finalizers list as cached, every other controller's finalizer kept in its order,
+ * with obj's metadata.resourceVersion (the API server answers 409 if the object changed since).
+ * *patch = NULL (and 0) when obj is already as wanted; caller owns *patch. Errors as
+ * gs_run_envs_obj_meta. */
+int gs_run_envs_fin_patch(const json_t *obj, bool add, json_t **patch, gs_error *err);
 
 /* One step (leader only): rebuild the state when needed, observe, decide, act. budgets (may be
  * NULL) are the budget trackers' states. NULL re: nothing. */

@@ -23,6 +23,10 @@ typedef struct kubefake {
     json_t *beats;           /* node -> mono ms of its last heartbeat */
     char mig_cm_ns[64];      /* the mig-parted ConfigMap the "operator" reads */
     char mig_cm_name[254];
+    char dp_cm_ns[64];       /* the device plugin's ConfigMap */
+    char dp_cm_name[254];
+    int dp_delay_ms;
+    json_t *dp_seen;         /* node -> {key, at (mono ms the label was first seen), told} */
 } kubefake;
 
 /* Work per tick is capped so a burst (thousands of pods bound at once) never stalls the
@@ -109,6 +113,10 @@ json_t *gs_kubefake_node_json(const gs_catalog *cat, const gs_launch_req *req, c
         json_object_set_new(labels, "nvidia.com/gpu.memory", json_string(buf));
         json_object_set_new(labels, "gpuscale.dev/gpu-model", json_string(m->name));
         json_object_set_new(labels, "nvidia.com/mig.capable", json_string(gs_gpu_has_mig(m) ? "true" : "false"));
+        /* the device plugin's default config: no sharing (a node labelled
+         * nvidia.com/device-plugin.config gets its config applied by the fake device plugin) */
+        json_object_set_new(labels, GS_DP_REPLICAS_LABEL, json_string("1"));
+        json_object_set_new(labels, GS_DP_STRATEGY_LABEL, json_string("none"));
         if (gs_gpu_has_mig(m)) {
             json_object_set_new(labels, "nvidia.com/mig.strategy", json_string("mixed"));
             json_object_set_new(labels, "nvidia.com/mig.config",
@@ -393,6 +401,8 @@ static void mig_manager(kubefake *f, const json_t *node) {
     const json_t *ann = json_object_get(json_object_get(node, "metadata"), "annotations");
     const char *done = json_string_value(json_object_get(ann, "gpuscale.dev/kube-fake-mig-applied"));
     if (!want || (done && strcmp(done, want) == 0)) return;
+    const char *hold = json_string_value(json_object_get(ann, "gpuscale.dev/kube-fake-hold"));
+    if (hold && strcmp(hold, "true") == 0) return;
     const char *name = json_string_value(json_object_get(json_object_get(node, "metadata"), "name"));
     char p[512];
     gs_error e;
@@ -435,6 +445,102 @@ static void mig_manager(kubefake *f, const json_t *node) {
     json_decref(patch);
     if (strcmp(ok, "success") == 0) gs_log_info("kube-fake mig-manager applied", "node=%s config=%s", name, want);
     else gs_log_warn("kube-fake mig-manager failed", "node=%s config=%s reason=\"%s\"", name, want, why);
+}
+
+
+/* Plays the NVIDIA device plugin (with its config-manager sidecar) and GFD for per-node
+ * configs: when nvidia.com/device-plugin.config names a config it has not applied, after
+ * dp_delay_ms the config is read from the device plugin's ConfigMap (one key per config) and
+ * the node's GPU resources and labels are replaced: time-slicing with N replicas -> allocatable
+ * nvidia.com/gpu.shared = GPUs x N (renameByDefault; else nvidia.com/gpu = GPUs x N),
+ * nvidia.com/gpu.replicas=N, nvidia.com/gpu.sharing-strategy=time-slicing. The label removed:
+ * back to the default (no sharing). A config that is missing or malformed is never applied
+ * (the real plugin fails to start with it): one warning per key. */
+static void device_plugin(kubefake *f, const json_t *node, int64_t now) {
+    const json_t *md = json_object_get(node, "metadata");
+    const json_t *ann = json_object_get(md, "annotations");
+    const char *name = json_string_value(json_object_get(md, "name"));
+    const char *want = lbl(node, GS_DP_CONFIG_LABEL);
+    const char *done = json_string_value(json_object_get(ann, "gpuscale.dev/kube-fake-dp-applied"));
+    const char *hold = json_string_value(json_object_get(ann, "gpuscale.dev/kube-fake-hold"));
+    const char *fail = json_string_value(json_object_get(ann, "gpuscale.dev/kube-fake-dp-fail"));
+    if (!name || (!want && !done) || (want && done && strcmp(want, done) == 0)) {
+        json_object_del(f->dp_seen, name ? name : "");
+        return;
+    }
+    if (hold && strcmp(hold, "true") == 0) return;
+    json_t *seen = json_object_get(f->dp_seen, name);
+    const char *sk = json_string_value(json_object_get(seen, "key"));
+    if (!seen || strcmp(sk ? sk : "", want ? want : "") != 0) {
+        json_object_set_new(f->dp_seen, name, json_pack("{s:s,s:I,s:b}", "key", want ? want : "", "at", (json_int_t)now,
+                                                         "told", 0));
+        if (f->dp_delay_ms >= 0) return;
+        seen = json_object_get(f->dp_seen, name);
+    }
+    if (now - json_integer_value(json_object_get(seen, "at")) < f->dp_delay_ms) return;
+    bool told = json_is_true(json_object_get(seen, "told"));
+    int32_t replicas = 1;
+    bool rename = false;
+    char why[1200] = "";
+    if (want && fail && strcmp(fail, "true") == 0) {
+        snprintf(why, sizeof why, "failure injected by annotation");
+    } else if (want) {
+        char path[600], where[700];
+        snprintf(path, sizeof path, "/api/v1/namespaces/%s/configmaps/%s", f->dp_cm_ns, f->dp_cm_name);
+        snprintf(where, sizeof where, "configmap %s/%s key %s", f->dp_cm_ns, f->dp_cm_name, want);
+        json_t *cm = NULL;
+        gs_error e;
+        gs_error_clear(&e);
+        if (gs_kube_get(f->k, path, &cm, &e)) {
+            snprintf(why, sizeof why, "%s: %.400s", where, e.msg);
+        } else {
+            const char *text = json_string_value(json_object_get(json_object_get(cm, "data"), want));
+            if (!text) snprintf(why, sizeof why, "%s: no such config", where);
+            else if (gs_dp_config_parse(text, where, &replicas, &rename, &e)) snprintf(why, sizeof why, "%.1100s", e.msg);
+        }
+        json_decref(cm);
+    }
+    if (why[0]) {
+        if (!told) {
+            json_object_set_new(seen, "told", json_true());
+            gs_log_warn("kube-fake device plugin not configured", "node=%s config=%s reason=\"%s\"", name, want, why);
+        }
+        return;
+    }
+    int ngpus = atoi(lbl(node, "nvidia.com/gpu.count") ? lbl(node, "nvidia.com/gpu.count") : "0");
+    char v[32];
+    json_t *cap = json_deep_copy(json_object_get(json_object_get(node, "status"), "capacity"));
+    if (!cap) cap = json_object();
+    json_object_set_new(cap, "nvidia.com/gpu.shared", json_null());
+    snprintf(v, sizeof v, "%lld", (long long)ngpus * (replicas > 1 ? replicas : 1));
+    if (replicas > 1 && rename) {
+        json_object_set_new(cap, "nvidia.com/gpu.shared", json_string(v));
+        json_object_set_new(cap, "nvidia.com/gpu", json_null());
+    } else {
+        json_object_set_new(cap, "nvidia.com/gpu", json_string(v));
+    }
+    char p[600];
+    gs_error e;
+    gs_error_clear(&e);
+    snprintf(p, sizeof p, "/api/v1/nodes/%s/status", name);
+    json_t *st = json_pack("{s:{s:O,s:O}}", "status", "capacity", cap, "allocatable", cap);
+    int rc = gs_kube_merge_patch(f->k, p, st, NULL, &e);
+    json_decref(st);
+    json_decref(cap);
+    if (rc) {
+        gs_log_warn("kube-fake device plugin status", "node=%s err=\"%s\"", name, e.msg);
+        return;
+    }
+    snprintf(v, sizeof v, "%d", (int)(replicas > 1 ? replicas : 1));
+    snprintf(p, sizeof p, "/api/v1/nodes/%s", name);
+    json_t *patch = json_pack("{s:{s:{s:s,s:s},s:{s:o}}}", "metadata", "labels", GS_DP_REPLICAS_LABEL, v,
+                              GS_DP_STRATEGY_LABEL, replicas > 1 ? "time-slicing" : "none", "annotations",
+                              "gpuscale.dev/kube-fake-dp-applied", want ? json_string(want) : json_null());
+    gs_kube_merge_patch(f->k, p, patch, NULL, &e);
+    json_decref(patch);
+    json_object_del(f->dp_seen, name);
+    gs_log_info("kube-fake device plugin configured", "node=%s config=%s replicas=%d renamed=%d", name,
+                want ? want : "(default)", (int)replicas, (int)rename);
 }
 
 static int kf_tick(void *self, gs_error *err) {
@@ -484,6 +590,7 @@ static int kf_tick(void *self, gs_error *err) {
     json_t *node;
     json_object_foreach((json_t *)(uintptr_t)gs_informer_store(f->nodes), key, node) {
         mig_manager(f, node);
+        device_plugin(f, node, t);
         json_t *last = json_object_get(f->beats, key);
         if (!last) { /* just launched with a fresh heartbeat */
             json_object_set_new(f->beats, key, json_integer(t));
@@ -507,6 +614,7 @@ static int kf_tick(void *self, gs_error *err) {
     json_t *bv;
     void *tmp;
     json_object_foreach_safe(f->beats, tmp, bk, bv) if (!gs_informer_get(f->nodes, NULL, bk)) json_object_del(f->beats, bk);
+    json_object_foreach_safe(f->dp_seen, tmp, bk, bv) if (!gs_informer_get(f->nodes, NULL, bk)) json_object_del(f->dp_seen, bk);
     return 0;
 }
 
@@ -516,6 +624,7 @@ static void kf_destroy(void *self) {
     gs_rules_store_free(f->pod_rules);
     gs_informer_free(f->nodes);
     json_decref(f->beats);
+    json_decref(f->dp_seen);
     free(f);
 }
 
@@ -555,6 +664,10 @@ int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const 
     snprintf(f->mig_cm_ns, sizeof f->mig_cm_ns, "%s", opts && opts->mig_configmap_ns ? opts->mig_configmap_ns : GS_MIG_CONFIGMAP_NS);
     snprintf(f->mig_cm_name, sizeof f->mig_cm_name, "%s",
              opts && opts->mig_configmap ? opts->mig_configmap : GS_MIG_CONFIGMAP_NAME);
+    snprintf(f->dp_cm_ns, sizeof f->dp_cm_ns, "%s", opts && opts->dp_configmap_ns ? opts->dp_configmap_ns : GS_DP_CONFIGMAP_NS);
+    snprintf(f->dp_cm_name, sizeof f->dp_cm_name, "%s", opts && opts->dp_configmap ? opts->dp_configmap : GS_DP_CONFIGMAP_NAME);
+    f->dp_delay_ms = opts && opts->dp_delay_ms ? opts->dp_delay_ms : 1000;
+    f->dp_seen = json_object();
     f->nodes = gs_informer_new(k, "/api/v1/nodes", GS_KUBEFAKE_LABEL "=kube-fake", trim_node, NULL, NULL);
     if (!pods) {
         gs_informer_codec codec;
@@ -563,7 +676,7 @@ int gs_kubefake_new(gs_kube *k, const gs_catalog *cat, gs_informer *pods, const 
         pods = f->own_pods;
     }
     f->pods = pods;
-    if (!f->nodes || !f->pods) {
+    if (!f->nodes || !f->pods || !f->beats || !f->dp_seen) {
         kf_destroy(f);
         return gs_error_set(err, GS_ENOMEM, "kube-fake: out of memory");
     }

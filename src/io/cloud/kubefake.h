@@ -6,11 +6,21 @@
  * carries out MIG reconfiguration requests (nvidia.com/mig.config label changes) the way the
  * GPU Operator's mig-manager does: the named config is read from the mig-parted ConfigMap, the
  * node's MIG resources are replaced and nvidia.com/mig.config.state goes pending -> success (or
- * failed). For tests, demos and what-if runs at scale. */
+ * failed); and plays the NVIDIA device plugin + GPU Feature Discovery for per-node time-slicing
+ * (io/kube/devplugin.h): a node labelled nvidia.com/device-plugin.config=<key> gets, after
+ * dp_delay_ms, the config <key> of the device plugin's ConfigMap applied: allocatable
+ * nvidia.com/gpu.shared = GPUs x replicas (renameByDefault; nvidia.com/gpu x replicas without it)
+ * and the labels nvidia.com/gpu.replicas / nvidia.com/gpu.sharing-strategy. For tests, demos
+ * and what-if runs at scale.
+ *
+ * Test hooks (node annotations): gpuscale.dev/kube-fake-mig-fail=true (mig-manager reports
+ * failed), gpuscale.dev/kube-fake-dp-fail=true (the device plugin never applies its config, as
+ * one crash-looping would), gpuscale.dev/kube-fake-hold=true (neither acts while it is set). */
 #ifndef GS_IO_CLOUD_KUBEFAKE_H
 #define GS_IO_CLOUD_KUBEFAKE_H
 
 #include "io/cloud/provider.h"
+#include "io/kube/devplugin.h"
 #include "io/kube/informer.h"
 #include "io/kube/kube.h"
 #include "model/catalog.h"
@@ -29,6 +39,12 @@ typedef struct gs_kubefake_opts {
     int heartbeat_ms;            /* Ready heartbeat period (default 10 s) */
     const char *mig_configmap_ns;/* default GS_MIG_CONFIGMAP_NS */
     const char *mig_configmap;   /* default GS_MIG_CONFIGMAP_NAME */
+    /* added: the device plugin's ConfigMap (default GS_DP_CONFIGMAP_NS/GS_DP_CONFIGMAP_NAME) and
+     * how long the fake device plugin takes to apply a changed nvidia.com/device-plugin.config
+     * (0: the default, 1 s; < 0: at once) */
+    const char *dp_configmap_ns;
+    const char *dp_configmap;
+    int dp_delay_ms;
 } gs_kubefake_opts;
 
 /* k and cat are borrowed and must outlive the provider. pods: an informer over all Pods the
