@@ -309,6 +309,154 @@ static void test_no_fit(void **st) {
     }
 }
 
+static void random_case(uint64_t *r, gs_frag_type *types, int ntypes, gs_frag_node *nodes, int nn) {
+    for (int m = 0; m < ntypes; m++) {
+        int32_t ng = (int32_t)(gs_frag_rand(r) % 3);
+        int32_t milli = ng == 1 ? (int32_t)(100 * (1 + gs_frag_rand(r) % 9)) : ng > 1 ? 1000 : 0;
+        types[m] = (gs_frag_type){{(int32_t)(1000 * (gs_frag_rand(r) % 4)), (int64_t)(1024 * (gs_frag_rand(r) % 3)), ng,
+                                   milli},
+                                  (int64_t)(1 + gs_frag_rand(r) % 5), (int64_t)(gs_frag_rand(r) % 3)};
+    }
+    for (int i = 0; i < nn; i++) {
+        nodes[i] = node1((int32_t)(2000 + 1000 * (gs_frag_rand(r) % 8)), 2, 1000, 1000);
+        nodes[i].mem_free = (int64_t)(2048 + 1024 * (gs_frag_rand(r) % 8));
+        nodes[i].ngpus = (uint8_t)(1 + gs_frag_rand(r) % 2);
+    }
+}
+
+/* gs_frag_place = gs_frag_choose (allowed = NULL) + gs_frag_apply, for every policy, with and
+ * without the lookahead, on random small cases: the same node, GPU, node states and RNG. */
+static void test_choose_apply_is_place(void **st) {
+    (void)st;
+    uint64_t r = 7;
+    for (int round = 0; round < 60; round++) {
+        gs_frag_type types[5];
+        gs_frag_node a[6], b[6];
+        random_case(&r, types, 5, a, 6);
+        memcpy(b, a, sizeof a);
+        int pol = round % 4 == 3 ? GS_FRAG_FGD : round % 4;
+        gs_frag_opts o = {.paper = pol == GS_FRAG_FGD_PAPER, .first_ties = round % 8 < 4};
+        if (round % 4 == 3) o = GS_FRAG_OPTS_GPUSCALE;
+        gs_frag_state sa, sb;
+        assert_int_equal(gs_frag_init_opts(&sa, a, 6, types, 5, &o), 0);
+        assert_int_equal(gs_frag_init_opts(&sb, b, 6, types, 5, &o), 0);
+        uint64_t ra = (uint64_t)round, rb = (uint64_t)round;
+        for (int q = 0; q < 16; q++) {
+            gs_frag_task t = types[gs_frag_rand(&r) % 5].t;
+            int32_t want = gs_frag_place(&sa, (gs_frag_policy)pol, &t, &ra);
+            int8_t g = -2;
+            int32_t got = gs_frag_choose(&sb, (gs_frag_policy)pol, &t, NULL, &g, &rb);
+            assert_int_equal(got, want);
+            if (got >= 0) {
+                assert_true(g >= -1 && g < b[got].ngpus);
+                assert_true((t.ngpus == 1 && t.milli < 1000) == (g >= 0));
+                gs_frag_apply(&sb, got, g, &t);
+            } else {
+                assert_int_equal(g, -1);
+            }
+            assert_memory_equal(a, b, sizeof a);
+            assert_memory_equal(sa.F, sb.F, sizeof(int64_t) * 6);
+            assert_true(ra == rb);
+        }
+        gs_frag_free(&sa);
+        gs_frag_free(&sb);
+    }
+}
+
+/* A mask that excludes the best node: gpuscale's choice is then the best allowed one. Type:
+ * 500-milli sharing pods. Node 0 has a GPU with exactly 500 free (an exact fit: F growth 0,
+ * nothing left over); node 1 two idle GPUs. Unmasked, node 0 wins (tie on F growth 0, less
+ * left free). Without node 0 it is node 1, GPU 0; with nothing allowed, -1. */
+static void test_choose_mask(void **st) {
+    (void)st;
+    gs_frag_type types[1] = {{{0, 0, 1, 500}, 1, 0}};
+    gs_frag_node n[2] = {node1(8000, 1, 500, 0), node1(8000, 2, 1000, 1000)};
+    gs_frag_state s;
+    gs_frag_opts o = GS_FRAG_OPTS_GPUSCALE;
+    assert_int_equal(gs_frag_init_opts(&s, n, 2, types, 1, &o), 0);
+    gs_frag_task t = {100, 0, 1, 500};
+    uint64_t rng = 1;
+    int8_t g = -2;
+    assert_int_equal(gs_frag_choose(&s, GS_FRAG_FGD, &t, NULL, &g, &rng), 0);
+    assert_int_equal(g, 0);
+    uint8_t allow[2] = {0, 1};
+    assert_int_equal(gs_frag_choose(&s, GS_FRAG_FGD, &t, allow, &g, &rng), 1);
+    assert_int_equal(g, 0);
+    uint8_t none[2] = {0, 0};
+    assert_int_equal(gs_frag_choose(&s, GS_FRAG_FGD, &t, none, &g, &rng), -1);
+    assert_int_equal(g, -1);
+    /* nothing changed */
+    assert_int_equal(n[0].gpu_free[0], 500);
+    assert_int_equal(n[1].gpu_free[0], 1000);
+    assert_int_equal(n[0].cpu_free, 8000);
+    gs_frag_free(&s);
+
+    /* random: without the lookahead (which still looks at every node), a masked choice is the
+     * choice on the allowed nodes alone, in the same order (BestFit with first_ties, plain FGD) */
+    uint64_t r = 99;
+    for (int round = 0; round < 80; round++) {
+        gs_frag_type ty[4];
+        gs_frag_node all[7], sub[7];
+        random_case(&r, ty, 4, all, 7);
+        uint8_t mask[7];
+        int ns = 0;
+        for (int i = 0; i < 7; i++) {
+            mask[i] = (uint8_t)(gs_frag_rand(&r) % 3 != 0);
+            if (mask[i]) sub[ns++] = all[i];
+        }
+        gs_frag_policy pol = round % 2 ? GS_FRAG_FGD : GS_FRAG_BESTFIT;
+        gs_frag_opts fo = {.first_ties = true};
+        gs_frag_state sa, sb;
+        assert_int_equal(gs_frag_init_opts(&sa, all, 7, ty, 4, &fo), 0);
+        assert_int_equal(gs_frag_init_opts(&sb, sub, ns, ty, 4, &fo), 0);
+        gs_frag_task tr = ty[gs_frag_rand(&r) % 4].t;
+        uint64_t x = 1, y = 1;
+        int8_t ga = -2, gb = -2;
+        int32_t ca = gs_frag_choose(&sa, pol, &tr, mask, &ga, &x);
+        int32_t cb = gs_frag_choose(&sb, pol, &tr, NULL, &gb, &y);
+        if (cb < 0) {
+            assert_int_equal(ca, -1);
+        } else {
+            int k = -1;
+            for (int i = 0; i <= ca && ca >= 0; i++) k += mask[i];
+            assert_true(ca >= 0 && mask[ca]);
+            assert_int_equal(k, cb);
+            assert_int_equal(ga, gb);
+        }
+        gs_frag_free(&sa);
+        gs_frag_free(&sb);
+    }
+}
+
+/* gs_frag_set_node: a change made outside the state, then told to it, leaves the same F and
+ * the same next choice as a fresh state on the changed nodes. */
+static void test_set_node(void **st) {
+    (void)st;
+    uint64_t r = 5;
+    for (int round = 0; round < 30; round++) {
+        gs_frag_type types[4];
+        gs_frag_node a[5], b[5];
+        random_case(&r, types, 4, a, 5);
+        gs_frag_opts o = GS_FRAG_OPTS_GPUSCALE;
+        gs_frag_state s;
+        assert_int_equal(gs_frag_init_opts(&s, a, 5, types, 4, &o), 0);
+        gs_frag_node x = a[round % 5];
+        x.cpu_free -= 1000;
+        if (x.gpu_free[0] >= 300) x.gpu_free[0] = (int16_t)(x.gpu_free[0] - 300);
+        gs_frag_set_node(&s, round % 5, &x);
+        memcpy(b, a, sizeof a);
+        gs_frag_state f;
+        assert_int_equal(gs_frag_init_opts(&f, b, 5, types, 4, &o), 0);
+        assert_memory_equal(s.F, f.F, sizeof(int64_t) * 5);
+        gs_frag_task t = types[gs_frag_rand(&r) % 4].t;
+        uint64_t p = 1, q = 1;
+        assert_int_equal(gs_frag_place(&s, GS_FRAG_FGD, &t, &p), gs_frag_place(&f, GS_FRAG_FGD, &t, &q));
+        assert_memory_equal(a, b, sizeof a);
+        gs_frag_free(&s);
+        gs_frag_free(&f);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paper_fragmentation_and_score),
@@ -320,6 +468,9 @@ int main(void) {
         cmocka_unit_test(test_lookahead_counts_other_nodes),
         cmocka_unit_test(test_lookahead_incremental_matches_fresh),
         cmocka_unit_test(test_no_fit),
+        cmocka_unit_test(test_choose_apply_is_place),
+        cmocka_unit_test(test_choose_mask),
+        cmocka_unit_test(test_set_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -389,13 +389,14 @@ static int bestfit_gpu(const gs_frag_node *n, int32_t milli) {
     return best;
 }
 
-static int32_t place_bestfit(gs_frag_state *st, const gs_frag_task *t, uint64_t *rng) {
+static int32_t choose_bestfit(const gs_frag_state *st, const gs_frag_task *t, const uint8_t *allowed, int8_t *gpu,
+                               uint64_t *rng) {
     int32_t best = -1;
     int64_t bestv = INT64_MIN, ties = 0;
     int64_t greq = t->ngpus > 0 ? (int64_t)t->ngpus * t->milli : 0;
     for (int32_t i = 0; i < st->n; i++) {
         const gs_frag_node *n = &st->nodes[i];
-        if (!gs_frag_fits(n, t)) continue;
+        if ((allowed && !allowed[i]) || !gs_frag_fits(n, t)) continue;
         /* 100 x (1 - 0.5 (cpu_free - cpu)/128000 - 0.5 (gpu_free - gpu)/8000), truncated */
         int64_t num = 2048000000LL * 100 - 800000LL * (n->cpu_free - t->cpu) - 12800000LL * (gpu_total(n) - greq);
         int64_t v = num >= 0 ? num / 2048000000LL : -((-num + 2047999999LL) / 2048000000LL);
@@ -410,10 +411,8 @@ static int32_t place_bestfit(gs_frag_state *st, const gs_frag_task *t, uint64_t 
         }
     }
     if (best < 0) return -1;
-    gs_frag_node *n = &st->nodes[best];
-    int gpu = (t->ngpus == 1 && t->milli < 1000) ? bestfit_gpu(n, t->milli) : -1;
-    apply(n, t, gpu);
-    st->F[best] = 0; /* not used by BestFit */
+    const gs_frag_node *n = &st->nodes[best];
+    *gpu = (int8_t)((t->ngpus == 1 && t->milli < 1000) ? bestfit_gpu(n, t->milli) : -1);
     return best;
 }
 
@@ -434,14 +433,14 @@ static void cand_offer(cand *c, int *nc, int k, int32_t node, int gpu, int64_t d
     if (*nc < k) (*nc)++;
 }
 
-static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
+static int32_t choose_fgd(const gs_frag_state *st, const gs_frag_task *t, const uint8_t *allowed, int8_t *gpu) {
     bool share = t->ngpus == 1 && t->milli < 1000;
     int k = st->opts.lookahead;
     cand c[CAND_MAX];
     int nc = 0;
     for (int32_t i = 0; i < st->n; i++) {
         const gs_frag_node *n = &st->nodes[i];
-        if (!gs_frag_fits(n, t)) continue;
+        if ((allowed && !allowed[i]) || !gs_frag_fits(n, t)) continue;
         int32_t cpu_after = n->cpu_free - t->cpu;
         int64_t mem_after = n->mem_free - t->mem;
         int64_t left = gpu_total(n) - (t->ngpus > 0 ? (int64_t)t->ngpus * t->milli : 0);
@@ -485,12 +484,8 @@ static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
             }
         }
     }
-    int32_t best = c[pick].node;
-    gs_frag_node *n = &st->nodes[best];
-    apply(n, t, c[pick].gpu);
-    st->F[best] = gs_frag_node_frag(st, n);
-    if (k > 1) la_set(st, best);
-    return best;
+    *gpu = (int8_t)c[pick].gpu;
+    return c[pick].node;
 }
 
 /* The artifact's integer score of a move from F0 to F1. */
@@ -499,14 +494,15 @@ static int64_t paper_score(const gs_frag_state *st, int64_t F0, int64_t F1) {
     return (int64_t)(100.0 / (1.0 + exp(-x))); /* Go's int64(): truncation */
 }
 
-static int32_t place_paper(gs_frag_state *st, const gs_frag_task *t, uint64_t *rng) {
+static int32_t choose_paper(const gs_frag_state *st, const gs_frag_task *t, const uint8_t *allowed, int8_t *gpu,
+                            uint64_t *rng) {
     int32_t best = -1;
     int bestgpu = -1;
     int64_t bestv = INT64_MIN, ties = 0;
     bool share = t->ngpus == 1 && t->milli < 1000;
     for (int32_t i = 0; i < st->n; i++) {
         const gs_frag_node *n = &st->nodes[i];
-        if (!gs_frag_fits(n, t)) continue;
+        if ((allowed && !allowed[i]) || !gs_frag_fits(n, t)) continue;
         int32_t cpu_after = n->cpu_free - t->cpu;
         int64_t mem_after = n->mem_free - t->mem;
         int64_t v = INT64_MIN;
@@ -547,14 +543,42 @@ static int32_t place_paper(gs_frag_state *st, const gs_frag_task *t, uint64_t *r
         }
     }
     if (best < 0) return -1;
-    gs_frag_node *n = &st->nodes[best];
-    apply(n, t, bestgpu);
-    st->F[best] = gs_frag_node_frag(st, n);
+    *gpu = (int8_t)bestgpu;
     return best;
 }
 
+int32_t gs_frag_choose(const gs_frag_state *st, gs_frag_policy pol, const gs_frag_task *t, const uint8_t *allowed,
+                       int8_t *gpu, uint64_t *rng) {
+    int8_t g = -1;
+    int32_t best;
+    if (pol == GS_FRAG_BESTFIT) best = choose_bestfit(st, t, allowed, &g, rng);
+    else if (pol == GS_FRAG_FGD_PAPER) best = choose_paper(st, t, allowed, &g, rng);
+    else best = choose_fgd(st, t, allowed, &g);
+    if (gpu) *gpu = best >= 0 ? g : -1;
+    return best;
+}
+
+/* F and the lookahead trees after node i changed. */
+static void node_changed(gs_frag_state *st, int32_t i) {
+    st->F[i] = gs_frag_node_frag(st, &st->nodes[i]);
+    if (st->opts.lookahead > 1) la_set(st, i);
+}
+
+void gs_frag_apply(gs_frag_state *st, int32_t node, int8_t gpu, const gs_frag_task *t) {
+    if (node < 0 || node >= st->n) return;
+    apply(&st->nodes[node], t, gpu);
+    node_changed(st, node);
+}
+
+void gs_frag_set_node(gs_frag_state *st, int32_t node, const gs_frag_node *n) {
+    if (node < 0 || node >= st->n) return;
+    st->nodes[node] = *n;
+    node_changed(st, node);
+}
+
 int32_t gs_frag_place(gs_frag_state *st, gs_frag_policy pol, const gs_frag_task *t, uint64_t *rng) {
-    if (pol == GS_FRAG_BESTFIT) return place_bestfit(st, t, rng);
-    if (pol == GS_FRAG_FGD_PAPER) return place_paper(st, t, rng);
-    return place_fgd(st, t);
+    int8_t gpu = -1;
+    int32_t best = gs_frag_choose(st, pol, t, NULL, &gpu, rng);
+    if (best >= 0) gs_frag_apply(st, best, gpu, t);
+    return best;
 }

@@ -30,7 +30,7 @@
  *    Per type, a min-tree over the nodes keeps L_m (O(log n) to update or to leave one node
  *    out); the per-type growth vector of a node state is cached by the exact state (the state
  *    then holds 16,384 x ntypes x 8 bytes more). Nodes must change only through
- *    gs_frag_place (as for F).
+ *    gs_frag_place, gs_frag_apply or gs_frag_set_node (as for F).
  *  - GS_FRAG_FGD_PAPER: the FGD artifact's own scoring, reproduced to compare against
  *    (hkust-adsl/kubernetes-scheduler-simulator, plugin FGDScore; needs a state made with
  *    opts.paper): F as the artifact computes it (a CPU-only task type counts all of the
@@ -92,7 +92,7 @@ typedef struct gs_frag_opts {
 typedef struct gs_frag_memo gs_frag_memo;
 
 typedef struct gs_frag_state {
-    gs_frag_node *nodes;   /* borrowed; updated in place by gs_frag_place */
+    gs_frag_node *nodes;   /* borrowed; updated in place by gs_frag_place / _apply / _set_node */
     int32_t n;
     const gs_frag_type *types; /* borrowed */
     int32_t ntypes;
@@ -116,8 +116,26 @@ int64_t gs_frag_node_frag(const gs_frag_state *st, const gs_frag_node *n);
 bool gs_frag_fits(const gs_frag_node *n, const gs_frag_task *t);
 
 /* Chooses a node (and GPU for a sharing pod) for t with policy pol and applies it. Returns the
- * node index, or -1 when no node can take t (nothing changes). *rng is a splitmix64 state. */
+ * node index, or -1 when no node can take t (nothing changes). *rng is a splitmix64 state.
+ * The same as gs_frag_choose with allowed = NULL, then gs_frag_apply. */
 int32_t gs_frag_place(gs_frag_state *st, gs_frag_policy pol, const gs_frag_task *t, uint64_t *rng);
+
+/* For a caller that filters candidates (the packer: selectors, taints, pod limits): the node
+ * gs_frag_place would choose for t among the nodes i with allowed[i] != 0 (allowed: one byte
+ * per node, NULL = all), and in *gpu the GPU a sharing pod takes there (-1 otherwise).
+ * Returns -1 when no allowed node can take t. Changes no node (only the state's caches);
+ * *rng advances as in gs_frag_place (BestFit and FGD_PAPER ties). The lookahead still counts
+ * every node for the next arrival. */
+int32_t gs_frag_choose(const gs_frag_state *st, gs_frag_policy pol, const gs_frag_task *t, const uint8_t *allowed,
+                       int8_t *gpu, uint64_t *rng);
+
+/* Applies t to node (gpu: the sharing pod's GPU from gs_frag_choose; ignored otherwise: whole
+ * GPUs are the first idle ones) and updates its F and the lookahead trees. */
+void gs_frag_apply(gs_frag_state *st, int32_t node, int8_t gpu, const gs_frag_task *t);
+
+/* Replaces node's state (a change made outside gs_frag_apply, e.g. a pod of another kind
+ * placed there) and updates its F and the lookahead trees. */
+void gs_frag_set_node(gs_frag_state *st, int32_t node, const gs_frag_node *n);
 
 /* splitmix64 step: the benchmark's and tests' seeded RNG. */
 uint64_t gs_frag_rand(uint64_t *state);
