@@ -120,6 +120,8 @@ typedef struct cls {
     uint8_t **cand_ok;      /* per pool (lazily): per offering, 1 if the GPU form and the
                                selectors fit an empty node of it */
     int32_t *n_form, *n_sel;/* per pool: offerings passing the form / form+selectors */
+    uint8_t *frag_ok;       /* fractional classes (lazily): per node of the FGD state, 1 if the
+                               class may go there (usable, taints, selectors: fixed for nodes) */
 } cls;
 
 typedef struct pool_cands {
@@ -149,6 +151,16 @@ typedef struct ctx {
     int16_t *repart_of;     /* per existing node x GPU: repartition index + 1 */
     gs_mig_layout *orig_layouts; /* per repartition: the layout before */
     gs_error *err;
+    /* fractional pods on existing nodes: gpuscale's FGD policy (frag_build) */
+    bool frag_on;
+    gs_frag_state frag;
+    gs_frag_node *fnodes;   /* per FGD node: the bin's FRACTIONAL GPUs, free CPU and memory */
+    int32_t nfrag;
+    int32_t *frag_bin;      /* per FGD node: its bin (= snapshot node) index */
+    int32_t *bin_frag;      /* per existing bin: its FGD node, -1 if none */
+    int8_t (*fmap)[GS_NODE_MAX_GPUS]; /* per FGD node: the bin GPU of each FGD GPU */
+    gs_frag_type *own_types;/* the default task types (owned) */
+    uint8_t *allowed;       /* per FGD node, scratch */
 } ctx;
 
 static const gs_gpu_model *bin_model(const bin *b) { return gs_gpu_get(b->gpu_model); }
@@ -733,6 +745,152 @@ static int32_t find_bin_shared(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
     return conv;
 }
 
+/* ---------------------------------------------------------------- fractional pods: FGD
+ * Pending fractional pods are placed on existing nodes by gpuscale's FGD policy with its
+ * one-step lookahead (policy/pack_frag.h) over the existing usable nodes that have a
+ * FRACTIONAL GPU, in snapshot order (FGD's tie order). Every change the plan makes to such a
+ * node (a pod of any form, a GPU switched to fractional) is passed on to the FGD state. */
+
+/* The FGD view of bin b: its FRACTIONAL GPUs (map: FGD GPU -> bin GPU), free CPU and memory. */
+static void frag_node_of(const bin *b, gs_frag_node *n, int8_t *map) {
+    memset(n, 0, sizeof *n);
+    n->cpu_free = (int32_t)(b->cpu_free < 0 ? 0 : b->cpu_free > INT32_MAX ? INT32_MAX : b->cpu_free);
+    n->mem_free = b->mem_free;
+    int k = 0;
+    for (int g = 0; g < b->ngpus; g++) {
+        const gs_gpu_state *x = &b->gpus[g];
+        if (x->mode != GS_GPUMODE_FRACTIONAL) continue;
+        int left = 1000 - x->milli_used;
+        n->gpu_free[k] = (int16_t)(left < 0 ? 0 : left);
+        map[k++] = (int8_t)g;
+    }
+    n->ngpus = (uint8_t)k;
+}
+
+static int cmp_ftype(const void *a, const void *b) {
+    const gs_frag_task *x = &((const gs_frag_type *)a)->t, *y = &((const gs_frag_type *)b)->t;
+    if (x->cpu != y->cpu) return x->cpu < y->cpu ? -1 : 1;
+    if (x->mem != y->mem) return x->mem < y->mem ? -1 : 1;
+    return (x->milli > y->milli) - (x->milli < y->milli);
+}
+
+/* Builds the FGD state when a fractional pod is pending and an existing node has a
+ * FRACTIONAL GPU. Task types: the caller's, else the snapshot's fractional pod shapes
+ * (bound and pending), weight = their milli-GPU in all, count = their pods. */
+static int frag_build(ctx *c) {
+    const gs_snapshot *s = c->s;
+    bool pending = false;
+    for (int32_t i = 0; i < s->npods && !pending; i++)
+        pending = s->pods[i].phase == GS_POD_PENDING && s->pods[i].node < 0 &&
+                  s->pods[i].spec.gpu.form == GS_GPU_FRACTION;
+    if (!pending) return 0;
+    int32_t nf = 0;
+    for (int32_t bi = 0; bi < c->nbins; bi++) {
+        const bin *b = &c->bins[bi];
+        if (b->claim || !b->usable) continue;
+        for (int g = 0; g < b->ngpus; g++)
+            if (b->gpus[g].mode == GS_GPUMODE_FRACTIONAL) { nf++; break; }
+    }
+    if (nf == 0) return 0;
+    c->fnodes = calloc((size_t)nf, sizeof *c->fnodes);
+    c->frag_bin = calloc((size_t)nf, sizeof *c->frag_bin);
+    c->fmap = calloc((size_t)nf, sizeof *c->fmap);
+    c->allowed = calloc((size_t)nf, 1);
+    c->bin_frag = malloc((size_t)(c->nbins ? c->nbins : 1) * sizeof *c->bin_frag);
+    if (!c->fnodes || !c->frag_bin || !c->fmap || !c->allowed || !c->bin_frag) return GS_ENOMEM;
+    int32_t k = 0;
+    for (int32_t bi = 0; bi < c->nbins; bi++) {
+        const bin *b = &c->bins[bi];
+        c->bin_frag[bi] = -1;
+        if (b->claim || !b->usable) continue;
+        bool has = false;
+        for (int g = 0; g < b->ngpus && !has; g++) has = b->gpus[g].mode == GS_GPUMODE_FRACTIONAL;
+        if (!has) continue;
+        frag_node_of(b, &c->fnodes[k], c->fmap[k]);
+        c->frag_bin[k] = bi;
+        c->bin_frag[bi] = k++;
+    }
+    c->nfrag = k;
+    const gs_frag_type *types = c->in->frag_types;
+    int32_t ntypes = c->in->nfrag_types;
+    if (ntypes <= 0 || !types) {
+        int32_t n = 0;
+        for (int32_t i = 0; i < s->npods; i++) {
+            const gs_pod *pd = &s->pods[i];
+            n += pd->spec.gpu.form == GS_GPU_FRACTION && pd->phase <= GS_POD_RUNNING;
+        }
+        c->own_types = calloc((size_t)(n ? n : 1), sizeof *c->own_types);
+        if (!c->own_types) return GS_ENOMEM;
+        n = 0;
+        for (int32_t i = 0; i < s->npods; i++) {
+            const gs_pod *pd = &s->pods[i];
+            if (pd->spec.gpu.form != GS_GPU_FRACTION || pd->phase > GS_POD_RUNNING) continue;
+            gs_frag_type *t = &c->own_types[n++];
+            t->t.cpu = (int32_t)(pd->spec.cpu > INT32_MAX ? INT32_MAX : pd->spec.cpu);
+            t->t.mem = pd->spec.mem;
+            t->t.ngpus = 1;
+            t->t.milli = pd->spec.gpu.milli;
+        }
+        qsort(c->own_types, (size_t)n, sizeof *c->own_types, cmp_ftype);
+        int32_t m = 0;
+        for (int32_t i = 0; i < n; i++) {
+            if (m == 0 || cmp_ftype(&c->own_types[m - 1], &c->own_types[i]) != 0) {
+                c->own_types[m] = c->own_types[i];
+                c->own_types[m].weight = 0;
+                c->own_types[m].count = 0;
+                m++;
+            }
+            c->own_types[m - 1].weight += c->own_types[i].t.milli;
+            c->own_types[m - 1].count++;
+        }
+        types = c->own_types;
+        ntypes = m;
+    }
+    const gs_frag_opts o = GS_FRAG_OPTS_GPUSCALE;
+    if (gs_frag_init_opts(&c->frag, c->fnodes, c->nfrag, types, ntypes, &o)) return GS_ENOMEM;
+    c->frag_on = true;
+    return 0;
+}
+
+/* Tells the FGD state that existing bin bi changed (a pod placed there by another path). */
+static void frag_sync(ctx *c, int32_t bi) {
+    if (!c->frag_on || bi >= c->nbins || c->bins[bi].claim || c->bin_frag[bi] < 0) return;
+    int32_t k = c->bin_frag[bi];
+    gs_frag_node n;
+    frag_node_of(&c->bins[bi], &n, c->fmap[k]);
+    gs_frag_set_node(&c->frag, k, &n);
+}
+
+/* A fractional pod: the existing node and GPU FGD chooses among those where it fits as they
+ * are (usable, taints, selectors, pod limit, CPU, memory, a FRACTIONAL GPU with room: no mode
+ * switch). Returns the bin (and the FGD node in *fk, GPU in f), or -1. O(FGD nodes). */
+static int32_t find_frag(ctx *c, cls *k, const gs_pod_spec *s, fit *f, int32_t *fk, int8_t *fg) {
+    if (!k->frag_ok) {
+        k->frag_ok = calloc((size_t)c->nfrag, 1);
+        if (!k->frag_ok) return GS_ENOMEM;
+        for (int32_t i = 0; i < c->nfrag; i++) {
+            const bin *b = &c->bins[c->frag_bin[i]];
+            k->frag_ok[i] = (uint8_t)(b->usable && (b->pool < 0 || gs_pack_tolerates(s, &c->in->pools[b->pool])) &&
+                                      sel_all(c, b, s));
+        }
+    }
+    for (int32_t i = 0; i < c->nfrag; i++)
+        c->allowed[i] = (uint8_t)(k->frag_ok[i] && res_fit(&c->bins[c->frag_bin[i]], s));
+    gs_frag_task t = {(int32_t)(s->cpu > INT32_MAX ? INT32_MAX : s->cpu), s->mem, 1, s->gpu.milli};
+    uint64_t rng = 0; /* FGD breaks ties by order, not at random */
+    int8_t g = -1;
+    int32_t i = gs_frag_choose(&c->frag, GS_FRAG_FGD, &t, c->allowed, &g, &rng);
+    if (i < 0 || g < 0) return -1;
+    memset(f, 0, sizeof *f);
+    f->gpu = c->fmap[i][g];
+    f->ngpus = 1;
+    f->part = -1;
+    f->mig_start = -1;
+    *fk = i;
+    *fg = g;
+    return c->frag_bin[i];
+}
+
 static int32_t find_bin(ctx *c, cls *k, const gs_pod_spec *s, fit *f) {
     if (s->gpu.form == GS_GPU_SHARED) return find_bin_shared(c, k, s, f);
     return find_bin_from(c, k, s, f, 0);
@@ -1299,7 +1457,15 @@ static void ctx_free(ctx *c) {
         free(k->cand_ok);
         free(k->n_form);
         free(k->n_sel);
+        free(k->frag_ok);
     }
+    if (c->frag_on) gs_frag_free(&c->frag);
+    free(c->fnodes);
+    free(c->frag_bin);
+    free(c->bin_frag);
+    free(c->fmap);
+    free(c->own_types);
+    free(c->allowed);
     free(c->cls);
     free(c->cls_table);
     free(c->pod_cls);
@@ -1345,7 +1511,7 @@ static int plan_once(const gs_pack_input *in, gs_plan *out, gs_error *err, bool 
     keys = malloc((size_t)(npend ? npend : 1) * sizeof *keys);
     if (!c.cls_table || !c.pod_cls || !keys) { rc = GS_ENOMEM; goto done; }
     /* node_bins validates the nodes (instance type, pool index) before build_pools counts them */
-    if ((rc = node_bins(&c)) || (rc = build_pools(&c))) goto done;
+    if ((rc = node_bins(&c)) || (rc = build_pools(&c)) || (rc = frag_build(&c))) goto done;
 
     /* pending pods: placements in index order; processing order by the sort key */
     int32_t k = 0;
@@ -1414,7 +1580,13 @@ static int plan_once(const gs_pack_input *in, gs_plan *out, gs_error *err, bool 
             cls *kc = &c.cls[c.pod_cls[pod]];
             if ((rc = class_refresh(&c, kc))) goto done;
             fit f;
-            int32_t bi = find_bin(&c, kc, sp, &f);
+            int32_t bi = -1, fk = -1;
+            int8_t fg = -1;
+            if (c.frag_on && sp->gpu.form == GS_GPU_FRACTION) {
+                bi = find_frag(&c, kc, sp, &f, &fk, &fg);
+                if (bi < -1) { rc = bi; goto done; }
+            }
+            if (bi < 0) bi = find_bin(&c, kc, sp, &f);
             if (bi < 0 && pass == 0) continue;
             if (bi < 0) {
                 int32_t nb = open_claim(&c, pod, why, sizeof why);
@@ -1438,6 +1610,12 @@ static int plan_once(const gs_pack_input *in, gs_plan *out, gs_error *err, bool 
             }
             bin *b = &c.bins[bi];
             int part = apply_fit(&c, b, sp, &f);
+            if (fk >= 0) {
+                gs_frag_task ft = {(int32_t)(sp->cpu > INT32_MAX ? INT32_MAX : sp->cpu), sp->mem, 1, sp->gpu.milli};
+                gs_frag_apply(&c.frag, fk, fg, &ft);
+            } else {
+                frag_sync(&c, bi);
+            }
             pl->kind = b->claim ? GS_PLACE_CLAIM : GS_PLACE_EXISTING;
             pl->target = b->idx;
             pl->gpu = f.gpu;

@@ -9,7 +9,10 @@
  *      free whole GPUs, free milli-GPU); time-sliced replicas are spread: on existing nodes
  *      the GPU with the fewest used replicas (nodes holding pods or starting before empty
  *      ones), on a claim stacked while packing and then spread over the GPUs every candidate
- *      type of the claim has (no node or dollar more than stacking);
+ *      type of the claim has (no node or dollar more than stacking); a fractional (milli-GPU)
+ *      pod goes to the existing node and GPU that gpuscale's FGD policy with its one-step
+ *      lookahead chooses among those where it fits as they are (policy/pack_frag.h), and
+ *      only when there is none to a claim, first fit;
  *   3. on an idle GPU (no pods at all) of an existing node whose pool shares GPUs by MIG,
  *      repartitioned (never a GPU with a running pod); with switch_modes, also an idle WHOLE
  *      GPU of a node whose pool time-slices (or shares by fractions) switched to that mode,
@@ -31,6 +34,7 @@
 #include "model/cluster.h"
 #include "model/objects.h"
 #include "policy/mig.h"
+#include "policy/pack_frag.h"
 
 #define GS_PACK_DEFAULT_CANDIDATES 60 /* Karpenter passes at most 60 types to CreateFleet */
 #define GS_PACK_REASON 256
@@ -54,6 +58,14 @@ typedef struct gs_pack_input {
                                     pool shares by time-slicing or fractions to that mode
                                     (gs_repartition.mode_after TIMESLICED / FRACTIONAL); false
                                     = only MIG repartitions, for callers that apply MIG only */
+    /* Fractional (milli-GPU) pods on existing nodes are placed by gpuscale's FGD policy
+     * (policy/pack_frag.h, GS_FRAG_FGD with GS_FRAG_OPTS_GPUSCALE) against a target workload:
+     * these task types (borrowed; weight = popularity, count = the lookahead's odds), or, when
+     * nfrag_types is 0, the shapes (CPU, memory, milli-GPU) of the snapshot's fractional pods,
+     * bound and pending, each weighted by the milli-GPU its pods ask for in all and counted
+     * by its pods. docs/packing.md, "Fractional pods". */
+    const gs_frag_type *frag_types;
+    int32_t nfrag_types;
 } gs_pack_input;
 
 typedef enum {
