@@ -49,7 +49,19 @@ struct gs_frag_memo {
     dc_key *dk;
     bool la_by_count;                  /* the next arrival's odds: count (else weight) */
     int64_t la_psum;                   /* the sum of those */
+    uint32_t msize, dsize;             /* slots of the memo and of the growth-vector cache:
+                                        * powers of 2, MEMO_SIZE / DC_SIZE from 1,024 nodes
+                                        * on, smaller for small states (caches only: the
+                                        * choices do not depend on them) */
 };
+
+/* Slots for n nodes: 256 per node, between 2^12 and full (a plan over a few nodes allocates
+ * kilobytes instead of the bench's 10 MB). */
+static uint32_t cache_slots(int32_t n, uint32_t full) {
+    uint32_t s = 1u << 12;
+    while (s < full && (uint64_t)s < (uint64_t)(n > 0 ? n : 1) * 256u) s <<= 1;
+    return s < full ? s : full;
+}
 
 uint64_t gs_frag_rand(uint64_t *state) {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
@@ -91,7 +103,9 @@ int gs_frag_init_opts(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const g
     st->F = calloc((size_t)(n > 0 ? n : 1), sizeof *st->F);
     st->memo = calloc(1, sizeof *st->memo);
     if (!st->F || !st->memo) { gs_frag_free(st); return GS_ENOMEM; }
-    st->memo->e = calloc(MEMO_SIZE, sizeof *st->memo->e);
+    st->memo->msize = cache_slots(n, MEMO_SIZE);
+    st->memo->dsize = cache_slots(n, DC_SIZE);
+    st->memo->e = calloc(st->memo->msize, sizeof *st->memo->e);
     st->memo->cpus = malloc((size_t)(ntypes > 0 ? ntypes : 1) * sizeof *st->memo->cpus);
     st->memo->mems = malloc((size_t)(ntypes > 0 ? ntypes : 1) * sizeof *st->memo->mems);
     if (!st->memo->e || !st->memo->cpus || !st->memo->mems) { gs_frag_free(st); return GS_ENOMEM; }
@@ -206,19 +220,19 @@ static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, int64_t mem_
     const unsigned char *p = (const unsigned char *)&k;
     for (size_t i = 0; i < sizeof k; i++) { h ^= p[i]; h *= 1099511628211ULL; }
     if (h == 0) h = 1;
-    uint32_t i = (uint32_t)h & (MEMO_SIZE - 1);
+    uint32_t i = (uint32_t)h & (mo->msize - 1);
     for (;;) {
         memo_ent *e = &mo->e[i];
         if (e->hash == 0) break;
         if (e->hash == h && memcmp(&e->key, &k, sizeof k) == 0) return e->F;
-        i = (i + 1) & (MEMO_SIZE - 1);
+        i = (i + 1) & (mo->msize - 1);
     }
     /* every CPU in one level gives the same fit answers, hence the same F */
     int64_t F = frag_raw(st->types, st->ntypes, st->opts.paper, cpu_free, mem_free, gpu, ngpus);
-    if (mo->used * 10u > MEMO_SIZE * 7u) { /* too full: start over */
-        memset(mo->e, 0, MEMO_SIZE * sizeof *mo->e);
+    if (mo->used * 10u > mo->msize * 7u) { /* too full: start over */
+        memset(mo->e, 0, mo->msize * sizeof *mo->e);
         mo->used = 0;
-        i = (uint32_t)h & (MEMO_SIZE - 1);
+        i = (uint32_t)h & (mo->msize - 1);
     }
     memo_ent *e = &mo->e[i];
     e->hash = h;
@@ -309,7 +323,7 @@ static const int64_t *dvec(const gs_frag_state *st, int32_t cpu, int64_t mem, co
     for (size_t i = 0; i < sizeof k - sizeof k.hash; i++) { h ^= p[i]; h *= 1099511628211ULL; }
     if (h == 0) h = 1;
     k.hash = h;
-    uint32_t slot = (uint32_t)(h >> 7) & (DC_SIZE - 1);
+    uint32_t slot = (uint32_t)(h >> 7) & (mo->dsize - 1);
     int64_t *v = &mo->dc[(size_t)slot * (size_t)st->ntypes];
     if (memcmp(&mo->dk[slot], &k, sizeof k) != 0) {
         dvec_raw(st, cpu, mem, k.gpu, ngpus, v);
@@ -350,8 +364,8 @@ static int la_init(gs_frag_state *st) {
     while (S < st->n) S *= 2;
     mo->la_size = S;
     mo->la_tree = malloc((size_t)(st->ntypes > 0 ? st->ntypes : 1) * 2 * (size_t)S * sizeof *mo->la_tree);
-    mo->dc = malloc((size_t)DC_SIZE * (size_t)(st->ntypes > 0 ? st->ntypes : 1) * sizeof *mo->dc);
-    mo->dk = calloc(DC_SIZE, sizeof *mo->dk);
+    mo->dc = malloc((size_t)mo->dsize * (size_t)(st->ntypes > 0 ? st->ntypes : 1) * sizeof *mo->dc);
+    mo->dk = calloc(mo->dsize, sizeof *mo->dk);
     if (!mo->la_tree || !mo->dc || !mo->dk) return GS_ENOMEM;
     for (size_t k = 0; k < (size_t)st->ntypes * 2 * (size_t)S; k++) mo->la_tree[k] = LA_INF;
     for (int32_t i = 0; i < st->n; i++) la_set(st, i);

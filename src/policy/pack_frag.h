@@ -29,7 +29,7 @@
  *    GPU request x wsum (the allocation lost). Lowest wins, ties to the earlier candidate.
  *    Per type, a min-tree over the nodes keeps L_m (O(log n) to update or to leave one node
  *    out); the per-type growth vector of a node state is cached by the exact state (the state
- *    then holds 16,384 x ntypes x 8 bytes more). Nodes must change only through
+ *    then holds up to 16,384 x ntypes x 8 bytes more). Nodes must change only through
  *    gs_frag_place, gs_frag_apply or gs_frag_set_node (as for F).
  *  - GS_FRAG_FGD_PAPER: the FGD artifact's own scoring, reproduced to compare against
  *    (hkust-adsl/kubernetes-scheduler-simulator, plugin FGDScore; needs a state made with
