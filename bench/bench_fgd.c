@@ -23,6 +23,8 @@
 
 #include "io/fs.h"
 #include "model/catalog.h"
+#include "model/gpu.h"
+#include "policy/pack.h"
 #include "policy/pack_frag.h"
 
 #define SEEDS_MAX 64
@@ -131,14 +133,14 @@ typedef struct outcome {
     double secs;
 } outcome;
 
-static int run_one(const replay *r, gs_frag_policy pol, const gs_frag_opts *var, const gs_frag_type *types,
-                   int32_t ntypes, uint64_t seed, outcome *out) {
-    gs_frag_node *nodes = malloc((size_t)r->nn * sizeof *nodes);
+/* A seed's node order (nodes: a copy of r->nodes0, shuffled in place unless random_ties) and
+ * arrival sequence (*seq, malloc'd: indices into r->pods). Returns 0 or -1. */
+static int arrivals(const replay *r, uint64_t seed, gs_frag_node *nodes, int32_t **seqp, int32_t *nseqp) {
     int32_t seqcap = r->npods * 2 + 16, nseq = 0;
     int32_t *seq = malloc((size_t)seqcap * sizeof *seq);
-    if (!nodes || !seq) { free(nodes); free(seq); return -1; }
+    if (!seq) return -1;
     memcpy(nodes, r->nodes0, (size_t)r->nn * sizeof *nodes);
-    uint64_t rs = seed * 7919u + 1u, rt = seed * 104729u + 3u, rn = seed * 31337u + 7u;
+    uint64_t rs = seed * 7919u + 1u, rn = seed * 31337u + 7u;
     /* the artifact renames the nodes with a seeded random prefix (simulator.go,
      * syncClusterResourceList): the scheduler meets them in a per-seed random order */
     if (!r->random_ties)
@@ -163,13 +165,25 @@ static int run_one(const replay *r, gs_frag_policy pol, const gs_frag_opts *var,
         if ((tot + req_of(&r->pods[k].t)) * 100 > capm * 130) break;
         if (nseq == seqcap) {
             int32_t *ns = realloc(seq, (size_t)seqcap * 2 * sizeof *seq);
-            if (!ns) { free(nodes); free(seq); return -1; }
+            if (!ns) { free(seq); return -1; }
             seq = ns;
             seqcap *= 2;
         }
         seq[nseq++] = k;
         tot += req_of(&r->pods[k].t);
     }
+    *seqp = seq;
+    *nseqp = nseq;
+    return 0;
+}
+
+static int run_one(const replay *r, gs_frag_policy pol, const gs_frag_opts *var, const gs_frag_type *types,
+                   int32_t ntypes, uint64_t seed, outcome *out) {
+    gs_frag_node *nodes = malloc((size_t)r->nn * sizeof *nodes);
+    int32_t *seq = NULL, nseq = 0;
+    if (!nodes || arrivals(r, seed, nodes, &seq, &nseq)) { free(nodes); return -1; }
+    uint64_t rt = seed * 104729u + 3u;
+    int64_t capm = r->gpus * 1000;
     gs_frag_state st;
     gs_frag_opts o = var ? *var : (gs_frag_opts){0};
     o.paper = pol == GS_FRAG_FGD_PAPER;
@@ -200,6 +214,164 @@ static int run_one(const replay *r, gs_frag_policy pol, const gs_frag_opts *var,
     free(nodes);
     free(seq);
     return 0;
+}
+
+/* ---------------------------------------------------------------- via the packer
+ * BENCH_FGD_VIA_PLAN=N: the first N reported seeds' arrivals replayed through gs_pack_plan,
+ * the packer's own entry point: the nodes become a snapshot (one node per openb node, its
+ * GPUs FRACTIONAL, in the seed's order; no pool, so no new node is ever planned), and each
+ * fractional arrival (one GPU, < 1000 milli-GPU) is the one pending pod of a plan with
+ * frag_types = gpuscale's task types; the node and GPU the plan gives it are then taken in
+ * the snapshot (CPU, memory, milli-GPU used). The packer places fractional pods only; the
+ * arrivals that are not (whole GPUs, CPU only: about 62 % of the list) are placed by
+ * gs_frag_place on a state that mirrors the snapshot (what gpuscale's policy does with them
+ * in bench_fgd) and taken in the snapshot the same way (a whole GPU as 1000 milli used).
+ * Beside it, gs_frag_place runs the whole sequence alone (the "gpuscale" row): the two must
+ * agree on every fractional pod's node and GPU (and refusal), hence on the unallocated %. */
+
+static int via_plan(const replay *r, const gs_frag_type *types, int32_t ntypes, uint64_t seed) {
+    gs_frag_node *nodes = malloc((size_t)r->nn * sizeof *nodes), *ref = NULL;
+    int32_t *seq = NULL, nseq = 0;
+    if (!nodes || arrivals(r, seed, nodes, &seq, &nseq)) { free(nodes); return -1; }
+    ref = malloc((size_t)r->nn * sizeof *ref);
+    if (!ref) { free(nodes); free(seq); return -1; }
+    memcpy(ref, nodes, (size_t)r->nn * sizeof *ref);
+    /* the snapshot: a catalog type per GPU count (its CPU and memory set per node) */
+    gs_catalog cat;
+    gs_snapshot snap;
+    gs_catalog_init(&cat);
+    gs_snapshot_init(&snap);
+    int32_t tix[GS_NODE_MAX_GPUS + 1];
+    for (int g = 0; g <= GS_NODE_MAX_GPUS; g++) {
+        gs_itype it;
+        memset(&it, 0, sizeof it);
+        snprintf(it.name, sizeof it.name, "openb-%dgpu", g);
+        snprintf(it.family, sizeof it.family, "openb");
+        it.vcpu = 1;
+        it.mem_mib = 1;
+        it.gpus = g;
+        it.gpu_model = gs_gpu_find("v100");
+        it.od_price = 1000000;
+        if (gs_catalog_add(&cat, &it, NULL)) return -1;
+        tix[g] = cat.n - 1;
+    }
+    for (int32_t i = 0; i < r->nn; i++) {
+        gs_node n;
+        char name[32];
+        snprintf(name, sizeof name, "node-%05d", i);
+        gs_node_init(&n, name, &cat, tix[nodes[i].ngpus], GS_CAP_ON_DEMAND);
+        n.cpu_alloc = nodes[i].cpu_free;
+        n.mem_alloc = nodes[i].mem_free;
+        n.max_pods = 0; /* the replay has no pod limit */
+        n.ngpus = nodes[i].ngpus;
+        for (int g = 0; g < n.ngpus; g++) {
+            memset(&n.gpus[g], 0, sizeof n.gpus[g]);
+            n.gpus[g].mode = GS_GPUMODE_FRACTIONAL;
+        }
+        if (gs_snapshot_add_node(&snap, &n) < 0) return -1;
+    }
+    gs_pod pend;
+    memset(&pend, 0, sizeof pend);
+    snprintf(pend.name, sizeof pend.name, "arrival");
+    snprintf(pend.ns, sizeof pend.ns, "openb");
+    pend.phase = GS_POD_PENDING;
+    pend.node = -1;
+    pend.gpu = pend.part = -1;
+    pend.spec.gpu.form = GS_GPU_FRACTION;
+    pend.spec.gpu.count = 1;
+    pend.spec.gpu.milli = 1;
+    int32_t pi = gs_snapshot_add_pod(&snap, &pend);
+    if (pi < 0) return -1;
+    snap.pods[pi].phase = GS_POD_SUCCEEDED; /* pending only while an arrival is planned */
+    gs_frag_state mirror, alone;
+    const gs_frag_opts o = GS_FRAG_OPTS_GPUSCALE;
+    if (gs_frag_init_opts(&mirror, nodes, r->nn, types, ntypes, &o) ||
+        gs_frag_init_opts(&alone, ref, r->nn, types, ntypes, &o))
+        return -1;
+    gs_pack_input in = {.snap = &snap, .catalog = &cat, .frag_types = types, .nfrag_types = ntypes};
+    gs_plan plan;
+    gs_plan_init(&plan);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t capm = r->gpus * 1000, arrived = 0, alloc = 0, alloc_ref = 0;
+    double p100 = -1, r100 = -1;
+    long nfrac = 0, differ = 0, refused = 0;
+    for (int32_t q = 0; q < nseq; q++) {
+        const gs_frag_task *t = &r->pods[seq[q]].t;
+        arrived += req_of(t);
+        uint64_t rng = 1;
+        int32_t want = gs_frag_place(&alone, GS_FRAG_FGD, t, &rng);
+        if (want >= 0) alloc_ref += req_of(t);
+        int32_t got = -1;
+        int8_t gpu = -1;
+        if (t->ngpus == 1 && t->milli < 1000) {
+            nfrac++;
+            gs_pod *pd = &snap.pods[pi];
+            pd->phase = GS_POD_PENDING;
+            pd->spec.cpu = t->cpu;
+            pd->spec.mem = t->mem;
+            pd->spec.gpu.milli = t->milli;
+            gs_error e;
+            if (gs_pack_plan(&in, &plan, &e)) { fprintf(stderr, "plan: %s\n", e.msg); return -1; }
+            pd->phase = GS_POD_SUCCEEDED;
+            if (nfrac % 500 == 0) {
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                fprintf(stderr, "via-plan seed %llu: %ld fractional pods planned, %d of %d arrivals, %.1f s\n",
+                        (unsigned long long)seed, nfrac, q + 1, nseq,
+                        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+            }
+            if (plan.nplace == 1 && plan.place[0].kind == GS_PLACE_EXISTING) {
+                got = plan.place[0].target;
+                gpu = plan.place[0].gpu;
+                gs_frag_apply(&mirror, got, gpu, t);
+            } else {
+                refused++;
+            }
+            /* the same node and GPU as gs_frag_place alone (its GPU: the one that changed) */
+            bool same = got == want;
+            for (int g = 0; same && got >= 0 && g < ref[got].ngpus; g++)
+                same = (ref[got].gpu_free[g] == nodes[got].gpu_free[g]);
+            differ += !same;
+        } else {
+            got = gs_frag_place(&mirror, GS_FRAG_FGD, t, &rng);
+            differ += got != want;
+        }
+        if (got >= 0) {
+            /* take it in the snapshot as the mirror has it */
+            gs_node *n = &snap.nodes[got];
+            n->cpu_used += t->cpu;
+            n->mem_used += t->mem;
+            n->pods++;
+            for (int g = 0; g < n->ngpus; g++) {
+                n->gpus[g].milli_used = (int16_t)(1000 - nodes[got].gpu_free[g]);
+                n->gpus[g].pods = n->gpus[g].milli_used > 0 ? 1 : 0;
+            }
+            alloc += req_of(t);
+        }
+        if (p100 < 0 && arrived >= capm) {
+            p100 = 100.0 - 100.0 * (double)alloc / (double)capm;
+            r100 = 100.0 - 100.0 * (double)alloc_ref / (double)capm;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double p130 = 100.0 - 100.0 * (double)alloc / (double)capm, r130 = 100.0 - 100.0 * (double)alloc_ref / (double)capm;
+    printf("via-plan seed %llu: %d arrivals, %ld fractional through gs_pack_plan (%ld refused), %ld decisions differ; "
+           "unallocated GPU %% @100%% %.4f (gs_frag_place alone %.4f), @130%% %.4f (alone %.4f): %s; %.1f s (%.1f ms "
+           "per plan)\n",
+           (unsigned long long)seed, nseq, nfrac, refused, differ, p100, r100, p130, r130,
+           differ == 0 && p100 == r100 && p130 == r130 ? "EQUAL" : "DIFFERENT", secs,
+           nfrac ? 1000.0 * secs / (double)nfrac : 0.0);
+    fflush(stdout);
+    gs_plan_free(&plan);
+    gs_frag_free(&mirror);
+    gs_frag_free(&alone);
+    gs_snapshot_free(&snap);
+    gs_catalog_free(&cat);
+    free(nodes);
+    free(ref);
+    free(seq);
+    return differ == 0 && p100 == r100 && p130 == r130 ? 0 : 1;
 }
 
 static double mean(const double *v, int n) {
@@ -428,6 +600,25 @@ int main(void) {
         free(types);
         free(atypes);
         return rc;
+    }
+    if (getenv("BENCH_FGD_VIA_PLAN") && *getenv("BENCH_FGD_VIA_PLAN")) {
+        long nv = envl("BENCH_FGD_VIA_PLAN", 1), v0 = envl("BENCH_FGD_SEED0", 0);
+        if (nv < 1 || nv > SEEDS_MAX || v0 < 0) { fprintf(stderr, "BENCH_FGD_VIA_PLAN: 1..%d\n", SEEDS_MAX); return 2; }
+        replay vr = {nodes0, nn, gpus, pods, npods, false, false};
+        printf("input: %d GPU nodes, %lld GPUs, %d pods in the default list (%d task shapes); the artifact's arrivals "
+               "and node order; gpuscale's policy through gs_pack_plan (fractional pods) against gs_frag_place\n",
+               nn, (long long)gpus, npods, ntypes);
+        int bad = 0;
+        for (long k = 0; k < nv; k++) {
+            int rc = via_plan(&vr, types, ntypes, (uint64_t)(v0 + k));
+            if (rc < 0) return 1;
+            bad |= rc;
+        }
+        free(nodes0);
+        free(pods);
+        free(types);
+        free(atypes);
+        return bad;
     }
     long nseeds = envl("BENCH_FGD_SEEDS", 10), seed0 = envl("BENCH_FGD_SEED0", 0);
     long nheld = envl("BENCH_FGD_HELDOUT", 30), held0 = envl("BENCH_FGD_HELDOUT0", 100);
