@@ -11,6 +11,9 @@
  * BENCH_FGD_ORDER=replace resamples with replacement from the start instead;
  * BENCH_FGD_TIES=random keeps the file's node order and breaks BestFit's and FGD-paper's ties
  * at random (the stock Kubernetes scheduler). See docs/packing.md for what each changes.
+ * BENCH_FGD_VIA_PLAN=N replays the first N reported seeds' fractional pods through
+ * gs_pack_plan instead and checks that they land where gs_frag_place puts them (slow: about
+ * 70 s per seed; docs/packing.md, "The packer's fractional mode").
  * Data: bench/data/ (Alibaba trace, research use only; see bench/data/README.md). */
 #include <stdio.h>
 #include <stdlib.h>

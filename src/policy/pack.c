@@ -158,6 +158,7 @@ typedef struct ctx {
     int32_t nfrag;
     int32_t *frag_bin;      /* per FGD node: its bin (= snapshot node) index */
     int32_t *bin_frag;      /* per existing bin: its FGD node, -1 if none */
+    int32_t nfbins;         /* bins when the state was built (bin_frag's length) */
     int8_t (*fmap)[GS_NODE_MAX_GPUS]; /* per FGD node: the bin GPU of each FGD GPU */
     gs_frag_type *own_types;/* the default task types (owned) */
     uint8_t *allowed;       /* per FGD node, scratch */
@@ -811,6 +812,7 @@ static int frag_build(ctx *c) {
         c->bin_frag[bi] = k++;
     }
     c->nfrag = k;
+    c->nfbins = c->nbins;
     const gs_frag_type *types = c->in->frag_types;
     int32_t ntypes = c->in->nfrag_types;
     if (ntypes <= 0 || !types) {
@@ -854,7 +856,7 @@ static int frag_build(ctx *c) {
 
 /* Tells the FGD state that existing bin bi changed (a pod placed there by another path). */
 static void frag_sync(ctx *c, int32_t bi) {
-    if (!c->frag_on || bi >= c->nbins || c->bins[bi].claim || c->bin_frag[bi] < 0) return;
+    if (!c->frag_on || bi < 0 || bi >= c->nfbins || c->bins[bi].claim || c->bin_frag[bi] < 0) return;
     int32_t k = c->bin_frag[bi];
     gs_frag_node n;
     frag_node_of(&c->bins[bi], &n, c->fmap[k]);
