@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
+#include <stddef.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "io/fs.h"
 #include "model/catalog.h"
@@ -127,8 +131,8 @@ typedef struct outcome {
     double secs;
 } outcome;
 
-static int run_one(const replay *r, gs_frag_policy pol, const gs_frag_type *types, int32_t ntypes, uint64_t seed,
-                   outcome *out) {
+static int run_one(const replay *r, gs_frag_policy pol, const gs_frag_opts *var, const gs_frag_type *types,
+                   int32_t ntypes, uint64_t seed, outcome *out) {
     gs_frag_node *nodes = malloc((size_t)r->nn * sizeof *nodes);
     int32_t seqcap = r->npods * 2 + 16, nseq = 0;
     int32_t *seq = malloc((size_t)seqcap * sizeof *seq);
@@ -167,7 +171,9 @@ static int run_one(const replay *r, gs_frag_policy pol, const gs_frag_type *type
         tot += req_of(&r->pods[k].t);
     }
     gs_frag_state st;
-    gs_frag_opts o = {.paper = pol == GS_FRAG_FGD_PAPER, .first_ties = !r->random_ties};
+    gs_frag_opts o = var ? *var : (gs_frag_opts){0};
+    o.paper = pol == GS_FRAG_FGD_PAPER;
+    o.first_ties = !r->random_ties;
     if (gs_frag_init_opts(&st, nodes, r->nn, types, ntypes, &o)) { free(nodes); free(seq); return -1; }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -204,6 +210,164 @@ static double mean(const double *v, int n) {
 
 static long envl(const char *k, long dflt) { return getenv(k) ? atol(getenv(k)) : dflt; }
 
+/* ---------------------------------------------------------------- paired comparison
+ * BENCH_FGD_PAIRED=1: two variants of GS_FRAG_FGD (BENCH_FGD_A, BENCH_FGD_B: "key=value,..."
+ * over gs_frag_opts' lookahead and lookahead_pct, from all-zero options; by default A is plain
+ * FGD and B gpuscale's policy, GS_FRAG_OPTS_GPUSCALE) on the same arrivals and node order per
+ * seed; per set of seeds, the mean paired difference A - B of the unallocated GPU %
+ * (positive: B leaves less unallocated) and its standard error. Sets: dev seeds 200-299
+ * (BENCH_FGD_DEV/DEV0), held-out 100-129 and 300-399 (BENCH_FGD_PAIRED=dev runs the dev set
+ * only). BENCH_FGD_JOBS=N runs the seeds in N child processes. */
+
+typedef struct knob { const char *name; size_t off; } knob;
+static const knob knobs[] = {
+    {"lookahead", offsetof(gs_frag_opts, lookahead)},
+    {"lookahead_pct", offsetof(gs_frag_opts, lookahead_pct)},
+};
+
+static int parse_variant(const char *spec, gs_frag_opts *o, const gs_frag_opts *dflt) {
+    if (!spec) {
+        *o = *dflt;
+        return 0;
+    }
+    memset(o, 0, sizeof *o);
+    if (!spec || !*spec) return 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *save = NULL;
+    for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) { fprintf(stderr, "variant %s: %s is not key=value\n", spec, kv); return -1; }
+        *eq = 0;
+        size_t k = 0;
+        while (k < sizeof knobs / sizeof *knobs && strcmp(knobs[k].name, kv) != 0) k++;
+        if (k == sizeof knobs / sizeof *knobs) { fprintf(stderr, "variant %s: unknown key %s\n", spec, kv); return -1; }
+        int32_t v = (int32_t)atol(eq + 1);
+        memcpy((char *)o + knobs[k].off, &v, sizeof v);
+    }
+    return 0;
+}
+
+typedef struct pair_res { double a100, b100, a130, b130; } pair_res;
+
+static int run_pairs(const replay *r, const gs_frag_opts *va, const gs_frag_opts *vb, const gs_frag_type *types,
+                     int32_t ntypes, long first, long n, int jobs, pair_res *res, double *secs) {
+    if (jobs < 1) jobs = 1;
+    if (jobs > n) jobs = (int)n;
+    int fds[64][2];
+    pid_t pids[64];
+    for (int j = 0; j < jobs; j++) {
+        if (jobs > 1) {
+            if (pipe(fds[j])) return -1;
+            pids[j] = fork();
+            if (pids[j] < 0) return -1;
+            if (pids[j] > 0) { close(fds[j][1]); continue; }
+            close(fds[j][0]);
+        }
+        for (long k = j; k < n; k += jobs) {
+            outcome oa, ob;
+            if (run_one(r, GS_FRAG_FGD, va, types, ntypes, (uint64_t)(first + k), &oa) ||
+                run_one(r, GS_FRAG_FGD, vb, types, ntypes, (uint64_t)(first + k), &ob)) {
+                if (jobs > 1) _exit(1);
+                return -1;
+            }
+            pair_res x = {oa.at100, ob.at100, oa.at130, ob.at130};
+            double t = oa.secs + ob.secs;
+            if (jobs > 1) {
+                if (write(fds[j][1], &x, sizeof x) != (ssize_t)sizeof x ||
+                    write(fds[j][1], &t, sizeof t) != (ssize_t)sizeof t)
+                    _exit(1);
+            } else {
+                res[k] = x;
+                *secs += t;
+            }
+        }
+        if (jobs > 1) _exit(0);
+    }
+    int bad = 0;
+    for (int j = 0; j < jobs && jobs > 1; j++) {
+        for (long k = j; k < n; k += jobs) {
+            double t;
+            if (read(fds[j][0], &res[k], sizeof res[k]) != (ssize_t)sizeof res[k] ||
+                read(fds[j][0], &t, sizeof t) != (ssize_t)sizeof t)
+                bad = 1;
+            else
+                *secs += t;
+        }
+        close(fds[j][0]);
+        int stt;
+        if (waitpid(pids[j], &stt, 0) < 0 || !WIFEXITED(stt) || WEXITSTATUS(stt) != 0) bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
+static void paired_stats(const double *a, const double *b, long n, double *mean_d, double *se, int *wins, int *losses) {
+    double s = 0, ss = 0;
+    *wins = *losses = 0;
+    for (long k = 0; k < n; k++) {
+        double d = a[k] - b[k];
+        s += d;
+        *wins += d > 1e-9;
+        *losses += d < -1e-9;
+    }
+    *mean_d = s / (double)n;
+    for (long k = 0; k < n; k++) ss += (a[k] - b[k] - *mean_d) * (a[k] - b[k] - *mean_d);
+    *se = n > 1 ? sqrt(ss / (double)(n - 1) / (double)n) : 0;
+}
+
+static int paired(const replay *r, const gs_frag_type *types, int32_t ntypes, const char *which) {
+    gs_frag_opts va, vb;
+    const char *sa = getenv("BENCH_FGD_A"), *sb = getenv("BENCH_FGD_B");
+    const gs_frag_opts plain = {0}, ours = GS_FRAG_OPTS_GPUSCALE;
+    if (parse_variant(sa, &va, &plain) || parse_variant(sb, &vb, &ours)) return 2;
+    int jobs = (int)envl("BENCH_FGD_JOBS", 1);
+    if (jobs < 1 || jobs > 64) { fprintf(stderr, "BENCH_FGD_JOBS: 1..64\n"); return 2; }
+    long ndev = envl("BENCH_FGD_DEV", 100), dev0 = envl("BENCH_FGD_DEV0", 200);
+    if (ndev < 2 || ndev > 1000 || dev0 < 0) { fprintf(stderr, "BENCH_FGD_DEV: 2..1000\n"); return 2; }
+    struct { const char *name; long first, n; } sets[3] = {
+        {"dev", dev0, ndev}, {"held-out", 100, 30}, {"held-out", 300, 100}};
+    int nsets = strcmp(which, "dev") == 0 ? 1 : 3;
+    printf("paired: A = GS_FRAG_FGD {%s}, B = GS_FRAG_FGD {%s}; difference A - B of the unallocated GPU %% "
+           "(positive: B leaves less), per seed on the same arrivals and node order\n",
+           sa ? sa : "plain FGD", sb ? sb : "gpuscale's policy");
+    printf("%-9s %-8s %5s %7s %7s %22s %7s %7s %22s %6s\n", "set", "seeds", "n", "A@100", "B@100", "A-B @100 (SE)",
+           "A@130", "B@130", "A-B @130 (SE)", "B+/B-");
+    double secs = 0;
+    for (int si = 0; si < nsets; si++) {
+        long n = sets[si].n;
+        pair_res *res = calloc((size_t)n, sizeof *res);
+        double *a1 = calloc((size_t)n, sizeof *a1), *b1 = calloc((size_t)n, sizeof *b1);
+        double *a3 = calloc((size_t)n, sizeof *a3), *b3 = calloc((size_t)n, sizeof *b3);
+        if (!res || !a1 || !b1 || !a3 || !b3 ||
+            run_pairs(r, &va, &vb, types, ntypes, sets[si].first, n, jobs, res, &secs)) {
+            free(res); free(a1); free(b1); free(a3); free(b3);
+            return 1;
+        }
+        for (long k = 0; k < n; k++) {
+            a1[k] = res[k].a100;
+            b1[k] = res[k].b100;
+            a3[k] = res[k].a130;
+            b3[k] = res[k].b130;
+            if (getenv("BENCH_FGD_VERBOSE"))
+                printf("seed %ld: A %.3f %.3f  B %.3f %.3f\n", sets[si].first + k, a1[k], a3[k], b1[k], b3[k]);
+        }
+        double d1, e1, d3, e3;
+        int w1, l1, w3, l3;
+        paired_stats(a1, b1, n, &d1, &e1, &w1, &l1);
+        paired_stats(a3, b3, n, &d3, &e3, &w3, &l3);
+        char r1[64], r3[64], seeds[32];
+        snprintf(r1, sizeof r1, "%+.4f (%.4f) %+.1fse", d1, e1, e1 > 0 ? d1 / e1 : 0);
+        snprintf(r3, sizeof r3, "%+.4f (%.4f) %+.1fse", d3, e3, e3 > 0 ? d3 / e3 : 0);
+        snprintf(seeds, sizeof seeds, "%ld-%ld", sets[si].first, sets[si].first + n - 1);
+        printf("%-9s %-8s %5ld %7.3f %7.3f %22s %7.3f %7.3f %22s %3d/%-3d\n", sets[si].name, seeds, n, mean(a1, (int)n),
+               mean(b1, (int)n), r1, mean(a3, (int)n), mean(b3, (int)n), r3, w3, l3);
+        fflush(stdout);
+        free(res); free(a1); free(b1); free(a3); free(b3);
+    }
+    printf("time: %.1f s of replay (both variants, all sets)\n", secs);
+    return 0;
+}
+
 int main(void) {
     const char *dir = GS_SOURCE_DIR "/bench/data";
     char np[1024], pp[1024];
@@ -223,7 +387,9 @@ int main(void) {
      * on the earlier replay 1000 -> 4.67, 2000 -> 4.57, 4000 -> 4.74 (100-129 only); on this
      * one 1500 -> 4.59 / 4.61 and 2000 -> 4.63 / 4.60, within the seed noise, so it stays.
      * Without memory in the shapes: 4.67 / 4.65. The weight exponent (milli-GPU^a, a = 0.5 or
-     * 1.5): 4.93-4.98 on both sets.
+     * 1.5): 4.93-4.98 on both sets. Each type also carries its pod count: the lookahead's
+     * odds of the next arrival (paired against odds by weight, dev seeds 200-299: +0.059, SE
+     * 0.006, at 130 %).
      * The FGD artifact's task types (GetTypicalPods with isInvolvedCpuPods, popularity
      * threshold 95, gpuResWeight 0): shapes without memory, weighted by pod count, the most
      * popular ones until they cover 95 % of the pods. */
@@ -238,6 +404,7 @@ int main(void) {
             types[j].t = pods[i].t;
         }
         types[j].weight += pods[i].t.ngpus > 0 ? req_of(&pods[i].t) : 2000;
+        types[j].count++;
         int a = type_of(atypes, nat, &pods[i].t, false);
         if (a < 0) {
             a = (int)nat++;
@@ -250,6 +417,18 @@ int main(void) {
     int32_t natypes = 0;
     for (int64_t cum = 0; natypes < nat && cum * 100 < (int64_t)npods * 95;) cum += atypes[natypes++].weight;
 
+    if (getenv("BENCH_FGD_PAIRED") && *getenv("BENCH_FGD_PAIRED")) {
+        replay pr = {nodes0, nn, gpus, pods, npods, false, false};
+        printf("input: %d GPU nodes, %lld GPUs, %d pods in the default list (%d task shapes); the artifact's "
+               "arrivals (about 10,800 per seed) and node order; no departures\n",
+               nn, (long long)gpus, npods, ntypes);
+        int rc = paired(&pr, types, ntypes, getenv("BENCH_FGD_PAIRED"));
+        free(nodes0);
+        free(pods);
+        free(types);
+        free(atypes);
+        return rc;
+    }
     long nseeds = envl("BENCH_FGD_SEEDS", 10), seed0 = envl("BENCH_FGD_SEED0", 0);
     long nheld = envl("BENCH_FGD_HELDOUT", 30), held0 = envl("BENCH_FGD_HELDOUT0", 100);
     if (nseeds < 1 || nseeds > SEEDS_MAX || nheld < 0 || nheld > SEEDS_MAX || seed0 < 0 || held0 < 0) {
@@ -269,10 +448,13 @@ int main(void) {
            r.random_ties ? "file order, BestFit/FGD-paper ties at random (BENCH_FGD_TIES=random)"
                          : "shuffled per seed, ties to the first node (the artifact's)");
 
-    enum { NROW = 3 };
-    const char *names[NROW] = {"BestFit", "FGD-paper", "gpuscale"};
-    const gs_frag_policy pols[NROW] = {GS_FRAG_BESTFIT, GS_FRAG_FGD_PAPER, GS_FRAG_FGD};
-    const char *pub[NROW] = {"7.09 / 6.89", "4.77 / 4.60", "target <= 4.60 @130%"};
+    /* "FGD-plain" is gpuscale's policy without its lookahead (what it was before) */
+    enum { NROW = 4 };
+    const char *names[NROW] = {"BestFit", "FGD-paper", "FGD-plain", "gpuscale"};
+    const gs_frag_policy pols[NROW] = {GS_FRAG_BESTFIT, GS_FRAG_FGD_PAPER, GS_FRAG_FGD, GS_FRAG_FGD};
+    const gs_frag_opts ours = GS_FRAG_OPTS_GPUSCALE;
+    const gs_frag_opts *vars[NROW] = {NULL, NULL, NULL, &ours};
+    const char *pub[NROW] = {"7.09 / 6.89", "4.77 / 4.60", "", "target <= 4.60 @130%"};
     static double v100[NROW][2][SEEDS_MAX], v130[NROW][2][SEEDS_MAX];
     double secs[NROW] = {0};
     long long placed[NROW] = {0}, arrivals[NROW] = {0};
@@ -282,7 +464,8 @@ int main(void) {
             for (long k = 0; k < cnt[set]; k++) {
                 outcome o;
                 bool art = pols[row] == GS_FRAG_FGD_PAPER;
-                if (run_one(&r, pols[row], art ? atypes : types, art ? natypes : ntypes, (uint64_t)(first[set] + k), &o))
+                if (run_one(&r, pols[row], vars[row], art ? atypes : types, art ? natypes : ntypes,
+                            (uint64_t)(first[set] + k), &o))
                     return 1;
                 v100[row][set][k] = o.at100;
                 v130[row][set][k] = o.at130;
@@ -306,6 +489,17 @@ int main(void) {
             printf("%-10s %13.2f (%5.2f) %14.2f (%5.2f)   %s\n", names[row], a, mean(v100[row][set], n), b,
                    mean(v130[row][set], n), set == 0 ? pub[row] : "");
         }
+    }
+    printf("\npaired, FGD-plain - gpuscale per seed (positive: the lookahead leaves less unallocated), mean (SE):\n");
+    for (int set = 0; set < 2; set++) {
+        if (cnt[set] < 2) continue;
+        double d1, e1, d3, e3;
+        int w1, l1, w3, l3;
+        paired_stats(v100[2][set], v100[3][set], cnt[set], &d1, &e1, &w1, &l1);
+        paired_stats(v130[2][set], v130[3][set], cnt[set], &d3, &e3, &w3, &l3);
+        printf("%s seeds %ld..%ld: @100%% %+.3f (%.3f), @130%% %+.3f (%.3f); gpuscale better on %d, worse on %d of %ld "
+               "seeds @130%%\n",
+               set == 0 ? "reported" : "held-out", first[set], first[set] + cnt[set] - 1, d1, e1, d3, e3, w3, l3, cnt[set]);
     }
     printf("\nper seed @130%% (reported seeds):\n");
     for (int row = 0; row < NROW; row++) {

@@ -1,7 +1,8 @@
 /* Fractional placement (src/policy/pack_frag): the FGD artifact's scoring (GS_FRAG_FGD_PAPER),
  * its fragmentation with CPU-only task types (opts.paper), ties to the first node
- * (opts.first_ties) against ties at random, and gpuscale's own tie order. Small cases whose
- * numbers are worked out by hand in the comments. */
+ * (opts.first_ties) against ties at random, gpuscale's own tie order, and gpuscale's one-step
+ * lookahead (opts.lookahead). Small cases whose numbers are worked out by hand in the
+ * comments. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -160,6 +161,135 @@ static void test_bestfit_ties(void **st) {
     assert_true(seen[1] > 0);
 }
 
+/* gpuscale's one-step lookahead. Types: A = a sharing pod of 800 milli (weight 3), B = one of
+ * 300 (weight 1); wsum 4. One node, GPUs [1000, 800]; a 300 pod arrives.
+ * F now: A fits, no GPU below 800 free; B fits: F = 0.
+ *  a) on the 800 GPU -> [1000, 500]: A counts the 500 (3 x 500): F = 1500, growth 1500;
+ *  b) on the 1000 GPU -> [700, 800]: A counts the 700: F = 2100, growth 2100.
+ * Plain FGD takes a). The lookahead adds, per type, weight x (the next pod's least F growth
+ * after - now) / wsum. Now: an A pod at best goes on the 800 GPU -> [1000, 0], F 0: growth 0;
+ * a B pod at best 1500 (a) above). After a): an A pod can only go on the 1000 GPU ->
+ * [200, 500]: A no longer fits (3 x 700) and B counts the 200: F 2300, growth 800; a B pod at
+ * best on the 500 GPU -> [1000, 200]: A 3 x 200, B 200: F 800, growth -700. Term a) =
+ * (3 x (800 - 0) + 1 x (-700 - 1500)) / 4 = 50. After b): an A pod on the 800 GPU -> [700, 0]:
+ * F 2100, growth 0; a B pod at best on the 700 GPU -> [400, 800]: F 1200, growth -900. Term
+ * b) = (3 x 0 + (-900 - 1500)) / 4 = -600. With weight p (percent): a) 1500 + 0.5 p, b) 2100
+ * - 6 p: b) wins for p > 92.3 (gpuscale's policy), a) for p = 50. */
+static void test_lookahead_keeps_an_exact_fit(void **st) {
+    (void)st;
+    gs_frag_type types[2] = {{{0, 0, 1, 800}, 3}, {{0, 0, 1, 300}, 1}};
+    gs_frag_task t = {1000, 0, 1, 300};
+    uint64_t rng = 1;
+    gs_frag_state s;
+    for (int v = 0; v < 4; v++) {
+        gs_frag_node n[1] = {node1(8000, 2, 1000, 800)};
+        gs_frag_opts o = GS_FRAG_OPTS_GPUSCALE;
+        if (v == 1) o = (gs_frag_opts){0}; /* plain FGD */
+        if (v == 2) o.lookahead_pct = 50;  /* too little weight to change FGD's choice */
+        if (v == 3) o.lookahead = 1;       /* one candidate: nothing to re-score */
+        assert_int_equal(gs_frag_init_opts(&s, n, 1, types, 2, &o), 0);
+        assert_int_equal(gs_frag_place(&s, GS_FRAG_FGD, &t, &rng), 0);
+        if (v == 0) {
+            assert_int_equal(n[0].gpu_free[0], 700);
+            assert_int_equal(n[0].gpu_free[1], 800);
+            assert_int_equal(s.F[0], 2100);
+        } else {
+            assert_int_equal(n[0].gpu_free[0], 1000);
+            assert_int_equal(n[0].gpu_free[1], 500);
+            assert_int_equal(s.F[0], 1500);
+        }
+        gs_frag_free(&s);
+    }
+}
+
+/* The lookahead's odds of the next arrival: by count when every type has one. The case above
+ * with counts A = 1, B = 3 (odds 1/4, 3/4 instead of the weights' 3/4, 1/4): term a) =
+ * (1 x 800 + 3 x (-2200)) / 4 = -1450, term b) = (1 x 0 + 3 x (-2400)) / 4 = -1800. At
+ * p = 150 %: a) 1500 - 2175 = -675, b) 2100 - 2700 = -600: a) wins; by the weights,
+ * a) 1500 + 75 = 1575, b) 2100 - 900 = 1200: b) wins. A type without a count makes the
+ * weights count again. */
+static void test_lookahead_odds_by_count(void **st) {
+    (void)st;
+    gs_frag_task t = {1000, 0, 1, 300};
+    uint64_t rng = 1;
+    gs_frag_state s;
+    for (int v = 0; v < 3; v++) {
+        gs_frag_type types[2] = {{{0, 0, 1, 800}, 3, 1}, {{0, 0, 1, 300}, 1, 3}};
+        if (v == 1) types[1].count = 0;
+        if (v == 2) types[0].count = types[1].count = 0;
+        gs_frag_node n[1] = {node1(8000, 2, 1000, 800)};
+        gs_frag_opts o = {.lookahead = 12, .lookahead_pct = 150};
+        assert_int_equal(gs_frag_init_opts(&s, n, 1, types, 2, &o), 0);
+        assert_int_equal(gs_frag_place(&s, GS_FRAG_FGD, &t, &rng), 0);
+        assert_int_equal(n[0].gpu_free[0], v == 0 ? 1000 : 700);
+        assert_int_equal(n[0].gpu_free[1], v == 0 ? 500 : 800);
+        gs_frag_free(&s);
+    }
+}
+
+/* The same node 0 and a node 1 with one GPU of 800 free and 500 milli-CPU: the 300 pod (1000
+ * milli-CPU) cannot go there, but an A pod (no CPU) can, with growth 0. The lookahead counts the
+ * next pod's best placement on the other nodes too: after a) an A pod still has node 1 (0, not
+ * 800): term a) = (3 x 0 + (-700 - 1500)) / 4 = -550; after b): (3 x 0 + (-900 - 1500)) / 4 =
+ * -600 (a B pod's best now is 1500 on either node). At p = 700: a) 1500 - 3850 = -2350,
+ * b) 2100 - 4200 = -2100: a) wins, as plain FGD; b) only beyond p = 1200. */
+static void test_lookahead_counts_other_nodes(void **st) {
+    (void)st;
+    gs_frag_type types[2] = {{{0, 0, 1, 800}, 3}, {{0, 0, 1, 300}, 1}};
+    gs_frag_task t = {1000, 0, 1, 300};
+    uint64_t rng = 1;
+    gs_frag_state s;
+    for (int v = 0; v < 2; v++) {
+        gs_frag_node n[2] = {node1(8000, 2, 1000, 800), node1(500, 1, 800, 0)};
+        gs_frag_opts o = {.lookahead = 8, .lookahead_pct = v == 0 ? 700 : 1300};
+        assert_int_equal(gs_frag_init_opts(&s, n, 2, types, 2, &o), 0);
+        assert_int_equal(gs_frag_place(&s, GS_FRAG_FGD, &t, &rng), 0);
+        assert_int_equal(n[0].gpu_free[0], v == 0 ? 1000 : 700);
+        assert_int_equal(n[0].gpu_free[1], v == 0 ? 500 : 800);
+        assert_int_equal(n[1].gpu_free[0], 800);
+        assert_int_equal(n[1].cpu_free, 500);
+        gs_frag_free(&s);
+    }
+}
+
+/* The lookahead's state follows the placements: a run of pods placed one by one gives the
+ * same choices as a fresh state built on the nodes before each pod (so nothing stale is
+ * carried from one placement to the next). Random small clusters and pods, seeded. */
+static void test_lookahead_incremental_matches_fresh(void **st) {
+    (void)st;
+    uint64_t r = 42;
+    for (int round = 0; round < 40; round++) {
+        gs_frag_type types[4];
+        for (int m = 0; m < 4; m++) {
+            int32_t ng = (int32_t)(gs_frag_rand(&r) % 3);
+            int32_t milli = ng == 1 ? (int32_t)(100 * (1 + gs_frag_rand(&r) % 10)) : ng > 1 ? 1000 : 0;
+            types[m] = (gs_frag_type){{(int32_t)(1000 * (gs_frag_rand(&r) % 4)), 0, ng, milli},
+                                      (int64_t)(1 + gs_frag_rand(&r) % 5)};
+        }
+        gs_frag_node a[5], b[5];
+        for (int i = 0; i < 5; i++) {
+            a[i] = node1((int32_t)(2000 + 1000 * (gs_frag_rand(&r) % 6)), 2, 1000, 1000);
+            if (gs_frag_rand(&r) % 2) a[i].ngpus = 1;
+        }
+        memcpy(b, a, sizeof a);
+        gs_frag_state inc;
+        gs_frag_opts o = GS_FRAG_OPTS_GPUSCALE;
+        assert_int_equal(gs_frag_init_opts(&inc, a, 5, types, 4, &o), 0);
+        for (int q = 0; q < 12; q++) {
+            gs_frag_task t = types[gs_frag_rand(&r) % 4].t;
+            t.cpu = t.cpu > 0 ? t.cpu : 500;
+            gs_frag_state fresh;
+            assert_int_equal(gs_frag_init_opts(&fresh, b, 5, types, 4, &o), 0);
+            uint64_t x = 1, y = 1;
+            int32_t want = gs_frag_place(&fresh, GS_FRAG_FGD, &t, &x);
+            gs_frag_free(&fresh);
+            assert_int_equal(gs_frag_place(&inc, GS_FRAG_FGD, &t, &y), want);
+            assert_memory_equal(a, b, sizeof a);
+        }
+        gs_frag_free(&inc);
+    }
+}
+
 /* Nothing fits: -1 and nothing changes, for every policy. */
 static void test_no_fit(void **st) {
     (void)st;
@@ -185,6 +315,10 @@ int main(void) {
         cmocka_unit_test(test_paper_ties_and_gpu_choice),
         cmocka_unit_test(test_gpuscale_tie_order),
         cmocka_unit_test(test_bestfit_ties),
+        cmocka_unit_test(test_lookahead_keeps_an_exact_fit),
+        cmocka_unit_test(test_lookahead_odds_by_count),
+        cmocka_unit_test(test_lookahead_counts_other_nodes),
+        cmocka_unit_test(test_lookahead_incremental_matches_fresh),
         cmocka_unit_test(test_no_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,19 @@ typedef struct memo_ent {
     int64_t F;
 } memo_ent;
 
+typedef struct dc_key {
+    uint64_t hash;                     /* 0 = empty */
+    int32_t cpu;
+    int64_t mem;
+    uint8_t ngpus;
+    int16_t gpu[GS_NODE_MAX_GPUS];     /* sorted */
+} dc_key;
+
+#define CAND_MAX 64                    /* most candidates the lookahead re-scores */
+#define DC_BITS 14
+#define DC_SIZE (1u << DC_BITS)
+#define LA_INF (INT64_MAX / 4)
+
 struct gs_frag_memo {
     memo_ent *e;
     uint32_t used;
@@ -29,6 +42,13 @@ struct gs_frag_memo {
     int32_t ncpus;
     int64_t *mems;                     /* distinct task-type memory requests, ascending */
     int32_t nmems;
+    /* lookahead (opts.lookahead): per type a min-tree over the nodes of the type's best F growth */
+    int32_t la_size;                   /* leaves, a power of 2 >= n */
+    int64_t *la_tree;                  /* ntypes x 2 la_size */
+    int64_t *dc;                       /* cache of F-growth vectors by exact node state */
+    dc_key *dk;
+    bool la_by_count;                  /* the next arrival's odds: count (else weight) */
+    int64_t la_psum;                   /* the sum of those */
 };
 
 uint64_t gs_frag_rand(uint64_t *state) {
@@ -48,6 +68,8 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static int la_init(gs_frag_state *st);
+
 int gs_frag_init(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const gs_frag_type *types,
                  int32_t ntypes) {
     return gs_frag_init_opts(st, nodes, n, types, ntypes, NULL);
@@ -57,6 +79,10 @@ int gs_frag_init_opts(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const g
                       int32_t ntypes, const gs_frag_opts *opts) {
     memset(st, 0, sizeof *st);
     if (opts) st->opts = *opts;
+    /* the lookahead's effective settings: 1 candidate = off */
+    if (st->opts.lookahead < 1 || st->opts.paper) st->opts.lookahead = 1;
+    if (st->opts.lookahead > CAND_MAX) st->opts.lookahead = CAND_MAX;
+    if (st->opts.lookahead_pct <= 0) st->opts.lookahead_pct = GS_FRAG_LA_PCT;
     for (int32_t i = 0; i < ntypes; i++) st->wsum += types[i].weight;
     st->nodes = nodes;
     st->n = n;
@@ -82,6 +108,7 @@ int gs_frag_init_opts(gs_frag_state *st, gs_frag_node *nodes, int32_t n, const g
         if (k == 0 || st->memo->mems[k - 1] != st->memo->mems[i]) st->memo->mems[k++] = st->memo->mems[i];
     st->memo->nmems = k;
     for (int32_t i = 0; i < n; i++) st->F[i] = gs_frag_node_frag(st, &nodes[i]);
+    if (st->opts.lookahead > 1 && la_init(st)) { gs_frag_free(st); return GS_ENOMEM; }
     return 0;
 }
 
@@ -90,6 +117,9 @@ void gs_frag_free(gs_frag_state *st) {
         free(st->memo->e);
         free(st->memo->cpus);
         free(st->memo->mems);
+        free(st->memo->la_tree);
+        free(st->memo->dc);
+        free(st->memo->dk);
         free(st->memo);
     }
     free(st->F);
@@ -137,9 +167,17 @@ static int64_t frag_raw(const gs_frag_type *types, int32_t ntypes, bool paper, i
     return F;
 }
 
-static int cmp_i16(const void *a, const void *b) {
-    int16_t x = *(const int16_t *)a, y = *(const int16_t *)b;
-    return (x > y) - (x < y);
+/* Ascending, in place (at most GS_NODE_MAX_GPUS values: insertion sort beats qsort here). */
+static void sort_i16(int16_t *v, int n) {
+    for (int i = 1; i < n; i++) {
+        int16_t x = v[i];
+        int j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
 }
 
 static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, int64_t mem_free, const int16_t *gpu,
@@ -163,7 +201,7 @@ static int64_t frag_memo(const gs_frag_state *st, int32_t cpu_free, int64_t mem_
     k.mem_level = (int16_t)lo;
     k.ngpus = (uint8_t)ngpus;
     memcpy(k.gpu, gpu, (size_t)ngpus * sizeof *gpu);
-    qsort(k.gpu, (size_t)ngpus, sizeof *k.gpu, cmp_i16);
+    sort_i16(k.gpu, ngpus);
     uint64_t h = 1469598103934665603ULL;
     const unsigned char *p = (const unsigned char *)&k;
     for (size_t i = 0; i < sizeof k; i++) { h ^= p[i]; h *= 1099511628211ULL; }
@@ -216,6 +254,133 @@ static void apply(gs_frag_node *n, const gs_frag_task *t, int gpu) {
         }
 }
 
+
+/* ---------------------------------------------------------------- one-step lookahead
+ * For a node state, the vector over task types of the least F growth a pod of that type makes
+ * there (LA_INF when it does not fit); per type, a min-tree of those values over the nodes
+ * gives the next arrival's best placement with or without a given node. */
+
+static void dvec_raw(const gs_frag_state *st, int32_t cpu, int64_t mem, const int16_t *gpu, int ngpus, int64_t *out) {
+    int64_t F0 = frag_memo(st, cpu, mem, gpu, ngpus);
+    gs_frag_node nd;
+    memset(&nd, 0, sizeof nd);
+    nd.cpu_free = cpu;
+    nd.mem_free = mem;
+    nd.ngpus = (uint8_t)ngpus;
+    memcpy(nd.gpu_free, gpu, (size_t)ngpus * sizeof *gpu);
+    for (int32_t m = 0; m < st->ntypes; m++) {
+        const gs_frag_task *t = &st->types[m].t;
+        int64_t best = LA_INF;
+        if (gs_frag_fits(&nd, t)) {
+            if (t->ngpus == 1 && t->milli < 1000) {
+                for (int g = 0; g < ngpus; g++) {
+                    if (gpu[g] < t->milli) continue;
+                    bool dup = false;
+                    for (int h = 0; h < g && !dup; h++) dup = gpu[h] == gpu[g];
+                    if (dup) continue;
+                    int16_t after[GS_NODE_MAX_GPUS];
+                    memcpy(after, gpu, sizeof after);
+                    after[g] = (int16_t)(after[g] - t->milli);
+                    int64_t d = frag_memo(st, cpu - t->cpu, mem - t->mem, after, ngpus) - F0;
+                    if (d < best) best = d;
+                }
+            } else {
+                gs_frag_node tmp = nd;
+                apply(&tmp, t, -1);
+                best = frag_memo(st, tmp.cpu_free, tmp.mem_free, tmp.gpu_free, ngpus) - F0;
+            }
+        }
+        out[m] = best;
+    }
+}
+
+/* The vector for a state, through a direct-mapped cache keyed by the exact state. */
+static const int64_t *dvec(const gs_frag_state *st, int32_t cpu, int64_t mem, const int16_t *gpu, int ngpus) {
+    gs_frag_memo *mo = st->memo;
+    dc_key k;
+    memset(&k, 0, sizeof k);
+    k.cpu = cpu;
+    k.mem = mem;
+    k.ngpus = (uint8_t)ngpus;
+    memcpy(k.gpu, gpu, (size_t)ngpus * sizeof *gpu);
+    sort_i16(k.gpu, ngpus);
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p = (const unsigned char *)&k + sizeof k.hash;
+    for (size_t i = 0; i < sizeof k - sizeof k.hash; i++) { h ^= p[i]; h *= 1099511628211ULL; }
+    if (h == 0) h = 1;
+    k.hash = h;
+    uint32_t slot = (uint32_t)(h >> 7) & (DC_SIZE - 1);
+    int64_t *v = &mo->dc[(size_t)slot * (size_t)st->ntypes];
+    if (memcmp(&mo->dk[slot], &k, sizeof k) != 0) {
+        dvec_raw(st, cpu, mem, k.gpu, ngpus, v);
+        mo->dk[slot] = k;
+    }
+    return v;
+}
+
+static void la_set(gs_frag_state *st, int32_t i) {
+    gs_frag_memo *mo = st->memo;
+    const gs_frag_node *n = &st->nodes[i];
+    const int64_t *v = dvec(st, n->cpu_free, n->mem_free, n->gpu_free, n->ngpus);
+    int32_t S = mo->la_size;
+    for (int32_t m = 0; m < st->ntypes; m++) {
+        int64_t *tr = &mo->la_tree[(size_t)m * 2 * (size_t)S];
+        int32_t p = S + i;
+        tr[p] = v[m];
+        for (p /= 2; p >= 1; p /= 2) tr[p] = tr[2 * p] < tr[2 * p + 1] ? tr[2 * p] : tr[2 * p + 1];
+    }
+}
+
+/* Least value of type m's tree over all nodes but i. */
+static int64_t la_min_without(const gs_frag_state *st, int32_t m, int32_t i) {
+    int32_t S = st->memo->la_size;
+    const int64_t *tr = &st->memo->la_tree[(size_t)m * 2 * (size_t)S];
+    int64_t best = LA_INF;
+    /* walk up from leaf i: each sibling covers a range without i */
+    for (int32_t p = S + i; p > 1; p /= 2) {
+        int64_t sib = tr[p ^ 1];
+        if (sib < best) best = sib;
+    }
+    return best;
+}
+
+static int la_init(gs_frag_state *st) {
+    gs_frag_memo *mo = st->memo;
+    int32_t S = 1;
+    while (S < st->n) S *= 2;
+    mo->la_size = S;
+    mo->la_tree = malloc((size_t)(st->ntypes > 0 ? st->ntypes : 1) * 2 * (size_t)S * sizeof *mo->la_tree);
+    mo->dc = malloc((size_t)DC_SIZE * (size_t)(st->ntypes > 0 ? st->ntypes : 1) * sizeof *mo->dc);
+    mo->dk = calloc(DC_SIZE, sizeof *mo->dk);
+    if (!mo->la_tree || !mo->dc || !mo->dk) return GS_ENOMEM;
+    for (size_t k = 0; k < (size_t)st->ntypes * 2 * (size_t)S; k++) mo->la_tree[k] = LA_INF;
+    for (int32_t i = 0; i < st->n; i++) la_set(st, i);
+    mo->la_by_count = st->ntypes > 0;
+    for (int32_t m = 0; m < st->ntypes; m++) mo->la_by_count = mo->la_by_count && st->types[m].count > 0;
+    for (int32_t m = 0; m < st->ntypes; m++) mo->la_psum += mo->la_by_count ? st->types[m].count : st->types[m].weight;
+    return 0;
+}
+
+/* The lookahead term of moving node i to the given state: sum over types m of p_m x (the next
+ * m pod's least F growth afterwards - now) / sum of p, a pod that fits nowhere counting its
+ * GPU request x wsum (the allocation lost); p is the types' count or else their weight. */
+static double la_term(const gs_frag_state *st, int32_t i, int32_t cpu, int64_t mem, const int16_t *gpu, int ngpus) {
+    const int64_t *v = dvec(st, cpu, mem, gpu, ngpus);
+    int32_t S = st->memo->la_size;
+    double sum = 0;
+    for (int32_t m = 0; m < st->ntypes; m++) {
+        const gs_frag_task *t = &st->types[m].t;
+        int64_t now = st->memo->la_tree[(size_t)m * 2 * (size_t)S + 1];
+        int64_t w = la_min_without(st, m, i);
+        int64_t after = v[m] < w ? v[m] : w;
+        if (after == now) continue;
+        double pen = (double)(t->ngpus > 0 ? (int64_t)t->ngpus * t->milli : 0) * (double)st->wsum;
+        double a = after >= LA_INF ? pen : (double)after, b = now >= LA_INF ? pen : (double)now;
+        sum += (double)(st->memo->la_by_count ? st->types[m].count : st->types[m].weight) * (a - b);
+    }
+    return st->memo->la_psum > 0 ? sum / (double)st->memo->la_psum : 0;
+}
+
 /* BestFit GPU for a sharing pod: least free that fits (lowest index on ties). */
 static int bestfit_gpu(const gs_frag_node *n, int32_t milli) {
     int best = -1;
@@ -252,11 +417,28 @@ static int32_t place_bestfit(gs_frag_state *st, const gs_frag_task *t, uint64_t 
     return best;
 }
 
+typedef struct cand {
+    int32_t node;
+    int gpu;
+    int64_t d, key;
+} cand;
+
+/* Keeps the k best candidates in order (F growth, then key, then the earlier one). */
+static void cand_offer(cand *c, int *nc, int k, int32_t node, int gpu, int64_t d, int64_t key) {
+    int pos = *nc;
+    while (pos > 0 && (d < c[pos - 1].d || (d == c[pos - 1].d && key < c[pos - 1].key))) pos--;
+    if (pos >= k) return;
+    int last = *nc < k ? *nc : k - 1;
+    for (int j = last; j > pos; j--) c[j] = c[j - 1];
+    c[pos] = (cand){node, gpu, d, key};
+    if (*nc < k) (*nc)++;
+}
+
 static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
-    int32_t best = -1;
-    int bestgpu = -1;
-    int64_t bestd = INT64_MAX, bestleft = INT64_MAX;
     bool share = t->ngpus == 1 && t->milli < 1000;
+    int k = st->opts.lookahead;
+    cand c[CAND_MAX];
+    int nc = 0;
     for (int32_t i = 0; i < st->n; i++) {
         const gs_frag_node *n = &st->nodes[i];
         if (!gs_frag_fits(n, t)) continue;
@@ -279,31 +461,35 @@ static int32_t place_fgd(gs_frag_state *st, const gs_frag_task *t) {
                 int64_t d = frag_memo(st, cpu_after, mem_after, after, n->ngpus) - st->F[i];
                 /* ties: the GPU left with the least free share, then the node left fullest, then
                  * the first node in the caller's order */
-                int64_t l2 = (int64_t)after[g] * 100000 + left;
-                if (d < bestd || (d == bestd && l2 < bestleft)) {
-                    bestd = d;
-                    bestleft = l2;
-                    best = i;
-                    bestgpu = g;
-                }
+                cand_offer(c, &nc, k, i, g, d, (int64_t)after[g] * 100000 + left);
             }
         } else {
             gs_frag_node tmp = *n;
             apply(&tmp, t, -1);
             int64_t d = frag_memo(st, cpu_after, mem_after, tmp.gpu_free, n->ngpus) - st->F[i];
-            int64_t l2 = left;
-            if (d < bestd || (d == bestd && l2 < bestleft)) {
-                bestd = d;
-                bestleft = l2;
-                best = i;
-                bestgpu = -1;
+            cand_offer(c, &nc, k, i, -1, d, left);
+        }
+    }
+    if (nc == 0) return -1;
+    int pick = 0;
+    if (k > 1 && nc > 1) {
+        double bestv = 0;
+        for (int j = 0; j < nc; j++) {
+            gs_frag_node tmp = st->nodes[c[j].node];
+            apply(&tmp, t, c[j].gpu);
+            double v = (double)c[j].d + (double)st->opts.lookahead_pct / 100.0 *
+                                            la_term(st, c[j].node, tmp.cpu_free, tmp.mem_free, tmp.gpu_free, tmp.ngpus);
+            if (j == 0 || v < bestv) {
+                bestv = v;
+                pick = j;
             }
         }
     }
-    if (best < 0) return -1;
+    int32_t best = c[pick].node;
     gs_frag_node *n = &st->nodes[best];
-    apply(n, t, bestgpu);
+    apply(n, t, c[pick].gpu);
     st->F[best] = gs_frag_node_frag(st, n);
+    if (k > 1) la_set(st, best);
     return best;
 }
 
