@@ -168,19 +168,7 @@ static int events(const char *ns, const char *kind, const char *name, const char
     char p[256];
     snprintf(p, sizeof p, "/api/v1/namespaces/%s/events", ns);
     json_t *evs = get(p);
-    int found = 0;
-    size_t i;
-    json_t *ev;
-    json_array_foreach(json_object_get(evs, "items"), i, ev) {
-        const json_t *io = json_object_get(ev, "involvedObject");
-        const char *r = json_string_value(json_object_get(ev, "reason"));
-        const char *k = json_string_value(json_object_get(io, "kind"));
-        const char *on = json_string_value(json_object_get(io, "name"));
-        if (r && k && on && strcmp(r, reason) == 0 && strcmp(k, kind) == 0 && strcmp(on, name) == 0) {
-            found++;
-            if (msg) snprintf(msg, n, "%s", json_string_value(json_object_get(ev, "message")));
-        }
-    }
+    int found = probe_count_events(evs, kind, reason, name, msg, n);
     json_decref(evs);
     return found;
 }

@@ -146,17 +146,7 @@ static bool env_billed(const char *name, gs_env_row *r) { return env_row(name, r
 
 static int events(const char *reason, const char *name, char *msg, size_t n) {
     json_t *evs = get("/api/v1/namespaces/research/events");
-    int found = 0;
-    size_t i;
-    json_t *ev;
-    json_array_foreach(json_object_get(evs, "items"), i, ev) {
-        const char *r = json_string_value(json_object_get(ev, "reason"));
-        const char *on = json_string_value(json_object_get(json_object_get(ev, "involvedObject"), "name"));
-        if (r && on && strcmp(r, reason) == 0 && strcmp(on, name) == 0) {
-            found++;
-            if (msg) snprintf(msg, n, "%s", json_string_value(json_object_get(ev, "message")));
-        }
-    }
+    int found = probe_count_events(evs, NULL, reason, name, msg, n);
     json_decref(evs);
     return found;
 }

@@ -51,22 +51,6 @@ static pid_t REDIS_PID = -1, CTL_A = -1, CTL_B = -1;
 static int REDIS_PORT, MPORT_A, MPORT_B, SURVIVOR;
 static char CFG[400], LEDGER[400];
 
-static void stop_pid(pid_t *p, int sig) {
-    if (*p <= 0) return;
-    kill(*p, sig);
-    int st;
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(*p, &st, WNOHANG) == *p) {
-            *p = -1;
-            return;
-        }
-        usleep(100000);
-    }
-    kill(*p, SIGKILL);
-    waitpid(*p, &st, 0);
-    *p = -1;
-}
-
 static long long redis_cmd(const char *fmt, const char *a, const char *b) {
     redisContext *r = redisConnect("127.0.0.1", REDIS_PORT);
     if (!r || r->err) fail_msg("redis connect");
@@ -220,9 +204,9 @@ static int setup(void **st) {
 
 static int teardown(void **st) {
     (void)st;
-    stop_pid(&CTL_A, SIGKILL);
-    stop_pid(&CTL_B, SIGKILL);
-    stop_pid(&REDIS_PID, SIGTERM);
+    probe_stop_pid(&CTL_A, SIGKILL);
+    probe_stop_pid(&CTL_B, SIGKILL);
+    probe_stop_pid(&REDIS_PID, SIGTERM);
     gs_kube_free(ADMIN);
     gs_informers_shutdown();
     kt_stop(&ENV);
@@ -361,17 +345,7 @@ static int events(const char *ns, const char *reason, const char *name, char *ms
     char p[256];
     snprintf(p, sizeof p, "/api/v1/namespaces/%s/events", ns);
     json_t *evs = get(p);
-    int found = 0;
-    size_t i;
-    json_t *ev;
-    json_array_foreach(json_object_get(evs, "items"), i, ev) {
-        const char *r = json_string_value(json_object_get(ev, "reason"));
-        const char *on = json_string_value(json_object_get(json_object_get(ev, "involvedObject"), "name"));
-        if (r && on && strcmp(r, reason) == 0 && (!name || strcmp(on, name) == 0)) {
-            found++;
-            if (msg) snprintf(msg, n, "%s", json_string_value(json_object_get(ev, "message")));
-        }
-    }
+    int found = probe_count_events(evs, NULL, reason, name, msg, n);
     json_decref(evs);
     return found;
 }
@@ -576,7 +550,7 @@ static void test_leader_killed_takeover(void **st) {
     int other = a_leads ? MPORT_B : MPORT_A;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    stop_pid(victim, SIGKILL);
+    probe_stop_pid(victim, SIGKILL);
     WAIT_UNTIL(probe_metric(other, "gpuscale_leader", 5L) == 1, 15, "the other replica takes over");
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

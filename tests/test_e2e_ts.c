@@ -58,22 +58,6 @@ static char CFG[400];
 #define ADMIN_CFG "version: v1\nsharing:\n  timeSlicing:\n    resources:\n    - {name: nvidia.com/gpu, replicas: 2}\n"
 #define BAD_CFG "version: v1\nsharing:\n  timeSlicing:\n    resources:\n    - {name: nvidia.com/gpu, replicas: four}\n"
 
-static void stop_pid(pid_t *p, int sig) {
-    if (*p <= 0) return;
-    kill(*p, sig);
-    int st;
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(*p, &st, WNOHANG) == *p) {
-            *p = -1;
-            return;
-        }
-        usleep(100000);
-    }
-    kill(*p, SIGKILL);
-    waitpid(*p, &st, 0);
-    *p = -1;
-}
-
 static void start_ctl(void) {
     char port[16], log[400];
     snprintf(port, sizeof port, "%d", MPORT);
@@ -151,17 +135,7 @@ static bool pod_running_on(const char *pod, const char *nodename) {
 
 static int events(const char *reason, const char *name, char *msg, size_t n) {
     json_t *evs = get("/api/v1/namespaces/default/events");
-    int found = 0;
-    size_t i;
-    json_t *ev;
-    json_array_foreach(json_object_get(evs, "items"), i, ev) {
-        const char *r = json_string_value(json_object_get(ev, "reason"));
-        const char *on = json_string_value(json_object_get(json_object_get(ev, "involvedObject"), "name"));
-        if (r && on && strcmp(r, reason) == 0 && strcmp(on, name) == 0) {
-            found++;
-            if (msg) snprintf(msg, n, "%s", json_string_value(json_object_get(ev, "message")));
-        }
-    }
+    int found = probe_count_events(evs, NULL, reason, name, msg, n);
     json_decref(evs);
     return found;
 }
@@ -295,7 +269,7 @@ static int setup(void **st) {
 
 static int teardown(void **st) {
     (void)st;
-    stop_pid(&CTL, SIGKILL);
+    probe_stop_pid(&CTL, SIGKILL);
     gs_catalog_free(&CAT);
     gs_kube_free(ADMIN);
     gs_informers_shutdown();
@@ -428,7 +402,7 @@ static void test_restart_mid_mig_reconfiguration(void **st) {
     WAIT_UNTIL(cordoned("ts-c") && strcmp(node_meta("ts-c", "annotations", "gpuscale.dev/disruption"), "reconfigure") == 0 &&
                    strcmp(node_meta("ts-c", "labels", GS_DP_CONFIG_LABEL), "gpuscale-timeslicing-4") == 0,
                30, "ts-c cordoned for a time-slicing switch");
-    stop_pid(&CTL, SIGKILL);
+    probe_stop_pid(&CTL, SIGKILL);
     start_ctl();
     WAIT_UNTIL(log_has("MIG reconfiguration resumed") && log_has("time-slicing reconfiguration resumed"), 30,
                "the new controller resumes both reconfigurations");

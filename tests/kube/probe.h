@@ -1,6 +1,7 @@
 /* Header-only helpers shared by the controller's end-to-end test and bench/bench_controller:
  * a free loopback port, one value read off a running `gpuscale run`'s /metrics, and a child process
- * started with its output appended to a log. */
+ * started with its output appended to a log; a real redis-server, a child stopped with a grace
+ * period, and the Events of a list matched by reason, kind and name. */
 #ifndef GS_TEST_KUBE_PROBE_H
 #define GS_TEST_KUBE_PROBE_H
 
@@ -8,11 +9,14 @@
 #include <fcntl.h>
 #include <curl/curl.h>
 #include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int probe_free_port(void) {
@@ -131,6 +135,43 @@ static inline pid_t probe_redis_start(const char *dir, int *port) {
         usleep(100000);
     }
     return pid;
+}
+
+/* Stops child *p: signal sig, up to 10 s for it to exit, then SIGKILL; *p = -1 after. */
+static inline void probe_stop_pid(pid_t *p, int sig) {
+    if (*p <= 0) return;
+    kill(*p, sig);
+    int st;
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(*p, &st, WNOHANG) == *p) {
+            *p = -1;
+            return;
+        }
+        usleep(100000);
+    }
+    kill(*p, SIGKILL);
+    waitpid(*p, &st, 0);
+    *p = -1;
+}
+
+/* Events of an EventList (a GET of .../events) with this reason, on an object of this kind
+ * (NULL: any) and name (NULL: any); the last one's message goes to msg (may be NULL). */
+static inline int probe_count_events(const json_t *evs, const char *kind, const char *reason, const char *name, char *msg,
+                                     size_t n) {
+    int found = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(evs, "items"), i, ev) {
+        const json_t *io = json_object_get(ev, "involvedObject");
+        const char *r = json_string_value(json_object_get(ev, "reason"));
+        const char *k = json_string_value(json_object_get(io, "kind"));
+        const char *on = json_string_value(json_object_get(io, "name"));
+        if (!r || !on || strcmp(r, reason) != 0 || (name && strcmp(on, name) != 0)) continue;
+        if (kind && (!k || strcmp(k, kind) != 0)) continue;
+        found++;
+        if (msg) snprintf(msg, n, "%s", json_string_value(json_object_get(ev, "message")));
+    }
+    return found;
 }
 
 #endif
