@@ -277,12 +277,49 @@ static void test_other_pods_update_the_state(void **state) {
     fx_free(&f);
 }
 
+/* Without frag_types the target workload is the snapshot's shapes, at most frag_max_types of
+ * them, the heaviest. Node n1's one GPU is full with 20 bound 50-milli pods (weight 1000);
+ * node n0's GPUs have 400 and 250 free; a 250-milli pod is pending (its shape: weight 250).
+ * FGD + lookahead against the 50s alone takes the exact fit, GPU 1; against both shapes it
+ * keeps that exact 250 for the next 250 and takes GPU 0 (checked against gs_frag_choose with
+ * the same types). The default cap keeps both; a cap of 1 keeps the heavier. */
+static void test_shape_cap(void **state) {
+    (void)state;
+    for (int mode = 0; mode < 3; mode++) {
+        fx f;
+        fx_init(&f);
+        add_type(&f, "g1", "gf", "a10g", 1, 1.0);
+        add_type(&f, "g2", "gf", "a10g", 2, 2.0);
+        pool(&f, "frac", GS_SHARE_FRACTIONAL, "gf", 0);
+        int32_t n0 = frac_node(&f, "n0", "g2", 90000, 900000);
+        int32_t n1 = frac_node(&f, "n1", "g1", 90000, 900000);
+        f.s.nodes[n0].gpus[0].milli_used = 600;
+        f.s.nodes[n0].gpus[1].milli_used = 750;
+        for (int i = 0; i < 20; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "b%02d", i);
+            gs_frag_task t50 = {100, 64, 1, 50};
+            bind(&f, frac_pod(&f, name, &t50), n1, 0);
+        }
+        int32_t a = pod(&f, "a", GS_GPU_FRACTION, 250, NULL);
+        gs_pack_input in = {.snap = &f.s, .pools = f.pools, .npools = f.npools, .catalog = &f.cat,
+                            .frag_max_types = mode == 0 ? 0 : mode == 1 ? 1 : 2};
+        gs_error e;
+        if (gs_pack_plan(&in, &f.plan, &e)) fail_msg("plan: %s", e.msg);
+        assert_int_equal(where(&f, a)->kind, GS_PLACE_EXISTING);
+        assert_int_equal(where(&f, a)->target, n0);
+        assert_int_equal(where(&f, a)->gpu, mode == 1 ? 1 : 0);
+        fx_free(&f);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_equals_frag_place),
         cmocka_unit_test(test_target_workload),
         cmocka_unit_test(test_filtered_candidates),
         cmocka_unit_test(test_other_pods_update_the_state),
+        cmocka_unit_test(test_shape_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

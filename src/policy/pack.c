@@ -775,6 +775,13 @@ static int cmp_ftype(const void *a, const void *b) {
     return (x->milli > y->milli) - (x->milli < y->milli);
 }
 
+/* Heaviest first, then by shape (a total order: the cap keeps the same types every time). */
+static int cmp_ftype_heavy(const void *a, const void *b) {
+    const gs_frag_type *x = a, *y = b;
+    if (x->weight != y->weight) return x->weight > y->weight ? -1 : 1;
+    return cmp_ftype(a, b);
+}
+
 /* Builds the FGD state when a fractional pod is pending and an existing node has a
  * FRACTIONAL GPU. Task types: the caller's, else the snapshot's fractional pod shapes
  * (bound and pending), weight = their milli-GPU in all, count = their pods. */
@@ -844,6 +851,11 @@ static int frag_build(ctx *c) {
             }
             c->own_types[m - 1].weight += c->own_types[i].t.milli;
             c->own_types[m - 1].count++;
+        }
+        int32_t cap = c->in->frag_max_types > 0 ? c->in->frag_max_types : GS_PACK_FRAG_MAX_TYPES;
+        if (m > cap) { /* the heaviest shapes only: the state's cost is O(nodes x types) */
+            qsort(c->own_types, (size_t)m, sizeof *c->own_types, cmp_ftype_heavy);
+            m = cap;
         }
         types = c->own_types;
         ntypes = m;

@@ -37,6 +37,7 @@
 #include "policy/pack_frag.h"
 
 #define GS_PACK_DEFAULT_CANDIDATES 60 /* Karpenter passes at most 60 types to CreateFleet */
+#define GS_PACK_FRAG_MAX_TYPES 256    /* default cap on the snapshot shapes FGD weighs */
 #define GS_PACK_REASON 256
 
 /* Budget gate: may `project` add `usd_per_hour` more? On refusal, write a reason into why.
@@ -66,6 +67,11 @@ typedef struct gs_pack_input {
      * by its pods. docs/packing.md, "Fractional pods". */
     const gs_frag_type *frag_types;
     int32_t nfrag_types;
+    /* Without frag_types, at most this many of the snapshot's shapes make the target workload:
+     * the heaviest by weight (ties: by CPU, memory, milli-GPU), so that a plan's cost stays
+     * bounded however many distinct requests the pods have (building the FGD state is
+     * O(nodes x types)). <= 0 = GS_PACK_FRAG_MAX_TYPES. */
+    int32_t frag_max_types;
 } gs_pack_input;
 
 typedef enum {
