@@ -60,23 +60,6 @@ static char LEDGER[400];
 #define FIN "gpuscale.dev/environment"
 #define OTHER_FIN "example.com/keep"
 
-static int stop_pid(pid_t *p, int sig) {
-    if (*p <= 0) return -1;
-    kill(*p, sig);
-    int st = 0;
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(*p, &st, WNOHANG) == *p) {
-            *p = -1;
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-        usleep(100000);
-    }
-    kill(*p, SIGKILL);
-    waitpid(*p, &st, 0);
-    *p = -1;
-    return 137;
-}
-
 static long long redis_cmd(const char *fmt, const char *a, const char *b) {
     redisContext *r = redisConnect("127.0.0.1", REDIS_PORT);
     if (!r || r->err) fail_msg("redis connect");
@@ -293,8 +276,8 @@ static int setup(void **st) {
 
 static int teardown(void **st) {
     (void)st;
-    stop_pid(&CTL, SIGKILL);
-    stop_pid(&REDIS_PID, SIGTERM);
+    probe_stop_pid(&CTL, SIGKILL);
+    probe_stop_pid(&REDIS_PID, SIGTERM);
     gs_kube_free(ADMIN);
     gs_informers_shutdown();
     kt_stop(&ENV);
@@ -495,7 +478,7 @@ static void test_invalid_edit_refused(void **st) {
     WAIT_UNTIL(event_says("ml", "QueueScaler", "embed", "InvalidConfiguration", "spec.pool: unknown GPUPool 'a10g'"), 20,
                "a Warning Event on the QueueScaler naming its pool");
     print_status_cost("one controller through the three tests above");
-    assert_int_equal(stop_pid(&CTL, SIGTERM), 0);
+    assert_int_equal(probe_stop_pid(&CTL, SIGTERM), 0);
 }
 
 /* An Environment deleted while gpuscale is not running waits for it (its finalizer); started,
@@ -546,7 +529,7 @@ static void test_deleted_while_stopped(void **st) {
     WAIT_UNTIL(!exists(NIGHTLY_PATH), 20, "the Environment object gone");
     assert_false(exists(NIGHTLY_JOB));
     print_status_cost("the restarted controller");
-    assert_int_equal(stop_pid(&CTL, SIGTERM), 0);
+    assert_int_equal(probe_stop_pid(&CTL, SIGTERM), 0);
 }
 
 int main(void) {

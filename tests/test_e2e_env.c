@@ -48,23 +48,6 @@ static pid_t CTL = -1;
 static int MPORT;
 static char CFG[400], LEDGER[400];
 
-static int stop_pid(pid_t *p, int sig) {
-    if (*p <= 0) return -1;
-    kill(*p, sig);
-    int st = 0;
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(*p, &st, WNOHANG) == *p) {
-            *p = -1;
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        }
-        usleep(100000);
-    }
-    kill(*p, SIGKILL);
-    waitpid(*p, &st, 0);
-    *p = -1;
-    return 137;
-}
-
 static void start_ctl(void) {
     char port[16], log[400];
     snprintf(port, sizeof port, "%d", MPORT);
@@ -207,7 +190,7 @@ static int setup(void **st) {
 
 static int teardown(void **st) {
     (void)st;
-    stop_pid(&CTL, SIGKILL);
+    probe_stop_pid(&CTL, SIGKILL);
     gs_kube_free(ADMIN);
     gs_informers_shutdown();
     kt_stop(&ENV);
@@ -324,7 +307,7 @@ static void test_ttl_environment(void **st) {
 static void test_restart_does_not_recreate(void **st) {
     (void)st;
     assert_true(exists("/apis/apps/v1/namespaces/lab/deployments/notebook-nb"));
-    assert_int_equal(stop_pid(&CTL, SIGTERM), 0);
+    assert_int_equal(probe_stop_pid(&CTL, SIGTERM), 0);
     /* while it is down, project lab spends $0.02 (over its hard $0.01 a month) */
     gs_ledger *l = NULL;
     gs_error e;
@@ -359,7 +342,7 @@ static void test_restart_does_not_recreate(void **st) {
     assert_true(probe_metric(MPORT, "gpuscale_environments{phase=\"pending\"}", 5L) == 1.0);
     assert_true(env_deleted("finetune", &r));
     assert_string_equal(r.reason, "succeeded");
-    assert_int_equal(stop_pid(&CTL, SIGTERM), 0);
+    assert_int_equal(probe_stop_pid(&CTL, SIGTERM), 0);
 }
 
 int main(void) {

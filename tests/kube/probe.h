@@ -137,21 +137,24 @@ static inline pid_t probe_redis_start(const char *dir, int *port) {
     return pid;
 }
 
-/* Stops child *p: signal sig, up to 10 s for it to exit, then SIGKILL; *p = -1 after. */
-static inline void probe_stop_pid(pid_t *p, int sig) {
-    if (*p <= 0) return;
+/* Stops child *p: signal sig, up to 10 s for it to exit, then SIGKILL; *p = -1 after. Returns
+ * its exit status (128 + signal if a signal ended it, 137 when it had to be killed), -1 when
+ * there was no child. */
+static inline int probe_stop_pid(pid_t *p, int sig) {
+    if (*p <= 0) return -1;
     kill(*p, sig);
-    int st;
+    int st = 0;
     for (int i = 0; i < 100; i++) {
         if (waitpid(*p, &st, WNOHANG) == *p) {
             *p = -1;
-            return;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         }
         usleep(100000);
     }
     kill(*p, SIGKILL);
     waitpid(*p, &st, 0);
     *p = -1;
+    return 137;
 }
 
 /* Events of an EventList (a GET of .../events) with this reason, on an object of this kind
